@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// The faultline command line. Exit codes (DESIGN.md): 0 every check held; 1 a check failed;
+// 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, FaultlineError, UsageError, describeError } from './errors.ts';
+import { createProgress } from './progress.ts';
+import { defaultTopology, validateTopology } from './cluster/topology.ts';
+import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
+import { startPostgresCluster } from './cluster/postgres/index.ts';
+
+const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
+
+Usage:
+  faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
+  faultline image [--postgres N]            build (or reuse) the node image
+  faultline doctor [--cleanup] [--all]      find (and remove) what crashed runs left behind
+  faultline help                            this text
+
+Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error, 3 environment error.`;
+
+type Command = (args: string[]) => Promise<number>;
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, command: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeError(error)}. See 'faultline help' for the options of '${command}'.`);
+  }
+}
+
+function loadTopology(file: string | undefined): unknown {
+  if (!file) return defaultTopology;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read topology file '${file}': ${describeError(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Topology file '${file}' is not valid JSON: ${describeError(error)}`);
+  }
+}
+
+const up: Command = async (args) => {
+  const { values } = parse(args, { topology: { type: 'string' }, json: { type: 'boolean' } }, 'up');
+  const topology = validateTopology(loadTopology(values.topology), values.topology ?? 'default topology');
+  const log = createProgress();
+  installInterruptCleanup();
+  const cluster = await startPostgresCluster(topology, { log });
+  const nodes = cluster.nodes.map((node) => ({
+    name: node.name,
+    role: node.spec.role,
+    domain: node.spec.domain,
+    ...node.endpoint(),
+    password: node.clientConfig().password,
+  }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ runId: cluster.runId, readyMs: cluster.readyMs, nodes })}\n`);
+  } else {
+    for (const n of nodes) {
+      process.stdout.write(`${n.name.padEnd(14)} ${n.role.padEnd(8)} ${n.domain.padEnd(14)} postgresql://postgres:${n.password}@${n.host}:${n.port}/postgres\n`);
+    }
+    process.stdout.write(`Cluster ${cluster.runId} is ready. Press Ctrl-C to stop it and remove its containers and volumes.\n`);
+  }
+  // Held until SIGINT/SIGTERM: the interrupt handler cleans up and exits. The timer keeps Node's
+  // event loop alive (a bare pending promise would let the process end and leak the cluster).
+  setInterval(() => {}, 1 << 30);
+  await new Promise(() => {});
+  return 0;
+};
+
+const image: Command = async (args) => {
+  const { values } = parse(args, { postgres: { type: 'string', default: '15' } }, 'image');
+  const version = Number(values.postgres);
+  validateTopology({ domains: ['x1'], postgres: { version, nodes: [{ name: 'pg', role: 'primary', domain: 'x1' }] } }, '--postgres');
+  const tag = await ensureNodeImage({ postgresVersion: version, log: createProgress() });
+  process.stdout.write(`${tag}\n`);
+  return 0;
+};
+
+const doctor: Command = async (args) => {
+  const { values } = parse(args, { cleanup: { type: 'boolean' }, all: { type: 'boolean' } }, 'doctor');
+  const result = await diagnose(await getEngine(), { cleanup: values.cleanup, all: values.all });
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (result.runs.length === 0 && result.loopDevices.length === 0) out('Nothing left behind: no faultline containers, networks, volumes or loop devices.');
+  for (const run of result.runs) {
+    out(`run ${run.runId} (${run.ownerAlive ? 'its faultline process is running' : 'left behind'}):`);
+    for (const c of run.containers) out(`  container ${c}`);
+    for (const n of run.networks) out(`  network   ${n}`);
+    for (const v of run.volumes) out(`  volume    ${v}`);
+  }
+  for (const loop of result.loopDevices) out(`loop device ${loop.device} -> ${loop.backingFile}`);
+  for (const action of result.actions) out(action);
+  if (!values.cleanup && (result.runs.length > 0 || result.loopDevices.length > 0)) out("Run 'faultline doctor --cleanup' to remove what is left behind.");
+  return 0;
+};
+
+const commands: Record<string, Command> = {
+  up,
+  image,
+  doctor,
+  help: async () => {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') return commands.help!([]);
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`Unknown command '${name}'. Commands: ${Object.keys(commands).join(', ')}.`);
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof FaultlineError) {
+      process.stderr.write(`faultline: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`faultline: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 3;
+  }
+}
+
+// Run when executed (also through npm's bin link), not when imported by tests.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -1,0 +1,210 @@
+// One run's Docker resources: a network, one volume per failure domain, and the node containers.
+// Everything is labelled with the run id, and clean-up removes by label, so a container that was
+// being created when the run was interrupted is removed too. Clean-up is idempotent.
+
+import type { StartedTestContainer } from 'testcontainers';
+import { Wait } from 'testcontainers';
+import { ClusterError, InterruptedError, describeError } from '../../errors.ts';
+import { getEngine, type Engine } from './engine.ts';
+import { trackRun } from './interrupts.ts';
+import { LABEL_DOMAIN, LABEL_NODE, LABEL_RUN, newRunId, resourceName, runLabels } from './labels.ts';
+import { NodeContainer } from './node-container.ts';
+
+/** One volume of a node: an ext4 image on its failure domain's Docker volume, loop-mounted in the node. */
+export interface LunSpec {
+  /** Short name, e.g. `data` or `repo`. */
+  name: string;
+  domain: string;
+  /** Where the node mounts it. */
+  mountPoint: string;
+  bytes: number;
+  /** Owner of the mounted file system's root, e.g. `postgres`. */
+  owner: string;
+}
+
+export interface NodeContainerSpec {
+  name: string;
+  image: string;
+  luns: LunSpec[];
+  exposedPorts: number[];
+}
+
+export interface StartedNode {
+  name: string;
+  container: StartedTestContainer;
+  luns: Array<LunSpec & { imagePath: string; volume: string }>;
+}
+
+/** Where a domain's Docker volume is mounted inside every node that has a LUN in it. */
+export function domainMountPoint(domain: string): string {
+  return `/domains/${domain}`;
+}
+
+export class DockerRun implements AsyncDisposable {
+  readonly id: string;
+  readonly networkName: string;
+  readonly engine: Engine;
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly untrack: () => void;
+  private interruptedBy: string | undefined;
+  private cleaning: Promise<void> | undefined;
+
+  private constructor(engine: Engine, id: string) {
+    this.engine = engine;
+    this.id = id;
+    this.networkName = resourceName(id, 'net');
+    this.untrack = trackRun(this);
+  }
+
+  /** Creates the run's network and one volume per failure domain. */
+  static async create(domains: string[], options: { runId?: string } = {}): Promise<DockerRun> {
+    const engine = await getEngine();
+    const run = new DockerRun(engine, options.runId ?? newRunId());
+    try {
+      await run.track(
+        engine.docker.createNetwork({ Name: run.networkName, Labels: runLabels(run.id), CheckDuplicate: true }),
+      );
+      await Promise.all(
+        domains.map((domain) =>
+          run.track(
+            engine.docker.createVolume({
+              Name: run.volumeName(domain),
+              Labels: { ...runLabels(run.id), [LABEL_DOMAIN]: domain },
+            }),
+          ),
+        ),
+      );
+      run.checkpoint();
+    } catch (error) {
+      await run.cleanup();
+      throw error;
+    }
+    return run;
+  }
+
+  volumeName(domain: string): string {
+    return resourceName(this.id, `domain-${domain}`);
+  }
+
+  /** Throws InterruptedError if the run was interrupted: call between steps. */
+  checkpoint(): void {
+    if (this.interruptedBy) throw new InterruptedError(`Run ${this.id} was ${this.interruptedBy}`);
+  }
+
+  /** Starts a node container with its LUNs attached; resolves once the node said it is ready. */
+  async startNode(spec: NodeContainerSpec): Promise<StartedNode> {
+    this.checkpoint();
+    const luns = spec.luns.map((lun) => ({
+      ...lun,
+      imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${this.id}.img`,
+      volume: this.volumeName(lun.domain),
+    }));
+    const container = new NodeContainer(spec.image)
+      .withLoopDevices(this.engine.appArmor)
+      .withName(resourceName(this.id, spec.name))
+      .withHostname(spec.name)
+      .withNetworkMode(this.networkName)
+      .withNetworkAliases(spec.name)
+      .withLabels({ ...runLabels(this.id), [LABEL_NODE]: spec.name })
+      .withEnvironment({
+        FAULTLINE_LUNS: luns.map((l) => `${l.imagePath}|${l.mountPoint}|${l.bytes}|${l.owner}`).join(';'),
+      })
+      .withExposedPorts(...spec.exposedPorts)
+      .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
+      .withStartupTimeout(60_000);
+    for (const domain of new Set(luns.map((l) => l.domain))) {
+      container.withNamedVolume(this.volumeName(domain), domainMountPoint(domain));
+    }
+    let started: StartedTestContainer;
+    try {
+      started = await this.track(container.start());
+    } catch (error) {
+      this.checkpoint();
+      throw new ClusterError(`Node '${spec.name}' did not start: ${describeError(error)}`, { cause: error });
+    }
+    this.checkpoint();
+    return { name: spec.name, container: started, luns };
+  }
+
+  /** Awaits a Docker call while keeping a record of it, so an interrupt can let it settle first. */
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.inflight.add(promise);
+    const forget = () => this.inflight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async interrupt(reason: string): Promise<void> {
+    this.interruptedBy ??= reason;
+    await this.settleInflight();
+  }
+
+  /** Waits (at most a minute) for the Docker calls in flight, e.g. containers still being created. */
+  private async settleInflight(): Promise<void> {
+    const deadline = new Promise((resolve) => setTimeout(resolve, 60_000).unref());
+    while (this.inflight.size > 0) {
+      const settled = await Promise.race([Promise.allSettled([...this.inflight]).then(() => true), deadline.then(() => false)]);
+      if (!settled) return;
+    }
+  }
+
+  /**
+   * Removes every container, the network and the volumes labelled with this run's id. It first
+   * stops the run and lets calls in flight settle: when one of several parallel container starts
+   * fails, the others are still creating containers that must not escape the clean-up.
+   */
+  cleanup(): Promise<void> {
+    this.interruptedBy ??= 'cleaned up';
+    this.cleaning ??= this.settleInflight()
+      .then(() => removeRunResources(this.engine, this.id))
+      .finally(() => this.untrack());
+    return this.cleaning;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.cleanup();
+  }
+}
+
+/**
+ * Removes what a run left in Docker, found by its label: containers (killed, so frozen or hung
+ * servers cannot stall this), then the network, then the domain volumes. Failures are collected and
+ * reported together after every step was tried.
+ */
+export async function removeRunResources(engine: Engine, runId: string): Promise<void> {
+  const { docker } = engine;
+  const filters = JSON.stringify({ label: [`${LABEL_RUN}=${runId}`] });
+  const problems: string[] = [];
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch((error: unknown) => {
+          if (!/No such container|is already in progress/.test(describeError(error))) problems.push(`container ${c.Names[0]}: ${describeError(error)}`);
+        }),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters });
+  for (const network of networks) {
+    await docker
+      .getNetwork(network.Id)
+      .remove()
+      .catch((error: unknown) => problems.push(`network ${network.Name}: ${describeError(error)}`));
+  }
+  const { Volumes: volumes } = await docker.listVolumes({ filters });
+  for (const volume of volumes ?? []) {
+    // A volume can stay busy for a moment after its container is removed.
+    let lastError: unknown;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      lastError = await docker.getVolume(volume.Name).remove().then(() => undefined, (error: unknown) => error);
+      if (!lastError || /no such volume/i.test(describeError(lastError))) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    if (lastError && !/no such volume/i.test(describeError(lastError))) problems.push(`volume ${volume.Name}: ${describeError(lastError)}`);
+  }
+  if (problems.length > 0) {
+    throw new ClusterError(`Clean-up of run ${runId} left resources behind:\n  ${problems.join('\n  ')}\nRun 'faultline doctor --cleanup' to retry.`);
+  }
+}

@@ -1,0 +1,4 @@
+// PostgreSQL clusters on Docker: start one from a topology, and reach its nodes.
+export { startPostgresCluster, slotName, type StartClusterOptions } from './start-cluster.ts';
+export { StartedPostgresCluster } from './started-cluster.ts';
+export { PostgresNodeHandle, PGDATA, REPO, VOLUME_MOUNT, PG_PORT, type ExecRecord } from './postgres-node.ts';

@@ -1,0 +1,89 @@
+// A running PostgreSQL node of a cluster: its container, its volumes, and the commands the harness
+// runs in it. Every command returns a record (command, exit code, output, duration) so that later
+// stages can put it in the history instead of letting it vanish.
+
+import type { StartedTestContainer } from 'testcontainers';
+import type { ClientConfig } from 'pg';
+import { ClusterError } from '../../errors.ts';
+import type { PostgresNode } from '../topology.ts';
+import type { StartedNode } from '../docker/docker-run.ts';
+
+export const PG_PORT = 5432;
+/** Mount point of a node's own volume: PostgreSQL data for primary and replicas, the repository for the archive. */
+export const VOLUME_MOUNT = '/var/lib/faultline/data';
+export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
+export const REPO = VOLUME_MOUNT;
+
+export interface ExecRecord {
+  node: string;
+  command: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export class PostgresNodeHandle {
+  readonly spec: PostgresNode;
+  readonly container: StartedTestContainer;
+  readonly volume: StartedNode['luns'][number];
+  private readonly password: string;
+
+  constructor(started: StartedNode, spec: PostgresNode, password: string) {
+    const volume = started.luns[0];
+    if (!volume) throw new ClusterError(`Node '${spec.name}' started without a volume`);
+    this.spec = spec;
+    this.container = started.container;
+    this.volume = volume;
+    this.password = password;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */
+  async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+    const started = performance.now();
+    const result = await this.container.exec(command, {
+      user: options.user ?? 'postgres',
+      env: { PGDATA, HOME: '/var/lib/postgresql', FL_PASSWORD: this.password, ...options.env },
+    });
+    return {
+      node: this.name,
+      command,
+      exitCode: result.exitCode,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+
+  /** Like exec, but a non-zero exit is a ClusterError that quotes the command's stderr. */
+  async run(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+    const record = await this.exec(command, options);
+    if (record.exitCode !== 0) {
+      throw new ClusterError(
+        `'${command.join(' ')}' failed on node '${this.name}' (exit ${record.exitCode}): ${(record.stderr || record.stdout).trim()}`,
+      );
+    }
+    return record;
+  }
+
+  /** Runs SQL through psql on the node's local socket; returns unaligned, tuples-only output. */
+  async psql(sql: string, database = 'postgres'): Promise<string> {
+    const record = await this.run(['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', database, '-c', sql]);
+    return record.stdout.trim();
+  }
+
+  /** Host and port to reach this node from the machine running faultline (re-read after restarts). */
+  endpoint(): { host: string; port: number } {
+    return { host: this.container.getHost(), port: this.container.getMappedPort(PG_PORT) };
+  }
+
+  /** A `pg` client configuration for this node, from the machine running faultline. */
+  clientConfig(database = 'postgres'): ClientConfig {
+    const { host, port } = this.endpoint();
+    return { host, port, user: 'postgres', password: this.password, database, application_name: 'faultline' };
+  }
+}

@@ -1,0 +1,57 @@
+// A running PostgreSQL cluster: its topology, its nodes by role, and its clean-up. AsyncDisposable,
+// so tests write `await using cluster = await startPostgresCluster(topology)`.
+
+import { ClusterError } from '../../errors.ts';
+import type { Topology } from '../topology.ts';
+import type { DockerRun } from '../docker/docker-run.ts';
+import type { PostgresNodeHandle } from './postgres-node.ts';
+
+export class StartedPostgresCluster implements AsyncDisposable {
+  readonly topology: Topology;
+  readonly run: DockerRun;
+  readonly nodes: readonly PostgresNodeHandle[];
+  readonly image: string;
+  /** Milliseconds from the call to start until every follower streamed with zero lag. */
+  readonly readyMs: number;
+
+  constructor(topology: Topology, run: DockerRun, nodes: PostgresNodeHandle[], image: string, readyMs: number) {
+    this.topology = topology;
+    this.run = run;
+    this.nodes = nodes;
+    this.image = image;
+    this.readyMs = readyMs;
+  }
+
+  get runId(): string {
+    return this.run.id;
+  }
+
+  node(name: string): PostgresNodeHandle {
+    const node = this.nodes.find((n) => n.name === name);
+    if (!node) throw new ClusterError(`No node named '${name}' in this cluster (nodes: ${this.nodes.map((n) => n.name).join(', ')})`);
+    return node;
+  }
+
+  primary(): PostgresNodeHandle {
+    const primary = this.nodes.find((n) => n.spec.role === 'primary');
+    if (!primary) throw new ClusterError('This cluster has no primary');
+    return primary;
+  }
+
+  replicas(): PostgresNodeHandle[] {
+    return this.nodes.filter((n) => n.spec.role === 'replica');
+  }
+
+  archive(): PostgresNodeHandle | undefined {
+    return this.nodes.find((n) => n.spec.role === 'archive');
+  }
+
+  /** Removes every container, the network and the domain volumes of this cluster. */
+  async stop(): Promise<void> {
+    await this.run.cleanup();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { startPostgresCluster, type StartedPostgresCluster } from '../../harness/cluster/postgres/index.ts';
+import { defaultTopology } from '../../harness/cluster/topology.ts';
+import { VOLUME_MOUNT, PGDATA } from '../../harness/cluster/postgres/postgres-node.ts';
+import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+
+async function query<T extends pg.QueryResultRow>(config: pg.ClientConfig, sql: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client(config);
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('a PostgreSQL primary, streaming replica and WAL archive on separate SAN volumes', () => {
+  let cluster: StartedPostgresCluster;
+
+  beforeAll(async () => {
+    cluster = await startPostgresCluster(defaultTopology, { log: (line) => console.log(line) });
+  });
+
+  afterAll(async () => {
+    if (!cluster) return;
+    const runId = cluster.runId;
+    await cluster.stop();
+    expect(await waitForNoLeftovers(runId)).toEqual(nothingLeft);
+  });
+
+  it('replicates every row written on the primary to the replica', async () => {
+    const primary = cluster.primary().clientConfig();
+    await query(primary, 'CREATE TABLE ledger (id int PRIMARY KEY, payload text NOT NULL)');
+    await query(primary, "INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1, 1000) g");
+    const expected = await query<{ id: number; payload: string }>(primary, 'SELECT id, payload FROM ledger ORDER BY id');
+    expect(expected).toHaveLength(1000);
+
+    const replica = cluster.replicas()[0]!.clientConfig();
+    const deadline = Date.now() + 30_000;
+    let seen: Array<{ id: number; payload: string }> = [];
+    while (Date.now() < deadline) {
+      seen = await query<{ id: number; payload: string }>(replica, 'SELECT id, payload FROM ledger ORDER BY id').catch(() => []);
+      if (seen.length === expected.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen).toEqual(expected);
+    // And the replica really is a standby fed by streaming replication.
+    const [receiver] = await query<{ status: string; in_recovery: boolean }>(
+      replica,
+      'SELECT status, pg_is_in_recovery() AS in_recovery FROM pg_stat_wal_receiver',
+    );
+    expect(receiver).toEqual({ status: 'streaming', in_recovery: true });
+  });
+
+  it('keeps data checksums on, and one replication slot per follower', async () => {
+    const primary = cluster.primary();
+    expect(await primary.psql('SHOW data_checksums')).toBe('on');
+    const slots = (await primary.psql('SELECT slot_name || \':\' || active FROM pg_replication_slots ORDER BY 1')).split('\n');
+    expect(slots).toEqual(['pg_archive:true', 'pg_replica:true']);
+  });
+
+  it("puts the primary's data, the replica's data and the archive on three different mounts in the topology's domains", async () => {
+    const seen = await Promise.all(
+      cluster.nodes.map(async (node) => {
+        // What the kernel says: the loop device behind the node's volume, and the image file it reads.
+        const [device, backingFile] = (await node.run(['fl-lun', 'info', VOLUME_MOUNT], { user: 'root' })).stdout.trim().split(' ');
+        const dataDir = node.spec.role === 'archive' ? `${VOLUME_MOUNT}/wal` : PGDATA;
+        const dataSource = (await node.run(['findmnt', '-n', '-o', 'SOURCE', '--target', dataDir], { user: 'root' })).stdout.trim();
+        const fsType = (await node.run(['findmnt', '-n', '-o', 'FSTYPE', VOLUME_MOUNT], { user: 'root' })).stdout.trim();
+        // What Docker says: the named volume mounted as the domain directory holding the image file.
+        const inspect = await cluster.run.engine.docker.getContainer(node.container.getId()).inspect();
+        const domainDir = backingFile!.split('/').slice(0, 3).join('/');
+        const volume = inspect.Mounts.find((m) => m.Destination === domainDir)?.Name;
+        return { node: node.name, device, backingFile, dataSource, fsType, domainDir, volume };
+      }),
+    );
+    for (const mount of seen) {
+      const node = cluster.node(mount.node);
+      expect(mount.device).toMatch(/^\/dev\/loop\d+$/);
+      expect(mount.dataSource).toBe(mount.device); // the data directory lives on that loop mount
+      expect(mount.fsType).toBe('ext4');
+      expect(mount.domainDir).toBe(`/domains/${node.spec.domain}`);
+      expect(mount.volume).toBe(cluster.run.volumeName(node.spec.domain));
+    }
+    expect(new Set(seen.map((m) => m.device)).size).toBe(3);
+    expect(new Set(seen.map((m) => m.backingFile)).size).toBe(3);
+    expect(new Set(seen.map((m) => m.volume)).size).toBe(3);
+    expect(Object.fromEntries(seen.map((m) => [m.node, m.domainDir]))).toEqual({
+      'pg-primary': '/domains/san-a',
+      'pg-replica': '/domains/san-b',
+      'pg-archive': '/domains/backup-site',
+    });
+  });
+
+  it('archives WAL segments on the archive node when the primary switches segments', async () => {
+    const primary = cluster.primary();
+    const archive = cluster.archive()!;
+    await primary.psql('INSERT INTO ledger SELECT g, md5(g::text) FROM generate_series(1001, 2000) g');
+    const segment = await primary.psql('SELECT pg_walfile_name(pg_current_wal_lsn())');
+    await primary.psql('SELECT pg_switch_wal()');
+    const deadline = Date.now() + 30_000;
+    let files: string[] = [];
+    while (Date.now() < deadline) {
+      files = (await archive.run(['ls', `${VOLUME_MOUNT}/wal`])).stdout.trim().split('\n');
+      if (files.includes(segment)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(files).toContain(segment);
+    // A complete segment, not a partial one: 16 MiB on the archive's own volume.
+    const size = (await archive.run(['stat', '-c', '%s', `${VOLUME_MOUNT}/wal/${segment}`])).stdout.trim();
+    expect(Number(size)).toBe(16 * 1024 * 1024);
+  });
+});

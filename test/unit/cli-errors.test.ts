@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
+import { cli } from '../helpers.ts';
+
+// Bad input is refused before anything starts. These runs point DOCKER_HOST at a socket that does
+// not exist: a configuration error must be found (exit 2) without ever needing a Docker engine.
+const noDocker = { DOCKER_HOST: 'unix:///nonexistent/faultline-test.sock' };
+const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
+
+function topologyFile(mutate: (spec: TopologySpec) => void): string {
+  const spec = structuredClone(defaultTopology);
+  mutate(spec);
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(file, JSON.stringify(spec));
+  return file;
+}
+
+describe('faultline up with bad input', () => {
+  it.each([
+    ['an unknown failure domain', (s: TopologySpec) => (s.postgres.nodes[2]!.domain = 'tape-vault'), /Node 'pg-archive' is placed in failure domain 'tape-vault', which the topology does not declare/],
+    ['a replica without a primary', (s: TopologySpec) => (s.postgres.nodes = s.postgres.nodes.slice(1)), /Node 'pg-replica' is a replica without a primary to follow: add a node with role 'primary'/],
+    ['a volume too small for PostgreSQL', (s: TopologySpec) => (s.postgres.nodes[0]!.volumeSize = '16M'), /Volume size must be at least 64 MiB for PostgreSQL: got '16M' on node 'pg-primary'/],
+  ])('refuses %s with exit code 2 and a message naming the problem, before touching Docker', async (_name, mutate, message) => {
+    const file = topologyFile(mutate);
+    const result = await cli(['up', '--topology', file], { env: noDocker });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain(file); // says where the bad value is
+  });
+
+  it('refuses a topology file that is not JSON with exit code 2', async () => {
+    const file = join(dir, 'broken.json');
+    writeFileSync(file, '{ domains: ');
+    const result = await cli(['up', '--topology', file], { env: noDocker });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/is not valid JSON/);
+  });
+
+  it('reports a missing Docker engine with exit code 3 and how to fix it', async () => {
+    const result = await cli(['up'], { env: noDocker });
+    expect(result.exitCode).toBe(3);
+    expect(result.stderr).toMatch(/No Docker engine answered at DOCKER_HOST=unix:\/\/\/nonexistent\/faultline-test.sock/);
+    expect(result.stderr).toMatch(/Start the Docker daemon/);
+  });
+
+  it('refuses unknown commands and options with exit code 2', async () => {
+    expect((await cli(['explode'])).exitCode).toBe(2);
+    const result = await cli(['up', '--frobnicate']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/frobnicate/);
+  });
+});
