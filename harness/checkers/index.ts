@@ -1,0 +1,47 @@
+// Checkers: pure verdicts on a history and the final state. `runCheckers` runs them all; a checker
+// that throws yields 'unknown' with the error, never a crash and never a pass.
+
+import { describeError } from '../errors.ts';
+import { anomaliesChecker } from './anomalies.ts';
+import { indeterminateChecker } from './indeterminate.ts';
+import { integrityChecker } from './integrity.ts';
+import { lostWritesChecker } from './lost-writes.ts';
+import { replicaParityChecker } from './replica-parity.ts';
+import { restoreCompletedChecker } from './restore-completed.ts';
+import { rpoChecker, rtoChecker } from './rpo-rto.ts';
+import type { CheckInput, CheckResult, Checker } from './types.ts';
+
+export * from './types.ts';
+export { computeRpo, computeRto, type Rpo, type Rto } from './rpo-rto.ts';
+export { writeRecords, acknowledged, lostWrites, type WriteRecord, type WriteOutcome } from './writes.ts';
+export {
+  anomaliesChecker,
+  indeterminateChecker,
+  integrityChecker,
+  lostWritesChecker,
+  replicaParityChecker,
+  restoreCompletedChecker,
+  rpoChecker,
+  rtoChecker,
+};
+
+export const standardCheckers: Array<[string, Checker]> = [
+  ['lost-writes', lostWritesChecker],
+  ['anomalies', anomaliesChecker],
+  ['indeterminate-writes', indeterminateChecker],
+  ['rpo', rpoChecker],
+  ['rto', rtoChecker],
+  ['replica-parity', replicaParityChecker],
+  ['integrity', integrityChecker],
+  ['restore-completed', restoreCompletedChecker],
+];
+
+export function runCheckers(input: CheckInput, checkers = standardCheckers): CheckResult[] {
+  return checkers.map(([name, checker]) => {
+    try {
+      return checker(input);
+    } catch (error) {
+      return { name, valid: 'unknown', summary: `the checker failed: ${describeError(error)}`, details: { error: describeError(error) } };
+    }
+  });
+}

@@ -1,0 +1,37 @@
+import { acknowledged, lostWrites, writeRecords } from './writes.ts';
+import type { Checker } from './types.ts';
+
+/**
+ * Lost writes: acknowledged writes absent from the recovered primary's final state (or present
+ * with a value other than the one acknowledged). Fails when more are lost than the experiment
+ * tolerates (default none). Without a final read the answer is unknown, never a pass.
+ */
+export const lostWritesChecker: Checker = ({ history, final, expectations }) => {
+  const writes = writeRecords(history);
+  const acked = acknowledged(writes).length;
+  const rows = final?.primary?.rows;
+  if (!rows) {
+    return {
+      name: 'lost-writes',
+      valid: 'unknown',
+      summary: `${acked} acknowledged writes, but the final state could not be read${final?.primary?.error ? `: ${final.primary.error}` : ''}`,
+      details: { acknowledged: acked },
+    };
+  }
+  const lost = lostWrites(writes, rows);
+  const valid = lost.length <= expectations.maxLostWrites;
+  const tolerance = expectations.maxLostWrites > 0 ? ` (tolerated: ${expectations.maxLostWrites})` : '';
+  return {
+    name: 'lost-writes',
+    valid,
+    summary:
+      lost.length === 0
+        ? `all ${acked} acknowledged writes are in the final state`
+        : `${lost.length} of ${acked} acknowledged writes are missing from the final state${tolerance}`,
+    details: {
+      acknowledged: acked,
+      lost: lost.length,
+      firstLost: lost.slice(0, 20).map((w) => ({ key: w.key, value: w.value, node: w.node, ackTime: w.completeTime, found: rows[String(w.key)] ?? null })),
+    },
+  };
+};

@@ -1,0 +1,73 @@
+// The history: one record of everything that happened in a run, in order. Operations are recorded
+// twice, when invoked and when they complete (ok: acknowledged; fail: definitely not applied; info:
+// indeterminate). Faults, recovery steps and shell commands go in the same record.
+
+/** Milliseconds since the run started (monotonic clock). */
+export type Millis = number;
+
+export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
+export type OpFunction = 'write' | 'read';
+
+export interface OpEvent {
+  type: OpType;
+  /** The client process; a process that saw an indeterminate result retires and a new id takes over. */
+  process: number;
+  f: OpFunction;
+  key: number;
+  /** The value written (write), or the value read (read ok; null when the key was absent). */
+  value: string | null;
+  /** The node the operation went to. */
+  node: string;
+  time: Millis;
+  error?: string;
+}
+
+export interface FaultEvent {
+  type: 'fault';
+  phase: 'start' | 'end';
+  name: string;
+  target: string;
+  time: Millis;
+  /** Disruptive faults count for RTO (their start is when the outage began). */
+  disruptive?: boolean;
+  detail?: string;
+}
+
+export interface RecoveryEvent {
+  type: 'recovery';
+  phase: 'start' | 'end';
+  name: string;
+  time: Millis;
+  outcome?: 'ok' | 'failed';
+  detail?: string;
+}
+
+/** Run bookkeeping: start (with experiment and seed), phase changes, end. */
+export interface RunEvent {
+  type: 'run';
+  phase: 'start' | 'phase' | 'end';
+  time: Millis;
+  name?: string;
+  experiment?: string;
+  seed?: number;
+  runId?: string;
+  /** Wall-clock time of this event (ISO 8601), so a history can be lined up with server logs. */
+  wallTime?: string;
+}
+
+/** A shell command run in a node, with its result, instead of letting it vanish. */
+export interface ExecEvent {
+  type: 'exec';
+  time: Millis;
+  node: string;
+  command: string[];
+  exitCode: number;
+  output: string;
+  durationMs: number;
+}
+
+export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | RunEvent | ExecEvent;
+
+export function isOp(event: HistoryEvent): event is OpEvent {
+  return event.type === 'invoke' || event.type === 'ok' || event.type === 'fail' || event.type === 'info';
+}

@@ -1,0 +1,4 @@
+// The operation record of a run: events, the JSONL writer and reader.
+export * from './events.ts';
+export { HistoryWriter, type Unstamped } from './writer.ts';
+export { parseHistory, readHistory, type LoadedHistory } from './reader.ts';
