@@ -10,10 +10,17 @@ import { createProgress } from './progress.ts';
 import { defaultTopology, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
+import { recheckRun, runExperiment, type ExperimentResult } from './experiment/index.ts';
+import { formatSummary, toJUnit } from './report/index.ts';
+import { experiments } from '../experiments/index.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
 Usage:
+  faultline list                            the shipped experiments
+  faultline run <name|glob…> [--seed N] [--out DIR] [--json]
+                                            run experiments; files in DIR/<name>/<time>/ (default faultline-out)
+  faultline report DIR                      check a run again from its files (also a crashed one)
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
   faultline image [--postgres N]            build (or reuse) the node image
   faultline doctor [--cleanup] [--all]      find (and remove) what crashed runs left behind
@@ -100,7 +107,65 @@ const doctor: Command = async (args) => {
   return 0;
 };
 
+const list: Command = async (args) => {
+  parse(args, {}, 'list');
+  const width = Math.max(...experiments.map((e) => e.name.length));
+  for (const e of experiments) process.stdout.write(`${e.name.padEnd(width)}  ${e.description}\n`);
+  return 0;
+};
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+const run: Command = async (args) => {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeError(error)}. See 'faultline help' for the options of 'run'.`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
+  const selected = positionals.flatMap((pattern) => {
+    const matches = experiments.filter((e) => globToRegExp(pattern).test(e.name) || e.name.startsWith(`${pattern}-`));
+    if (matches.length === 0) throw new UsageError(`No experiment matches '${pattern}'. Known: ${experiments.map((e) => e.name).join(', ')}.`);
+    return matches;
+  });
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new UsageError(`--seed must be a whole number, 0 or more: got '${values.seed}'`);
+  const log = createProgress();
+  installInterruptCleanup();
+  const results: ExperimentResult[] = [];
+  for (const definition of [...new Set(selected)]) {
+    const result = await runExperiment(definition, { seed, outDir: values.out, log });
+    results.push(result);
+    if (!values.json) process.stdout.write(`${formatSummary(result)}\n\n`);
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  return results.every((r) => r.verdict === 'pass') ? 0 : 1;
+};
+
+const report: Command = async (args) => {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${describeError(error)}. Usage: faultline report DIR`);
+  }
+  const [dir] = parsed.positionals;
+  if (!dir || parsed.positionals.length > 1) throw new UsageError('Usage: faultline report DIR (the folder of a run, or of an experiment for its latest run)');
+  const { result, skippedLines, complete } = recheckRun(dir);
+  if (!complete) process.stderr.write(`faultline: the run in ${result.dir} did not finish; checking the history it left\n`);
+  if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
+  process.stdout.write(parsed.values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);
+  return result.verdict === 'pass' ? 0 : 1;
+};
+
 const commands: Record<string, Command> = {
+  list,
+  run,
+  report,
   up,
   image,
   doctor,

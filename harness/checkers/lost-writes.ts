@@ -31,6 +31,8 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
     details: {
       acknowledged: acked,
       lost: lost.length,
+      /** Every lost key, up to 10,000 (the count above is always complete). */
+      lostKeys: lost.slice(0, 10_000).map((w) => w.key),
       firstLost: lost.slice(0, 20).map((w) => ({ key: w.key, value: w.value, node: w.node, ackTime: w.completeTime, found: rows[String(w.key)] ?? null })),
     },
   };

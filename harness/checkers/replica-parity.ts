@@ -23,7 +23,7 @@ export const replicaParityChecker: Checker = ({ final }) => {
       compared.length === 0
         ? 'no surviving replica to compare'
         : differing.length === 0
-          ? `${names}: same rows as the primary in all ${Object.keys(primary).length} tables`
+          ? `${names}: same rows as the primary in ${Object.keys(primary).length} table(s)`
           : `${differing.length} table(s) differ between the primary and ${[...new Set(differing.map((d) => d.node))].join(', ')}`,
     details: { compared: compared.map((r) => r.node), unreadable, differing },
   };

@@ -1,7 +1,7 @@
 // What checkers take and give. A checker is a pure function of the history and the final state
 // read back from the recovered cluster; it never talks to a container.
 
-import type { HistoryEvent, Millis } from '../history/events.ts';
+import type { HistoryEvent } from '../history/events.ts';
 
 /** true: held; false: violated; 'unknown': cannot tell (e.g. no final read), which is never a pass. */
 export type Validity = true | false | 'unknown';
@@ -14,26 +14,8 @@ export interface CheckResult {
   details: Record<string, unknown>;
 }
 
-/** Table name to a content hash of all its rows. */
-export type TableHashes = Record<string, string>;
-
-/** What the harness read back from the cluster after the run (gathered by the runner, checked here). */
-export interface FinalState {
-  /** When the final read began. */
-  time: Millis;
-  primary: {
-    node: string;
-    /** Ledger rows, key to value; absent when the primary could not be read. */
-    rows?: Record<string, string>;
-    tables?: TableHashes;
-    error?: string;
-  } | null;
-  replicas: Array<{ node: string; tables?: TableHashes; error?: string }>;
-  /** Server verification tools run on the recovered cluster (pg_amcheck, …). */
-  integrity: Array<{ tool: string; node: string; exitCode: number; output: string }>;
-  /** A write attempted on the recovered primary after the run: did it get acknowledged? */
-  probe: { ok: boolean; time: Millis; latencyMs: number; node: string; error?: string } | null;
-}
+export type { FinalState, TableHashes } from '../history/final-state.ts';
+import type { FinalState } from '../history/final-state.ts';
 
 /** What the experiment tolerates. */
 export interface Expectations {

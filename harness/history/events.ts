@@ -53,6 +53,8 @@ export interface RunEvent {
   runId?: string;
   /** Wall-clock time of this event (ISO 8601), so a history can be lined up with server logs. */
   wallTime?: string;
+  /** On start: what the experiment tolerates, so the run can be checked again from its files. */
+  expectations?: object;
 }
 
 /** A shell command run in a node, with its result, instead of letting it vanish. */

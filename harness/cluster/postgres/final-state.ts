@@ -1,0 +1,107 @@
+// Reading back a recovered PostgreSQL cluster for the checkers: every ledger row on the primary, a
+// content hash per table on the primary and each surviving replica (once it has caught up), the
+// server's own verification (pg_amcheck), and a probe write that shows the cluster accepts writes.
+
+import pg from 'pg';
+import type { FinalState, TableHashes } from '../../history/final-state.ts';
+import { describeError } from '../../errors.ts';
+import type { PostgresNodeHandle } from './postgres-node.ts';
+
+export interface FinalStateOptions {
+  /** The ledger table holding key → value. */
+  table: string;
+  /** Milliseconds since run start, for the history's clock. */
+  now: () => number;
+  /** How long replicas may take to replay the primary's WAL before they are hashed. Default 30 s. */
+  catchUpTimeoutMs?: number;
+}
+
+async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** md5 of every row of every table in the public schema, rows sorted by their text form. */
+async function tableHashes(client: pg.Client): Promise<TableHashes> {
+  const tables = await client.query<{ name: string }>(
+    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+  );
+  const hashes: TableHashes = {};
+  for (const { name } of tables.rows) {
+    const result = await client.query<{ hash: string }>(
+      `SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS hash FROM ${name} t`,
+    );
+    hashes[name] = result.rows[0]!.hash;
+  }
+  return hashes;
+}
+
+async function waitForReplay(replica: pg.Client, lsn: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await replica.query<{ done: boolean }>(
+      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true) AS done',
+      [lsn],
+    );
+    if (rows[0]?.done) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`did not replay the primary's WAL up to ${lsn} within ${timeoutMs} ms`);
+}
+
+export async function readFinalState(
+  primary: PostgresNodeHandle,
+  replicas: PostgresNodeHandle[],
+  options: FinalStateOptions,
+): Promise<FinalState> {
+  const final: FinalState = { time: options.now(), primary: { node: primary.name }, replicas: [], integrity: [], probe: null };
+  let lsn: string | undefined;
+  try {
+    await withClient(primary, async (client) => {
+      const rows = await client.query<{ key: string; value: string }>(`SELECT key::text AS key, value FROM ${options.table}`);
+      final.primary!.rows = Object.fromEntries(rows.rows.map((r) => [r.key, r.value]));
+      final.primary!.tables = await tableHashes(client);
+      lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    });
+  } catch (error) {
+    final.primary!.error = describeError(error);
+  }
+
+  for (const replica of replicas) {
+    try {
+      final.replicas.push({
+        node: replica.name,
+        tables: await withClient(replica, async (client) => {
+          if (lsn) await waitForReplay(client, lsn, options.catchUpTimeoutMs ?? 30_000);
+          return tableHashes(client);
+        }),
+      });
+    } catch (error) {
+      final.replicas.push({ node: replica.name, error: describeError(error) });
+    }
+  }
+
+  const amcheck = await primary
+    .exec(['pg_amcheck', '--all', '--install-missing', '--heapallindexed', '--no-dependent-indexes'])
+    .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  final.integrity.push({ tool: 'pg_amcheck', node: primary.name, exitCode: amcheck.exitCode, output: `${amcheck.stdout}${amcheck.stderr}` });
+
+  // Last, so that it changes nothing the hashes above saw.
+  const started = performance.now();
+  try {
+    await withClient(primary, async (client) => {
+      await client.query('CREATE TABLE IF NOT EXISTS faultline_probe (at timestamptz NOT NULL DEFAULT now())');
+      await client.query('INSERT INTO faultline_probe DEFAULT VALUES');
+    });
+    final.probe = { ok: true, time: options.now(), latencyMs: Math.round(performance.now() - started), node: primary.name };
+  } catch (error) {
+    final.probe = { ok: false, time: options.now(), latencyMs: Math.round(performance.now() - started), node: primary.name, error: describeError(error) };
+  }
+  return final;
+}

@@ -1,0 +1,111 @@
+// An experiment is one plain, serialisable description: the topology, the workload, what happens
+// when (the schedule), and what it tolerates. `defineExperiment` checks it once, at the edge, so a
+// mistake is reported before any container starts.
+
+import { ConfigError } from '../errors.ts';
+import { validateTopology, type TopologySpec } from '../cluster/topology.ts';
+import type { Expectations } from '../checkers/types.ts';
+import { parseDuration } from '../units.ts';
+import type { WorkloadOptions } from '../workload/postgres-writes.ts';
+import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
+import type { HistoryWriter } from '../history/writer.ts';
+
+/** What a scheduled step gets to work with. */
+export interface StepContext {
+  cluster: StartedPostgresCluster;
+  history: HistoryWriter;
+  log: (line: string) => void;
+}
+
+/**
+ * A step run at a moment of the workload. Its start and end go in the history as a nemesis event;
+ * faults from the catalog are steps too.
+ */
+export interface ScheduledStep {
+  /** When, from the start of the workload, e.g. '3s'. */
+  at: string | number;
+  name: string;
+  /** What it acts on (a node, a role, a domain), for the history and the report. */
+  target?: string;
+  /** Whether it disrupts service: the first disruptive step starts the RTO clock. */
+  disruptive?: boolean;
+  run: (context: StepContext) => Promise<string | void>;
+}
+
+export interface ExperimentDefinition {
+  /** Lower case, digits and dashes: it names the output folder and the CLI argument. */
+  name: string;
+  /** One line a user understands, shown by `faultline list`. */
+  description: string;
+  topology: TopologySpec;
+  workload?: WorkloadOptions & {
+    /** How long the workload runs, e.g. '10s'. Default 10 s. */
+    duration?: string | number;
+  };
+  schedule?: ScheduledStep[];
+  expect?: {
+    maxLostWrites?: number;
+    rtoBudget?: string | number;
+    rpoBudget?: string | number;
+    restoreMustComplete?: boolean;
+  };
+}
+
+/** A checked experiment with its durations in milliseconds. */
+export interface Experiment {
+  definition: ExperimentDefinition;
+  durationMs: number;
+  schedule: Array<ScheduledStep & { atMs: number }>;
+  expectations: Expectations;
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+function duration(value: string | number | undefined, fallback: number | undefined, what: string): number | undefined {
+  if (value === undefined) return fallback;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError(`${what} must be a duration like '500ms', '10s' or '2m': got ${JSON.stringify(value)}`);
+  return ms;
+}
+
+/** Checks an experiment definition and returns it unchanged, so it can be written as a literal. */
+export function defineExperiment(definition: ExperimentDefinition): ExperimentDefinition {
+  prepareExperiment(definition);
+  return definition;
+}
+
+export function prepareExperiment(definition: ExperimentDefinition): Experiment {
+  const name = definition?.name;
+  if (typeof name !== 'string' || !NAME.test(name)) {
+    throw new ConfigError(`Experiment name ${JSON.stringify(name)} is not valid: use lower case letters, digits and dashes, starting with a letter`);
+  }
+  const where = `experiment '${name}'`;
+  validateTopology(definition.topology, `${where}, topology`);
+  const workload = definition.workload ?? {};
+  const durationMs = duration(workload.duration, 10_000, `${where}: workload.duration`)!;
+  if (workload.clients !== undefined && (!Number.isInteger(workload.clients) || workload.clients < 1 || workload.clients > 256)) {
+    throw new ConfigError(`${where}: workload.clients must be a whole number from 1 to 256, got ${JSON.stringify(workload.clients)}`);
+  }
+  if (workload.rate !== undefined && !(workload.rate > 0)) throw new ConfigError(`${where}: workload.rate must be a positive number of operations per second, got ${JSON.stringify(workload.rate)}`);
+  if (workload.readRatio !== undefined && !(workload.readRatio >= 0 && workload.readRatio <= 1)) {
+    throw new ConfigError(`${where}: workload.readRatio must be between 0 and 1, got ${JSON.stringify(workload.readRatio)}`);
+  }
+  const schedule = (definition.schedule ?? []).map((step, i) => {
+    const atMs = duration(step.at, undefined, `${where}: schedule[${i}].at`)!;
+    if (atMs > durationMs) throw new ConfigError(`${where}: schedule[${i}] ('${step.name}') is at ${atMs} ms, after the workload ends at ${durationMs} ms`);
+    return { ...step, atMs };
+  });
+  const e = definition.expect ?? {};
+  if (e.maxLostWrites !== undefined && (!Number.isInteger(e.maxLostWrites) || e.maxLostWrites < 0)) {
+    throw new ConfigError(`${where}: expect.maxLostWrites must be a whole number, 0 or more, got ${JSON.stringify(e.maxLostWrites)}`);
+  }
+  const expectations: Expectations = {
+    maxLostWrites: e.maxLostWrites ?? 0,
+    restoreMustComplete: e.restoreMustComplete ?? true,
+  };
+  const rto = duration(e.rtoBudget, undefined, `${where}: expect.rtoBudget`);
+  const rpo = duration(e.rpoBudget, undefined, `${where}: expect.rpoBudget`);
+  if (rto !== undefined) expectations.rtoBudgetMs = rto;
+  if (rpo !== undefined) expectations.rpoBudgetMs = rpo;
+  return { definition, durationMs, schedule: schedule.sort((a, b) => a.atMs - b.atMs), expectations };
+}

@@ -1,0 +1,86 @@
+// The result of a run as users and CI read it (result.json): a pure function of the history, the
+// final state and the checks, so `faultline report` rebuilds the same result from the files.
+
+import { composeValidity, computeRpo, computeRto, writeRecords, type CheckResult, type Validity } from '../checkers/index.ts';
+import type { FaultEvent, HistoryEvent, RecoveryEvent } from '../history/events.ts';
+import type { FinalState } from '../history/final-state.ts';
+
+export interface ExperimentResult {
+  experiment: string;
+  seed: number;
+  runId: string | null;
+  verdict: 'pass' | 'fail';
+  /** false over unknown over true, over every check. */
+  validity: Validity;
+  checks: Array<{ name: string; ok: boolean; valid: Validity; summary: string; details: Record<string, unknown> }>;
+  writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null };
+  rpo: { writes: number | null; ms: number | null };
+  rtoMs: number | null;
+  restore: { completed: boolean | null; durationMs: number | null };
+  faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string }>;
+  timings: { clusterReadyMs: number | null; workloadMs: number | null; totalMs: number };
+  versions: Record<string, string>;
+  /** Set when the run itself broke (not when a check failed). */
+  error?: string;
+  /** Files of this run. */
+  dir: string;
+}
+
+export interface ResultInput {
+  experiment: string;
+  seed: number;
+  runId: string | null;
+  history: readonly HistoryEvent[];
+  final: FinalState | null;
+  checks: CheckResult[];
+  timings: ExperimentResult['timings'];
+  versions: Record<string, string>;
+  dir: string;
+  error?: string;
+}
+
+export function buildResult(input: ResultInput): ExperimentResult {
+  const { history, final, checks } = input;
+  const writes = [...writeRecords(history).values()];
+  const count = (name: string, field: string): number | null => {
+    const value = checks.find((c) => c.name === name)?.details[field];
+    return typeof value === 'number' ? value : null;
+  };
+  const validity = composeValidity(checks.map((c) => c.valid));
+  const faults = history
+    .filter((e): e is FaultEvent => e.type === 'fault' && e.phase === 'start')
+    .map((start) => {
+      const end = history.find((e): e is FaultEvent => e.type === 'fault' && e.phase === 'end' && e.name === start.name && e.target === start.target && e.time >= start.time);
+      return { name: start.name, target: start.target, startMs: start.time, endMs: end?.time ?? null, ...(end?.detail ? { detail: end.detail } : {}) };
+    });
+  const recoveryStart = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'start');
+  const recoveryEnd = [...history].reverse().find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  const restoreCheck = checks.find((c) => c.name === 'restore-completed');
+  return {
+    experiment: input.experiment,
+    seed: input.seed,
+    runId: input.runId,
+    verdict: validity === true && !input.error ? 'pass' : 'fail',
+    validity,
+    checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, valid: c.valid, summary: c.summary, details: c.details })),
+    writes: {
+      invoked: writes.length,
+      acknowledged: writes.filter((w) => w.outcome === 'ok').length,
+      failed: writes.filter((w) => w.outcome === 'fail').length,
+      indeterminate: writes.filter((w) => w.outcome === 'info' || w.outcome === 'pending').length,
+      lost: count('lost-writes', 'lost'),
+      anomalies: count('anomalies', 'anomalies'),
+    },
+    rpo: (({ writes: w, ms }) => ({ writes: w, ms }))(computeRpo(history, final)),
+    rtoMs: computeRto(history, final).ms,
+    restore: {
+      completed: restoreCheck ? (restoreCheck.valid === 'unknown' ? null : final?.probe?.ok ?? null) : null,
+      durationMs: recoveryStart && recoveryEnd ? Math.round(recoveryEnd.time - recoveryStart.time) : null,
+    },
+    faults,
+    timings: input.timings,
+    versions: input.versions,
+    ...(input.error ? { error: input.error } : {}),
+    dir: input.dir,
+  };
+}

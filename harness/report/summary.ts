@@ -1,0 +1,18 @@
+// The summary a person reads at the end of a run: one block per experiment, or a table side by side.
+
+import type { ExperimentResult } from '../experiment/result.ts';
+
+const show = (value: number | null | boolean | undefined, unit = ''): string => (value === null || value === undefined ? '—' : `${value}${unit}`);
+
+export function formatSummary(result: ExperimentResult): string {
+  const lines = [
+    `${result.experiment} (seed ${result.seed}): ${result.verdict.toUpperCase()}`,
+    `  writes: ${result.writes.acknowledged} acknowledged, ${show(result.writes.lost)} lost, ${result.writes.indeterminate} indeterminate, ` +
+      `${result.writes.failed} failed, ${show(result.writes.anomalies)} anomalies`,
+    `  RPO: ${show(result.rpo.writes)} writes over ${show(result.rpo.ms, ' ms')}   RTO: ${show(result.rtoMs, ' ms')}   restore completed: ${show(result.restore.completed)}`,
+    ...result.checks.map((c) => `  ${c.valid === true ? 'ok  ' : c.valid === false ? 'FAIL' : '??? '} ${c.name}: ${c.summary}`),
+  ];
+  if (result.error) lines.push(`  run error: ${result.error}`);
+  lines.push(`  files: ${result.dir}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,32 @@
+// Whether a failed operation definitely did not happen (`fail`) or may have (`info`). Getting this
+// wrong in the `fail` direction makes the harness cry wolf (an anomaly that is not one) or, worse,
+// lets a real loss hide among "failed" writes; so anything not known to be harmless is `info`.
+
+export type Completion = 'fail' | 'info';
+
+/** The warning PostgreSQL gives when a synchronous commit was cancelled after the local commit. */
+const COMMITTED_LOCALLY = /already committed locally|might not have been replicated/i;
+
+export function isCommittedLocallyNotice(message: string): boolean {
+  return COMMITTED_LOCALLY.test(message);
+}
+
+/**
+ * Classifies an error from a single-statement (autocommit) write.
+ * - Before the statement reached the server (the connection could not be made): `fail`.
+ * - An ERROR-severity response from the server: the statement's transaction was rolled back, so
+ *   `fail` (read-only transaction, disk full while inserting, constraint violations, …).
+ * - FATAL or PANIC responses, dropped connections, timeouts and anything unrecognised: the commit
+ *   may or may not have happened, so `info`.
+ */
+export function classifyWriteError(error: unknown, phase: 'connect' | 'statement'): Completion {
+  if (phase === 'connect') return 'fail';
+  const e = error as { severity?: unknown; code?: unknown } | null;
+  if (e && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && e.severity === 'ERROR') {
+    // Connection exceptions, operator intervention and system errors arrive as FATAL in practice,
+    // but where they come as ERROR the connection may still be gone mid-commit: be careful.
+    if (/^(08|57|58|XX)/.test(e.code)) return 'info';
+    return 'fail';
+  }
+  return 'info';
+}
