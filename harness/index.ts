@@ -2,3 +2,8 @@
 export * from './errors.ts';
 export * from './cluster/index.ts';
 export { parseSize, parseDuration } from './units.ts';
+export * from './experiment/index.ts';
+export * from './history/index.ts';
+export * from './checkers/index.ts';
+export * from './workload/index.ts';
+export { formatSummary, toJUnit } from './report/index.ts';

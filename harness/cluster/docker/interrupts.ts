@@ -15,8 +15,20 @@ const active = new Set<InterruptibleRun>();
 let installed = false;
 let interrupting = false;
 
+let exitGuard = false;
+
 export function trackRun(run: InterruptibleRun): () => void {
   active.add(run);
+  if (!exitGuard) {
+    exitGuard = true;
+    // Node ends a process whose event loop ran dry (an await on something that holds no timer or
+    // socket) without any signal: clean up what is still running before that happens.
+    process.on('beforeExit', () => {
+      if (active.size === 0 || interrupting) return;
+      process.stderr.write(`faultline: the process is ending with ${active.size} run(s) still up; removing them\n`);
+      void Promise.allSettled([...active].map((r) => r.cleanup()));
+    });
+  }
   return () => active.delete(run);
 }
 

@@ -1,0 +1,102 @@
+// Benchmark: is the workload's recording a bottleneck? In one run, against the same primary and
+// through the same network path (the container's mapped port), alternating rounds of
+//   (a) faultline's workload: N clients, one INSERT per transaction, every operation recorded twice
+//       in history.jsonl with a synchronous write, and
+//   (b) pgbench with an equivalent single-row INSERT script and the same N clients (in a container
+//       on the host network, so it too goes through the mapped port),
+// then acknowledged writes per second for each and the ratio a ÷ b. Target: at least 0.5.
+// Also the cost of one history append, measured alone.
+// Run: npm run bench:workload [-- --clients N --seconds S --rounds R]
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { GenericContainer, Wait } from 'testcontainers';
+import { newRunId, removeRunResources, getEngine, runLabels, ensureNodeImage } from '../harness/cluster/docker/index.ts';
+import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
+import { HistoryWriter } from '../harness/history/index.ts';
+import { LEDGER_DDL, PostgresWorkload } from '../harness/workload/index.ts';
+
+const { values } = parseArgs({
+  options: { clients: { type: 'string', default: '4' }, seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } },
+});
+const clients = Number(values.clients);
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const scratch = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
+// Testcontainers' one-shot wait polls with timers that do not hold the event loop open.
+const keepAlive = setInterval(() => {}, 1000);
+
+const image = await ensureNodeImage({ log: (line) => console.error(line) });
+await using cluster = await startPostgresCluster(
+  { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } },
+  { image },
+);
+const primary = cluster.primary();
+await primary.psql(LEDGER_DDL);
+await primary.psql('CREATE TABLE pgbench_ledger (key bigint PRIMARY KEY, value text NOT NULL); CREATE SEQUENCE pgbench_keys');
+
+async function faultlineRate(round: number): Promise<number> {
+  await primary.psql('TRUNCATE faultline_ledger'); // each workload numbers its keys from 1
+  const history = new HistoryWriter(join(scratch, `history-${round}.jsonl`));
+  const workload = new PostgresWorkload(history, () => ({ node: primary.name, config: primary.clientConfig() }), { clients });
+  workload.start();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const stats = await workload.stop();
+  history.close();
+  if (stats.fail + stats.info > 0) throw new Error(`faultline round ${round}: ${stats.fail} failed and ${stats.info} indeterminate writes on a healthy primary`);
+  return stats.ok / (stats.durationMs / 1000);
+}
+
+async function pgbenchRate(): Promise<number> {
+  const { host, port } = primary.endpoint();
+  const { password } = primary.clientConfig();
+  const script = "INSERT INTO pgbench_ledger (key, value) VALUES (nextval('pgbench_keys'), 'v' || :client_id);";
+  const runId = newRunId();
+  try {
+    const container = await new GenericContainer(image)
+      .withLabels(runLabels(runId))
+      .withNetworkMode('host')
+      .withEnvironment({ PGPASSWORD: String(password) })
+      .withEntrypoint(['bash', '-c'])
+      .withCommand([
+        `echo "${script}" > /tmp/insert.sql && pgbench -h ${host === 'localhost' ? '127.0.0.1' : host} -p ${port} -U postgres -n -M extended ` +
+          `-c ${clients} -j ${Math.min(clients, 2)} -T ${seconds} -f /tmp/insert.sql postgres`,
+      ])
+      .withWaitStrategy(Wait.forOneShotStartup())
+      .withStartupTimeout((seconds + 60) * 1000)
+      .start();
+    let output = '';
+    for await (const chunk of await container.logs()) output += String(chunk);
+    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1];
+    if (!tps) throw new Error(`pgbench printed no tps:\n${output}`);
+    return Number(tps);
+  } finally {
+    await removeRunResources(await getEngine(), runId);
+  }
+}
+
+// The cost of recording alone: appends of a typical operation event to a file.
+const probe = new HistoryWriter(join(scratch, 'append-probe.jsonl'));
+const appends = 50_000;
+const t0 = performance.now();
+for (let i = 0; i < appends; i++) probe.append({ type: 'ok', process: i % 4, f: 'write', key: i, value: `v${i}.p${i % 4}`, node: 'pg-primary' });
+const appendUs = ((performance.now() - t0) * 1000) / appends;
+probe.close();
+
+const faultline: number[] = [];
+const pgbench: number[] = [];
+for (let round = 1; round <= rounds; round++) {
+  faultline.push(await faultlineRate(round));
+  pgbench.push(await pgbenchRate());
+  console.log(`round ${round}: faultline ${faultline.at(-1)!.toFixed(0)} writes/s, pgbench ${pgbench.at(-1)!.toFixed(0)} writes/s`);
+}
+rmSync(scratch, { recursive: true, force: true });
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+console.log(`workload (${clients} clients, ${seconds} s x ${rounds} rounds each, same primary, through the mapped port)`);
+console.log(`  faultline workload (recording every operation): ${mean(faultline).toFixed(0)} acknowledged writes/s`);
+console.log(`  pgbench, equivalent single-row INSERT:          ${mean(pgbench).toFixed(0)} writes/s`);
+console.log(`  ratio faultline / pgbench: ${(mean(faultline) / mean(pgbench)).toFixed(2)} (target at least 0.5)`);
+console.log(`  one history append (synchronous write): ${appendUs.toFixed(1)} µs; two per operation`);
+clearInterval(keepAlive);
