@@ -13,6 +13,7 @@ import { startPostgresCluster } from './cluster/postgres/index.ts';
 import { recheckRun, runExperiment, type ExperimentResult } from './experiment/index.ts';
 import { formatSummary, toJUnit } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
+import { faults } from './faults/index.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
@@ -21,6 +22,7 @@ Usage:
   faultline run <name|glob…> [--seed N] [--out DIR] [--json]
                                             run experiments; files in DIR/<name>/<time>/ (default faultline-out)
   faultline report DIR                      check a run again from its files (also a crashed one)
+  faultline faults                          the fault catalog: what each fault does and takes
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
   faultline image [--postgres N]            build (or reuse) the node image
   faultline doctor [--cleanup] [--all]      find (and remove) what crashed runs left behind
@@ -162,7 +164,22 @@ const report: Command = async (args) => {
   return result.verdict === 'pass' ? 0 : 1;
 };
 
+const faultsCommand: Command = async (args) => {
+  parse(args, {}, 'faults');
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  for (const f of faults) {
+    out(`${f.name}  (targets: ${f.targets.join(', ')}${f.healable ? '; healed after its duration' : '; permanent'}${f.disruptive ? '; disruptive' : ''})`);
+    out(`    ${f.description}`);
+    out(`    mirrors: ${f.mirrors}`);
+    for (const [name, p] of Object.entries(f.params)) {
+      out(`    --${name}: ${p.description}${p.choices ? ` (${p.choices.join('|')})` : ''}${p.default !== undefined ? `, default ${p.default}` : ''}`);
+    }
+  }
+  return 0;
+};
+
 const commands: Record<string, Command> = {
+  faults: faultsCommand,
   list,
   run,
   report,
@@ -176,6 +193,13 @@ const commands: Record<string, Command> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that went away (`faultline faults | head`) is not an error worth a crash; and a run
+  // must never die on it before it cleaned up.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') return commands.help!([]);
   const command = commands[name];

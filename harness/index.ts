@@ -2,8 +2,10 @@
 export * from './errors.ts';
 export * from './cluster/index.ts';
 export { parseSize, parseDuration } from './units.ts';
+export { seededRandom, type Random } from './random.ts';
 export * from './experiment/index.ts';
 export * from './history/index.ts';
 export * from './checkers/index.ts';
 export * from './workload/index.ts';
+export * from './faults/index.ts';
 export { formatSummary, toJUnit } from './report/index.ts';

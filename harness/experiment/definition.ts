@@ -9,6 +9,7 @@ import { parseDuration } from '../units.ts';
 import type { WorkloadOptions } from '../workload/postgres-writes.ts';
 import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
 import type { HistoryWriter } from '../history/writer.ts';
+import { planFaults, type FaultSpec } from './schedule.ts';
 
 /** What a scheduled step gets to work with. */
 export interface StepContext {
@@ -42,6 +43,9 @@ export interface ExperimentDefinition {
     /** How long the workload runs, e.g. '10s'. Default 10 s. */
     duration?: string | number;
   };
+  /** Faults from the catalog, at fixed times or drawn with the run's seed. */
+  faults?: FaultSpec[];
+  /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
   expect?: {
     maxLostWrites?: number;
@@ -80,7 +84,7 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     throw new ConfigError(`Experiment name ${JSON.stringify(name)} is not valid: use lower case letters, digits and dashes, starting with a letter`);
   }
   const where = `experiment '${name}'`;
-  validateTopology(definition.topology, `${where}, topology`);
+  const topology = validateTopology(definition.topology, `${where}, topology`);
   const workload = definition.workload ?? {};
   const durationMs = duration(workload.duration, 10_000, `${where}: workload.duration`)!;
   if (workload.clients !== undefined && (!Number.isInteger(workload.clients) || workload.clients < 1 || workload.clients > 256)) {
@@ -95,6 +99,8 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     if (atMs > durationMs) throw new ConfigError(`${where}: schedule[${i}] ('${step.name}') is at ${atMs} ms, after the workload ends at ${durationMs} ms`);
     return { ...step, atMs };
   });
+  // Checked now with any seed: names, targets, durations and parameters do not depend on it.
+  planFaults(definition.faults ?? [], topology, 0, durationMs, `${where}: faults`);
   const e = definition.expect ?? {};
   if (e.maxLostWrites !== undefined && (!Number.isInteger(e.maxLostWrites) || e.maxLostWrites < 0)) {
     throw new ConfigError(`${where}: expect.maxLostWrites must be a whole number, 0 or more, got ${JSON.stringify(e.maxLostWrites)}`);

@@ -4,3 +4,4 @@ export { runExperiment, type RunOptions } from './runner.ts';
 export { buildResult, type ExperimentResult } from './result.ts';
 export { recheckRun, type Recheck } from './recheck.ts';
 export { createRunDir, resolveRunDir } from './run-dir.ts';
+export { planFaults, type FaultSpec, type FaultStepSpec, type RandomFaultsSpec, type PlannedFault } from './schedule.ts';

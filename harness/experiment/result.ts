@@ -17,7 +17,7 @@ export interface ExperimentResult {
   rpo: { writes: number | null; ms: number | null };
   rtoMs: number | null;
   restore: { completed: boolean | null; durationMs: number | null };
-  faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string }>;
+  faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string; skipped?: string }>;
   timings: { clusterReadyMs: number | null; workloadMs: number | null; totalMs: number };
   versions: Record<string, string>;
   /** Set when the run itself broke (not when a check failed). */
@@ -51,7 +51,14 @@ export function buildResult(input: ResultInput): ExperimentResult {
     .filter((e): e is FaultEvent => e.type === 'fault' && e.phase === 'start')
     .map((start) => {
       const end = history.find((e): e is FaultEvent => e.type === 'fault' && e.phase === 'end' && e.name === start.name && e.target === start.target && e.time >= start.time);
-      return { name: start.name, target: start.target, startMs: start.time, endMs: end?.time ?? null, ...(end?.detail ? { detail: end.detail } : {}) };
+      return {
+        name: start.name,
+        target: start.target,
+        startMs: start.time,
+        endMs: end?.time ?? null,
+        ...(end?.detail ? { detail: end.detail } : {}),
+        ...(end?.skipped ? { skipped: end.skipped } : {}),
+      };
     });
   const recoveryStart = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'start');
   const recoveryEnd = [...history].reverse().find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');

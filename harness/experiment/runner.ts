@@ -14,6 +14,10 @@ import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../workload/index.ts
 import { randomSeed } from '../random.ts';
 import { writeRunFiles } from '../report/files.ts';
 import { prepareExperiment, type Experiment, type ExperimentDefinition, type StepContext } from './definition.ts';
+import { planFaults, type PlannedFault } from './schedule.ts';
+import { validateTopology } from '../cluster/topology.ts';
+import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
+import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
 import { createRunDir } from './run-dir.ts';
 
@@ -61,6 +65,8 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   let final: FinalState | null = null;
   let error: string | undefined;
   let workloadMs: number | null = null;
+  const heals = new Map<string, () => Promise<unknown>>();
+  const planned = planFaults(definition.faults ?? [], validateTopology(definition.topology), seed, experiment.durationMs);
   const versions: Record<string, string> = { faultline: FAULTLINE_VERSION, node: process.version };
   try {
     phase('starting cluster');
@@ -79,8 +85,13 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     });
     const workloadStart = performance.now();
     workload.start();
-    await runSchedule(experiment, { cluster, history, log }, workloadStart, (e) => (error ??= e));
-    await sleep(workloadStart + experiment.durationMs - performance.now());
+    // The workload runs for its duration and at least until every fault has been healed.
+    const context = { cluster, history, log };
+    await Promise.all([
+      sleep(experiment.durationMs),
+      runSchedule(experiment, context, workloadStart, (e) => (error ??= e)),
+      ...planned.map((fault) => runFault(fault, context, seed, workloadStart, heals, (e) => (error ??= e))),
+    ]);
     const stats = await workload.stop();
     workload = undefined;
     workloadMs = stats.durationMs;
@@ -98,6 +109,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     history.append({ type: 'run', phase: 'phase', name: `error: ${error}` });
     log(`${definition.name}: run error: ${error}`);
   } finally {
+    // A fault left injected (the run broke mid-way) is healed before anything else: a frozen
+    // volume or a paused container would otherwise hang the clean-up.
+    for (const [label, heal] of heals) {
+      await heal().catch((healError: unknown) => log(`${definition.name}: healing ${label} failed: ${describeError(healError)}`));
+    }
     if (workload) await workload.stop().catch(() => {});
     if (cluster) {
       phase('removing cluster');
@@ -127,6 +143,55 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   });
   writeRunFiles(result, final);
   return result;
+}
+
+/** Injects one planned fault at its time, and heals it after its duration; records both. */
+async function runFault(
+  planned: PlannedFault,
+  context: StepContext,
+  seed: number,
+  workloadStart: number,
+  heals: Map<string, () => Promise<unknown>>,
+  onError: (error: string) => void,
+): Promise<void> {
+  const fault = findFault(planned.fault)!;
+  const { history, log, cluster } = context;
+  await sleep(workloadStart + planned.atMs - performance.now());
+  const base = { type: 'fault' as const, name: fault.name, target: planned.target };
+  history.append({ ...base, phase: 'start', disruptive: planned.disruptive });
+  log(`fault ${fault.name} on ${planned.target}${fault.healable ? ` for ${planned.durationMs / 1000} s` : ''}`);
+  let injected;
+  try {
+    injected = await fault.inject({ cluster, random: seededRandom(seed + planned.atMs), log }, resolveTarget(cluster, planned.target), planned.params);
+  } catch (caught) {
+    if (caught instanceof FaultUnavailable) {
+      history.append({ ...base, phase: 'end', skipped: caught.message });
+      log(`fault ${fault.name} skipped: ${caught.message}`);
+      return;
+    }
+    const detail = `failed: ${describeError(caught)}`;
+    history.append({ ...base, phase: 'end', detail });
+    onError(`fault '${fault.name}' on ${planned.target} ${detail}`);
+    return;
+  }
+  const heal = injected.heal;
+  if (!fault.healable || !heal) {
+    history.append({ ...base, phase: 'end', detail: injected.detail });
+    return;
+  }
+  const key = `${fault.name}@${planned.target}@${planned.atMs}`;
+  heals.set(key, heal);
+  await sleep(planned.durationMs);
+  heals.delete(key);
+  try {
+    const healed = await heal();
+    history.append({ ...base, phase: 'end', detail: `${injected.detail}; healed: ${healed ?? 'done'}` });
+    log(`fault ${fault.name} on ${planned.target} healed`);
+  } catch (caught) {
+    const detail = `${injected.detail}; heal failed: ${describeError(caught)}`;
+    history.append({ ...base, phase: 'end', detail });
+    onError(`fault '${fault.name}' on ${planned.target}: heal failed: ${describeError(caught)}`);
+  }
 }
 
 /** Runs the scheduled steps at their times, recording each as a nemesis event. */

@@ -31,6 +31,8 @@ export interface FaultEvent {
   /** Disruptive faults count for RTO (their start is when the outage began). */
   disruptive?: boolean;
   detail?: string;
+  /** On end: the fault could not run on this machine, and why. It never pretends to have run. */
+  skipped?: string;
 }
 
 export interface RecoveryEvent {

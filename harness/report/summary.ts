@@ -12,6 +12,9 @@ export function formatSummary(result: ExperimentResult): string {
     `  RPO: ${show(result.rpo.writes)} writes over ${show(result.rpo.ms, ' ms')}   RTO: ${show(result.rtoMs, ' ms')}   restore completed: ${show(result.restore.completed)}`,
     ...result.checks.map((c) => `  ${c.valid === true ? 'ok  ' : c.valid === false ? 'FAIL' : '??? '} ${c.name}: ${c.summary}`),
   ];
+  for (const f of result.faults) {
+    lines.push(`  fault ${f.name} on ${f.target} at ${Math.round(f.startMs)} ms: ${f.skipped ? `SKIPPED (${f.skipped})` : (f.detail ?? '')}`);
+  }
   if (result.error) lines.push(`  run error: ${result.error}`);
   lines.push(`  files: ${result.dir}`);
   return lines.join('\n');

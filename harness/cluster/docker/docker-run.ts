@@ -126,6 +126,18 @@ export class DockerRun implements AsyncDisposable {
     return { name: spec.name, container: started, luns };
   }
 
+  /**
+   * Loses a failure domain: kills and removes the given containers (the nodes with a LUN in it),
+   * then deletes the domain's volume with every image on it.
+   */
+  async loseDomain(domain: string, containerIds: string[]): Promise<string> {
+    const { docker } = this.engine;
+    await Promise.all(containerIds.map((id) => this.track(docker.getContainer(id).remove({ force: true }))));
+    const volume = this.volumeName(domain);
+    await removeVolume(this.engine, volume);
+    return volume;
+  }
+
   /** Awaits a Docker call while keeping a record of it, so an interrupt can let it settle first. */
   track<T>(promise: Promise<T>): Promise<T> {
     this.inflight.add(promise);
@@ -176,6 +188,15 @@ export async function removeRunResources(engine: Engine, runId: string): Promise
   const filters = JSON.stringify({ label: [`${LABEL_RUN}=${runId}`] });
   const problems: string[] = [];
   const containers = await docker.listContainers({ all: true, filters });
+  // Processes blocked on a frozen file system or in a paused container cannot be killed, and would
+  // wedge the removal: resume and thaw first (a fault's own heal normally did this already).
+  await Promise.all(
+    containers.map(async (c) => {
+      const container = docker.getContainer(c.Id);
+      if (c.State === 'paused') await container.unpause().catch(() => {});
+      if (c.State === 'running' || c.State === 'paused') await thawAll(container);
+    }),
+  );
   await Promise.all(
     containers.map((c) =>
       docker
@@ -195,16 +216,38 @@ export async function removeRunResources(engine: Engine, runId: string): Promise
   }
   const { Volumes: volumes } = await docker.listVolumes({ filters });
   for (const volume of volumes ?? []) {
-    // A volume can stay busy for a moment after its container is removed.
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      lastError = await docker.getVolume(volume.Name).remove().then(() => undefined, (error: unknown) => error);
-      if (!lastError || /no such volume/i.test(describeError(lastError))) break;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    if (lastError && !/no such volume/i.test(describeError(lastError))) problems.push(`volume ${volume.Name}: ${describeError(lastError)}`);
+    await removeVolume(engine, volume.Name).catch((error: unknown) => problems.push(`volume ${volume.Name}: ${describeError(error)}`));
   }
   if (problems.length > 0) {
     throw new ClusterError(`Clean-up of run ${runId} left resources behind:\n  ${problems.join('\n  ')}\nRun 'faultline doctor --cleanup' to retry.`);
+  }
+}
+
+/** Removes a volume, retrying while it is still busy just after its containers went. */
+async function removeVolume(engine: Engine, name: string): Promise<void> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    lastError = await engine.docker.getVolume(name).remove().then(() => undefined, (error: unknown) => error);
+    if (!lastError || /no such volume/i.test(describeError(lastError))) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw lastError;
+}
+
+/** Thaws every LUN mount of a node container (bounded: never let clean-up hang). */
+async function thawAll(container: import('dockerode').Container): Promise<void> {
+  try {
+    const exec = await container.exec({ Cmd: ['sh', '-c', 'for m in /var/lib/faultline/*; do fsfreeze -u "$m" 2>/dev/null; done; true'], User: 'root' });
+    const stream = await exec.start({});
+    await Promise.race([
+      new Promise((resolve) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.resume();
+      }),
+      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+    ]);
+  } catch {
+    // not our image, or already gone
   }
 }

@@ -44,12 +44,6 @@ export function activeRunCount(): number {
 export function installInterruptCleanup(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): void {
   if (installed) return;
   installed = true;
-  // A reader that went away (`faultline up | head`) must not kill the process before it cleaned up.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error;
-    });
-  }
   const safeLog = (line: string) => {
     try {
       log(line);

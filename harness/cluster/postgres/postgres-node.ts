@@ -38,8 +38,30 @@ export class PostgresNodeHandle {
     this.password = password;
   }
 
+  /** Set when the node's volume or whole domain was destroyed: it cannot come back. */
+  lost = false;
+
   get name(): string {
     return this.spec.name;
+  }
+
+  /** Whether a PostgreSQL server runs on this node's data directory. */
+  async serverRunning(): Promise<boolean> {
+    return (await this.exec(['pg_ctl', 'status', '-D', PGDATA])).exitCode === 0;
+  }
+
+  /** Starts the server (after a crash this is crash recovery); fails with the server log's tail. */
+  async startServer(): Promise<ExecRecord> {
+    return this.run(['fl-pg', 'start']);
+  }
+
+  async stopServer(mode: 'smart' | 'fast' | 'immediate' = 'fast'): Promise<ExecRecord> {
+    return this.run(['fl-pg', 'stop', mode]);
+  }
+
+  /** SIGKILL to every PostgreSQL process of the node: a host crash, as the server sees it. */
+  async killServer(): Promise<ExecRecord> {
+    return this.exec(['pkill', '-KILL', '-x', 'postgres'], { user: 'root' });
   }
 
   /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */

@@ -46,6 +46,18 @@ export class StartedPostgresCluster implements AsyncDisposable {
     return this.nodes.find((n) => n.spec.role === 'archive');
   }
 
+  /**
+   * Loses a whole failure domain: every node with its volume there is killed and removed, and the
+   * domain's storage deleted. Nodes elsewhere are untouched. The lost nodes stay listed, marked lost.
+   */
+  async loseDomain(domain: string): Promise<{ nodes: string[]; volume: string }> {
+    if (!this.topology.domains.includes(domain)) throw new ClusterError(`No failure domain '${domain}' in this cluster (domains: ${this.topology.domains.join(', ')})`);
+    const victims = this.nodes.filter((n) => n.spec.domain === domain);
+    for (const node of victims) node.lost = true;
+    const volume = await this.run.loseDomain(domain, victims.map((n) => n.container.getId()));
+    return { nodes: victims.map((n) => n.name), volume };
+  }
+
   /** Removes every container, the network and the domain volumes of this cluster. */
   async stop(): Promise<void> {
     await this.run.cleanup();

@@ -1,0 +1,32 @@
+// The fault catalog: every fault faultline can inject, by name (`faultline faults` lists them).
+
+import { diskFull } from './disk-full.ts';
+import { domainLoss } from './domain-loss.ts';
+import { ioStall } from './io-stall.ts';
+import { latency } from './latency.ts';
+import { partition } from './partition.ts';
+import { pause } from './pause.ts';
+import { processCrash } from './process-crash.ts';
+import { readOnly } from './read-only.ts';
+import { silentCorruption } from './silent-corruption.ts';
+import { staleSnapshot } from './stale-snapshot.ts';
+import { volumeLoss } from './volume-loss.ts';
+import type { Fault } from './types.ts';
+
+export const faults: readonly Fault[] = [
+  ioStall,
+  readOnly,
+  diskFull,
+  silentCorruption,
+  staleSnapshot,
+  volumeLoss,
+  domainLoss,
+  processCrash,
+  pause,
+  partition,
+  latency,
+];
+
+export function findFault(name: string): Fault | undefined {
+  return faults.find((f) => f.name === name);
+}

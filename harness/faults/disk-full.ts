@@ -1,0 +1,35 @@
+import { asRoot, ensureServerUp, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import type { Fault } from './types.ts';
+
+const FILL = `${VOLUME_MOUNT}/faultline-fill`;
+
+/**
+ * disk-full: fills the node's volume to ENOSPC with one file. The server's writes that need new
+ * blocks fail; healing deletes the file and restarts the server if it went down.
+ */
+export const diskFull: Fault = {
+  name: 'disk-full',
+  description: "Fill the node's volume to the last block; writes that need space fail with ENOSPC",
+  mirrors: 'a thin-provisioned pool runs out of space',
+  targets: ['node'],
+  disruptive: true,
+  healable: true,
+  params: {},
+  async inject(_context, target) {
+    const node = targetNode(target);
+    // fallocate takes what is free at once; a dd loop mops up the last blocks it could not reserve.
+    await asRoot(node, [
+      'bash',
+      '-c',
+      `free=$(df --output=avail -B1 ${VOLUME_MOUNT} | tail -1); fallocate -l "$free" ${FILL} 2>/dev/null || fallocate -l $((free - 1048576)) ${FILL}; ` +
+        `dd if=/dev/zero of=${FILL}.tail bs=4096 2>/dev/null; sync -f ${VOLUME_MOUNT}; df --output=avail -B1 ${VOLUME_MOUNT} | tail -1`,
+    ]);
+    return {
+      detail: `filled ${VOLUME_MOUNT} on ${node.name}`,
+      heal: async () => {
+        await asRoot(node, ['rm', '-f', FILL, `${FILL}.tail`]);
+        return `freed ${VOLUME_MOUNT} on ${node.name}; ${await ensureServerUp(node)}`;
+      },
+    };
+  },
+};

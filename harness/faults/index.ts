@@ -1,0 +1,4 @@
+// Faults: one module per fault, the catalog, and target resolution.
+export * from './types.ts';
+export { faults, findFault } from './catalog.ts';
+export { checkTarget, resolveTarget, targetKind } from './targets.ts';

@@ -1,0 +1,27 @@
+import { asRoot, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import type { Fault } from './types.ts';
+
+/**
+ * io-stall: freezes the node's volume (`fsfreeze`). Every write to it blocks until the stall is
+ * healed (thawed); the server hangs but does not fail. Thawing is also done by clean-up, always.
+ */
+export const ioStall: Fault = {
+  name: 'io-stall',
+  description: "Freeze the node's volume: every write to it blocks until the stall ends",
+  mirrors: 'a controller failover or firmware upgrade pauses I/O',
+  targets: ['node'],
+  disruptive: true,
+  healable: true,
+  params: {},
+  async inject(_context, target) {
+    const node = targetNode(target);
+    await asRoot(node, ['fsfreeze', '-f', VOLUME_MOUNT]);
+    return {
+      detail: `froze ${VOLUME_MOUNT} on ${node.name}`,
+      heal: async () => {
+        await asRoot(node, ['fsfreeze', '-u', VOLUME_MOUNT]);
+        return `thawed ${VOLUME_MOUNT} on ${node.name}`;
+      },
+    };
+  },
+};

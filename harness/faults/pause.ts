@@ -1,0 +1,25 @@
+import { targetNode } from './node-ops.ts';
+import type { Fault } from './types.ts';
+
+/** pause: freezes every process of the node's container (cgroup freezer) until healed. */
+export const pause: Fault = {
+  name: 'pause',
+  description: "Pause the node's container: its processes stop answering until it is resumed",
+  mirrors: 'a hung host',
+  targets: ['node'],
+  disruptive: true,
+  healable: true,
+  params: {},
+  async inject({ cluster }, target) {
+    const node = targetNode(target);
+    const container = cluster.run.engine.docker.getContainer(node.container.getId());
+    await container.pause();
+    return {
+      detail: `paused ${node.name}`,
+      heal: async () => {
+        await container.unpause();
+        return `resumed ${node.name}`;
+      },
+    };
+  },
+};

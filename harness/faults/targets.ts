@@ -1,0 +1,70 @@
+// Fault targets as users write them, checked against the topology before anything starts:
+//   a node name ('pg-primary'), a role ('primary', 'replica', 'archive': the first node with it),
+//   'domain:<name>' for a whole failure domain, and 'A~B' for the link between two nodes.
+
+import { ConfigError } from '../errors.ts';
+import type { Topology } from '../cluster/topology.ts';
+import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
+import type { Fault, ResolvedTarget, TargetKind } from './types.ts';
+
+const ROLES = ['primary', 'replica', 'archive'];
+
+export function targetKind(target: string): TargetKind {
+  if (target.startsWith('domain:')) return 'domain';
+  if (target.includes('~')) return 'link';
+  return 'node';
+}
+
+/** The node name a node target means in this topology; throws ConfigError naming the choices. */
+function nodeName(topology: Topology, target: string, where: string): string {
+  const nodes = topology.postgres.nodes;
+  const byName = nodes.find((n) => n.name === target);
+  if (byName) return byName.name;
+  if (ROLES.includes(target)) {
+    const byRole = nodes.find((n) => n.role === target);
+    if (byRole) return byRole.name;
+    throw new ConfigError(`${where}: target '${target}' names a role no node has in this topology`);
+  }
+  throw new ConfigError(
+    `${where}: target '${target}' does not exist: use a node (${nodes.map((n) => n.name).join(', ')}), a role (${ROLES.join(', ')}), ` +
+      `'domain:<name>' (${topology.domains.join(', ')}) or a link 'A~B'`,
+  );
+}
+
+/** Checks a target for a fault against a topology; returns its canonical label. */
+export function checkTarget(fault: Fault, topology: Topology, target: string, where: string): string {
+  const kind = targetKind(target);
+  if (!fault.targets.includes(kind)) {
+    throw new ConfigError(`${where}: fault '${fault.name}' cannot target a ${kind} ('${target}'); it takes a ${fault.targets.join(' or ')}`);
+  }
+  if (kind === 'domain') {
+    const domain = target.slice('domain:'.length);
+    if (!topology.domains.includes(domain)) {
+      throw new ConfigError(`${where}: target '${target}': no failure domain '${domain}' (declared: ${topology.domains.join(', ')})`);
+    }
+    return target;
+  }
+  if (kind === 'link') {
+    const [a, b, ...rest] = target.split('~');
+    if (rest.length > 0 || !a || !b) throw new ConfigError(`${where}: link target '${target}' must be two nodes joined by '~', e.g. 'primary~replica'`);
+    const left = nodeName(topology, a, where);
+    const right = nodeName(topology, b, where);
+    if (left === right) throw new ConfigError(`${where}: link target '${target}' joins node '${left}' to itself`);
+    return `${left}~${right}`;
+  }
+  return nodeName(topology, target, where);
+}
+
+/** Resolves a checked target label against the running cluster. */
+export function resolveTarget(cluster: StartedPostgresCluster, label: string): ResolvedTarget {
+  const kind = targetKind(label);
+  if (kind === 'domain') {
+    const domain = label.slice('domain:'.length);
+    return { kind, label, domain, nodes: cluster.nodes.filter((n) => n.spec.domain === domain) };
+  }
+  if (kind === 'link') {
+    const [a, b] = label.split('~') as [string, string];
+    return { kind, label, a: cluster.node(a), b: cluster.node(b) };
+  }
+  return { kind, label, node: cluster.node(label) };
+}

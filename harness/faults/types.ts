@@ -1,0 +1,61 @@
+// What a fault is: one failure injected into one target, which returns how to heal it. Faults act
+// on the cluster and record nothing themselves; the schedule records their start and end.
+
+import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
+import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
+import type { Random } from '../random.ts';
+
+/** What a fault can act on. */
+export type TargetKind = 'node' | 'domain' | 'link';
+
+/** A target resolved against the running cluster. */
+export type ResolvedTarget =
+  | { kind: 'node'; label: string; node: PostgresNodeHandle }
+  | { kind: 'domain'; label: string; domain: string; nodes: PostgresNodeHandle[] }
+  | { kind: 'link'; label: string; a: PostgresNodeHandle; b: PostgresNodeHandle };
+
+export interface ParamSpec {
+  description: string;
+  kind: 'duration' | 'size' | 'number' | 'choice';
+  default?: string | number;
+  choices?: string[];
+}
+
+export type ParamValues = Record<string, string | number>;
+
+export interface FaultContext {
+  cluster: StartedPostgresCluster;
+  /** Seeded: the same seed corrupts the same bytes. */
+  random: Random;
+  log: (line: string) => void;
+}
+
+export interface Injected {
+  /** What was done, for the history and the report (e.g. which blocks were overwritten). */
+  detail: string;
+  /** Undoes the fault where that is possible; registered at once and always run, even on SIGINT. */
+  heal?: () => Promise<string | void>;
+}
+
+/** The fault could not run on this machine (e.g. the kernel lacks a module): skipped, with why. */
+export class FaultUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FaultUnavailable';
+  }
+}
+
+export interface Fault {
+  name: string;
+  /** One line a user understands. */
+  description: string;
+  /** What a SAN upgrade (or ordinary storage trouble) does that this mirrors. */
+  mirrors: string;
+  targets: TargetKind[];
+  /** Whether it interrupts service: the first disruptive fault starts the RTO clock. */
+  disruptive: boolean;
+  /** Whether it lasts `duration` and is then healed; permanent faults are never healed. */
+  healable: boolean;
+  params: Record<string, ParamSpec>;
+  inject(context: FaultContext, target: ResolvedTarget, params: ParamValues): Promise<Injected>;
+}

@@ -1,0 +1,21 @@
+import { asRoot, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import type { Fault } from './types.ts';
+
+/** volume-loss: the node's volume and everything on it is gone; the node cannot start again. */
+export const volumeLoss: Fault = {
+  name: 'volume-loss',
+  description: "Destroy the node's volume and everything on it; the server dies and cannot start again",
+  mirrors: 'a LUN destroyed',
+  targets: ['node'],
+  disruptive: true,
+  healable: false,
+  params: {},
+  async inject(_context, target) {
+    const node = targetNode(target);
+    await node.killServer();
+    await node.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
+    const image = (await asRoot(node, ['fl-lun', 'destroy', VOLUME_MOUNT])).stdout.trim();
+    node.lost = true;
+    return { detail: `destroyed ${node.name}'s volume (${image})` };
+  },
+};
