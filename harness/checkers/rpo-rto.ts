@@ -1,7 +1,8 @@
 // RPO and RTO as DESIGN.md defines them.
 // RTO: from the start of the first disruptive fault to the first write acknowledged by the
-//   recovered cluster (after recovery began, on the node that is primary at the end, when the run
-//   had a recovery step).
+//   recovered cluster: after the fault was in effect and, when the run had a recovery step, after
+//   recovery began, on the node that is primary at the end. A write blocked by the fault and
+//   acknowledged once it is healed counts: that is the moment service came back.
 // RPO: the lost writes, and the window they span: from the acknowledgement of the earliest lost
 //   write to the last acknowledgement before recovery began (or before the final read).
 
@@ -25,12 +26,16 @@ export interface Rpo {
 export function computeRto(history: readonly HistoryEvent[], final: FinalState | null): Rto {
   const fault = history.find((e): e is FaultEvent => e.type === 'fault' && e.phase === 'start' && e.disruptive === true);
   if (!fault) return { ms: null, faultStart: null, firstAckAfter: null };
+  // Acknowledgements count from the moment the fault was in effect: injecting takes a little
+  // while, and writes acknowledged meanwhile say nothing about recovery.
+  const active = history.find((e): e is FaultEvent => e.type === 'fault' && e.phase === 'active' && e.name === fault.name && e.target === fault.target && e.time >= fault.time);
+  const effective = active?.time ?? fault.time;
   const recovery = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'start' && e.time >= fault.time);
   const finalPrimary = final?.primary?.node;
   const candidates = acknowledged(writeRecords(history)).filter((w) => {
-    if (w.completeTime === undefined || w.completeTime < fault.time) return false;
+    if (w.completeTime === undefined || w.completeTime <= effective) return false;
     if (recovery) return w.completeTime >= recovery.time && (!finalPrimary || w.node === finalPrimary);
-    return w.invokeTime >= fault.time;
+    return true;
   });
   let first = Math.min(...candidates.map((w) => w.completeTime!));
   if (final?.probe?.ok && final.probe.time >= fault.time) first = Math.min(first, final.probe.time);

@@ -174,6 +174,7 @@ async function runFault(
     onError(`fault '${fault.name}' on ${planned.target} ${detail}`);
     return;
   }
+  history.append({ ...base, phase: 'active', detail: injected.detail });
   const heal = injected.heal;
   if (!fault.healable || !heal) {
     history.append({ ...base, phase: 'end', detail: injected.detail });

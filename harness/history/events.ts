@@ -24,7 +24,8 @@ export interface OpEvent {
 
 export interface FaultEvent {
   type: 'fault';
-  phase: 'start' | 'end';
+  /** start: injection invoked; active: the fault is in effect (injection returned); end: healed or over. */
+  phase: 'start' | 'active' | 'end';
   name: string;
   target: string;
   time: Millis;

@@ -28,3 +28,31 @@ describe('interrupting a starting cluster with SIGINT', () => {
     expect(await waitForNoLeftovers(runId!)).toEqual(nothingLeft);
   });
 });
+
+describe('interrupting a run in the middle of a fault', () => {
+  it('thaws, removes everything and keeps the history it has when Ctrl-C comes during an I/O stall', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = mkdtempSync(join(tmpdir(), 'faultline-interrupt-'));
+    const child = execa('node', ['harness/cli.ts', 'run', 'io-stall', '--out', out, '--seed', '1'], { reject: false, all: true });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/fault io-stall on pg-primary/.test(output)) resolve();
+      });
+      void child.then(() => reject(new Error(`faultline run ended before the fault:\n${output}`)));
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // well inside the 3 s freeze
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode, result.all).toBe(130);
+    const runId = /run ([0-9a-f]{8}):/.exec(output)?.[1];
+    expect(runId).toBeDefined();
+    expect(await waitForNoLeftovers(runId!)).toEqual(nothingLeft);
+    const history = readFileSync(join(out, 'io-stall', 'latest', 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(history.some((e) => e.type === 'fault' && e.phase === 'start' && e.name === 'io-stall')).toBe(true);
+    expect(history.filter((e) => e.type === 'ok').length).toBeGreaterThan(0);
+  });
+});

@@ -218,3 +218,23 @@ describe('composition', () => {
     expect(results).toEqual([{ name: 'explodes', valid: 'unknown', summary: 'the checker failed: kaboom', details: { error: 'kaboom' } }]);
   });
 });
+
+describe('RTO for a fault without a recovery step', () => {
+  // io-stall invoked at t=10, in effect at t=60; a write acknowledged at t=30 (before the freeze
+  // took hold) says nothing; the write blocked by the freeze is acknowledged at t=3060.
+  const history: HistoryEvent[] = [
+    ...historyOf([{ key: 1, outcome: 'ok', applied: true }]),
+    { type: 'fault', phase: 'start', name: 'io-stall', target: 'pg-primary', time: 10, disruptive: true },
+    { type: 'invoke', process: 1, f: 'write', key: 2, value: 'v2', node: 'pg-primary', time: 20 },
+    { type: 'ok', process: 1, f: 'write', key: 2, value: 'v2', node: 'pg-primary', time: 30 },
+    { type: 'invoke', process: 2, f: 'write', key: 3, value: 'v3', node: 'pg-primary', time: 40 },
+    { type: 'fault', phase: 'active', name: 'io-stall', target: 'pg-primary', time: 60 },
+    { type: 'fault', phase: 'end', name: 'io-stall', target: 'pg-primary', time: 3050 },
+    { type: 'ok', process: 2, f: 'write', key: 3, value: 'v3', node: 'pg-primary', time: 3060 },
+  ];
+
+  it('counts from the fault’s start to the first ack after it took effect', () => {
+    const final = finalOf([], { '1': 'v1', '2': 'v2', '3': 'v3' });
+    expect(computeRto(history, { ...final, probe: null })).toEqual({ ms: 3050, faultStart: 10, firstAckAfter: 3060 });
+  });
+});
