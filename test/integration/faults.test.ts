@@ -7,7 +7,7 @@ import { startPostgresCluster, type StartedPostgresCluster } from '../../harness
 import { defaultTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
 import { checkTarget, findFault, FaultUnavailable, resolveTarget, type Injected, type ParamValues } from '../../harness/faults/index.ts';
 import { seededRandom } from '../../harness/random.ts';
-import { runExperiment } from '../../harness/experiment/index.ts';
+import { runExperiment, type FaultStepSpec } from '../../harness/experiment/index.ts';
 import { getEngine } from '../../harness/cluster/docker/index.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
@@ -39,6 +39,16 @@ async function sql(node: { clientConfig(): pg.ClientConfig }, text: string, time
   } finally {
     void client.end().catch(() => {});
   }
+}
+
+/** A short experiment on the primary-only topology with one scheduled fault. */
+async function runWithFault(fault: FaultStepSpec, workload: { clients: number; duration: string }, seed: number) {
+  const result = await runExperiment(
+    { name: `${fault.fault}-test`, description: `${fault.fault} on the primary`, topology: primaryOnly, workload, faults: [fault] },
+    { outDir: mkdtempSync(join(tmpdir(), 'faultline-faults-')), seed },
+  );
+  runIds.push(result.runId!);
+  return result;
 }
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<boolean> {
@@ -116,17 +126,7 @@ describe('storage faults on a real PostgreSQL volume', () => {
   });
 
   it('stale-snapshot: the volume comes back old; checksums pass, but the ledger reports acknowledged writes lost', async () => {
-    const result = await runExperiment(
-      {
-        name: 'stale-snapshot-test',
-        description: 'stale snapshot of the primary',
-        topology: primaryOnly,
-        workload: { clients: 4, duration: '6s' },
-        faults: [{ at: '1500ms', fault: 'stale-snapshot', target: 'primary', duration: '2s' }],
-      },
-      { outDir: mkdtempSync(join(tmpdir(), 'faultline-faults-')), seed: 5 },
-    );
-    runIds.push(result.runId!);
+    const result = await runWithFault({ at: '1500ms', fault: 'stale-snapshot', target: 'primary', duration: '2s' }, { clients: 4, duration: '6s' }, 5);
     expect(result.faults[0]).toMatchObject({ name: 'stale-snapshot', target: 'pg-primary' });
     expect(result.faults[0]!.detail).toMatch(/rolled back to the snapshot/);
     expect(result.writes.lost).toBeGreaterThan(0);
@@ -222,17 +222,7 @@ describe('storage faults on a real PostgreSQL volume', () => {
 
 describe('a run whose fault cannot run here', () => {
   it('records the fault as skipped with the reason, never as done', async () => {
-    const result = await runExperiment(
-      {
-        name: 'latency-test',
-        description: 'latency on the primary',
-        topology: primaryOnly,
-        workload: { clients: 2, duration: '2s' },
-        faults: [{ at: '500ms', fault: 'latency', target: 'primary', duration: '1s' }],
-      },
-      { outDir: mkdtempSync(join(tmpdir(), 'faultline-faults-')), seed: 1 },
-    );
-    runIds.push(result.runId!);
+    const result = await runWithFault({ at: '500ms', fault: 'latency', target: 'primary', duration: '1s' }, { clients: 2, duration: '2s' }, 1);
     const fault = result.faults[0]!;
     // Either the kernel has netem and the fault ran and was healed, or it says why it was skipped.
     if (fault.skipped) expect(fault.skipped).toMatch(/netem/);
