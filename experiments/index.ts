@@ -1,6 +1,22 @@
-// The shipped experiments, one file each; `faultline list` shows them in this order.
+// The shipped experiments, one scenario each; `faultline list` shows them in this order.
 import type { ExperimentDefinition } from '../harness/experiment/definition.ts';
-import healthy from './healthy.ts';
+import sidekickNaive from './sidekick-naive.ts';
+import sidekickHardened from './sidekick-hardened.ts';
+import { asyncFailover, syncFailover } from './failover.ts';
+import pitrRestore from './pitr-restore.ts';
 import ioStall from './io-stall.ts';
+import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
+import healthy from './healthy.ts';
 
-export const experiments: ExperimentDefinition[] = [healthy, ioStall];
+export const experiments: ExperimentDefinition[] = [
+  sidekickNaive,
+  sidekickHardened,
+  asyncFailover,
+  syncFailover,
+  pitrRestore,
+  ioStall,
+  diskFull,
+  staleSnapshot,
+  silentCorruption,
+  healthy,
+];

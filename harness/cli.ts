@@ -11,7 +11,7 @@ import { defaultTopology, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
 import { recheckRun, runExperiment, type ExperimentResult } from './experiment/index.ts';
-import { formatSummary, toJUnit } from './report/index.ts';
+import { formatComparison, formatSummary } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
 
@@ -145,6 +145,7 @@ const run: Command = async (args) => {
     if (!values.json) process.stdout.write(`${formatSummary(result)}\n\n`);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else if (results.length > 1) process.stdout.write(`${formatComparison(results)}\n`);
   return results.every((r) => r.verdict === 'pass') ? 0 : 1;
 };
 

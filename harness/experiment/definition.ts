@@ -45,6 +45,15 @@ export interface ExperimentDefinition {
   };
   /** Faults from the catalog, at fixed times or drawn with the run's seed. */
   faults?: FaultSpec[];
+  /** Take a fresh base backup into the repository at this time (the step Sidekick skipped). */
+  freshBackupAt?: string | number;
+  /** What operators do after the faults: try each action in order until one succeeds. */
+  recovery?: {
+    at: string | number;
+    try: Array<'failover' | 'restore'>;
+    /** Failure domain for a restored primary's volume. Default: the archive's domain. */
+    restoreDomain?: string;
+  };
   /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
   expect?: {
@@ -59,6 +68,8 @@ export interface ExperimentDefinition {
 export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
+  freshBackupAtMs?: number;
+  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
 }
@@ -113,5 +124,28 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   const rpo = duration(e.rpoBudget, undefined, `${where}: expect.rpoBudget`);
   if (rto !== undefined) expectations.rtoBudgetMs = rto;
   if (rpo !== undefined) expectations.rpoBudgetMs = rpo;
-  return { definition, durationMs, schedule: schedule.sort((a, b) => a.atMs - b.atMs), expectations };
+  const freshBackupAtMs = duration(definition.freshBackupAt, undefined, `${where}: freshBackupAt`);
+  let recovery: Experiment['recovery'];
+  if (definition.recovery) {
+    const r = definition.recovery;
+    const atMs = duration(r.at, undefined, `${where}: recovery.at`)!;
+    if (!Array.isArray(r.try) || r.try.length === 0 || r.try.some((a) => a !== 'failover' && a !== 'restore')) {
+      throw new ConfigError(`${where}: recovery.try must list 'failover' and/or 'restore' in the order to try them, got ${JSON.stringify(r.try)}`);
+    }
+    if (r.restoreDomain !== undefined && !topology.domains.includes(r.restoreDomain)) {
+      throw new ConfigError(`${where}: recovery.restoreDomain '${r.restoreDomain}' is not a declared failure domain (${topology.domains.join(', ')})`);
+    }
+    if (r.try.includes('restore') && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
+      throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
+    }
+    recovery = { atMs, try: r.try, ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}) };
+  }
+  return {
+    definition,
+    durationMs,
+    schedule: schedule.sort((a, b) => a.atMs - b.atMs),
+    expectations,
+    ...(freshBackupAtMs !== undefined ? { freshBackupAtMs } : {}),
+    ...(recovery ? { recovery } : {}),
+  };
 }

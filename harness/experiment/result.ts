@@ -39,6 +39,14 @@ export interface ResultInput {
   error?: string;
 }
 
+/** Recovery (when attempted) ended well and the cluster then accepted a write. */
+function restoreCompleted(history: readonly HistoryEvent[], final: FinalState | null, check: CheckResult | undefined): boolean | null {
+  const attempts = history.filter((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  if (attempts.length > 0 && !attempts.some((a) => a.outcome === 'ok')) return false;
+  if (!check || check.valid === 'unknown') return null;
+  return final?.probe?.ok ?? null;
+}
+
 export function buildResult(input: ResultInput): ExperimentResult {
   const { history, final, checks } = input;
   const writes = [...writeRecords(history).values()];
@@ -81,7 +89,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     rpo: (({ writes: w, ms }) => ({ writes: w, ms }))(computeRpo(history, final)),
     rtoMs: computeRto(history, final).ms,
     restore: {
-      completed: restoreCheck ? (restoreCheck.valid === 'unknown' ? null : final?.probe?.ok ?? null) : null,
+      completed: restoreCompleted(history, final, restoreCheck),
       durationMs: recoveryStart && recoveryEnd ? Math.round(recoveryEnd.time - recoveryStart.time) : null,
     },
     faults,

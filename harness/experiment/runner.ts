@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
-import { startPostgresCluster, readFinalState, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
+import { failover, readFinalState, restoreFromArchive, startPostgresCluster, takeBaseBackup, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
@@ -91,6 +91,8 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       sleep(experiment.durationMs),
       runSchedule(experiment, context, workloadStart, (e) => (error ??= e)),
       ...planned.map((fault) => runFault(fault, context, seed, workloadStart, heals, (e) => (error ??= e))),
+      runFreshBackup(experiment, context, workloadStart),
+      runRecovery(experiment, context, workloadStart),
     ]);
     const stats = await workload.stop();
     workload = undefined;
@@ -143,6 +145,46 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   });
   writeRunFiles(result, final);
   return result;
+}
+
+/** The fresh base backup before the risky change, when the experiment takes one. */
+async function runFreshBackup(experiment: Experiment, { cluster, history, log }: StepContext, workloadStart: number): Promise<void> {
+  if (experiment.freshBackupAtMs === undefined) return;
+  await sleep(workloadStart + experiment.freshBackupAtMs - performance.now());
+  history.append({ type: 'backup', phase: 'start' });
+  log('taking a fresh base backup');
+  try {
+    const detail = await takeBaseBackup(cluster);
+    history.append({ type: 'backup', phase: 'end', outcome: 'ok', detail });
+  } catch (caught) {
+    history.append({ type: 'backup', phase: 'end', outcome: 'failed', detail: describeError(caught) });
+    log(`fresh base backup failed: ${describeError(caught)}`);
+  }
+}
+
+/**
+ * Recovery: tries each action in order until one works. An action that cannot complete (no
+ * replica left, no backup, the archive lost with the primary) ends failed with its reason; the run
+ * goes on to checking and reporting either way.
+ */
+async function runRecovery(experiment: Experiment, { cluster, history, log }: StepContext, workloadStart: number): Promise<void> {
+  const plan = experiment.recovery;
+  if (!plan) return;
+  await sleep(workloadStart + plan.atMs - performance.now());
+  for (const action of plan.try) {
+    history.append({ type: 'recovery', phase: 'start', name: action });
+    log(`recovery: ${action}`);
+    try {
+      const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
+      const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain });
+      history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
+      log(`recovery: ${action} done: ${detail}`);
+      return;
+    } catch (caught) {
+      history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'failed', detail: describeError(caught) });
+      log(`recovery: ${action} failed: ${describeError(caught)}`);
+    }
+  }
 }
 
 /** Injects one planned fault at its time, and heals it after its duration; records both. */

@@ -9,10 +9,11 @@ export const processCrash: Fault = {
   targets: ['node'],
   disruptive: true,
   healable: true,
-  params: {},
-  async inject(_context, target) {
+  params: { restart: { description: "'yes': healing restarts the server; 'no': it stays down (for failover drills)", kind: 'choice', choices: ['yes', 'no'], default: 'yes' } },
+  async inject(_context, target, params) {
     const node = targetNode(target);
     await node.killServer();
+    if (params.restart === 'no') return { detail: `killed PostgreSQL on ${node.name}; it stays down` };
     return { detail: `killed PostgreSQL on ${node.name}`, heal: () => ensureServerUp(node) };
   },
 };

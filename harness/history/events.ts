@@ -71,7 +71,16 @@ export interface ExecEvent {
   durationMs: number;
 }
 
-export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | RunEvent | ExecEvent;
+/** A base backup taken during the run (the step before a risky change). */
+export interface BackupEvent {
+  type: 'backup';
+  phase: 'start' | 'end';
+  time: Millis;
+  outcome?: 'ok' | 'failed';
+  detail?: string;
+}
+
+export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RunEvent | ExecEvent;
 
 export function isOp(event: HistoryEvent): event is OpEvent {
   return event.type === 'invoke' || event.type === 'ok' || event.type === 'fail' || event.type === 'info';

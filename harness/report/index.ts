@@ -1,4 +1,4 @@
 // Reports of a run: result.json, junit.xml and the terminal summary.
 export { toJUnit } from './junit.ts';
-export { formatSummary } from './summary.ts';
+export { formatSummary, formatComparison } from './summary.ts';
 export { writeRunFiles } from './files.ts';

@@ -19,3 +19,22 @@ export function formatSummary(result: ExperimentResult): string {
   lines.push(`  files: ${result.dir}`);
   return lines.join('\n');
 }
+
+/** Experiments side by side: one column each, the numbers a reader compares. */
+export function formatComparison(results: ExperimentResult[]): string {
+  const rows: Array<[string, (r: ExperimentResult) => string]> = [
+    ['verdict', (r) => r.verdict.toUpperCase()],
+    ['acknowledged', (r) => show(r.writes.acknowledged)],
+    ['lost', (r) => show(r.writes.lost)],
+    ['indeterminate', (r) => show(r.writes.indeterminate)],
+    ['RPO (writes)', (r) => show(r.rpo.writes)],
+    ['RPO (window)', (r) => show(r.rpo.ms, ' ms')],
+    ['RTO', (r) => show(r.rtoMs, ' ms')],
+    ['restore completed', (r) => (r.restore.completed === null ? '—' : r.restore.completed ? 'yes' : 'NO')],
+    ['seed', (r) => String(r.seed)],
+  ];
+  const label = Math.max(...rows.map(([name]) => name.length));
+  const widths = results.map((r) => Math.max(r.experiment.length, ...rows.map(([, cell]) => cell(r).length)));
+  const line = (first: string, cells: string[]) => `${first.padEnd(label)}  ${cells.map((c, i) => c.padStart(widths[i]!)).join('  ')}`;
+  return [line('', results.map((r) => r.experiment)), ...rows.map(([name, cell]) => line(name, results.map(cell)))].join('\n');
+}

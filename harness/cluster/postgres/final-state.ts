@@ -61,6 +61,13 @@ export async function readFinalState(
   options: FinalStateOptions,
 ): Promise<FinalState> {
   const final: FinalState = { time: options.now(), primary: { node: primary.name }, replicas: [], integrity: [], probe: null };
+  if (primary.lost) {
+    // Its volume was destroyed: the cluster holds none of the data any more. That is a final
+    // state (empty), not an unknown one.
+    final.primary = { node: primary.name, rows: {}, tables: {}, error: `${primary.name} was lost with its volume; no node holds the data` };
+    final.probe = { ok: false, time: options.now(), latencyMs: 0, node: primary.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
+    return final;
+  }
   let lsn: string | undefined;
   try {
     await withClient(primary, async (client) => {

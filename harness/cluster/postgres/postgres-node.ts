@@ -36,10 +36,13 @@ export class PostgresNodeHandle {
     this.container = started.container;
     this.volume = volume;
     this.password = password;
+    this.role = spec.role;
   }
 
   /** Set when the node's volume or whole domain was destroyed: it cannot come back. */
   lost = false;
+  /** Its role now: a replica becomes 'primary' when promoted; a primary that was failed over is 'retired'. */
+  role: PostgresNode['role'] | 'retired';
 
   get name(): string {
     return this.spec.name;

@@ -9,7 +9,7 @@ import type { PostgresNodeHandle } from './postgres-node.ts';
 export class StartedPostgresCluster implements AsyncDisposable {
   readonly topology: Topology;
   readonly run: DockerRun;
-  readonly nodes: readonly PostgresNodeHandle[];
+  readonly nodes: PostgresNodeHandle[];
   readonly image: string;
   /** Milliseconds from the call to start until every follower streamed with zero lag. */
   readonly readyMs: number;
@@ -32,18 +32,27 @@ export class StartedPostgresCluster implements AsyncDisposable {
     return node;
   }
 
+  /** The node that is primary now (it changes on failover or restore). */
   primary(): PostgresNodeHandle {
-    const primary = this.nodes.find((n) => n.spec.role === 'primary');
+    const primary = this.nodes.find((n) => n.role === 'primary');
     if (!primary) throw new ClusterError('This cluster has no primary');
     return primary;
   }
 
+  /** Replicas still following a primary (not lost, not promoted). */
   replicas(): PostgresNodeHandle[] {
-    return this.nodes.filter((n) => n.spec.role === 'replica');
+    return this.nodes.filter((n) => n.role === 'replica' && !n.lost);
   }
 
   archive(): PostgresNodeHandle | undefined {
-    return this.nodes.find((n) => n.spec.role === 'archive');
+    return this.nodes.find((n) => n.role === 'archive');
+  }
+
+  /** Makes `node` the primary; the previous primary is retired. */
+  setPrimary(node: PostgresNodeHandle): void {
+    for (const other of this.nodes) if (other.role === 'primary' && other !== node) other.role = 'retired';
+    node.role = 'primary';
+    if (!this.nodes.includes(node)) this.nodes.push(node);
   }
 
   /**

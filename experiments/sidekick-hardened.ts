@@ -1,0 +1,29 @@
+import { defineExperiment } from '../harness/experiment/definition.ts';
+
+/**
+ * The same SAN upgrade, done safely: a fresh base backup first, a synchronous replica on another
+ * SAN, the archive on a third site. Losing the SAN costs a failover and nothing else.
+ */
+export default defineExperiment({
+  name: 'sidekick-hardened',
+  description: 'The same upgrade with a fresh backup, a synchronous replica on another SAN and the archive off-site',
+  topology: {
+    domains: ['san-a', 'san-b', 'backup-site'],
+    postgres: {
+      nodes: [
+        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+        { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
+        { name: 'pg-archive', role: 'archive', domain: 'backup-site' },
+      ],
+    },
+  },
+  workload: { clients: 4, duration: '8s' },
+  freshBackupAt: '500ms',
+  faults: [
+    { at: '1500ms', fault: 'io-stall', target: 'primary', duration: '1s' },
+    { at: '3500ms', fault: 'silent-corruption', target: 'primary', params: { kind: 'heap' } },
+    { at: '5s', fault: 'domain-loss', target: 'domain:san-a' },
+  ],
+  recovery: { at: '5500ms', try: ['failover', 'restore'], restoreDomain: 'backup-site' },
+  expect: { maxLostWrites: 0, restoreMustComplete: true },
+});

@@ -1,0 +1,142 @@
+// What operators do after a failure, on a real cluster: take a fresh base backup, fail over to a
+// replica, or restore a new primary from the latest base backup plus the WAL archive. Each action
+// returns a line saying what it did, or throws a ClusterError saying why it could not be done.
+
+import type { Readable } from 'node:stream';
+import { ClusterError, describeError } from '../../errors.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
+import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+
+const BASE = `${REPO}/base`;
+const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
+
+function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHandle {
+  const archive = cluster.archive();
+  if (!archive) throw new ClusterError('the topology has no archive node, so there is no backup repository');
+  if (archive.lost) throw new ClusterError(`the backup repository on '${archive.name}' was lost (domain ${archive.spec.domain})`);
+  return archive;
+}
+
+/**
+ * Takes a base backup of the current primary into the repository (`base/<time>` on the archive
+ * node's volume), then checks it with pg_verifybackup. The step the Sidekick operators skipped.
+ */
+export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<string> {
+  const archive = usableArchive(cluster);
+  const primary = cluster.primary();
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const dir = `${BASE}/${stamp}`;
+  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && sync -f ${BASE}`]);
+  const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
+  if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
+  return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;
+}
+
+/**
+ * Fails over: fences the old primary (kills its server if it still runs), promotes the surviving
+ * replica that replayed the most WAL, and clears synchronous_standby_names on it so that it does
+ * not wait for standbys that are gone. Clients follow `cluster.primary()` at their next connect.
+ */
+export async function failover(cluster: StartedPostgresCluster): Promise<string> {
+  const old = cluster.primary();
+  const candidates = cluster.replicas();
+  if (candidates.length === 0) {
+    const lost = cluster.nodes.filter((n) => n.spec.role === 'replica' && n.lost).map((n) => `'${n.name}' (lost with domain ${n.spec.domain})`);
+    throw new ClusterError(`no replica survives to fail over to${lost.length ? `: ${lost.join(', ')}` : ''}`);
+  }
+  const positions = await Promise.all(
+    candidates.map(async (node) => ({ node, lsn: await node.psql('SELECT pg_last_wal_replay_lsn()').catch(() => '') })),
+  );
+  const reachable = positions.filter((p) => p.lsn);
+  if (reachable.length === 0) throw new ClusterError(`no replica answers: ${candidates.map((c) => c.name).join(', ')}`);
+  const best = reachable.sort((a, b) => compareLsn(b.lsn, a.lsn))[0]!;
+  if (!old.lost) await old.killServer().catch(() => undefined);
+  await best.node.psql('SELECT pg_promote(true, 60)');
+  await best.node.psql("ALTER SYSTEM SET synchronous_standby_names = ''");
+  await best.node.psql('SELECT pg_reload_conf()');
+  cluster.setPrimary(best.node);
+  return `promoted ${best.node.name} (replayed up to ${best.lsn}); ${old.name} fenced`;
+}
+
+function compareLsn(a: string, b: string): number {
+  const value = (lsn: string) => {
+    const [hi, lo] = lsn.split('/');
+    return BigInt(`0x${hi ?? '0'}`) * 2n ** 32n + BigInt(`0x${lo ?? '0'}`);
+  };
+  const diff = value(a) - value(b);
+  return diff > 0n ? 1 : diff < 0n ? -1 : 0;
+}
+
+export interface RestoreOptions {
+  /** Failure domain for the restored node's volume. */
+  domain: string;
+  /** Name of the new node. Default `pg-restored`. */
+  name?: string;
+  /** How long replay may take. Default 120 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Point-in-time restore to the end of the archive: a new node in `domain` gets the latest base
+ * backup and every archived WAL segment (including the one pg_receivewal was still writing),
+ * replays them, and is promoted at the end of the WAL. It becomes the cluster's primary.
+ */
+export async function restoreFromArchive(cluster: StartedPostgresCluster, options: RestoreOptions): Promise<string> {
+  const archive = usableArchive(cluster);
+  if (!cluster.topology.domains.includes(options.domain)) {
+    throw new ClusterError(`cannot restore into domain '${options.domain}': the topology declares ${cluster.topology.domains.join(', ')}`);
+  }
+  const latest = (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim();
+  if (!latest) throw new ClusterError(`no base backup in the repository on '${archive.name}': none was taken (the step Sidekick skipped)`);
+
+  const previous = cluster.primary();
+  const name = options.name ?? 'pg-restored';
+  const started = await cluster.run.startNode({
+    name,
+    image: cluster.image,
+    exposedPorts: [PG_PORT],
+    luns: [{ name: 'data', domain: options.domain, mountPoint: VOLUME_MOUNT, bytes: previous.spec.volumeBytes, owner: 'postgres:postgres' }],
+  });
+  const spec = { name, role: 'primary' as const, domain: options.domain, volumeBytes: previous.spec.volumeBytes, synchronous: false };
+  const restored = new PostgresNodeHandle(started, spec, String(previous.clientConfig().password));
+  restored.role = 'retired'; // not the primary until its replay ended
+  cluster.nodes.push(restored);
+
+  // Copy the base backup and the WAL archive from the repository node to the new node. Docker's
+  // archive API sees a container's root file system, not the volumes mounted inside it, so the
+  // files are staged in /tmp on each side.
+  await archive.run(['bash', '-c', `rm -rf /tmp/export && mkdir /tmp/export && cp -a ${BASE}/${latest} /tmp/export/base && cp -a ${REPO}/wal /tmp/export/wal`], { user: 'root' });
+  try {
+    const tar = await archive.container.copyArchiveFromContainer('/tmp/export');
+    await restored.container.copyArchiveToContainer(tar as unknown as Readable, '/tmp');
+  } finally {
+    await archive.exec(['rm', '-rf', '/tmp/export'], { user: 'root' });
+  }
+  await restored.run(
+    [
+      'bash',
+      '-c',
+      `set -e; mv /tmp/export/base ${PGDATA}; mv /tmp/export/wal ${RESTORE_WAL}; rm -rf /tmp/export; ` +
+        // The segment pg_receivewal was still writing holds the newest commits: replay it too.
+        `for f in ${RESTORE_WAL}/*.partial; do [ -e "$f" ] && mv "$f" "\${f%.partial}"; done; ` +
+        `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; ` +
+        `printf "%s\\n" "restore_command = 'cp ${RESTORE_WAL}/%f %p'" "recovery_target_timeline = 'latest'" ` +
+        `"synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''" >> ${PGDATA}/postgresql.auto.conf; ` +
+        `chown -R postgres:postgres ${PGDATA} ${RESTORE_WAL}; chmod 700 ${PGDATA}; sync -f ${PGDATA}`,
+    ],
+    { user: 'root' },
+  );
+  await restored.startServer();
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
+    if (inRecovery === 'f') {
+      cluster.setPrimary(restored);
+      const lsn = await restored.psql('SELECT pg_current_wal_lsn()');
+      return `restored ${name} in ${options.domain} from base backup ${latest} and the WAL archive of ${archive.name}; replay ended at ${lsn}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const log = (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout;
+  throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${log}`);
+}

@@ -1,0 +1,72 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { runExperiment, type ExperimentResult } from '../../harness/experiment/index.ts';
+import { asyncFailover, syncFailover } from '../../experiments/failover.ts';
+import pitrRestore from '../../experiments/pitr-restore.ts';
+import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+
+const out = () => mkdtempSync(join(tmpdir(), 'faultline-drill-'));
+
+async function run(definition: Parameters<typeof runExperiment>[0], seed: number): Promise<ExperimentResult> {
+  const result = await runExperiment(definition, { outDir: out(), seed });
+  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
+  return result;
+}
+
+describe('the Sidekick drill (faultline run sidekick, as the README says)', () => {
+  it('reports the naive topology losing acknowledged writes and failing to restore, and the hardened one losing none', async () => {
+    const dir = out();
+    const cli = await execa('node', ['harness/cli.ts', 'run', 'sidekick', '--out', dir, '--seed', '7'], { reject: false });
+    expect(cli.exitCode, cli.stderr).toBe(1); // one of the two fails: exit 1
+    // The side-by-side table ends the output.
+    expect(cli.stdout).toMatch(/\s+sidekick-naive\s+sidekick-hardened\n/);
+    expect(cli.stdout).toMatch(/verdict\s+FAIL\s+PASS/);
+    expect(cli.stdout).toMatch(/restore completed\s+NO\s+yes/);
+
+    const naive = JSON.parse(readFileSync(join(dir, 'sidekick-naive', 'latest', 'result.json'), 'utf8')) as ExperimentResult;
+    expect(naive.verdict).toBe('fail');
+    expect(naive.writes.lost).toBeGreaterThan(0);
+    expect(naive.writes.lost).toBe(naive.writes.acknowledged); // the whole SAN, backups included
+    expect(naive.restore.completed).toBe(false);
+    const naiveRestore = naive.checks.find((c) => c.name === 'restore-completed')!;
+    expect(naiveRestore.summary).toMatch(/failover: no replica survives.*restore: the backup repository on 'pg-archive' was lost/);
+
+    const hardened = JSON.parse(readFileSync(join(dir, 'sidekick-hardened', 'latest', 'result.json'), 'utf8')) as ExperimentResult;
+    expect(hardened.verdict).toBe('pass');
+    expect(hardened.writes.acknowledged).toBeGreaterThan(1000);
+    expect(hardened.writes.lost).toBe(0);
+    expect(hardened.restore.completed).toBe(true);
+    expect(hardened.rtoMs).not.toBeNull();
+    for (const result of [naive, hardened]) expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
+  });
+});
+
+describe('failover', () => {
+  it.each([1, 2])('of an asynchronous replica that fell behind loses acknowledged writes and says so (seed %i)', async (seed) => {
+    const result = await run(asyncFailover, seed);
+    expect(result.writes.lost).toBeGreaterThan(0);
+    expect(result.checks.find((c) => c.name === 'lost-writes')!.summary).toMatch(/acknowledged writes are missing from the final state/);
+    expect(result.restore.completed).toBe(true); // the failover itself worked: it just lost data
+    expect(result.verdict).toBe('fail');
+  });
+
+  it('of a synchronous replica loses no acknowledged write', async () => {
+    const result = await run(syncFailover, 1);
+    expect(result.writes.acknowledged).toBeGreaterThan(1000);
+    expect(result.writes.lost).toBe(0);
+    expect(result.verdict).toBe('pass');
+  });
+});
+
+describe('point-in-time restore', () => {
+  it('restores a lost primary from base backup + WAL archive with nothing acknowledged lost', async () => {
+    const result = await run(pitrRestore, 3);
+    expect(result.writes.lost).toBe(0);
+    expect(result.restore.completed).toBe(true);
+    expect(result.checks.find((c) => c.name === 'integrity')!.summary).toMatch(/pg_amcheck on pg-restored/);
+    expect(result.verdict).toBe('pass');
+  });
+});
