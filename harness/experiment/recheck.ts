@@ -42,6 +42,6 @@ export function recheckRun(dir: string): Recheck {
     dir: runDir,
     ...(complete ? (previous.error ? { error: previous.error } : {}) : { error: 'the run did not finish (its history has no end): it crashed or was killed' }),
   });
-  writeRunFiles(result);
+  writeRunFiles(result, events);
   return { result, skippedLines: skipped.length, complete };
 }

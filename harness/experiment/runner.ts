@@ -143,7 +143,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     dir,
     ...(error ? { error } : {}),
   });
-  writeRunFiles(result, final);
+  writeRunFiles(result, events, final);
   return result;
 }
 

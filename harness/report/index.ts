@@ -2,3 +2,4 @@
 export { toJUnit } from './junit.ts';
 export { formatSummary, formatComparison } from './summary.ts';
 export { writeRunFiles } from './files.ts';
+export { renderHtml } from './html.ts';

@@ -10,11 +10,10 @@ import { LEDGER_TABLE } from '../../harness/workload/index.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 const out = () => mkdtempSync(join(tmpdir(), 'faultline-ledger-'));
-const log = (line: string) => console.log(line);
 
 describe('the ledger on a real primary + replica', () => {
   it('reports a 10-second healthy run as pass: nothing lost, no anomaly, parity and integrity ok', async () => {
-    const result = await runExperiment(healthy, { outDir: out(), seed: 42, log });
+    const result = await runExperiment(healthy, { outDir: out(), seed: 42 });
     const check = (name: string) => result.checks.find((c) => c.name === name)!;
     expect(result.writes.acknowledged).toBeGreaterThan(1000);
     expect(result.writes.lost).toBe(0);
@@ -48,7 +47,7 @@ describe('the ledger on a real primary + replica', () => {
           },
         ],
       },
-      { outDir: out(), seed: 7, log },
+      { outDir: out(), seed: 7 },
     );
     expect(deleted).toHaveLength(25);
     const lost = result.checks.find((c) => c.name === 'lost-writes')!;

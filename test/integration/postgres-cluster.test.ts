@@ -19,7 +19,7 @@ describe('a PostgreSQL primary, streaming replica and WAL archive on separate SA
   let cluster: StartedPostgresCluster;
 
   beforeAll(async () => {
-    cluster = await startPostgresCluster(defaultTopology, { log: (line) => console.log(line) });
+    cluster = await startPostgresCluster(defaultTopology);
   });
 
   afterAll(async () => {

@@ -1,0 +1,63 @@
+// Benchmark: the wall time of `faultline run sidekick` (both experiments), split into phases so
+// the slowest one is visible: image, cluster start, workload (with its faults and recovery inside),
+// final read, clean-up and checks; and, inside the workload, the time spent in faults and recovery.
+// Target for later: the pair in under 60 s on a 2-core machine with the image cached.
+// Run: npm run bench:drill
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureNodeImage } from '../harness/cluster/docker/index.ts';
+import { runExperiment } from '../harness/experiment/index.ts';
+import { readHistory, type HistoryEvent } from '../harness/history/index.ts';
+import sidekickNaive from '../experiments/sidekick-naive.ts';
+import sidekickHardened from '../experiments/sidekick-hardened.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'faultline-drill-bench-'));
+const started = performance.now();
+const imageStart = performance.now();
+const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const imageMs = performance.now() - imageStart;
+
+function phaseTimes(events: HistoryEvent[], totalMs: number) {
+  const at = (name: string) => events.find((e) => e.type === 'run' && e.phase === 'phase' && e.name?.startsWith(name))?.time;
+  const spans = (type: 'fault' | 'recovery') =>
+    events
+      .filter((e) => e.type === type && e.phase === 'start')
+      .map((start) => {
+        const end = events.find((e) => e.type === type && e.phase === 'end' && e.time >= start.time && e.name === (start as { name: string }).name);
+        return (end?.time ?? start.time) - start.time;
+      })
+      .reduce((a, b) => a + b, 0);
+  const clusterStart = at('starting cluster') ?? 0;
+  const workload = at('workload') ?? clusterStart;
+  const finalRead = at('reading final state') ?? workload;
+  const removing = at('removing cluster') ?? finalRead;
+  const end = events.find((e) => e.type === 'run' && e.phase === 'end')?.time ?? removing;
+  return {
+    'cluster start': workload - clusterStart,
+    workload: finalRead - workload,
+    '  of which faults': spans('fault'),
+    '  of which recovery': spans('recovery'),
+    'final read': removing - finalRead,
+    'clean-up': end - removing,
+    checks: totalMs - end,
+  };
+}
+
+const rows: Array<[string, Record<string, number>, number]> = [];
+for (const definition of [sidekickNaive, sidekickHardened]) {
+  const result = await runExperiment(definition, { outDir: out, seed: 1, image });
+  const { events } = readHistory(join(result.dir, 'history.jsonl'));
+  rows.push([definition.name, phaseTimes(events, result.timings.totalMs), result.timings.totalMs]);
+}
+const totalMs = performance.now() - started;
+rmSync(out, { recursive: true, force: true });
+
+const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`.padStart(8);
+console.log(`drill: faultline run sidekick, phase by phase (image ${image})`);
+console.log(`  ${'phase'.padEnd(22)}${rows.map(([name]) => name.padStart(20)).join('')}`);
+console.log(`  ${'image (shared)'.padEnd(22)}${s(imageMs).padStart(20)}`);
+for (const phase of Object.keys(rows[0]![1])) console.log(`  ${phase.padEnd(22)}${rows.map(([, p]) => s(p[phase]!).padStart(20)).join('')}`);
+console.log(`  ${'experiment total'.padEnd(22)}${rows.map(([, , t]) => s(t).padStart(20)).join('')}`);
+console.log(`  wall time of the pair: ${s(totalMs).trim()} (target for later: under 60 s)`);

@@ -1,0 +1,174 @@
+// report.html: one self-contained page per run (no scripts, no external files): the verdict and
+// numbers, a timeline of acknowledged writes per second and their latency with fault and recovery
+// windows shaded and lost writes marked, then the checks, faults and recovery steps.
+
+import type { ExperimentResult } from '../experiment/result.ts';
+import { isOp, type HistoryEvent, type RecoveryEvent } from '../history/events.ts';
+
+const esc = (text: unknown) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+interface Series {
+  bucketMs: number;
+  acks: number[];
+  p50: number[];
+  max: number[];
+}
+
+function series(events: readonly HistoryEvent[], endMs: number): Series {
+  const bucketMs = endMs > 60_000 ? 1000 : 250;
+  const n = Math.max(1, Math.ceil(endMs / bucketMs));
+  const acks = new Array<number>(n).fill(0);
+  const latencies: number[][] = Array.from({ length: n }, () => []);
+  const invoked = new Map<number, number>();
+  for (const e of events) {
+    if (!isOp(e) || e.f !== 'write') continue;
+    if (e.type === 'invoke') invoked.set(e.key, e.time);
+    else if (e.type === 'ok') {
+      const i = Math.min(n - 1, Math.floor(e.time / bucketMs));
+      acks[i]!++;
+      const start = invoked.get(e.key);
+      if (start !== undefined) latencies[i]!.push(e.time - start);
+    }
+  }
+  const pick = (values: number[], q: number) => {
+    if (values.length === 0) return 0;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  };
+  return {
+    bucketMs,
+    acks: acks.map((count) => (count * 1000) / bucketMs),
+    p50: latencies.map((l) => pick(l, 0.5)),
+    max: latencies.map((l) => (l.length ? Math.max(...l) : 0)),
+  };
+}
+
+function windows(events: readonly HistoryEvent[]): Array<{ kind: 'fault' | 'recovery'; label: string; start: number; end: number; failed: boolean }> {
+  const out: Array<{ kind: 'fault' | 'recovery'; label: string; start: number; end: number; failed: boolean }> = [];
+  const last = events.at(-1)?.time ?? 0;
+  events.forEach((e, i) => {
+    if ((e.type !== 'fault' && e.type !== 'recovery') || e.phase !== 'start') return;
+    const end = events.slice(i + 1).find((x) => x.type === e.type && x.phase === 'end' && x.name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target));
+    out.push({
+      kind: e.type,
+      label: e.type === 'fault' ? `${e.name} on ${e.target}` : `recovery: ${e.name}`,
+      start: e.time,
+      end: end?.time ?? last,
+      failed: e.type === 'recovery' && (end as RecoveryEvent | undefined)?.outcome === 'failed',
+    });
+  });
+  return out;
+}
+
+function chart(result: ExperimentResult, events: readonly HistoryEvent[]): string {
+  const endMs = Math.max(1, events.at(-1)?.time ?? result.timings.totalMs);
+  const s = series(events, endMs);
+  const W = 960, H = 200, L = 64, R = 16, gap = 36;
+  const x = (ms: number) => L + ((W - L - R) * ms) / endMs;
+  const ackMax = Math.max(1, ...s.acks);
+  const latMax = Math.max(1, ...s.max);
+  // Window labels go in lanes above the charts, so that overlapping windows stay readable.
+  const spans = windows(events);
+  const laneEnds: number[] = [];
+  const lanes = spans.map((w) => {
+    const from = x(w.start);
+    const to = from + 6.5 * w.label.length + 8;
+    let lane = laneEnds.findIndex((end) => end < from);
+    if (lane === -1) lane = laneEnds.push(0) - 1;
+    laneEnds[lane] = to;
+    return lane;
+  });
+  const T = 16 + 13 * Math.max(1, laneEnds.length);
+  const y1 = (v: number) => T + H - (H * v) / ackMax;
+  const top2 = T + H + gap;
+  const y2 = (v: number) => top2 + H - (H * Math.log10(1 + v)) / Math.log10(1 + latMax);
+  const path = (values: number[], y: (v: number) => number) =>
+    values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i * s.bucketMs + s.bucketMs / 2).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  const lostKeys = new Set((result.checks.find((c) => c.name === 'lost-writes')?.details.lostKeys as number[] | undefined) ?? []);
+  const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && e.f === 'write' && lostKeys.has(e.key)).map((e) => e.time);
+  const total = top2 + H + 40;
+  const shade = spans
+    .map((w, i) => {
+      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : '#2a9d8f';
+      const width = Math.max(2, x(w.end) - x(w.start));
+      const labelY = 12 + 13 * lanes[i]!;
+      return `<rect x="${x(w.start).toFixed(1)}" y="${labelY + 2}" width="${width.toFixed(1)}" height="${(top2 + H - labelY - 2).toFixed(1)}" fill="${colour}" fill-opacity="0.16"><title>${esc(w.label)} (${Math.round(w.start)}–${Math.round(w.end)} ms)</title></rect>` +
+        `<text x="${(x(w.start) + 2).toFixed(1)}" y="${labelY}" font-size="11" fill="${colour}">${esc(w.label)}</text>`;
+    })
+    .join('');
+  const ticks = Array.from({ length: 11 }, (_, i) => (endMs * i) / 10)
+    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="${T}" y2="${top2 + H}" stroke="#e5e5e5"/><text x="${x(t)}" y="${top2 + H + 16}" font-size="11" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`)
+    .join('');
+  // One red bar per time bucket that holds lost writes (its height: how many, relative).
+  const lostPerBucket = new Map<number, number>();
+  for (const t of lostTimes) lostPerBucket.set(Math.floor(t / s.bucketMs), (lostPerBucket.get(Math.floor(t / s.bucketMs)) ?? 0) + 1);
+  const lostMax = Math.max(1, ...lostPerBucket.values());
+  const lost = [...lostPerBucket]
+    .map(([bucket, count]) => {
+      const height = 4 + (26 * count) / lostMax;
+      return `<rect x="${x(bucket * s.bucketMs).toFixed(1)}" y="${(T + H - height).toFixed(1)}" width="${Math.max(1.5, x(s.bucketMs) - x(0)).toFixed(1)}" height="${height.toFixed(1)}" fill="#c1121f" fill-opacity="0.8"><title>${count} lost writes acknowledged here</title></rect>`;
+    })
+    .join('');
+  return `<svg viewBox="0 0 ${W} ${total}" width="100%" role="img" aria-label="timeline of acknowledged writes and latency" font-family="system-ui, sans-serif">
+  ${ticks}${shade}
+  <text x="4" y="${T + 10}" font-size="12">acked/s</text><text x="4" y="${T + 24}" font-size="11" fill="#555">max ${Math.round(ackMax)}</text>
+  <path d="${path(s.acks, y1)}" fill="none" stroke="#1d3557" stroke-width="1.5"/>
+  <line x1="${L}" x2="${W - R}" y1="${T + H}" y2="${T + H}" stroke="#999"/>
+  ${lost}${lostTimes.length ? `<text x="${W - R}" y="${T + 12}" font-size="11" text-anchor="end" fill="#c1121f">▮ ${lostTimes.length} lost writes, shown when they were acknowledged</text>` : ''}
+  <text x="4" y="${top2 + 10}" font-size="12">latency</text><text x="4" y="${top2 + 24}" font-size="11" fill="#555">log, max ${Math.round(latMax)} ms</text>
+  <path d="${path(s.max, y2)}" fill="none" stroke="#e76f51" stroke-width="1"/>
+  <path d="${path(s.p50, y2)}" fill="none" stroke="#457b9d" stroke-width="1.5"/>
+  <line x1="${L}" x2="${W - R}" y1="${top2 + H}" y2="${top2 + H}" stroke="#999"/>
+  <text x="${W - R}" y="${top2 + 12}" font-size="11" text-anchor="end"><tspan fill="#457b9d">median</tspan> · <tspan fill="#e76f51">max</tspan> per ${s.bucketMs} ms</text>
+</svg>`;
+}
+
+export function renderHtml(result: ExperimentResult, events: readonly HistoryEvent[]): string {
+  const show = (v: unknown, unit = '') => (v === null || v === undefined ? '—' : `${esc(v)}${unit}`);
+  const mark = (valid: unknown) => (valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : '<span class="unk">unknown</span>');
+  const recoveries = events.filter((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>faultline: ${esc(result.experiment)} ${esc(result.verdict)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#1b1b1b;padding:0 12px}
+h1{font-size:22px;margin:0 0 4px} .verdict{padding:2px 10px;border-radius:4px;color:#fff}
+.pass{background:#2a9d8f}.fail{background:#c1121f} .meta{color:#555;font-size:13px;margin-bottom:16px}
+.numbers{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:12px 0 20px}
+.numbers div{background:#f5f5f5;border-radius:6px;padding:8px 10px}.numbers b{display:block;font-size:20px}
+table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 20px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
+.ok{color:#2a9d8f;font-weight:600}.bad{color:#c1121f;font-weight:600}.unk{color:#b5838d;font-weight:600}
+h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
+</style></head><body>
+<h1>${esc(result.experiment)} <span class="verdict ${result.verdict}">${esc(result.verdict.toUpperCase())}</span></h1>
+<div class="meta">seed ${esc(result.seed)} · run ${show(result.runId)} · ${esc(result.versions.postgres ?? '')} · ${esc(result.versions.image ?? '')}</div>
+<div class="numbers">
+<div>acknowledged<b>${show(result.writes.acknowledged)}</b></div>
+<div>lost<b class="${result.writes.lost ? 'bad' : ''}">${show(result.writes.lost)}</b></div>
+<div>indeterminate<b>${show(result.writes.indeterminate)}</b></div>
+<div>anomalies<b class="${result.writes.anomalies ? 'bad' : ''}">${show(result.writes.anomalies)}</b></div>
+<div>RPO<b>${show(result.rpo.writes)} writes / ${show(result.rpo.ms, ' ms')}</b></div>
+<div>RTO<b>${show(result.rtoMs, ' ms')}</b></div>
+<div>restore completed<b>${result.restore.completed === null ? '—' : result.restore.completed ? 'yes' : '<span class="bad">no</span>'}</b></div>
+<div>cluster ready / total<b>${show(result.timings.clusterReadyMs, ' ms')} / ${show(result.timings.totalMs, ' ms')}</b></div>
+</div>
+<h2>Timeline</h2>
+<p class="meta">Time since the run started. Orange: faults; green: recovery that worked; dark red: recovery that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged.</p>
+${chart(result, events)}
+<h2>Checks</h2>
+<table><tr><th>check</th><th></th><th>summary</th></tr>
+${result.checks.map((c) => `<tr><td>${esc(c.name)}</td><td>${mark(c.valid)}</td><td>${esc(c.summary)}</td></tr>`).join('\n')}
+</table>
+<h2>Faults</h2>
+<table><tr><th>fault</th><th>target</th><th>from</th><th>to</th><th>what happened</th></tr>
+${result.faults.map((f) => `<tr><td>${esc(f.name)}</td><td>${esc(f.target)}</td><td>${Math.round(f.startMs)} ms</td><td>${f.endMs === null ? '—' : `${Math.round(f.endMs)} ms`}</td><td>${f.skipped ? `<span class="unk">skipped:</span> ${esc(f.skipped)}` : esc(f.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="5">none</td></tr>'}
+</table>
+<h2>Recovery</h2>
+<table><tr><th>action</th><th>outcome</th><th>at</th><th>detail</th></tr>
+${recoveries.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.outcome === 'ok' ? '<span class="ok">ok</span>' : '<span class="bad">failed</span>'}</td><td>${Math.round(r.time)} ms</td><td>${esc(r.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="4">none</td></tr>'}
+</table>
+${result.error ? `<h2>Run error</h2><p class="bad">${esc(result.error)}</p>` : ''}
+<p class="meta">Files beside this page: result.json, history.jsonl, final-state.json, junit.xml. faultline ${esc(result.versions.faultline ?? '')}</p>
+</body></html>
+`;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { buildResult } from '../../harness/experiment/result.ts';
+import { runCheckers, defaultExpectations } from '../../harness/checkers/index.ts';
+import { formatComparison, renderHtml, toJUnit } from '../../harness/report/index.ts';
+import type { HistoryEvent } from '../../harness/history/events.ts';
+import { finalOf, historyOf, type SyntheticWrite } from './checkers/synthetic.ts';
+
+const writes: SyntheticWrite[] = Array.from({ length: 40 }, (_, i) => ({ key: i + 1, outcome: 'ok', applied: true }));
+const faults: HistoryEvent[] = [
+  { type: 'fault', phase: 'start', name: 'domain-loss', target: 'domain:san-a', time: 30, disruptive: true },
+  { type: 'fault', phase: 'end', name: 'domain-loss', target: 'domain:san-a', time: 31, detail: 'lost <everything>' },
+  { type: 'recovery', phase: 'start', name: 'restore', time: 40 },
+  { type: 'recovery', phase: 'end', name: 'restore', time: 45, outcome: 'failed', detail: 'no base backup' },
+];
+const history = [...historyOf(writes), ...faults].sort((a, b) => a.time - b.time);
+const final = finalOf(writes);
+for (const key of [38, 39, 40]) delete final.primary!.rows![String(key)];
+
+function result(name: string) {
+  return buildResult({
+    experiment: name,
+    seed: 9,
+    runId: 'abcd1234',
+    history,
+    final,
+    checks: runCheckers({ history, final, expectations: defaultExpectations }),
+    timings: { clusterReadyMs: 1000, workloadMs: 5000, totalMs: 8000 },
+    versions: { postgres: 'PostgreSQL 15.18' },
+    dir: '/tmp/x',
+  });
+}
+
+describe('reports', () => {
+  const r = result('naive');
+
+  it('builds a failing result with the lost writes, the failed restore and the fault', () => {
+    expect(r.verdict).toBe('fail');
+    expect(r.writes).toMatchObject({ acknowledged: 40, lost: 3 });
+    expect(r.restore.completed).toBe(false);
+    expect(r.faults).toEqual([{ name: 'domain-loss', target: 'domain:san-a', startMs: 30, endMs: 31, detail: 'lost <everything>' }]);
+  });
+
+  it('writes one JUnit test case per check, failures for failed and unknown checks, escaped', () => {
+    const xml = toJUnit([r]);
+    expect(xml.match(/<testcase /g)).toHaveLength(r.checks.length);
+    expect(xml).toContain('<testcase classname="faultline.naive" name="lost-writes">');
+    expect(xml).toMatch(/<failure type="failed" message="3 of 40 acknowledged writes are missing from the final state">/);
+    expect(xml).not.toContain('<everything>');
+  });
+
+  it('puts experiments side by side', () => {
+    const table = formatComparison([r, result('hardened')]);
+    expect(table.split('\n')[0]).toMatch(/^\s+naive\s+hardened$/);
+    expect(table).toMatch(/restore completed\s+NO\s+NO/);
+    expect(table).toMatch(/lost\s+3\s+3/);
+  });
+
+  it('renders a self-contained page with the timeline, the lost writes, the checks and the recovery', () => {
+    const html = renderHtml(r, history);
+    expect(html).toMatch(/^<!doctype html>/);
+    expect(html).not.toMatch(/<script|src="http|href="http/);
+    expect(html).toContain('<svg');
+    expect(html).toContain('3 lost writes, shown when they were acknowledged');
+    expect(html).toContain('domain-loss on domain:san-a');
+    expect(html).toContain('lost &lt;everything&gt;');
+    expect(html).toContain('no base backup');
+    for (const check of r.checks) expect(html).toContain(`<td>${check.name}</td>`);
+  });
+});
