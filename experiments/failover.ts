@@ -2,8 +2,10 @@ import { defineExperiment, type ExperimentDefinition } from '../harness/experime
 
 /**
  * The replica is cut off from the primary for a while (writes go on), then the primary's host
- * dies and the replica is promoted. Asynchronous: what the replica never got is lost.
- * Synchronous: those writes were never acknowledged, so nothing acknowledged is lost.
+ * dies and the replica is promoted; the old primary is then rewound and rejoins as a replica.
+ * Asynchronous: what the replica never got is lost. Synchronous: those writes were never
+ * acknowledged, so nothing acknowledged is lost. Either way the rejoined node must end up with
+ * exactly the new primary's rows.
  */
 function failoverDrill(synchronous: boolean): ExperimentDefinition {
   return defineExperiment({
@@ -25,7 +27,7 @@ function failoverDrill(synchronous: boolean): ExperimentDefinition {
       { at: '1500ms', fault: 'partition', target: 'primary~replica', duration: '3s', disruptive: synchronous },
       { at: '3s', fault: 'process-crash', target: 'primary', params: { restart: 'no' } },
     ],
-    recovery: { at: '3500ms', try: ['failover'] },
+    recovery: { at: '3500ms', try: ['failover'], rejoin: true },
     expect: { maxLostWrites: 0 },
   });
 }

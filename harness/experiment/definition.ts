@@ -53,6 +53,8 @@ export interface ExperimentDefinition {
     try: Array<'failover' | 'restore'>;
     /** Failure domain for a restored primary's volume. Default: the archive's domain. */
     restoreDomain?: string;
+    /** After a failover, turn the former primary into a replica of the new one (pg_rewind or re-clone). */
+    rejoin?: boolean;
   };
   /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
@@ -69,7 +71,7 @@ export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
   freshBackupAtMs?: number;
-  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string };
+  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
 }
@@ -138,7 +140,7 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     if (r.try.includes('restore') && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
       throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
     }
-    recovery = { atMs, try: r.try, ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}) };
+    recovery = { atMs, try: r.try, ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}), ...(r.rejoin ? { rejoin: true } : {}) };
   }
   return {
     definition,

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
-import { failover, readFinalState, restoreFromArchive, startPostgresCluster, takeBaseBackup, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
+import { failover, readFinalState, rejoin, restoreFromArchive, startPostgresCluster, takeBaseBackup, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
@@ -179,11 +179,26 @@ async function runRecovery(experiment: Experiment, { cluster, history, log }: St
       const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
+      if (action === 'failover' && plan.rejoin) await runRejoin(cluster, history, log);
       return;
     } catch (caught) {
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'failed', detail: describeError(caught) });
       log(`recovery: ${action} failed: ${describeError(caught)}`);
     }
+  }
+}
+
+/** Brings the former primary back as a replica; a failure is recorded, and the run goes on. */
+async function runRejoin(cluster: StartedPostgresCluster, history: StepContext['history'], log: StepContext['log']): Promise<void> {
+  history.append({ type: 'recovery', phase: 'start', name: 'rejoin' });
+  log('recovery: rejoin');
+  try {
+    const detail = await rejoin(cluster);
+    history.append({ type: 'recovery', phase: 'end', name: 'rejoin', outcome: 'ok', detail });
+    log(`recovery: rejoin done: ${detail}`);
+  } catch (caught) {
+    history.append({ type: 'recovery', phase: 'end', name: 'rejoin', outcome: 'failed', detail: describeError(caught) });
+    log(`recovery: rejoin failed: ${describeError(caught)}`);
   }
 }
 

@@ -51,12 +51,17 @@ describe('failover', () => {
     expect(result.checks.find((c) => c.name === 'lost-writes')!.summary).toMatch(/acknowledged writes are missing from the final state/);
     expect(result.restore.completed).toBe(true); // the failover itself worked: it just lost data
     expect(result.verdict).toBe('fail');
+    // The old primary was rewound (its diverged writes discarded) and now mirrors the new primary.
+    const parity = result.checks.find((c) => c.name === 'replica-parity')!;
+    expect(parity.details.compared).toEqual(['pg-primary']);
+    expect(parity.valid).toBe(true);
   });
 
   it('of a synchronous replica loses no acknowledged write', async () => {
     const result = await run(syncFailover, 1);
     expect(result.writes.acknowledged).toBeGreaterThan(1000);
     expect(result.writes.lost).toBe(0);
+    expect(result.checks.find((c) => c.name === 'replica-parity')!.details.compared).toEqual(['pg-primary']);
     expect(result.verdict).toBe('pass');
   });
 });

@@ -140,3 +140,57 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const log = (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout;
   throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${log}`);
 }
+
+/**
+ * Rejoins the former primary as a replica of the current one: pg_rewind (possible because data
+ * checksums are on) discards what it wrote after the timelines diverged; when rewind is impossible
+ * the node is cloned afresh. It then streams from the new primary through a slot of its own.
+ * Connection failures (the fabric may still be partitioned) are retried for up to `timeoutMs`.
+ */
+export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000): Promise<string> {
+  const primary = cluster.primary();
+  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive');
+  if (!old) throw new ClusterError('no former primary survives to rejoin');
+  if (await old.serverRunning()) await old.stopServer('fast');
+  const slot = old.name.replace(/-/g, '_');
+  await primary.psql(
+    `SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}')`,
+  );
+  // A newly promoted server writes its new timeline into pg_control only at its next checkpoint;
+  // until then pg_rewind sees one timeline and wrongly decides there is nothing to rewind.
+  await primary.psql('CHECKPOINT');
+  const source = `host=${primary.name} user=postgres dbname=postgres connect_timeout=5`;
+  const deadline = Date.now() + timeoutMs;
+  let how = 'pg_rewind';
+  for (;;) {
+    const rewind = await old.exec(['pg_rewind', '-D', PGDATA, `--source-server=${source}`]);
+    if (rewind.exitCode === 0) break;
+    const why = (rewind.stderr || rewind.stdout).trim().split('\n').slice(-1)[0] ?? '';
+    if (/could not connect|connection|timeout/i.test(why) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue;
+    }
+    how = `a fresh clone (pg_rewind failed: ${why})`;
+    await old.run(['bash', '-c', `rm -rf ${PGDATA} && pg_basebackup -h ${primary.name} -U postgres -D ${PGDATA} -X stream -c fast --no-sync`]);
+    break;
+  }
+  await old.run([
+    'bash',
+    '-c',
+    `touch ${PGDATA}/standby.signal && printf "%s\\n" ` +
+      `"primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${old.name}'" ` +
+      `"primary_slot_name = '${slot}'" "synchronous_standby_names = ''" >> ${PGDATA}/postgresql.auto.conf && sync -f ${PGDATA}`,
+  ]);
+  await old.startServer();
+  const streamBy = Date.now() + 20_000;
+  while (Date.now() < streamBy) {
+    const status = await old.psql("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')").catch(() => 'down');
+    if (status === 'streaming') {
+      old.role = 'replica';
+      return `${old.name} rejoined as a replica of ${primary.name} by ${how}`;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const log = (await old.exec(['tail', '-n', '8', '/var/log/faultline/postgresql.log'])).stdout.trim();
+  throw new ClusterError(`${old.name} was rejoined by ${how} but does not stream from ${primary.name}; its log ends:\n${log}`);
+}
