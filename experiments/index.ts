@@ -4,6 +4,7 @@ import sidekickNaive from './sidekick-naive.ts';
 import sidekickHardened from './sidekick-hardened.ts';
 import { asyncFailover, syncFailover } from './failover.ts';
 import pitrRestore from './pitr-restore.ts';
+import pitrRestorePgBackRest from './pitr-restore-pgbackrest.ts';
 import ioStall from './io-stall.ts';
 import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
@@ -14,6 +15,7 @@ export const experiments: ExperimentDefinition[] = [
   asyncFailover,
   syncFailover,
   pitrRestore,
+  pitrRestorePgBackRest,
   ioStall,
   diskFull,
   staleSnapshot,

@@ -36,8 +36,17 @@ export interface TopologySpec {
     nodes: PostgresNodeSpec[];
     /** `synchronous_commit` on the primary. Default `on`. */
     synchronousCommit?: SynchronousCommit;
+    /**
+     * How the archive node backs up: `pg_receivewal` (streamed WAL, base backups by pg_basebackup;
+     * the default) or `pgbackrest` (archive_command to a pgBackRest repository over TLS).
+     */
+    backupTool?: BackupTool;
+    /** With pgbackrest: `archive_timeout`, the longest a WAL segment waits to be archived. Default 60s. */
+    archiveTimeout?: string;
   };
 }
+
+export type BackupTool = 'pg_receivewal' | 'pgbackrest';
 
 /** A validated topology: every default filled in, every reference resolved. */
 export interface Topology {
@@ -47,6 +56,8 @@ export interface Topology {
     synchronousCommit: SynchronousCommit;
     /** The value for `synchronous_standby_names`, empty when nothing is synchronous. */
     synchronousStandbyNames: string;
+    backupTool: BackupTool;
+    archiveTimeout: string;
     nodes: PostgresNode[];
   };
 }
@@ -162,6 +173,19 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
   const archives = nodes.filter((node) => node.role === 'archive');
   if (archives.length > 1) fail(`Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
 
+  const backupTool = pg.backupTool ?? 'pg_receivewal';
+  if (backupTool !== 'pg_receivewal' && backupTool !== 'pgbackrest') {
+    fail(`'backupTool' ${describe(backupTool)} is not supported: use 'pg_receivewal' or 'pgbackrest'`);
+  }
+  const archiveTimeout = pg.archiveTimeout ?? '60s';
+  if (typeof archiveTimeout !== 'string' || !/^\d+(ms|s|min)?$/.test(archiveTimeout)) {
+    fail(`'archiveTimeout' ${describe(archiveTimeout)} is not a PostgreSQL duration: write it like '1s' or '60s'`);
+  }
+  if (backupTool === 'pgbackrest' && archives.length === 0) fail(`'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
+  const archiveNode = archives[0];
+  if (backupTool === 'pgbackrest' && archiveNode?.synchronous) {
+    fail(`Node '${archiveNode.name}' cannot be synchronous with pgbackrest: it receives WAL by archive_command, not by streaming`);
+  }
   const synchronous = nodes.filter((node) => node.synchronous).map((node) => `"${node.name}"`);
   return {
     domains: domains as string[],
@@ -169,6 +193,8 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
       version: version as number,
       synchronousCommit: synchronousCommit as SynchronousCommit,
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
+      backupTool: backupTool as BackupTool,
+      archiveTimeout: archiveTimeout as string,
       nodes,
     },
   };

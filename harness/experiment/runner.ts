@@ -100,7 +100,12 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     log(`${definition.name}: ${stats.ok} writes acknowledged, ${stats.fail} failed, ${stats.info} indeterminate`);
 
     phase('reading final state');
-    final = await readFinalState(cluster.primary(), cluster.replicas(), { table: LEDGER_TABLE, now: () => history.now() });
+    final = await readFinalState(cluster.primary(), cluster.replicas(), {
+      table: LEDGER_TABLE,
+      now: () => history.now(),
+      archive: cluster.archive(),
+      backupTool: cluster.topology.postgres.backupTool,
+    });
   } catch (caught) {
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
       history.append({ type: 'run', phase: 'end', name: `aborted: ${caught.message}` });

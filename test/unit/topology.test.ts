@@ -75,6 +75,10 @@ describe('validateTopology', () => {
     ['a bad node name', (s: TopologySpec) => (s.postgres.nodes[0]!.name = 'Primary_1'), /'Primary_1' is not valid/],
     ['no domains', (s: TopologySpec) => (s.domains = []), /'domains' must list at least one/],
     ['a synchronous primary', (s: TopologySpec) => (s.postgres.nodes[0]!.synchronous = true), /primary and cannot be 'synchronous'/],
+    ['an unknown backup tool', (s: TopologySpec) => ((s.postgres as { backupTool: string }).backupTool = 'barman'), /'backupTool' 'barman' is not supported/],
+    ['pgbackrest without an archive node', (s: TopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes = s.postgres.nodes.slice(0, 2))), /no node has role 'archive'/],
+    ['a synchronous archive with pgbackrest', (s: TopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes[2]!.synchronous = true)), /cannot be synchronous with pgbackrest/],
+    ['a bad archive timeout', (s: TopologySpec) => (s.postgres.archiveTimeout = 'a while'), /'archiveTimeout' 'a while' is not a PostgreSQL duration/],
   ])('refuses %s', (_name, mutate, message) => {
     const spec = base();
     mutate(spec);

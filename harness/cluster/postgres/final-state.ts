@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { FinalState, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
-import type { PostgresNodeHandle } from './postgres-node.ts';
+import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
 
 export interface FinalStateOptions {
   /** The ledger table holding key → value. */
@@ -14,6 +14,9 @@ export interface FinalStateOptions {
   now: () => number;
   /** How long replicas may take to replay the primary's WAL before they are hashed. Default 30 s. */
   catchUpTimeoutMs?: number;
+  /** The backup repository node, whose backups are verified too. */
+  archive?: PostgresNodeHandle;
+  backupTool?: 'pg_receivewal' | 'pgbackrest';
 }
 
 async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -53,6 +56,17 @@ async function waitForReplay(replica: pg.Client, lsn: string, timeoutMs: number)
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`did not replay the primary's WAL up to ${lsn} within ${timeoutMs} ms`);
+}
+
+/** The backup repository's own verification: pgbackrest verify, or pg_verifybackup on the newest base backup. */
+async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<FinalState['integrity'][number] | undefined> {
+  const command =
+    tool === 'pgbackrest'
+      ? ['pgbackrest', '--stanza=main', 'verify']
+      : ['bash', '-c', `b=$(ls -1d ${REPO}/base/* 2>/dev/null | sort | tail -n 1); [ -n "$b" ] || exit 100; pg_verifybackup -n "$b"`];
+  const result = await archive.exec(command).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  if (result.exitCode === 100) return undefined; // no base backup was taken: nothing to verify
+  return { tool: tool === 'pgbackrest' ? 'pgbackrest verify' : 'pg_verifybackup', node: archive.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
 }
 
 export async function readFinalState(
@@ -98,6 +112,10 @@ export async function readFinalState(
     .exec(['pg_amcheck', '--all', '--install-missing', '--heapallindexed', '--no-dependent-indexes'])
     .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
   final.integrity.push({ tool: 'pg_amcheck', node: primary.name, exitCode: amcheck.exitCode, output: `${amcheck.stdout}${amcheck.stderr}` });
+  if (options.archive && !options.archive.lost) {
+    const backups = await verifyBackups(options.archive, options.backupTool ?? 'pg_receivewal');
+    if (backups) final.integrity.push(backups);
+  }
 
   // Last, so that it changes nothing the hashes above saw.
   const started = performance.now();

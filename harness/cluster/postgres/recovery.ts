@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 
 const BASE = `${REPO}/base`;
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
@@ -24,6 +25,12 @@ function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHandle {
 export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<string> {
   const archive = usableArchive(cluster);
   const primary = cluster.primary();
+  if (cluster.topology.postgres.backupTool === 'pgbackrest') {
+    await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
+    const verified = await archive.exec(['pgbackrest', '--stanza=main', 'verify']);
+    if (verified.exitCode !== 0) throw new ClusterError(`pgbackrest verify failed after the backup: ${(verified.stderr || verified.stdout).trim()}`);
+    return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
+  }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = `${BASE}/${stamp}`;
   await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && sync -f ${BASE}`]);
@@ -86,11 +93,12 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   if (!cluster.topology.domains.includes(options.domain)) {
     throw new ClusterError(`cannot restore into domain '${options.domain}': the topology declares ${cluster.topology.domains.join(', ')}`);
   }
-  const latest = (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim();
-  if (!latest) throw new ClusterError(`no base backup in the repository on '${archive.name}': none was taken (the step Sidekick skipped)`);
+  const pgbackrest = cluster.topology.postgres.backupTool === 'pgbackrest';
+  const latest = pgbackrest ? await latestPgBackRestBackup(archive) : (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim();
+  if (!latest) throw new ClusterError(`no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`);
 
   const previous = cluster.primary();
-  const name = options.name ?? 'pg-restored';
+  const name = options.name ?? RESTORED_NODE;
   const started = await cluster.run.startNode({
     name,
     image: cluster.image,
@@ -101,7 +109,36 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const restored = new PostgresNodeHandle(started, spec, String(previous.clientConfig().password));
   restored.role = 'retired'; // not the primary until its replay ended
   cluster.nodes.push(restored);
+  if (pgbackrest) {
+    await restoreWithPgBackRest(cluster, archive, restored);
+  } else {
+    await restoreFromStreamedArchive(archive, restored, latest);
+  }
+  return finishRestore(cluster, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}`);
+}
 
+/** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
+async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<string> {
+  const info = await archive.exec(['pgbackrest', '--stanza=main', 'info', '--output=json']);
+  if (info.exitCode !== 0) return '';
+  const stanzas = JSON.parse(info.stdout) as Array<{ backup?: Array<{ label: string }> }>;
+  return stanzas[0]?.backup?.at(-1)?.label ?? '';
+}
+
+/** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
+async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle): Promise<void> {
+  if (!cluster.pgbackrestCa) throw new ClusterError('the cluster has no pgBackRest certificate authority to admit a new node');
+  await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name });
+  await restored.run(['bash', '-c', `mkdir -p ${PGDATA} && chmod 700 ${PGDATA} && pgbackrest --stanza=main --type=default --target-timeline=latest restore`]);
+  await restored.run([
+    'bash',
+    '-c',
+    `printf "%s\\n" "synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''" >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && sync -f ${PGDATA}`,
+  ]);
+}
+
+/** The base backup and every streamed WAL segment, copied from the repository node. */
+async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string): Promise<void> {
   // Copy the base backup and the WAL archive from the repository node to the new node. Docker's
   // archive API sees a container's root file system, not the volumes mounted inside it, so the
   // files are staged in /tmp on each side.
@@ -126,6 +163,11 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     ],
     { user: 'root' },
   );
+}
+
+/** Starts the restored node and waits for it to replay to the end of the archive and promote. */
+async function finishRestore(cluster: StartedPostgresCluster, restored: PostgresNodeHandle, options: RestoreOptions, source: string): Promise<string> {
+  const name = restored.name;
   await restored.startServer();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   while (Date.now() < deadline) {
@@ -133,7 +175,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     if (inRecovery === 'f') {
       cluster.setPrimary(restored);
       const lsn = await restored.psql('SELECT pg_current_wal_lsn()');
-      return `restored ${name} in ${options.domain} from base backup ${latest} and the WAL archive of ${archive.name}; replay ended at ${lsn}`;
+      return `restored ${name} in ${options.domain} from ${source}; replay ended at ${lsn}`;
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

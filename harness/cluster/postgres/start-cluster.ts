@@ -58,15 +58,25 @@ export async function startPostgresCluster(
     await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology) } }));
     run.checkpoint();
 
+    const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
     const followers = handles.filter((h) => h !== primary);
-    if (followers.length > 0) log(`run ${run.id}: cloning ${followers.map((f) => `'${f.name}'`).join(', ')} from the primary`);
-    await Promise.all(followers.map((follower) => run.track(startFollower(follower, primary))));
+    const streaming = followers.filter((f) => !(pgbackrest && f.spec.role === 'archive'));
+    if (streaming.length > 0) log(`run ${run.id}: cloning ${streaming.map((f) => `'${f.name}'`).join(', ')} from the primary`);
+    await Promise.all(streaming.map((follower) => run.track(startFollower(follower, primary))));
     run.checkpoint();
-    await waitForStreaming(primary, followers, options.readyTimeoutMs ?? 60_000);
+    let ca: PgBackRestCa | undefined;
+    if (pgbackrest) {
+      log(`run ${run.id}: setting up pgBackRest (repository on '${followers.find((f) => f.spec.role === 'archive')!.name}', TLS)`);
+      ca = await run.track(setUpPgBackRest(handles, primary));
+      run.checkpoint();
+    }
+    await waitForStreaming(primary, streaming, options.readyTimeoutMs ?? 60_000);
     run.checkpoint();
     const readyMs = Math.round(performance.now() - startedAt);
     log(`run ${run.id}: cluster ready in ${(readyMs / 1000).toFixed(1)} s`);
-    return new StartedPostgresCluster(topology, run, handles, image, readyMs);
+    const cluster = new StartedPostgresCluster(topology, run, handles, image, readyMs);
+    if (ca) cluster.pgbackrestCa = ca;
+    return cluster;
   } catch (error) {
     await run.cleanup().catch((cleanupError: unknown) => {
       // The root cause stays the error; the clean-up problem is added to it, not put in its place.
@@ -76,8 +86,64 @@ export async function startPostgresCluster(
   }
 }
 
+export interface PgBackRestCa {
+  crt: string;
+  key: string;
+  /** Certificate CNs every pgBackRest server of the cluster accepts. */
+  clients: string;
+}
+
+/** Names a restored node may get: its certificate must be accepted by the repository host. */
+export const RESTORED_NODE = 'pg-restored';
+
+/**
+ * pgBackRest with its repository on the archive node, over TLS: a CA for this cluster, a
+ * certificate and a TLS server on every node, then `stanza-create` and `check` (which proves
+ * that archive_command reaches the repository).
+ */
+async function setUpPgBackRest(nodes: PostgresNodeHandle[], primary: PostgresNodeHandle): Promise<PgBackRestCa> {
+  const archive = nodes.find((n) => n.spec.role === 'archive')!;
+  const made = await archive.run(
+    ['bash', '-c', 'd=$(mktemp -d) && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=faultline-ca -keyout $d/ca.key -out $d/ca.crt 2>/dev/null && cat $d/ca.crt && echo FAULTLINE-SPLIT && cat $d/ca.key && rm -rf $d'],
+    { user: 'root' },
+  );
+  const [crt, key] = made.stdout.split('FAULTLINE-SPLIT').map((part) => part.trim()) as [string, string];
+  const ca: PgBackRestCa = { crt, key, clients: [...nodes.map((n) => n.name), RESTORED_NODE].join(',') };
+  await Promise.all(nodes.map((node) => pgBackRestNode(node, ca, node === archive ? { role: 'repo', upstream: primary.name } : { role: 'pg', repoHost: archive.name })));
+  await archive.run(['pgbackrest', '--stanza=main', 'stanza-create']);
+  await archive.run(['pgbackrest', '--stanza=main', 'check']);
+  return ca;
+}
+
+/** Sets up pgBackRest on one node (certificate, configuration, TLS server). */
+export async function pgBackRestNode(
+  node: PostgresNodeHandle,
+  ca: PgBackRestCa,
+  as: { role: 'repo'; upstream: string } | { role: 'pg'; repoHost: string },
+): Promise<void> {
+  await node.run(['fl-pg', 'pgbr-setup'], {
+    user: 'root',
+    env: {
+      FL_NAME: node.name,
+      FL_CA_CRT: ca.crt,
+      FL_CA_KEY: ca.key,
+      FL_PGBR_CLIENTS: ca.clients,
+      FL_PGBR_ROLE: as.role,
+      FL_REPO: REPO,
+      ...(as.role === 'repo' ? { FL_UPSTREAM: as.upstream } : { FL_REPO_HOST: as.repoHost }),
+    },
+  });
+}
+
 function primaryConf(topology: Topology): string {
   const lines = [`synchronous_commit = '${topology.postgres.synchronousCommit}'`];
+  if (topology.postgres.backupTool === 'pgbackrest') {
+    lines.push(
+      'archive_mode = on',
+      "archive_command = 'pgbackrest --stanza=main archive-push %p'",
+      `archive_timeout = '${topology.postgres.archiveTimeout}'`,
+    );
+  }
   if (topology.postgres.synchronousStandbyNames) {
     lines.push(`synchronous_standby_names = '${topology.postgres.synchronousStandbyNames.replace(/'/g, "''")}'`);
   }

@@ -5,6 +5,7 @@ import { ClusterError } from '../../errors.ts';
 import type { Topology } from '../topology.ts';
 import type { DockerRun } from '../docker/docker-run.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
+import type { PgBackRestCa } from './start-cluster.ts';
 
 export class StartedPostgresCluster implements AsyncDisposable {
   readonly topology: Topology;
@@ -13,6 +14,8 @@ export class StartedPostgresCluster implements AsyncDisposable {
   readonly image: string;
   /** Milliseconds from the call to start until every follower streamed with zero lag. */
   readonly readyMs: number;
+  /** With backupTool 'pgbackrest': the cluster's CA, for nodes added later (a restore). */
+  pgbackrestCa?: PgBackRestCa;
 
   constructor(topology: Topology, run: DockerRun, nodes: PostgresNodeHandle[], image: string, readyMs: number) {
     this.topology = topology;
