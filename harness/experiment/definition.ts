@@ -55,6 +55,8 @@ export interface ExperimentDefinition {
     restoreDomain?: string;
     /** After a failover, turn the former primary into a replica of the new one (pg_rewind or re-clone). */
     rejoin?: boolean;
+    /** Point in time for a restore, from the start of the workload (e.g. '2s'); default: the end of the archive. */
+    restoreTo?: string | number;
   };
   /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
@@ -71,7 +73,7 @@ export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
   freshBackupAtMs?: number;
-  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean };
+  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
 }
@@ -140,7 +142,17 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     if (r.try.includes('restore') && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
       throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
     }
-    recovery = { atMs, try: r.try, ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}), ...(r.rejoin ? { rejoin: true } : {}) };
+    const restoreToMs = duration(r.restoreTo, undefined, `${where}: recovery.restoreTo`);
+    if (restoreToMs !== undefined && restoreToMs > atMs) {
+      throw new ConfigError(`${where}: recovery.restoreTo (${restoreToMs} ms) is after the recovery starts (${atMs} ms): it cannot restore to the future`);
+    }
+    recovery = {
+      atMs,
+      try: r.try,
+      ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}),
+      ...(r.rejoin ? { rejoin: true } : {}),
+      ...(restoreToMs !== undefined ? { restoreToMs } : {}),
+    };
   }
   return {
     definition,

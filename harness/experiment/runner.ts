@@ -181,7 +181,9 @@ async function runRecovery(experiment: Experiment, { cluster, history, log }: St
     log(`recovery: ${action}`);
     try {
       const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
-      const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain });
+      // The history's clock is monotonic; the server's recovery target is wall-clock time.
+      const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - (workloadStart + plan.restoreToMs)));
+      const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
       if (action === 'failover' && plan.rejoin) await runRejoin(cluster, history, log);

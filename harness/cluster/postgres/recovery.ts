@@ -81,6 +81,13 @@ export interface RestoreOptions {
   name?: string;
   /** How long replay may take. Default 120 s. */
   timeoutMs?: number;
+  /** Replay only up to this moment (point in time), then promote; default: the end of the archive. */
+  targetTime?: Date;
+}
+
+/** A timestamp PostgreSQL and pgBackRest both read: 2026-11-21 14:45:20.123+00. */
+function pgTimestamp(date: Date): string {
+  return `${date.toISOString().replace('T', ' ').replace('Z', '')}+00`;
 }
 
 /**
@@ -110,11 +117,12 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   restored.role = 'retired'; // not the primary until its replay ended
   cluster.nodes.push(restored);
   if (pgbackrest) {
-    await restoreWithPgBackRest(cluster, archive, restored);
+    await restoreWithPgBackRest(cluster, archive, restored, options.targetTime);
   } else {
-    await restoreFromStreamedArchive(archive, restored, latest);
+    await restoreFromStreamedArchive(archive, restored, latest, options.targetTime);
   }
-  return finishRestore(cluster, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}`);
+  const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
+  return finishRestore(cluster, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`);
 }
 
 /** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
@@ -126,10 +134,11 @@ async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<stri
 }
 
 /** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
-async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle): Promise<void> {
+async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, target?: Date): Promise<void> {
   if (!cluster.pgbackrestCa) throw new ClusterError('the cluster has no pgBackRest certificate authority to admit a new node');
   await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name });
-  await restored.run(['bash', '-c', `mkdir -p ${PGDATA} && chmod 700 ${PGDATA} && pgbackrest --stanza=main --type=default --target-timeline=latest restore`]);
+  const type = target ? ['--type=time', `--target=${pgTimestamp(target)}`, '--target-action=promote'] : ['--type=default'];
+  await restored.run(['bash', '-c', 'mkdir -p "$PGDATA" && chmod 700 "$PGDATA" && exec "$@"', 'restore', 'pgbackrest', '--stanza=main', '--target-timeline=latest', ...type, 'restore']);
   await restored.run([
     'bash',
     '-c',
@@ -138,7 +147,8 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
 }
 
 /** The base backup and every streamed WAL segment, copied from the repository node. */
-async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string): Promise<void> {
+async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, target?: Date): Promise<void> {
+  const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
   // Copy the base backup and the WAL archive from the repository node to the new node. Docker's
   // archive API sees a container's root file system, not the volumes mounted inside it, so the
   // files are staged in /tmp on each side.
@@ -158,7 +168,7 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
         `for f in ${RESTORE_WAL}/*.partial; do [ -e "$f" ] && mv "$f" "\${f%.partial}"; done; ` +
         `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; ` +
         `printf "%s\\n" "restore_command = 'cp ${RESTORE_WAL}/%f %p'" "recovery_target_timeline = 'latest'" ` +
-        `"synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''" >> ${PGDATA}/postgresql.auto.conf; ` +
+        `"synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''"${targetConf} >> ${PGDATA}/postgresql.auto.conf; ` +
         `chown -R postgres:postgres ${PGDATA} ${RESTORE_WAL}; chmod 700 ${PGDATA}; sync -f ${PGDATA}`,
     ],
     { user: 'root' },
