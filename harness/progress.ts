@@ -14,7 +14,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, star
     if (!phase) return;
     const seconds = ((performance.now() - phaseStart) / 1000).toFixed(1);
     const text = `▸ ${phase} (${seconds} s)`;
-    stream.write(`\r\x1b[2K\x1b[2m${text.slice(0, Math.max(20, (stream.columns ?? 100) - 1))}\x1b[0m`);
+    stream.write(`\r\x1b[2K\x1b[2m${text.slice(0, Math.max(20, (stream.columns || 100) - 1))}\x1b[0m`);
   };
   setInterval(status, 500).unref();
   return (line: string) => {
