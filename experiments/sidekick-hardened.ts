@@ -1,4 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
+import { recoveryAt, sanUpgrade } from './sidekick-upgrade.ts';
 
 /**
  * The same SAN upgrade, done safely: a fresh base backup first, a synchronous replica on another
@@ -19,11 +20,7 @@ export default defineExperiment({
   },
   workload: { clients: 4, duration: '8s' },
   freshBackupAt: '500ms',
-  faults: [
-    { at: '1500ms', fault: 'io-stall', target: 'primary', duration: '1s' },
-    { at: '3500ms', fault: 'silent-corruption', target: 'primary', params: { kind: 'heap' } },
-    { at: '5s', fault: 'domain-loss', target: 'domain:san-a' },
-  ],
-  recovery: { at: '5500ms', try: ['failover', 'restore'], restoreDomain: 'backup-site' },
+  faults: sanUpgrade,
+  recovery: { at: recoveryAt, try: ['failover', 'restore'], restoreDomain: 'backup-site' },
   expect: { maxLostWrites: 0, restoreMustComplete: true },
 });

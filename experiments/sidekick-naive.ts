@@ -1,4 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
+import { recoveryAt, sanUpgrade } from './sidekick-upgrade.ts';
 
 /**
  * The 2009 Sidekick topology: primary data, its replica and the WAL archive all on one SAN, and no
@@ -20,11 +21,7 @@ export default defineExperiment({
     },
   },
   workload: { clients: 4, duration: '8s' },
-  faults: [
-    { at: '1500ms', fault: 'io-stall', target: 'primary', duration: '1s' },
-    { at: '3500ms', fault: 'silent-corruption', target: 'primary', params: { kind: 'heap' } },
-    { at: '5s', fault: 'domain-loss', target: 'domain:san-a' },
-  ],
-  recovery: { at: '5500ms', try: ['failover', 'restore'], restoreDomain: 'san-b' },
+  faults: sanUpgrade,
+  recovery: { at: recoveryAt, try: ['failover', 'restore'], restoreDomain: 'san-b' },
   expect: { maxLostWrites: 0, restoreMustComplete: true },
 });
