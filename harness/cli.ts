@@ -14,6 +14,7 @@ import { recheckRun, runExperiment, type ExperimentResult } from './experiment/i
 import { formatComparison, formatSummary } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
+import { randomSeed } from './random.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
@@ -134,8 +135,10 @@ const run: Command = async (args) => {
     if (matches.length === 0) throw new UsageError(`No experiment matches '${pattern}'. Known: ${experiments.map((e) => e.name).join(', ')}.`);
     return matches;
   });
-  const seed = values.seed === undefined ? undefined : Number(values.seed);
-  if (seed !== undefined && (!Number.isInteger(seed) || seed < 0)) throw new UsageError(`--seed must be a whole number, 0 or more: got '${values.seed}'`);
+  // One seed for the whole invocation, drawn when none is given: the seed the summary shows
+  // replays every experiment of this command at once.
+  const seed = values.seed === undefined ? randomSeed() : Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, 0 or more: got '${values.seed}'`);
   const log = createProgress();
   installInterruptCleanup();
   const results: ExperimentResult[] = [];

@@ -45,7 +45,12 @@ export interface ExperimentDefinition {
   };
   /** Faults from the catalog, at fixed times or drawn with the run's seed. */
   faults?: FaultSpec[];
-  /** Take a fresh base backup into the repository at this time (the step Sidekick skipped). */
+  /**
+   * Take a fresh base backup into the repository at this time (the step Sidekick skipped). As an
+   * operator would, the risky change waits for it: every fault, step, recovery and restore target
+   * scheduled after it waits until the backup has ended (at most 2 min) and keeps its spacing, so a
+   * slow backup moves them later (the history says by how much).
+   */
   freshBackupAt?: string | number;
   /** What operators do after the faults: try each action in order until one succeeds. */
   recovery?: {

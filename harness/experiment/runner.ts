@@ -20,6 +20,7 @@ import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
 import { createRunDir } from './run-dir.ts';
+import { Timetable } from './timetable.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -83,16 +84,25 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       ...definition.workload,
       seed,
     });
-    const workloadStart = performance.now();
+    const timetable = new Timetable({
+      start: performance.now(),
+      backupAtMs: experiment.freshBackupAtMs,
+      moments: [experiment.durationMs, ...planned.map((f) => f.atMs), ...experiment.schedule.map((s) => s.atMs), ...(experiment.recovery ? [experiment.recovery.atMs] : [])],
+      onShift: (ms, gaveUp) => {
+        const why = gaveUp ? 'the fresh backup is still running after 2 min; the change goes ahead without it' : 'the fresh backup took longer than planned';
+        history.append({ type: 'run', phase: 'phase', name: `timetable moved ${ms} ms later: ${why}`, shiftMs: ms });
+        log(`${definition.name}: faults, recovery and the end of the workload move ${(ms / 1000).toFixed(1)} s later: ${why}`);
+      },
+    });
     workload.start();
     // The workload runs for its duration and at least until every fault has been healed.
     const context = { cluster, history, log };
     await Promise.all([
-      sleep(experiment.durationMs),
-      runSchedule(experiment, context, workloadStart, (e) => (error ??= e)),
-      ...planned.map((fault) => runFault(fault, context, seed, workloadStart, heals, (e) => (error ??= e))),
-      runFreshBackup(experiment, context, workloadStart),
-      runRecovery(experiment, context, workloadStart),
+      timetable.until(experiment.durationMs),
+      runSchedule(experiment, context, timetable, (e) => (error ??= e)),
+      ...planned.map((fault) => runFault(fault, context, seed, timetable, heals, (e) => (error ??= e))),
+      runFreshBackup(experiment, context, timetable),
+      runRecovery(experiment, context, timetable),
     ]);
     const stats = await workload.stop();
     workload = undefined;
@@ -152,18 +162,25 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   return result;
 }
 
-/** The fresh base backup before the risky change, when the experiment takes one. */
-async function runFreshBackup(experiment: Experiment, { cluster, history, log }: StepContext, workloadStart: number): Promise<void> {
+/**
+ * The fresh base backup before the risky change, when the experiment takes one. The change (what
+ * is scheduled after it) waits until it has ended, done or failed.
+ */
+async function runFreshBackup(experiment: Experiment, { cluster, history, log }: StepContext, timetable: Timetable): Promise<void> {
   if (experiment.freshBackupAtMs === undefined) return;
-  await sleep(workloadStart + experiment.freshBackupAtMs - performance.now());
+  await timetable.until(experiment.freshBackupAtMs);
   history.append({ type: 'backup', phase: 'start' });
   log('taking a fresh base backup');
+  const started = performance.now();
   try {
     const detail = await takeBaseBackup(cluster);
     history.append({ type: 'backup', phase: 'end', outcome: 'ok', detail });
+    log(`fresh base backup done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (caught) {
     history.append({ type: 'backup', phase: 'end', outcome: 'failed', detail: describeError(caught) });
     log(`fresh base backup failed: ${describeError(caught)}`);
+  } finally {
+    timetable.backupEnded();
   }
 }
 
@@ -172,17 +189,17 @@ async function runFreshBackup(experiment: Experiment, { cluster, history, log }:
  * replica left, no backup, the archive lost with the primary) ends failed with its reason; the run
  * goes on to checking and reporting either way.
  */
-async function runRecovery(experiment: Experiment, { cluster, history, log }: StepContext, workloadStart: number): Promise<void> {
+async function runRecovery(experiment: Experiment, { cluster, history, log }: StepContext, timetable: Timetable): Promise<void> {
   const plan = experiment.recovery;
   if (!plan) return;
-  await sleep(workloadStart + plan.atMs - performance.now());
+  await timetable.until(plan.atMs);
   for (const action of plan.try) {
     history.append({ type: 'recovery', phase: 'start', name: action });
     log(`recovery: ${action}`);
     try {
       const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
       // The history's clock is monotonic; the server's recovery target is wall-clock time.
-      const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - (workloadStart + plan.restoreToMs)));
+      const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
       const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
@@ -214,13 +231,13 @@ async function runFault(
   planned: PlannedFault,
   context: StepContext,
   seed: number,
-  workloadStart: number,
+  timetable: Timetable,
   heals: Map<string, () => Promise<unknown>>,
   onError: (error: string) => void,
 ): Promise<void> {
   const fault = findFault(planned.fault)!;
   const { history, log, cluster } = context;
-  await sleep(workloadStart + planned.atMs - performance.now());
+  await timetable.until(planned.atMs);
   const base = { type: 'fault' as const, name: fault.name, target: planned.target };
   history.append({ ...base, phase: 'start', disruptive: planned.disruptive });
   log(`fault ${fault.name} on ${planned.target}${fault.healable ? ` for ${planned.durationMs / 1000} s` : ''}`);
@@ -263,11 +280,11 @@ async function runFault(
 async function runSchedule(
   experiment: Experiment,
   context: StepContext,
-  workloadStart: number,
+  timetable: Timetable,
   onError: (error: string) => void,
 ): Promise<void> {
   for (const step of experiment.schedule) {
-    await sleep(workloadStart + step.atMs - performance.now());
+    await timetable.until(step.atMs);
     const target = step.target ?? 'cluster';
     context.history.append({ type: 'fault', phase: 'start', name: step.name, target, disruptive: step.disruptive ?? false });
     context.log(`${experiment.definition.name}: ${step.name} on ${target}`);

@@ -58,6 +58,8 @@ export interface RunEvent {
   wallTime?: string;
   /** On start: what the experiment tolerates, so the run can be checked again from its files. */
   expectations?: object;
+  /** The change after a fresh backup began this much later than planned (the backup overran). */
+  shiftMs?: number;
 }
 
 /** A shell command run in a node, with its result, instead of letting it vanish. */

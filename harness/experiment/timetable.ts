@@ -1,0 +1,76 @@
+// When things happen in a run: moments are given from the start of the workload. An experiment
+// that takes a fresh backup before its risky change gets what operators do: the change (every
+// fault, step, recovery and the end of the workload scheduled after the backup) waits until the
+// backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+export interface TimetableOptions {
+  /** performance.now() when the workload started. */
+  start: number;
+  /** When the fresh backup starts (ms from `start`); undefined when the experiment takes none. */
+  backupAtMs?: number;
+  /** Every other moment the experiment schedules (ms from `start`). */
+  moments: number[];
+  /** The longest the change waits for the backup; past it, the schedule goes on (the backup still runs). */
+  maxWaitMs?: number;
+  /** Told once when the change begins later than planned, and whether it stopped waiting for a backup still running. */
+  onShift?: (shiftMs: number, gaveUpWaiting: boolean) => void;
+}
+
+export class Timetable {
+  readonly start: number;
+  #backupAtMs: number | undefined;
+  #firstGated: number;
+  #maxWaitMs: number;
+  #onShift: TimetableOptions['onShift'];
+  #shiftMs = 0;
+  #released = false;
+  #open: Promise<void>;
+  #release!: () => void;
+
+  constructor({ start, backupAtMs, moments, maxWaitMs = 120_000, onShift }: TimetableOptions) {
+    this.start = start;
+    this.#backupAtMs = backupAtMs;
+    this.#maxWaitMs = maxWaitMs;
+    this.#onShift = onShift;
+    this.#firstGated = Math.min(...moments.filter((m) => this.#gated(m)));
+    this.#open = new Promise<void>((resolve) => (this.#release = resolve));
+    if (backupAtMs === undefined) this.#released = true;
+  }
+
+  #gated(atMs: number): boolean {
+    return this.#backupAtMs !== undefined && atMs > this.#backupAtMs;
+  }
+
+  /** How much later than planned the change runs, because the backup overran. */
+  get shiftMs(): number {
+    return this.#shiftMs;
+  }
+
+  /** The backup has ended (done or failed): the change may begin. Only the first call counts. */
+  backupEnded(gaveUpWaiting = false): void {
+    if (this.#released) return;
+    this.#released = true;
+    if (Number.isFinite(this.#firstGated)) this.#shiftMs = Math.max(0, Math.round(performance.now() - (this.start + this.#firstGated)));
+    if (this.#shiftMs > 0) this.#onShift?.(this.#shiftMs, gaveUpWaiting);
+    this.#release();
+  }
+
+  /** performance.now() of a scheduled moment, once known (after the backup, for gated moments). */
+  time(atMs: number): number {
+    return this.start + atMs + (this.#gated(atMs) ? this.#shiftMs : 0);
+  }
+
+  /** Waits until a scheduled moment: for one after the backup, first until the backup has ended. */
+  async until(atMs: number): Promise<void> {
+    if (this.#gated(atMs) && !this.#released) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.start + this.#backupAtMs! + this.#maxWaitMs - performance.now())));
+      const gaveUp = await Promise.race([this.#open.then(() => false), timeout.then(() => true)]);
+      clearTimeout(timer);
+      this.backupEnded(gaveUp);
+    }
+    await sleep(this.time(atMs) - performance.now());
+  }
+}

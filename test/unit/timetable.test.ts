@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { Timetable } from '../../harness/experiment/timetable.ts';
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('the timetable of a run with a fresh backup', () => {
+  it('holds back what is scheduled after the backup until the backup has ended, and moves it by the overrun', async () => {
+    const shifts: number[] = [];
+    const table = new Timetable({ start: performance.now(), backupAtMs: 0, moments: [10, 30], onShift: (ms) => shifts.push(ms) });
+    let reached = false;
+    const fault = table.until(10).then(() => (reached = true));
+    await tick(60); // well past the fault's planned moment: it still waits for the backup
+    expect(reached).toBe(false);
+    table.backupEnded();
+    await fault;
+    expect(reached).toBe(true);
+    expect(table.shiftMs).toBeGreaterThanOrEqual(50);
+    expect(shifts).toEqual([table.shiftMs]);
+    // Everything after the backup keeps its spacing; the backup's own moment does not move.
+    expect(table.time(30) - table.time(10)).toBe(20);
+    expect(table.time(0)).toBe(table.start);
+  });
+
+  it('moves nothing when the backup ends before the change was due', async () => {
+    const shifts: number[] = [];
+    const table = new Timetable({ start: performance.now(), backupAtMs: 0, moments: [5_000], onShift: (ms) => shifts.push(ms) });
+    table.backupEnded();
+    expect(table.shiftMs).toBe(0);
+    expect(shifts).toEqual([]);
+    expect(table.time(5_000)).toBe(table.start + 5_000);
+  });
+
+  it('goes ahead without the backup after the longest wait, and says so', async () => {
+    const told: Array<[number, boolean]> = [];
+    const table = new Timetable({ start: performance.now(), backupAtMs: 0, moments: [1], maxWaitMs: 30, onShift: (ms, gaveUp) => told.push([ms, gaveUp]) });
+    await table.until(1);
+    expect(told).toHaveLength(1);
+    expect(told[0]![1]).toBe(true);
+    table.backupEnded(); // the backup ends later: nothing changes any more
+    expect(told).toHaveLength(1);
+  });
+
+  it('never waits for a backup an experiment does not take', async () => {
+    const table = new Timetable({ start: performance.now(), moments: [1] });
+    await table.until(1);
+    expect(table.shiftMs).toBe(0);
+    expect(table.time(1)).toBe(table.start + 1);
+  });
+});
