@@ -3,7 +3,7 @@
 // windows shaded and lost writes marked, then the checks, faults and recovery steps.
 
 import type { ExperimentResult } from '../experiment/result.ts';
-import { isOp, type HistoryEvent, type RecoveryEvent } from '../history/events.ts';
+import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent } from '../history/events.ts';
 
 const esc = (text: unknown) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -43,18 +43,22 @@ function series(events: readonly HistoryEvent[], endMs: number): Series {
   };
 }
 
-function windows(events: readonly HistoryEvent[]): Array<{ kind: 'fault' | 'recovery'; label: string; start: number; end: number; failed: boolean }> {
-  const out: Array<{ kind: 'fault' | 'recovery'; label: string; start: number; end: number; failed: boolean }> = [];
+type Window = { kind: 'fault' | 'recovery' | 'backup'; label: string; start: number; end: number; failed: boolean };
+
+function windows(events: readonly HistoryEvent[]): Window[] {
+  const out: Window[] = [];
   const last = events.at(-1)?.time ?? 0;
   events.forEach((e, i) => {
-    if ((e.type !== 'fault' && e.type !== 'recovery') || e.phase !== 'start') return;
-    const end = events.slice(i + 1).find((x) => x.type === e.type && x.phase === 'end' && x.name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target));
+    if ((e.type !== 'fault' && e.type !== 'recovery' && e.type !== 'backup') || e.phase !== 'start') return;
+    const end = events
+      .slice(i + 1)
+      .find((x) => x.type === e.type && x.phase === 'end' && (e.type === 'backup' || ((x as typeof e).name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target))));
     out.push({
       kind: e.type,
-      label: e.type === 'fault' ? `${e.name} on ${e.target}` : `recovery: ${e.name}`,
+      label: e.type === 'fault' ? `${e.name} on ${e.target}` : e.type === 'recovery' ? `recovery: ${e.name}` : 'fresh backup',
       start: e.time,
       end: end?.time ?? last,
-      failed: e.type === 'recovery' && (end as RecoveryEvent | undefined)?.outcome === 'failed',
+      failed: e.type !== 'fault' && (end as RecoveryEvent | BackupEvent | undefined)?.outcome === 'failed',
     });
   });
   return out;
@@ -82,14 +86,19 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
   const y1 = (v: number) => T + H - (H * v) / ackMax;
   const top2 = T + H + gap;
   const y2 = (v: number) => top2 + H - (H * Math.log10(1 + v)) / Math.log10(1 + latMax);
-  const path = (values: number[], y: (v: number) => number) =>
-    values.map((v, i) => `${i === 0 ? 'M' : 'L'}${x(i * s.bucketMs + s.bucketMs / 2).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  // Latency is drawn only where writes were acknowledged: a stall has no latency to show, not zero.
+  const path = (values: number[], y: (v: number) => number, where: (i: number) => boolean = () => true) =>
+    values
+      .map((v, i) => (where(i) ? `${i === 0 || !where(i - 1) ? 'M' : 'L'}${x(i * s.bucketMs + s.bucketMs / 2).toFixed(1)},${y(v).toFixed(1)}` : ''))
+      .filter(Boolean)
+      .join(' ');
+  const acked = (i: number) => s.acks[i]! > 0;
   const lostKeys = new Set((result.checks.find((c) => c.name === 'lost-writes')?.details.lostKeys as number[] | undefined) ?? []);
   const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && e.f === 'write' && lostKeys.has(e.key)).map((e) => e.time);
   const total = top2 + H + 40;
   const shade = spans
     .map((w, i) => {
-      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : '#2a9d8f';
+      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : w.kind === 'backup' ? '#457b9d' : '#2a9d8f';
       const width = Math.max(2, x(w.end) - x(w.start));
       const labelY = 12 + 13 * lanes[i]!;
       return `<rect x="${x(w.start).toFixed(1)}" y="${labelY + 2}" width="${width.toFixed(1)}" height="${(top2 + H - labelY - 2).toFixed(1)}" fill="${colour}" fill-opacity="0.16"><title>${esc(w.label)} (${Math.round(w.start)}–${Math.round(w.end)} ms)</title></rect>` +
@@ -116,8 +125,8 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
   <line x1="${L}" x2="${W - R}" y1="${T + H}" y2="${T + H}" stroke="#999"/>
   ${lost}${lostTimes.length ? `<text x="${W - R}" y="${T + 12}" font-size="11" text-anchor="end" fill="#c1121f">▮ ${lostTimes.length} lost writes, shown when they were acknowledged</text>` : ''}
   <text x="4" y="${top2 + 10}" font-size="12">latency</text><text x="4" y="${top2 + 24}" font-size="11" fill="#555">log, max ${Math.round(latMax)} ms</text>
-  <path d="${path(s.max, y2)}" fill="none" stroke="#e76f51" stroke-width="1"/>
-  <path d="${path(s.p50, y2)}" fill="none" stroke="#457b9d" stroke-width="1.5"/>
+  <path d="${path(s.max, y2, acked)}" fill="none" stroke="#e76f51" stroke-width="1"/>
+  <path d="${path(s.p50, y2, acked)}" fill="none" stroke="#457b9d" stroke-width="1.5"/>
   <line x1="${L}" x2="${W - R}" y1="${top2 + H}" y2="${top2 + H}" stroke="#999"/>
   <text x="${W - R}" y="${top2 + 12}" font-size="11" text-anchor="end"><tspan fill="#457b9d">median</tspan> · <tspan fill="#e76f51">max</tspan> per ${s.bucketMs} ms</text>
 </svg>`;
@@ -126,7 +135,10 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
 export function renderHtml(result: ExperimentResult, events: readonly HistoryEvent[]): string {
   const show = (v: unknown, unit = '') => (v === null || v === undefined ? '—' : `${esc(v)}${unit}`);
   const mark = (valid: unknown) => (valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : '<span class="unk">unknown</span>');
-  const recoveries = events.filter((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  // The fresh backup is the first step of recovery's story: the one Sidekick skipped.
+  const recoveries = events
+    .filter((e): e is RecoveryEvent | BackupEvent => (e.type === 'recovery' || e.type === 'backup') && e.phase === 'end')
+    .map((e) => ({ ...e, name: e.type === 'backup' ? 'fresh backup' : e.name }));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>faultline: ${esc(result.experiment)} ${esc(result.verdict)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -153,7 +165,7 @@ h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 <div>cluster ready / total<b>${show(result.timings.clusterReadyMs, ' ms')} / ${show(result.timings.totalMs, ' ms')}</b></div>
 </div>
 <h2>Timeline</h2>
-<p class="meta">Time since the run started. Orange: faults; green: recovery that worked; dark red: recovery that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged.</p>
+<p class="meta">Time since the run started. Blue: the fresh backup; orange: faults; green: recovery that worked; dark red: recovery (or backup) that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged. Latency is drawn only where writes were acknowledged.</p>
 ${chart(result, events)}
 <h2>Checks</h2>
 <table><tr><th>check</th><th></th><th>summary</th></tr>

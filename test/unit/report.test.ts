@@ -66,4 +66,28 @@ describe('reports', () => {
     expect(html).toContain('no base backup');
     for (const check of r.checks) expect(html).toContain(`<td>${check.name}</td>`);
   });
+
+  it('shows the fresh backup in the timeline and the recovery table', () => {
+    const backup: HistoryEvent[] = [
+      { type: 'backup', phase: 'start', time: 5 },
+      { type: 'backup', phase: 'end', time: 20, outcome: 'ok', detail: 'base backup verified by pg_verifybackup' },
+    ];
+    const withBackup = [...backup, ...history].sort((a, b) => a.time - b.time);
+    const html = renderHtml(r, withBackup);
+    expect(html).toMatch(/<title>fresh backup \(5–20 ms\)<\/title>/);
+    expect(html).toMatch(/<td>fresh backup<\/td><td><span class="ok">ok<\/span><\/td><td>20 ms<\/td><td>base backup verified by pg_verifybackup<\/td>/);
+  });
+
+  it('draws no latency where no write was acknowledged (a stall), instead of a drop to zero', () => {
+    // Writes acknowledged early and late, none in between: the latency lines have two pieces.
+    const ops: HistoryEvent[] = [];
+    for (const [key, t] of [[1, 100], [2, 200], [3, 2900], [4, 3000]] as const) {
+      ops.push({ type: 'invoke', process: 0, f: 'write', key, value: 'v', node: 'pg', time: t - 5 });
+      ops.push({ type: 'ok', process: 0, f: 'write', key, value: 'v', node: 'pg', time: t });
+    }
+    const html = renderHtml(r, ops);
+    const latency = [...html.matchAll(/<path d="([^"]*)" fill="none" stroke="#457b9d"/g)].map((m) => m[1]!);
+    expect(latency).toHaveLength(1);
+    expect(latency[0]!.match(/M/g)).toHaveLength(2);
+  });
 });
