@@ -180,6 +180,7 @@ async function finishRestore(cluster: StartedPostgresCluster, restored: Postgres
   const name = restored.name;
   await restored.startServer();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  const logTail = async () => (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout.trim();
   while (Date.now() < deadline) {
     const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
     if (inRecovery === 'f') {
@@ -187,10 +188,14 @@ async function finishRestore(cluster: StartedPostgresCluster, restored: Postgres
       const lsn = await restored.psql('SELECT pg_current_wal_lsn()');
       return `restored ${name} in ${options.domain} from ${source}; replay ended at ${lsn}`;
     }
+    // A server that gave up (WAL missing before the backup is consistent, a damaged backup) will
+    // not come back by itself: say so now, with its reason, instead of at the deadline.
+    if (inRecovery.startsWith('error:') && !(await restored.serverRunning())) {
+      throw new ClusterError(`${name} stopped while replaying ${source}; its log ends:\n${await logTail()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const log = (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout;
-  throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${log}`);
+  throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${await logTail()}`);
 }
 
 /**
