@@ -10,7 +10,7 @@ import { createProgress } from './progress.ts';
 import { defaultTopology, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
-import { recheckRun, runExperiment, type ExperimentResult } from './experiment/index.ts';
+import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
 import { formatComparison, formatSummary } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
@@ -62,6 +62,7 @@ const up: Command = async (args) => {
   const log = createProgress();
   installInterruptCleanup();
   const cluster = await startPostgresCluster(topology, { log });
+  log.pause();
   const nodes = cluster.nodes.map((node) => ({
     name: node.name,
     role: node.spec.role,
@@ -88,7 +89,9 @@ const image: Command = async (args) => {
   const { values } = parse(args, { postgres: { type: 'string', default: '15' } }, 'image');
   const version = Number(values.postgres);
   validateTopology({ domains: ['x1'], postgres: { version, nodes: [{ name: 'pg', role: 'primary', domain: 'x1' }] } }, '--postgres');
-  const tag = await ensureNodeImage({ postgresVersion: version, log: createProgress() });
+  const log = createProgress();
+  const tag = await ensureNodeImage({ postgresVersion: version, log });
+  log.pause();
   process.stdout.write(`${tag}\n`);
   return 0;
 };
@@ -121,6 +124,20 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 }
 
+/**
+ * The experiments named on the command line, in order, each once: a name or a glob; a name that is
+ * no experiment's stands for its family ('sidekick' runs sidekick-naive and sidekick-hardened).
+ */
+export function selectExperiments(patterns: string[], known: ExperimentDefinition[]): ExperimentDefinition[] {
+  const selected = patterns.flatMap((pattern) => {
+    const exact = known.filter((e) => globToRegExp(pattern).test(e.name));
+    const matches = exact.length > 0 ? exact : known.filter((e) => e.name.startsWith(`${pattern}-`));
+    if (matches.length === 0) throw new UsageError(`No experiment matches '${pattern}'. Known: ${known.map((e) => e.name).join(', ')}.`);
+    return matches;
+  });
+  return [...new Set(selected)];
+}
+
 const run: Command = async (args) => {
   let parsed;
   try {
@@ -130,11 +147,7 @@ const run: Command = async (args) => {
   }
   const { values, positionals } = parsed;
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
-  const selected = positionals.flatMap((pattern) => {
-    const matches = experiments.filter((e) => globToRegExp(pattern).test(e.name) || e.name.startsWith(`${pattern}-`));
-    if (matches.length === 0) throw new UsageError(`No experiment matches '${pattern}'. Known: ${experiments.map((e) => e.name).join(', ')}.`);
-    return matches;
-  });
+  const selected = selectExperiments(positionals, experiments);
   // One seed for the whole invocation, drawn when none is given: the seed the summary shows
   // replays every experiment of this command at once.
   const seed = values.seed === undefined ? randomSeed() : Number(values.seed);
@@ -142,9 +155,10 @@ const run: Command = async (args) => {
   const log = createProgress();
   installInterruptCleanup();
   const results: ExperimentResult[] = [];
-  for (const definition of [...new Set(selected)]) {
+  for (const definition of selected) {
     const result = await runExperiment(definition, { seed, outDir: values.out, log });
     results.push(result);
+    log.pause(); // the summary goes to stdout; the status line must not run into it
     if (!values.json) process.stdout.write(`${formatSummary(result)}\n\n`);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);

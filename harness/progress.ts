@@ -4,9 +4,12 @@
 
 export type Log = (line: string) => void;
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, startedAt = performance.now()): Log {
+/** A progress log; `pause()` takes the status line off the terminal (until the next line), so that output can follow. */
+export type Progress = Log & { pause: () => void };
+
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, startedAt = performance.now()): Progress {
   const stamp = () => `[${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s]`;
-  if (!stream.isTTY) return (line: string) => void stream.write(`${stamp()} ${line}\n`);
+  if (!stream.isTTY) return Object.assign((line: string) => void stream.write(`${stamp()} ${line}\n`), { pause: () => {} });
 
   let phase = '';
   let phaseStart = performance.now();
@@ -17,10 +20,15 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, star
     stream.write(`\r\x1b[2K\x1b[2m${text.slice(0, Math.max(20, (stream.columns || 100) - 1))}\x1b[0m`);
   };
   setInterval(status, 500).unref();
-  return (line: string) => {
+  const log = (line: string) => {
     stream.write(`\r\x1b[2K${stamp()} ${line}\n`);
     phase = line;
     phaseStart = performance.now();
     status();
   };
+  const pause = () => {
+    if (phase) stream.write('\r\x1b[2K');
+    phase = '';
+  };
+  return Object.assign(log, { pause });
 }
