@@ -20,7 +20,7 @@ import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
 import { createRunDir } from './run-dir.ts';
-import { Timetable } from './timetable.ts';
+import { sleep, Timetable } from './timetable.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -33,8 +33,6 @@ export interface RunOptions {
 }
 
 const FAULTLINE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
  * Runs an experiment against a real cluster and returns its result (also written to

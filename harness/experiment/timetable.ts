@@ -3,7 +3,8 @@
 // fault, step, recovery and the end of the workload scheduled after the backup) waits until the
 // backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Waits `ms` milliseconds (none when it is negative: the moment has passed). */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 export interface TimetableOptions {
   /** performance.now() when the workload started. */
