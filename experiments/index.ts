@@ -5,6 +5,7 @@ import sidekickHardened from './sidekick-hardened.ts';
 import { asyncFailover, syncFailover } from './failover.ts';
 import pitrRestore from './pitr-restore.ts';
 import pitrRestorePgBackRest from './pitr-restore-pgbackrest.ts';
+import archiveGap from './archive-gap.ts';
 import ioStall from './io-stall.ts';
 import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
@@ -16,6 +17,7 @@ export const experiments: ExperimentDefinition[] = [
   syncFailover,
   pitrRestore,
   pitrRestorePgBackRest,
+  archiveGap,
   ioStall,
   diskFull,
   staleSnapshot,

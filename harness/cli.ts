@@ -186,7 +186,7 @@ const faultsCommand: Command = async (args) => {
   parse(args, {}, 'faults');
   const out = (line: string) => process.stdout.write(`${line}\n`);
   for (const f of faults) {
-    out(`${f.name}  (targets: ${f.targets.join(', ')}${f.healable ? '; healed after its duration' : '; permanent'}${f.disruptive ? '; disruptive' : ''})`);
+    out(`${f.name}  (targets: ${f.targets.join(', ')}${f.roles ? ` (${f.roles.join(' or ')})` : ''}${f.healable ? '; healed after its duration' : '; permanent'}${f.disruptive ? '; disruptive' : ''})`);
     out(`    ${f.description}`);
     out(`    mirrors: ${f.mirrors}`);
     for (const [name, p] of Object.entries(f.params)) {

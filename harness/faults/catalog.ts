@@ -1,5 +1,6 @@
 // The fault catalog: every fault faultline can inject, by name (`faultline faults` lists them).
 
+import { archiveGap } from './archive-gap.ts';
 import { diskFull } from './disk-full.ts';
 import { domainLoss } from './domain-loss.ts';
 import { ioStall } from './io-stall.ts';
@@ -21,6 +22,7 @@ export const faults: readonly Fault[] = [
   staleSnapshot,
   volumeLoss,
   domainLoss,
+  archiveGap,
   processCrash,
   pause,
   partition,

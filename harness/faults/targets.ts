@@ -52,7 +52,16 @@ export function checkTarget(fault: Fault, topology: Topology, target: string, wh
     if (left === right) throw new ConfigError(`${where}: link target '${target}' joins node '${left}' to itself`);
     return `${left}~${right}`;
   }
-  return nodeName(topology, target, where);
+  const name = nodeName(topology, target, where);
+  const role = topology.postgres.nodes.find((n) => n.name === name)!.role;
+  if (fault.roles && !fault.roles.includes(role)) {
+    const fits = topology.postgres.nodes.filter((n) => fault.roles!.includes(n.role)).map((n) => `'${n.name}'`);
+    throw new ConfigError(
+      `${where}: fault '${fault.name}' acts on a node with role ${fault.roles.join(' or ')}, but '${name}' is the ${role}: ` +
+        (fits.length ? `target ${fits.join(' or ')} (or the role '${fault.roles[0]}')` : `this topology has no such node; add one`),
+    );
+  }
+  return name;
 }
 
 /** Resolves a checked target label against the running cluster. */

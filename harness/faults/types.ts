@@ -52,6 +52,8 @@ export interface Fault {
   /** What a SAN upgrade (or ordinary storage trouble) does that this mirrors. */
   mirrors: string;
   targets: TargetKind[];
+  /** For node targets: the roles the node must have (all when absent), checked before the run. */
+  roles?: Array<'primary' | 'replica' | 'archive'>;
   /** Whether it interrupts service: the first disruptive fault starts the RTO clock. */
   disruptive: boolean;
   /** Whether it lasts `duration` and is then healed; permanent faults are never healed. */

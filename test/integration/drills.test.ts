@@ -7,6 +7,7 @@ import { runExperiment, type ExperimentResult } from '../../harness/experiment/i
 import { asyncFailover, syncFailover } from '../../experiments/failover.ts';
 import pitrRestore from '../../experiments/pitr-restore.ts';
 import pitrRestorePgBackRest from '../../experiments/pitr-restore-pgbackrest.ts';
+import archiveGap from '../../experiments/archive-gap.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 const out = () => mkdtempSync(join(tmpdir(), 'faultline-drill-'));
@@ -111,5 +112,61 @@ describe('point-in-time restore to a target time', () => {
     expect(before.filter((a) => lostKeys.has(a.key))).toEqual([]);
     expect(after.length).toBeGreaterThan(100);
     expect(after.filter((a) => a.time < target + 1000).every((a) => lostKeys.has(a.key))).toBe(true);
+  });
+});
+
+type Event = { type: string; time: number; phase?: string; name?: string; f?: string; key?: number; detail?: string };
+const historyOf = (result: ExperimentResult): Event[] =>
+  readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
+
+describe('a restore that cannot complete', () => {
+  it('fails with its reason when no base backup was ever taken, and the run still checks and reports', async () => {
+    const { freshBackupAt: _none, ...definition } = pitrRestore;
+    const result = await run({ ...definition, name: 'pitr-without-backup' }, 5);
+    expect(result.restore.completed).toBe(false);
+    expect(result.checks.find((c) => c.name === 'restore-completed')!.summary).toMatch(/restore: no completed base backup in the repository on 'pg-archive'/);
+    expect(result.writes.lost).toBe(result.writes.acknowledged);
+    expect(result.verdict).toBe('fail');
+  });
+
+  it('fails, naming the missing segment, when the WAL archive has a hole, though PostgreSQL promoted without a word', async () => {
+    const result = await run(archiveGap, 1);
+    expect(result.restore.completed).toBe(false);
+    const restore = result.checks.find((c) => c.name === 'restore-completed')!;
+    const history = historyOf(result);
+    const gap = history.find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!;
+    const segment = /removed WAL segment ([0-9A-F]{24})/.exec(gap.detail!)![1]!;
+    expect(restore.summary).toContain(`the WAL chain is broken: segment ${segment} missing from the archive`);
+    // What the base backup holds came back; what was acknowledged after the hole did not.
+    const lostKeys = new Set(result.checks.find((c) => c.name === 'lost-writes')!.details.lostKeys as number[]);
+    const acks = history.filter((e) => e.type === 'ok' && e.f === 'write');
+    const backupStart = history.find((e) => e.type === 'backup' && e.phase === 'start')!.time;
+    const loss = history.find((e) => e.type === 'fault' && e.name === 'volume-loss' && e.phase === 'start')!.time;
+    const beforeBackup = acks.filter((a) => a.time < backupStart);
+    const afterHole = acks.filter((a) => a.time > gap.time && a.time < loss);
+    expect(beforeBackup.length).toBeGreaterThan(100);
+    expect(beforeBackup.filter((a) => lostKeys.has(a.key!))).toEqual([]);
+    expect(afterHole.length).toBeGreaterThan(100);
+    expect(afterHole.filter((a) => !lostKeys.has(a.key!))).toEqual([]);
+    expect(result.verdict).toBe('fail');
+  });
+
+  it('with pgBackRest, fails on a damaged archived segment, and pgbackrest verify is not taken at its exit code', async () => {
+    const definition = {
+      ...pitrRestorePgBackRest,
+      name: 'pgbackrest-damaged-wal',
+      faults: [{ at: '4s', fault: 'archive-gap', target: 'archive', params: { how: 'damage' } }, ...pitrRestorePgBackRest.faults!],
+    };
+    const result = await run(definition, 2);
+    const damage = historyOf(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!;
+    const segment = /of WAL segment ([0-9A-F]{24})/.exec(damage.detail!)![1]!;
+    expect(result.restore.completed).toBe(false);
+    expect(result.checks.find((c) => c.name === 'restore-completed')!.summary).toMatch(new RegExp(`the WAL chain is broken: replay stopped at \\S+ (inside|at the start of) ${segment}, which the archive holds but which cannot be read`));
+    // pgBackRest 2.45 exits 0 here and says "status: error"; faultline reads the status.
+    const integrity = result.checks.find((c) => c.name === 'integrity')!;
+    expect(integrity.valid).toBe(false);
+    expect(integrity.summary).toMatch(new RegExp(`pgbackrest verify on pg-archive \\(exit 1\\) reported problems: pgbackrest verify found damage in the repository: \\S*${segment}`));
+    expect(result.writes.lost).toBeGreaterThan(0);
+    expect(result.verdict).toBe('fail');
   });
 });

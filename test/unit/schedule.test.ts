@@ -10,6 +10,10 @@ const randomSpec: FaultSpec[] = [
 ];
 
 describe('the fault schedule', () => {
+  it('accepts a fault on a node of the role it acts on', () => {
+    expect(planFaults([{ at: '1s', fault: 'archive-gap', target: 'archive' }], topology, 0, 10_000).map((f) => f.target)).toEqual(['pg-archive']);
+  });
+
   it('is the same for the same seed', () => {
     expect(planFaults(randomSpec, topology, 1234, 30_000)).toEqual(planFaults(randomSpec, topology, 1234, 30_000));
   });
@@ -58,5 +62,6 @@ describe('the fault schedule', () => {
     refuse([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'superblock' } }], /must be one of heap, index, wal, pg_control/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it takes none\)/);
     refuse([{ at: '1m', fault: 'io-stall', target: 'primary' }], /after the workload ends/);
+    refuse([{ at: '1s', fault: 'archive-gap', target: 'primary' }], /acts on a node with role archive, but 'pg-primary' is the primary: target 'pg-archive'/);
   });
 });

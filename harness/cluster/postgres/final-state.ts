@@ -5,7 +5,8 @@
 import pg from 'pg';
 import type { FinalState, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
-import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
+import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
+import { verifyPgBackRest } from './pgbackrest-verify.ts';
 
 export interface FinalStateOptions {
   /** The ledger table holding key → value. */
@@ -17,17 +18,6 @@ export interface FinalStateOptions {
   /** The backup repository node, whose backups are verified too. */
   archive?: PostgresNodeHandle;
   backupTool?: 'pg_receivewal' | 'pgbackrest';
-}
-
-async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });
-  client.on('error', () => {});
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /** md5 of every row of every table in the public schema, rows sorted by their text form. */
@@ -60,13 +50,14 @@ async function waitForReplay(replica: pg.Client, lsn: string, timeoutMs: number)
 
 /** The backup repository's own verification: pgbackrest verify, or pg_verifybackup on the newest base backup. */
 async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<FinalState['integrity'][number] | undefined> {
-  const command =
-    tool === 'pgbackrest'
-      ? ['pgbackrest', '--stanza=main', 'verify']
-      : ['bash', '-c', `b=$(ls -1d ${REPO}/base/* 2>/dev/null | sort | tail -n 1); [ -n "$b" ] || exit 100; pg_verifybackup -n "$b"`];
+  if (tool === 'pgbackrest') {
+    const verified = await verifyPgBackRest(archive).catch((error: unknown) => ({ exitCode: -1, output: describeError(error) }));
+    return { tool: 'pgbackrest verify', node: archive.name, ...verified };
+  }
+  const command = ['bash', '-c', `b=$(ls -1d ${REPO}/base/* 2>/dev/null | sort | tail -n 1); [ -n "$b" ] || exit 100; pg_verifybackup -n "$b"`];
   const result = await archive.exec(command).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
   if (result.exitCode === 100) return undefined; // no base backup was taken: nothing to verify
-  return { tool: tool === 'pgbackrest' ? 'pgbackrest verify' : 'pg_verifybackup', node: archive.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
+  return { tool: 'pg_verifybackup', node: archive.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
 }
 
 export async function readFinalState(

@@ -3,7 +3,7 @@
 // stages can put it in the history instead of letting it vanish.
 
 import type { StartedTestContainer } from 'testcontainers';
-import type { ClientConfig } from 'pg';
+import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from '../topology.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
@@ -13,6 +13,22 @@ export const PG_PORT = 5432;
 export const VOLUME_MOUNT = '/var/lib/faultline/data';
 export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
+
+/**
+ * Runs `work` with a client connected to the node over its mapped port. Prefer it to psql through
+ * `exec` where an empty answer would mislead: Docker's exec can, rarely and under load, return a
+ * command's output empty.
+ */
+export async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
 
 export interface ExecRecord {
   node: string;

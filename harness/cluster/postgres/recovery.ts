@@ -5,8 +5,10 @@
 import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
-import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
+import { compareLsn, findArchiveGap } from './wal.ts';
+import { verifyPgBackRest } from './pgbackrest-verify.ts';
 
 const BASE = `${REPO}/base`;
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
@@ -27,8 +29,8 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
   const primary = cluster.primary();
   if (cluster.topology.postgres.backupTool === 'pgbackrest') {
     await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
-    const verified = await archive.exec(['pgbackrest', '--stanza=main', 'verify']);
-    if (verified.exitCode !== 0) throw new ClusterError(`pgbackrest verify failed after the backup: ${(verified.stderr || verified.stdout).trim()}`);
+    const verified = await verifyPgBackRest(archive);
+    if (verified.exitCode !== 0) throw new ClusterError(`the repository does not verify after the backup: ${verified.output.split('\n')[0]}`);
     return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -63,15 +65,6 @@ export async function failover(cluster: StartedPostgresCluster): Promise<string>
   await best.node.psql('SELECT pg_reload_conf()');
   cluster.setPrimary(best.node);
   return `promoted ${best.node.name} (replayed up to ${best.lsn}); ${old.name} fenced`;
-}
-
-function compareLsn(a: string, b: string): number {
-  const value = (lsn: string) => {
-    const [hi, lo] = lsn.split('/');
-    return BigInt(`0x${hi ?? '0'}`) * 2n ** 32n + BigInt(`0x${lo ?? '0'}`);
-  };
-  const diff = value(a) - value(b);
-  return diff > 0n ? 1 : diff < 0n ? -1 : 0;
 }
 
 export interface RestoreOptions {
@@ -122,7 +115,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     await restoreFromStreamedArchive(archive, restored, latest, options.targetTime);
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
-  return finishRestore(cluster, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`);
+  return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`);
 }
 
 /** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
@@ -175,8 +168,15 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
   );
 }
 
-/** Starts the restored node and waits for it to replay to the end of the archive and promote. */
-async function finishRestore(cluster: StartedPostgresCluster, restored: PostgresNodeHandle, options: RestoreOptions, source: string): Promise<string> {
+/**
+ * Starts the restored node and waits for it to replay to the end of the archive and promote. Then
+ * checks that replay really reached the archive's end: PostgreSQL takes the first WAL segment it
+ * cannot get or read for the end of the archive and promotes without a word, so a hole in the
+ * chain would otherwise pass for a complete restore. Such a restore fails, with the hole named; the
+ * restored server stays the primary (it is what the operator has), and the ledger counts what it
+ * lacks.
+ */
+async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string): Promise<string> {
   const name = restored.name;
   await restored.startServer();
   const deadline = Date.now() + (options.timeoutMs ?? 120_000);
@@ -185,8 +185,11 @@ async function finishRestore(cluster: StartedPostgresCluster, restored: Postgres
     const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
     if (inRecovery === 'f') {
       cluster.setPrimary(restored);
-      const lsn = await restored.psql('SELECT pg_current_wal_lsn()');
-      return `restored ${name} in ${options.domain} from ${source}; replay ended at ${lsn}`;
+      if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}`; // it stopped where told
+      const ended = await replayEnd(restored);
+      const gap = await archiveGap(cluster, archive, ended);
+      if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}`);
+      return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}`;
     }
     // A server that gave up (WAL missing before the backup is consistent, a damaged backup) will
     // not come back by itself: say so now, with its reason, instead of at the deadline.
@@ -196,6 +199,39 @@ async function finishRestore(cluster: StartedPostgresCluster, restored: Postgres
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${await logTail()}`);
+}
+
+/**
+ * Where replay ended, from the history file the promotion wrote: its last line is the timeline
+ * that was replayed and the position where the new one branched off.
+ */
+async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: number; lsn: string; segmentBytes: number }> {
+  const { name, text, segmentBytes } = await withClient(restored, async (client) => {
+    const size = await client.query<{ bytes: string }>("SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes");
+    const segmentBytes = Number(size.rows[0]!.bytes);
+    const newest = await client.query<{ name: string }>("SELECT name FROM pg_ls_waldir() WHERE name LIKE '%.history' ORDER BY name DESC LIMIT 1");
+    const file = newest.rows[0]?.name;
+    if (!file) return { name: '*.history', text: '', segmentBytes };
+    return { name: file, text: (await client.query<{ text: string }>('SELECT pg_read_file($1) AS text', [`pg_wal/${file}`])).rows[0]!.text, segmentBytes };
+  });
+  const [timeline, lsn] = (text.trim().split('\n').at(-1) ?? '').split(/\s+/);
+  if (!timeline || !lsn) throw new ClusterError(`${restored.name} was promoted but its timeline history (pg_wal/${name}) does not say where replay ended: ${JSON.stringify(text)}`);
+  return { timeline: Number(timeline), lsn, segmentBytes };
+}
+
+/** The reason the archive holds WAL past where replay ended, or undefined when replay reached its end. */
+async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, ended: { timeline: number; lsn: string; segmentBytes: number }): Promise<string | undefined> {
+  const list = async () => (await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`])).stdout.split('\n').filter(Boolean);
+  // The restore just read WAL from this archive, so it is not empty: an empty listing is Docker's
+  // exec losing the output, and is asked again.
+  let files = await list();
+  if (files.length === 0) files = await list();
+  return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes)?.reason;
+}
+
+/** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
+export function archivedWalDir(cluster: StartedPostgresCluster): string {
+  return cluster.topology.postgres.backupTool === 'pgbackrest' ? `${REPO}/pgbackrest/archive` : `${REPO}/wal`;
 }
 
 /**

@@ -1,0 +1,74 @@
+// WAL positions and segment file names, and the question a restore must answer before it claims
+// success: did replay reach the end of the archive, or did it stop at a hole in the chain?
+// Pure logic: no cluster, so the unit tests can try every edge.
+
+/** An LSN as PostgreSQL prints it ('16/B374D848') as a byte position. */
+export function parseLsn(lsn: string): bigint {
+  const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(lsn.trim());
+  if (!match) throw new Error(`'${lsn}' is not a WAL position (expected two hex numbers joined by '/', like 0/5000060)`);
+  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+}
+
+export function compareLsn(a: string, b: string): number {
+  const diff = parseLsn(a) - parseLsn(b);
+  return diff > 0n ? 1 : diff < 0n ? -1 : 0;
+}
+
+const SEGMENT_NAME = /^([0-9A-F]{8})([0-9A-F]{8})([0-9A-F]{8})/;
+
+/** A WAL segment file name (timeline, then segment number in two halves) for `segmentBytes`. */
+export function segmentName(timeline: number, segment: bigint, segmentBytes: number): string {
+  const perId = 0x1_0000_0000n / BigInt(segmentBytes);
+  const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return `${hex(timeline)}${hex(segment / perId)}${hex(segment % perId)}`;
+}
+
+/** Timeline and segment number of a WAL file name (its first 24 characters), or undefined. */
+export function parseSegmentName(name: string, segmentBytes: number): { timeline: number; segment: bigint } | undefined {
+  const match = SEGMENT_NAME.exec(name);
+  if (!match) return undefined;
+  const perId = 0x1_0000_0000n / BigInt(segmentBytes);
+  return { timeline: Number.parseInt(match[1]!, 16), segment: BigInt(`0x${match[2]}`) * perId + BigInt(`0x${match[3]}`) };
+}
+
+export interface ArchiveGap {
+  /** The segment replay stopped in (or, at a segment boundary, the one it could not get). */
+  stoppedIn: string;
+  /** The newest segment the archive holds on that timeline. */
+  archiveEndsIn: string;
+  /** Segments between the two that the archive does not hold. */
+  missing: string[];
+  /** One line for the recovery record and the report. */
+  reason: string;
+}
+
+/**
+ * Did replay that ended at `endLsn` on `timeline` stop short of the archive? It did when the
+ * archive holds a segment of that timeline after the one replay stopped in: PostgreSQL treats the
+ * first segment it cannot get (or read) as the end of the archive and promotes, silently. Returns
+ * what is missing, or that the segment it stopped in is there but unreadable; undefined when
+ * replay reached the archive's end. `archived` are file names as the repository lists them
+ * (`.partial`, `.gz`, pgBackRest's `-<sha1>.lz4` suffixes are ignored; `.history` files too).
+ */
+export function findArchiveGap(endLsn: string, timeline: number, archived: readonly string[], segmentBytes: number): ArchiveGap | undefined {
+  const bytes = BigInt(segmentBytes);
+  const stopped = parseLsn(endLsn) / bytes; // at a boundary: the segment it could not get
+  const held = new Set<bigint>();
+  for (const file of archived) {
+    if (file.endsWith('.history') || file.endsWith('.backup')) continue;
+    const parsed = parseSegmentName(file, segmentBytes);
+    if (parsed && parsed.timeline === timeline) held.add(parsed.segment);
+  }
+  const last = [...held].reduce((a, b) => (b > a ? b : a), -1n);
+  if (last <= stopped) return undefined;
+  const missing: string[] = [];
+  for (let segment = stopped; segment < last; segment++) if (!held.has(segment)) missing.push(segmentName(timeline, segment, segmentBytes));
+  const stoppedIn = segmentName(timeline, stopped, segmentBytes);
+  const archiveEndsIn = segmentName(timeline, last, segmentBytes);
+  const shown = missing.length > 4 ? `${missing.slice(0, 3).join(', ')} … ${missing.at(-1)} (${missing.length})` : missing.join(', ');
+  const reason =
+    missing.length > 0
+      ? `the WAL chain is broken: segment${missing.length > 1 ? 's' : ''} ${shown} missing from the archive, which holds WAL up to ${archiveEndsIn}; replay stopped at ${endLsn}`
+      : `the WAL chain is broken: replay stopped at ${endLsn} ${parseLsn(endLsn) % bytes === 0n ? 'at the start of' : 'inside'} ${stoppedIn}, which the archive holds but which cannot be read ${parseLsn(endLsn) % bytes === 0n ? '' : 'past that point '}(damaged), and the archive holds WAL up to ${archiveEndsIn}`;
+  return { stoppedIn, archiveEndsIn, missing, reason };
+}

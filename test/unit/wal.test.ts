@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { compareLsn, findArchiveGap, parseLsn, parseSegmentName, segmentName } from '../../harness/cluster/postgres/wal.ts';
+
+const MB16 = 16 * 1024 * 1024;
+
+describe('WAL positions and segment names', () => {
+  it('reads LSNs and orders them by their high half first', () => {
+    expect(parseLsn('0/5000060')).toBe(0x5000060n);
+    expect(parseLsn('1/0')).toBe(0x1_0000_0000n);
+    expect(compareLsn('1/0', '0/FFFFFFFF')).toBe(1);
+    expect(compareLsn('0/A', '0/A')).toBe(0);
+    expect(() => parseLsn('5000060')).toThrow(/is not a WAL position/);
+  });
+
+  it('names segments as PostgreSQL does, across the 4 GiB boundary and for other segment sizes', () => {
+    expect(segmentName(1, 5n, MB16)).toBe('000000010000000000000005');
+    expect(segmentName(2, 256n, MB16)).toBe('000000020000000100000000');
+    expect(segmentName(1, 0x1ffn, 64 * 1024 * 1024)).toBe('00000001000000070000003F');
+    expect(parseSegmentName('000000020000000100000000.partial', MB16)).toEqual({ timeline: 2, segment: 256n });
+    expect(parseSegmentName('000000010000000000000003-8f0c1d2e3a.lz4', MB16)).toEqual({ timeline: 1, segment: 3n });
+    expect(parseSegmentName('00000002.history', MB16)).toBeUndefined();
+  });
+});
+
+describe('findArchiveGap: did replay reach the end of the archive?', () => {
+  const names = (timeline: number, ...segments: number[]) => segments.map((s) => segmentName(timeline, BigInt(s), MB16));
+
+  it('is satisfied when replay ended inside the newest segment (pg_receivewal: the .partial)', () => {
+    const archived = [...names(1, 2, 3, 4), `${names(1, 5)[0]}.partial`, '00000001.history'];
+    expect(findArchiveGap('0/5123456', 1, archived, MB16)).toBeUndefined();
+  });
+
+  it('is satisfied when replay ended at the boundary after the newest segment (archive_command ships whole ones)', () => {
+    expect(findArchiveGap('0/6000000', 1, names(1, 3, 4, 5), MB16)).toBeUndefined();
+  });
+
+  it('names the missing segment when the archive holds WAL past the point replay stopped', () => {
+    const gap = findArchiveGap('0/5000000', 1, names(1, 3, 4, 6, 7), MB16)!;
+    expect(gap.missing).toEqual(['000000010000000000000005']);
+    expect(gap.archiveEndsIn).toBe('000000010000000000000007');
+    expect(gap.reason).toMatch(/segment 000000010000000000000005 missing from the archive, which holds WAL up to 000000010000000000000007; replay stopped at 0\/5000000/);
+  });
+
+  it('calls a segment damaged when it is there but replay stopped inside it with more WAL after it', () => {
+    const gap = findArchiveGap('0/4A00010', 1, names(1, 3, 4, 5), MB16)!;
+    expect(gap.missing).toEqual([]);
+    expect(gap.stoppedIn).toBe('000000010000000000000004');
+    expect(gap.reason).toMatch(/inside 000000010000000000000004, which the archive holds but which cannot be read past that point \(damaged\)/);
+  });
+
+  it('says a segment could not be read at all when replay stopped at its start', () => {
+    expect(findArchiveGap('0/5000000', 1, names(1, 4, 5, 6), MB16)!.reason).toMatch(/replay stopped at 0\/5000000 at the start of 000000010000000000000005, which the archive holds but which cannot be read \(damaged\)/);
+  });
+
+  it('counts only the timeline that was replayed, and shortens a long list of missing segments', () => {
+    expect(findArchiveGap('0/5000000', 1, [...names(1, 4), ...names(2, 9)], MB16)).toBeUndefined();
+    const gap = findArchiveGap('0/1000000', 1, names(1, 20), MB16)!;
+    expect(gap.missing).toHaveLength(19);
+    expect(gap.reason).toMatch(/segments 000000010000000000000001, 000000010000000000000002, 000000010000000000000003 … 000000010000000000000013 \(19\) missing/);
+  });
+});
