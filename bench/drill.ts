@@ -1,6 +1,6 @@
 // Benchmark: the wall time of `faultline run sidekick` (both experiments), split into phases so
 // the slowest one is visible: image, cluster start, workload (with its faults and recovery inside),
-// final read, clean-up and checks; and, inside the workload, the time spent in faults and recovery.
+// restore rehearsal, final read, clean-up and checks; and, inside the workload, the time spent in faults and recovery.
 // Target for later: the pair in under 60 s on a 2-core machine with the image cached.
 // Run: npm run bench:drill
 
@@ -32,13 +32,15 @@ function phaseTimes(events: HistoryEvent[], totalMs: number) {
   const clusterStart = at('starting cluster') ?? 0;
   const workload = at('workload') ?? clusterStart;
   const finalRead = at('reading final state') ?? workload;
+  const rehearsal = at('restore rehearsal') ?? finalRead;
   const removing = at('removing cluster') ?? finalRead;
   const end = events.find((e) => e.type === 'run' && e.phase === 'end')?.time ?? removing;
   return {
     'cluster start': workload - clusterStart,
-    workload: finalRead - workload,
+    workload: rehearsal - workload,
     '  of which faults': spans('fault'),
     '  of which recovery': spans('recovery'),
+    'restore rehearsal': finalRead - rehearsal,
     'final read': removing - finalRead,
     'clean-up': end - removing,
     checks: totalMs - end,

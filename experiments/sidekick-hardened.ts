@@ -21,6 +21,6 @@ export default defineExperiment({
   workload: { clients: 4, duration: '8s' },
   freshBackupAt: '500ms',
   faults: sanUpgrade,
-  recovery: { at: recoveryAt, try: ['failover', 'restore'], restoreDomain: 'backup-site' },
+  recovery: { at: recoveryAt, try: ['failover', 'restore'], restoreDomain: 'backup-site', rehearseRestore: true },
   expect: { maxLostWrites: 0, restoreMustComplete: true },
 });

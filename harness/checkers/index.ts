@@ -8,6 +8,7 @@ import { integrityChecker } from './integrity.ts';
 import { lostWritesChecker } from './lost-writes.ts';
 import { replicaParityChecker } from './replica-parity.ts';
 import { restoreCompletedChecker } from './restore-completed.ts';
+import { restoreRehearsalChecker } from './restore-rehearsal.ts';
 import { rpoChecker, rtoChecker } from './rpo-rto.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
@@ -21,6 +22,7 @@ export {
   lostWritesChecker,
   replicaParityChecker,
   restoreCompletedChecker,
+  restoreRehearsalChecker,
   rpoChecker,
   rtoChecker,
 };
@@ -36,7 +38,12 @@ export const standardCheckers: Array<[string, Checker]> = [
   ['restore-completed', restoreCompletedChecker],
 ];
 
-export function runCheckers(input: CheckInput, checkers = standardCheckers): CheckResult[] {
+/** The standard checks, and the restore rehearsal's where the experiment asked for one. */
+export function checkersFor(input: CheckInput): Array<[string, Checker]> {
+  return input.expectations.rehearseRestore ? [...standardCheckers, ['restore-rehearsal', restoreRehearsalChecker]] : standardCheckers;
+}
+
+export function runCheckers(input: CheckInput, checkers = checkersFor(input)): CheckResult[] {
   return checkers.map(([name, checker]) => {
     try {
       return checker(input);

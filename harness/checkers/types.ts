@@ -27,6 +27,8 @@ export interface Expectations {
   rpoBudgetMs?: number;
   /** The recovered cluster must accept a new write. Default true. */
   restoreMustComplete: boolean;
+  /** A restore rehearsal runs after recovery and must restore the backup with at most maxLostWrites missing. */
+  rehearseRestore?: boolean;
 }
 
 export const defaultExpectations: Expectations = { maxLostWrites: 0, restoreMustComplete: true };

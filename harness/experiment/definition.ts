@@ -62,6 +62,13 @@ export interface ExperimentDefinition {
     rejoin?: boolean;
     /** Point in time for a restore, from the start of the workload (e.g. '2s'); default: the end of the archive. */
     restoreTo?: string | number;
+    /**
+     * After recovery (and after the workload), restore the latest backup and the WAL archive into a
+     * scratch node in `restoreDomain` that serves nothing: proof that the backup restores even when
+     * recovery was a failover. It must hold every write acknowledged before recovery began (up to
+     * `expect.maxLostWrites` may be missing); the `restore-rehearsal` check says so.
+     */
+    rehearseRestore?: boolean;
   };
   /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
@@ -78,7 +85,7 @@ export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
   freshBackupAtMs?: number;
-  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number };
+  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
 }
@@ -147,6 +154,15 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     if (r.try.includes('restore') && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
       throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
     }
+    if (r.rehearseRestore !== undefined && typeof r.rehearseRestore !== 'boolean') {
+      throw new ConfigError(`${where}: recovery.rehearseRestore must be true or false, got ${JSON.stringify(r.rehearseRestore)}`);
+    }
+    if (r.rehearseRestore && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
+      throw new ConfigError(`${where}: recovery.rehearseRestore needs a backup to restore, but the topology has no archive node`);
+    }
+    if (r.rehearseRestore && r.restoreTo !== undefined) {
+      throw new ConfigError(`${where}: recovery.rehearseRestore restores to the end of the archive; it cannot be combined with recovery.restoreTo`);
+    }
     const restoreToMs = duration(r.restoreTo, undefined, `${where}: recovery.restoreTo`);
     if (restoreToMs !== undefined && restoreToMs > atMs) {
       throw new ConfigError(`${where}: recovery.restoreTo (${restoreToMs} ms) is after the recovery starts (${atMs} ms): it cannot restore to the future`);
@@ -157,7 +173,9 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
       ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}),
       ...(r.rejoin ? { rejoin: true } : {}),
       ...(restoreToMs !== undefined ? { restoreToMs } : {}),
+      ...(r.rehearseRestore ? { rehearseRestore: true } : {}),
     };
+    if (r.rehearseRestore) expectations.rehearseRestore = true;
   }
   return {
     definition,

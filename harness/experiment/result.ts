@@ -2,7 +2,7 @@
 // final state and the checks, so `faultline report` rebuilds the same result from the files.
 
 import { composeValidity, computeRpo, computeRto, writeRecords, type CheckResult, type Validity } from '../checkers/index.ts';
-import type { FaultEvent, HistoryEvent, RecoveryEvent } from '../history/events.ts';
+import type { FaultEvent, HistoryEvent, RecoveryEvent, RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
 
 export interface ExperimentResult {
@@ -16,7 +16,12 @@ export interface ExperimentResult {
   writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null };
   rpo: { writes: number | null; ms: number | null };
   rtoMs: number | null;
-  restore: { completed: boolean | null; durationMs: number | null };
+  restore: {
+    completed: boolean | null;
+    durationMs: number | null;
+    /** The restore rehearsal, in experiments that run one: did the backup restore, and what did it lack. */
+    rehearsal?: { completed: boolean; missing: number | null; durationMs: number | null };
+  };
   faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string; skipped?: string }>;
   timings: { clusterReadyMs: number | null; workloadMs: number | null; totalMs: number };
   versions: Record<string, string>;
@@ -45,6 +50,19 @@ function restoreCompleted(history: readonly HistoryEvent[], final: FinalState | 
   if (attempts.length > 0 && !attempts.some((a) => a.outcome === 'ok')) return false;
   if (!check || check.valid === 'unknown') return null;
   return final?.probe?.ok ?? null;
+}
+
+function rehearsal(history: readonly HistoryEvent[]): { rehearsal?: NonNullable<ExperimentResult['restore']['rehearsal']> } {
+  const start = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'start');
+  if (!start) return {};
+  const end = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'end');
+  return {
+    rehearsal: {
+      completed: end?.outcome === 'ok',
+      missing: end?.outcome === 'ok' ? (end.missing ?? null) : null,
+      durationMs: end ? Math.round(end.time - start.time) : null,
+    },
+  };
 }
 
 export function buildResult(input: ResultInput): ExperimentResult {
@@ -91,6 +109,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     restore: {
       completed: restoreCompleted(history, final, restoreCheck),
       durationMs: recoveryStart && recoveryEnd ? Math.round(recoveryEnd.time - recoveryStart.time) : null,
+      ...rehearsal(history),
     },
     faults,
     timings: input.timings,

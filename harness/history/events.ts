@@ -45,6 +45,25 @@ export interface RecoveryEvent {
   detail?: string;
 }
 
+/**
+ * A restore rehearsal: after the run's own recovery, the latest backup and the WAL archive are
+ * restored into a scratch node that serves nothing, to prove they restore, and what it holds is
+ * compared with the writes acknowledged before recovery began.
+ */
+export interface RehearsalEvent {
+  type: 'rehearsal';
+  phase: 'start' | 'end';
+  time: Millis;
+  outcome?: 'ok' | 'failed';
+  detail?: string;
+  /** Writes acknowledged before this moment (the start of recovery) are the ones the backup must hold. */
+  cutoff?: Millis;
+  acknowledged?: number;
+  /** Of those, how many the restored scratch node lacks; the first of their keys. */
+  missing?: number;
+  missingKeys?: number[];
+}
+
 /** Run bookkeeping: start (with experiment and seed), phase changes, end. */
 export interface RunEvent {
   type: 'run';
@@ -82,7 +101,7 @@ export interface BackupEvent {
   detail?: string;
 }
 
-export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RunEvent | ExecEvent;
+export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent;
 
 export function isOp(event: HistoryEvent): event is OpEvent {
   return event.type === 'invoke' || event.type === 'ok' || event.type === 'fail' || event.type === 'info';

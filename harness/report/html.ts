@@ -3,7 +3,7 @@
 // windows shaded and lost writes marked, then the checks, faults and recovery steps.
 
 import type { ExperimentResult } from '../experiment/result.ts';
-import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent } from '../history/events.ts';
+import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 
 const esc = (text: unknown) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -137,8 +137,8 @@ export function renderHtml(result: ExperimentResult, events: readonly HistoryEve
   const mark = (valid: unknown) => (valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : '<span class="unk">unknown</span>');
   // The fresh backup is the first step of recovery's story: the one Sidekick skipped.
   const recoveries = events
-    .filter((e): e is RecoveryEvent | BackupEvent => (e.type === 'recovery' || e.type === 'backup') && e.phase === 'end')
-    .map((e) => ({ ...e, name: e.type === 'backup' ? 'fresh backup' : e.name }));
+    .filter((e): e is RecoveryEvent | BackupEvent | RehearsalEvent => (e.type === 'recovery' || e.type === 'backup' || e.type === 'rehearsal') && e.phase === 'end')
+    .map((e) => ({ ...e, name: e.type === 'backup' ? 'fresh backup' : e.type === 'rehearsal' ? 'restore rehearsal' : e.name }));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>faultline: ${esc(result.experiment)} ${esc(result.verdict)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -31,6 +31,7 @@ export function formatComparison(results: ExperimentResult[]): string {
     ['RPO (window)', (r) => show(r.rpo.ms, ' ms')],
     ['RTO', (r) => show(r.rtoMs, ' ms')],
     ['restore completed', (r) => (r.restore.completed === null ? '—' : r.restore.completed ? 'yes' : 'NO')],
+    ['backup rehearsed', (r) => (!r.restore.rehearsal ? '—' : !r.restore.rehearsal.completed ? 'NO' : r.restore.rehearsal.missing ? `${r.restore.rehearsal.missing} lost` : 'yes')],
     ['seed', (r) => String(r.seed)],
   ];
   const label = Math.max(...rows.map(([name]) => name.length));

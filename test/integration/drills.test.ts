@@ -8,6 +8,7 @@ import { asyncFailover, syncFailover } from '../../experiments/failover.ts';
 import pitrRestore from '../../experiments/pitr-restore.ts';
 import pitrRestorePgBackRest from '../../experiments/pitr-restore-pgbackrest.ts';
 import archiveGap from '../../experiments/archive-gap.ts';
+import sidekickHardened from '../../experiments/sidekick-hardened.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 const out = () => mkdtempSync(join(tmpdir(), 'faultline-drill-'));
@@ -27,6 +28,7 @@ describe('the Sidekick drill (faultline run sidekick, as the README says)', () =
     expect(cli.stdout).toMatch(/\s+sidekick-naive\s+sidekick-hardened\n/);
     expect(cli.stdout).toMatch(/verdict\s+FAIL\s+PASS/);
     expect(cli.stdout).toMatch(/restore completed\s+NO\s+yes/);
+    expect(cli.stdout).toMatch(/backup rehearsed\s+—\s+yes/);
 
     const naive = JSON.parse(readFileSync(join(dir, 'sidekick-naive', 'latest', 'result.json'), 'utf8')) as ExperimentResult;
     expect(naive.verdict).toBe('fail');
@@ -42,6 +44,11 @@ describe('the Sidekick drill (faultline run sidekick, as the README says)', () =
     expect(hardened.writes.lost).toBe(0);
     expect(hardened.restore.completed).toBe(true);
     expect(hardened.rtoMs).not.toBeNull();
+    // Recovery was a failover; the rehearsal proves the fresh backup and the archive restore too.
+    expect(hardened.restore.rehearsal).toMatchObject({ completed: true, missing: 0 });
+    const rehearsalCheck = hardened.checks.find((c) => c.name === 'restore-rehearsal')!;
+    expect(rehearsalCheck.valid).toBe(true);
+    expect(rehearsalCheck.details.acknowledged).toBeGreaterThan(500);
     for (const result of [naive, hardened]) expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
   });
 });
@@ -167,6 +174,21 @@ describe('a restore that cannot complete', () => {
     expect(integrity.valid).toBe(false);
     expect(integrity.summary).toMatch(new RegExp(`pgbackrest verify on pg-archive \\(exit 1\\) reported problems: pgbackrest verify found damage in the repository: \\S*${segment}`));
     expect(result.writes.lost).toBeGreaterThan(0);
+    expect(result.verdict).toBe('fail');
+  });
+});
+
+describe('the restore rehearsal', () => {
+  it('finds the broken backup that a clean failover hides', async () => {
+    // The hardened Sidekick drill, but a WAL segment vanished from the archive before the upgrade.
+    const definition = { ...sidekickHardened, name: 'hardened-with-archive-gap', faults: [{ at: '1s', fault: 'archive-gap', target: 'archive' }, ...sidekickHardened.faults!] };
+    const result = await run(definition, 3);
+    expect(result.writes.lost).toBe(0); // the failover itself lost nothing
+    expect(result.checks.find((c) => c.name === 'restore-completed')!.valid).toBe(true);
+    expect(result.restore.rehearsal).toMatchObject({ completed: false, missing: null });
+    const rehearsal = result.checks.find((c) => c.name === 'restore-rehearsal')!;
+    expect(rehearsal.valid).toBe(false);
+    expect(rehearsal.summary).toMatch(/^the backup did not restore: pg-rehearsal was restored from .* but it is incomplete: the WAL chain is broken: segment [0-9A-F]{24} missing/);
     expect(result.verdict).toBe('fail');
   });
 });

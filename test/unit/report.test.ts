@@ -67,7 +67,7 @@ describe('reports', () => {
     for (const check of r.checks) expect(html).toContain(`<td>${check.name}</td>`);
   });
 
-  it('shows the fresh backup in the timeline and the recovery table', () => {
+  it('shows the fresh backup in the timeline and the recovery table, and the restore rehearsal in the table', () => {
     const backup: HistoryEvent[] = [
       { type: 'backup', phase: 'start', time: 5 },
       { type: 'backup', phase: 'end', time: 20, outcome: 'ok', detail: 'base backup verified by pg_verifybackup' },
@@ -76,6 +76,11 @@ describe('reports', () => {
     const html = renderHtml(r, withBackup);
     expect(html).toMatch(/<title>fresh backup \(5–20 ms\)<\/title>/);
     expect(html).toMatch(/<td>fresh backup<\/td><td><span class="ok">ok<\/span><\/td><td>20 ms<\/td><td>base backup verified by pg_verifybackup<\/td>/);
+    const rehearsal: HistoryEvent[] = [
+      { type: 'rehearsal', phase: 'start', time: 9000, cutoff: 10 },
+      { type: 'rehearsal', phase: 'end', time: 9500, outcome: 'failed', detail: 'the WAL chain is broken', cutoff: 10 },
+    ];
+    expect(renderHtml(r, [...withBackup, ...rehearsal])).toMatch(/<td>restore rehearsal<\/td><td><span class="bad">failed<\/span><\/td><td>9500 ms<\/td><td>the WAL chain is broken<\/td>/);
   });
 
   it('draws no latency where no write was acknowledged (a stall), instead of a drop to zero', () => {

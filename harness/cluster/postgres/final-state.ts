@@ -20,6 +20,11 @@ export interface FinalStateOptions {
   backupTool?: 'pg_receivewal' | 'pgbackrest';
 }
 
+/** The keys of the ledger table on a node, as text (read over the node's mapped port). */
+export async function ledgerKeys(node: PostgresNodeHandle, table: string): Promise<Set<string>> {
+  return withClient(node, async (client) => new Set((await client.query<{ key: string }>(`SELECT key::text AS key FROM ${table}`)).rows.map((r) => r.key)));
+}
+
 /** md5 of every row of every table in the public schema, rows sorted by their text form. */
 async function tableHashes(client: pg.Client): Promise<TableHashes> {
   const tables = await client.query<{ name: string }>(

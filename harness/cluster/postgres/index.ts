@@ -1,6 +1,6 @@
 // PostgreSQL clusters on Docker: start one from a topology, and reach its nodes.
-export { startPostgresCluster, slotName, type StartClusterOptions } from './start-cluster.ts';
+export { startPostgresCluster, slotName, REHEARSAL_NODE, type StartClusterOptions } from './start-cluster.ts';
 export { StartedPostgresCluster } from './started-cluster.ts';
 export { takeBaseBackup, failover, rejoin, restoreFromArchive, type RestoreOptions } from './recovery.ts';
-export { readFinalState, type FinalStateOptions } from './final-state.ts';
+export { ledgerKeys, readFinalState, type FinalStateOptions } from './final-state.ts';
 export { PostgresNodeHandle, PGDATA, REPO, VOLUME_MOUNT, PG_PORT, type ExecRecord } from './postgres-node.ts';

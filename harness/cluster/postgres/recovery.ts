@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
-import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
+import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { compareLsn, findArchiveGap } from './wal.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
 
@@ -76,6 +76,11 @@ export interface RestoreOptions {
   timeoutMs?: number;
   /** Replay only up to this moment (point in time), then promote; default: the end of the archive. */
   targetTime?: Date;
+  /**
+   * A rehearsal: the restored node does not become the primary, and it archives nothing, so that
+   * it cannot write into the repository it was restored from. Its default name is `pg-rehearsal`.
+   */
+  rehearsal?: boolean;
 }
 
 /** A timestamp PostgreSQL and pgBackRest both read: 2026-11-21 14:45:20.123+00. */
@@ -98,7 +103,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   if (!latest) throw new ClusterError(`no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`);
 
   const previous = cluster.primary();
-  const name = options.name ?? RESTORED_NODE;
+  const name = options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE);
   const started = await cluster.run.startNode({
     name,
     image: cluster.image,
@@ -109,10 +114,13 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const restored = new PostgresNodeHandle(started, spec, String(previous.clientConfig().password));
   restored.role = 'retired'; // not the primary until its replay ended
   cluster.nodes.push(restored);
+  // A restored server must not wait for standbys it does not have, nor stream from the old primary;
+  // a rehearsal must not push its own WAL into the repository either.
+  const settings = ["synchronous_standby_names = ''", "primary_conninfo = ''", "primary_slot_name = ''", ...(options.rehearsal ? ["archive_mode = 'off'"] : [])];
   if (pgbackrest) {
-    await restoreWithPgBackRest(cluster, archive, restored, options.targetTime);
+    await restoreWithPgBackRest(cluster, archive, restored, settings, options.targetTime);
   } else {
-    await restoreFromStreamedArchive(archive, restored, latest, options.targetTime);
+    await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime);
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
   return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`);
@@ -127,7 +135,7 @@ async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<stri
 }
 
 /** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
-async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, target?: Date): Promise<void> {
+async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, settings: string[], target?: Date): Promise<void> {
   if (!cluster.pgbackrestCa) throw new ClusterError('the cluster has no pgBackRest certificate authority to admit a new node');
   await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name });
   const type = target ? ['--type=time', `--target=${pgTimestamp(target)}`, '--target-action=promote'] : ['--type=default'];
@@ -135,12 +143,12 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
   await restored.run([
     'bash',
     '-c',
-    `printf "%s\\n" "synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''" >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && sync -f ${PGDATA}`,
+    `printf "%s\\n" ${settings.map((line) => `"${line}"`).join(' ')} >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && sync -f ${PGDATA}`,
   ]);
 }
 
 /** The base backup and every streamed WAL segment, copied from the repository node. */
-async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, target?: Date): Promise<void> {
+async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target?: Date): Promise<void> {
   const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
   // Copy the base backup and the WAL archive from the repository node to the new node. Docker's
   // archive API sees a container's root file system, not the volumes mounted inside it, so the
@@ -161,7 +169,7 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
         `for f in ${RESTORE_WAL}/*.partial; do [ -e "$f" ] && mv "$f" "\${f%.partial}"; done; ` +
         `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; ` +
         `printf "%s\\n" "restore_command = 'cp ${RESTORE_WAL}/%f %p'" "recovery_target_timeline = 'latest'" ` +
-        `"synchronous_standby_names = ''" "primary_conninfo = ''" "primary_slot_name = ''"${targetConf} >> ${PGDATA}/postgresql.auto.conf; ` +
+        `${settings.map((line) => `"${line}"`).join(' ')}${targetConf} >> ${PGDATA}/postgresql.auto.conf; ` +
         `chown -R postgres:postgres ${PGDATA} ${RESTORE_WAL}; chmod 700 ${PGDATA}; sync -f ${PGDATA}`,
     ],
     { user: 'root' },
@@ -184,7 +192,7 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   while (Date.now() < deadline) {
     const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
     if (inRecovery === 'f') {
-      cluster.setPrimary(restored);
+      if (!options.rehearsal) cluster.setPrimary(restored);
       if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}`; // it stopped where told
       const ended = await replayEnd(restored);
       const gap = await archiveGap(cluster, archive, ended);

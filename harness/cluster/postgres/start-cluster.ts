@@ -95,6 +95,8 @@ export interface PgBackRestCa {
 
 /** Names a restored node may get: its certificate must be accepted by the repository host. */
 export const RESTORED_NODE = 'pg-restored';
+/** The scratch node a restore rehearsal restores into. */
+export const REHEARSAL_NODE = 'pg-rehearsal';
 
 /**
  * pgBackRest with its repository on the archive node, over TLS: a CA for this cluster, a
@@ -108,7 +110,7 @@ async function setUpPgBackRest(nodes: PostgresNodeHandle[], primary: PostgresNod
     { user: 'root' },
   );
   const [crt, key] = made.stdout.split('FAULTLINE-SPLIT').map((part) => part.trim()) as [string, string];
-  const ca: PgBackRestCa = { crt, key, clients: [...nodes.map((n) => n.name), RESTORED_NODE].join(',') };
+  const ca: PgBackRestCa = { crt, key, clients: [...nodes.map((n) => n.name), RESTORED_NODE, REHEARSAL_NODE].join(',') };
   await Promise.all(nodes.map((node) => pgBackRestNode(node, ca, node === archive ? { role: 'repo', upstream: primary.name } : { role: 'pg', repoHost: archive.name })));
   await archive.run(['pgbackrest', '--stanza=main', 'stanza-create']);
   await archive.run(['pgbackrest', '--stanza=main', 'check']);
