@@ -125,6 +125,42 @@ describe('storage faults on a real PostgreSQL volume', () => {
     expect(amcheck.stdout + amcheck.stderr).toMatch(/invalid page|checksum/i);
   });
 
+  it('silent-corruption of an index: the heap reads fine, pg_amcheck finds the damaged index', async () => {
+    await using c = await cluster();
+    const primary = c.primary();
+    await primary.psql("CREATE TABLE faultline_ledger (key bigint PRIMARY KEY, value text NOT NULL); INSERT INTO faultline_ledger SELECT g, md5(g::text) FROM generate_series(1, 20000) g");
+    const fault = await inject(c, 'silent-corruption', 'primary', { kind: 'index', blocks: 3 });
+    expect(fault.detail).toMatch(/base\/\d+\/\d+ on pg-primary .*server restarted/);
+    expect(await sql(primary, 'SELECT count(*) FROM faultline_ledger')).toBe('ok'); // a sequential scan never reads the index
+    const amcheck = await primary.exec(['pg_amcheck', '--all', '--install-missing']);
+    expect(amcheck.exitCode).not.toBe(0);
+    expect(amcheck.stdout + amcheck.stderr).toMatch(/faultline_ledger_pkey/);
+  });
+
+  it('silent-corruption of recent WAL: crash recovery stops at the damage and committed transactions vanish', async () => {
+    await using c = await cluster();
+    const primary = c.primary();
+    await primary.psql('CREATE TABLE faultline_ledger (key bigint PRIMARY KEY, value text NOT NULL); CHECKPOINT');
+    // 40 transactions of 2000 rows, each committed (acknowledged) on its own, all after the checkpoint.
+    for (let batch = 0; batch < 40; batch++) {
+      await primary.psql(`INSERT INTO faultline_ledger SELECT g, md5(g::text) FROM generate_series(${batch * 2000 + 1}, ${(batch + 1) * 2000}) g`);
+    }
+    const fault = await inject(c, 'silent-corruption', 'primary', { kind: 'wal', blocks: 1 });
+    expect(fault.detail).toMatch(/pg_wal\/[0-9A-F]{24} on pg-primary .*server restarted/);
+    // The server comes back (it takes the damage for the end of its WAL), without the last commits.
+    expect(Number(await primary.psql('SELECT count(*) FROM faultline_ledger'))).toBeLessThan(80_000);
+    const log = (await primary.exec(['cat', '/var/log/faultline/postgresql.log'])).stdout;
+    expect(log).toMatch(/redo done at/);
+  });
+
+  it('silent-corruption of pg_control: the server refuses to start again, and says why', async () => {
+    await using c = await cluster();
+    const fault = await inject(c, 'silent-corruption', 'primary', { kind: 'pg_control' });
+    expect(fault.detail).toMatch(/global\/pg_control on pg-primary .*server does not start again/);
+    const log = (await c.primary().exec(['cat', '/var/log/faultline/postgresql.log'])).stdout;
+    expect(log).toMatch(/incorrect checksum in control file/);
+  });
+
   it('stale-snapshot: the volume comes back old; checksums pass, but the ledger reports acknowledged writes lost', async () => {
     const result = await runWithFault({ at: '1500ms', fault: 'stale-snapshot', target: 'primary', duration: '2s' }, { clients: 4, duration: '6s' }, 5);
     expect(result.faults[0]).toMatchObject({ name: 'stale-snapshot', target: 'pg-primary' });
