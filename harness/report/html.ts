@@ -43,22 +43,27 @@ function series(events: readonly HistoryEvent[], endMs: number): Series {
   };
 }
 
-type Window = { kind: 'fault' | 'recovery' | 'backup'; label: string; start: number; end: number; failed: boolean };
+type Window = { kind: 'fault' | 'recovery' | 'backup' | 'rehearsal'; label: string; start: number; end: number; failed: boolean };
 
 function windows(events: readonly HistoryEvent[]): Window[] {
   const out: Window[] = [];
   const last = events.at(-1)?.time ?? 0;
   events.forEach((e, i) => {
-    if ((e.type !== 'fault' && e.type !== 'recovery' && e.type !== 'backup') || e.phase !== 'start') return;
+    if ((e.type !== 'fault' && e.type !== 'recovery' && e.type !== 'backup' && e.type !== 'rehearsal') || e.phase !== 'start') return;
     const end = events
       .slice(i + 1)
-      .find((x) => x.type === e.type && x.phase === 'end' && (e.type === 'backup' || ((x as typeof e).name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target))));
+      .find(
+        (x) =>
+          x.type === e.type &&
+          x.phase === 'end' &&
+          (e.type === 'backup' || e.type === 'rehearsal' || ((x as typeof e).name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target))),
+      );
     out.push({
       kind: e.type,
-      label: e.type === 'fault' ? `${e.name} on ${e.target}` : e.type === 'recovery' ? `recovery: ${e.name}` : 'fresh backup',
+      label: e.type === 'fault' ? `${e.name} on ${e.target}` : e.type === 'recovery' ? `recovery: ${e.name}` : e.type === 'rehearsal' ? 'restore rehearsal' : 'fresh backup',
       start: e.time,
       end: end?.time ?? last,
-      failed: e.type !== 'fault' && (end as RecoveryEvent | BackupEvent | undefined)?.outcome === 'failed',
+      failed: e.type !== 'fault' && (end as RecoveryEvent | BackupEvent | RehearsalEvent | undefined)?.outcome === 'failed',
     });
   });
   return out;
@@ -98,7 +103,7 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
   const total = top2 + H + 40;
   const shade = spans
     .map((w, i) => {
-      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : w.kind === 'backup' ? '#457b9d' : '#2a9d8f';
+      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : w.kind === 'backup' || w.kind === 'rehearsal' ? '#457b9d' : '#2a9d8f';
       const width = Math.max(2, x(w.end) - x(w.start));
       const labelY = 12 + 13 * lanes[i]!;
       return `<rect x="${x(w.start).toFixed(1)}" y="${labelY + 2}" width="${width.toFixed(1)}" height="${(top2 + H - labelY - 2).toFixed(1)}" fill="${colour}" fill-opacity="0.16"><title>${esc(w.label)} (${Math.round(w.start)}–${Math.round(w.end)} ms)</title></rect>` +
@@ -165,7 +170,7 @@ h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 <div>cluster ready / total<b>${show(result.timings.clusterReadyMs, ' ms')} / ${show(result.timings.totalMs, ' ms')}</b></div>
 </div>
 <h2>Timeline</h2>
-<p class="meta">Time since the run started. Blue: the fresh backup; orange: faults; green: recovery that worked; dark red: recovery (or backup) that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged. Latency is drawn only where writes were acknowledged.</p>
+<p class="meta">Time since the run started. Blue: the fresh backup and, after the workload, the restore rehearsal; orange: faults; green: recovery that worked; dark red: recovery (or backup) that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged. Latency is drawn only where writes were acknowledged.</p>
 ${chart(result, events)}
 <h2>Checks</h2>
 <table><tr><th>check</th><th></th><th>summary</th></tr>

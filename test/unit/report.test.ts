@@ -80,7 +80,9 @@ describe('reports', () => {
       { type: 'rehearsal', phase: 'start', time: 9000, cutoff: 10 },
       { type: 'rehearsal', phase: 'end', time: 9500, outcome: 'failed', detail: 'the WAL chain is broken', cutoff: 10 },
     ];
-    expect(renderHtml(r, [...withBackup, ...rehearsal])).toMatch(/<td>restore rehearsal<\/td><td><span class="bad">failed<\/span><\/td><td>9500 ms<\/td><td>the WAL chain is broken<\/td>/);
+    const rehearsed = renderHtml(r, [...withBackup, ...rehearsal]);
+    expect(rehearsed).toMatch(/<title>restore rehearsal \(9000–9500 ms\)<\/title>/);
+    expect(rehearsed).toMatch(/<td>restore rehearsal<\/td><td><span class="bad">failed<\/span><\/td><td>9500 ms<\/td><td>the WAL chain is broken<\/td>/);
   });
 
   it('draws no latency where no write was acknowledged (a stall), instead of a drop to zero', () => {
