@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
 import {
   failover,
-  ledgerKeys,
+  ledgerRows,
   readFinalState,
   REHEARSAL_NODE,
   rejoin,
@@ -17,7 +17,7 @@ import {
   takeBaseBackup,
   type StartedPostgresCluster,
 } from '../cluster/postgres/index.ts';
-import { runCheckers } from '../checkers/index.ts';
+import { lostWrites, runCheckers, writeRecords } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
 import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../workload/index.ts';
@@ -238,11 +238,12 @@ async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster
   try {
     const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
     const detail = await restoreFromArchive(cluster, { domain, rehearsal: true });
-    const held = await ledgerKeys(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
-    const acknowledged = events.filter((e) => e.type === 'ok' && e.f === 'write' && e.time < cutoff).map((e) => (e as { key: number }).key);
-    const missing = acknowledged.filter((key) => !held.has(String(key)));
-    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged: acknowledged.length, missing: missing.length, missingKeys: missing.slice(0, 100) });
-    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged.length} writes acknowledged before recovery`);
+    const rows = await ledgerRows(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
+    // What lost-writes would call lost, among the writes acknowledged before recovery began.
+    const before = new Map([...writeRecords(events)].filter(([, w]) => w.outcome === 'ok' && (w.completeTime ?? Infinity) < cutoff));
+    const missing = lostWrites(before, rows);
+    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged: before.size, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
+    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${before.size} writes acknowledged before recovery`);
   } catch (caught) {
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });
     log(`restore rehearsal failed: ${describeError(caught)}`);

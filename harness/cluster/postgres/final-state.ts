@@ -20,9 +20,15 @@ export interface FinalStateOptions {
   backupTool?: 'pg_receivewal' | 'pgbackrest';
 }
 
-/** The keys of the ledger table on a node, as text (read over the node's mapped port). */
-export async function ledgerKeys(node: PostgresNodeHandle, table: string): Promise<Set<string>> {
-  return withClient(node, async (client) => new Set((await client.query<{ key: string }>(`SELECT key::text AS key FROM ${table}`)).rows.map((r) => r.key)));
+/** Every row of the ledger table, key → value. */
+async function ledgerRowsOf(client: pg.Client, table: string): Promise<Record<string, string>> {
+  const rows = await client.query<{ key: string; value: string }>(`SELECT key::text AS key, value FROM ${table}`);
+  return Object.fromEntries(rows.rows.map((r) => [r.key, r.value]));
+}
+
+/** Every row of the ledger table on a node (read over its mapped port), key → value. */
+export function ledgerRows(node: PostgresNodeHandle, table: string): Promise<Record<string, string>> {
+  return withClient(node, (client) => ledgerRowsOf(client, table));
 }
 
 /** md5 of every row of every table in the public schema, rows sorted by their text form. */
@@ -81,8 +87,7 @@ export async function readFinalState(
   let lsn: string | undefined;
   try {
     await withClient(primary, async (client) => {
-      const rows = await client.query<{ key: string; value: string }>(`SELECT key::text AS key, value FROM ${options.table}`);
-      final.primary!.rows = Object.fromEntries(rows.rows.map((r) => [r.key, r.value]));
+      final.primary!.rows = await ledgerRowsOf(client, options.table);
       final.primary!.tables = await tableHashes(client);
       lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
     });

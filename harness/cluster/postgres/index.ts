@@ -2,5 +2,5 @@
 export { startPostgresCluster, slotName, REHEARSAL_NODE, type StartClusterOptions } from './start-cluster.ts';
 export { StartedPostgresCluster } from './started-cluster.ts';
 export { takeBaseBackup, failover, rejoin, restoreFromArchive, type RestoreOptions } from './recovery.ts';
-export { ledgerKeys, readFinalState, type FinalStateOptions } from './final-state.ts';
+export { ledgerRows, readFinalState, type FinalStateOptions } from './final-state.ts';
 export { PostgresNodeHandle, PGDATA, REPO, VOLUME_MOUNT, PG_PORT, type ExecRecord } from './postgres-node.ts';

@@ -15,9 +15,8 @@ export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
 
 /**
- * Runs `work` with a client connected to the node over its mapped port. Prefer it to psql through
- * `exec` where an empty answer would mislead: Docker's exec can, rarely and under load, return a
- * command's output empty.
+ * Runs `work` with a client connected to the node over its mapped port: for reading data (rows,
+ * files through pg_read_file) as values, rather than parsing what psql printed through `exec`.
  */
 export async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });

@@ -229,11 +229,8 @@ async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: numb
 
 /** The reason the archive holds WAL past where replay ended, or undefined when replay reached its end. */
 async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, ended: { timeline: number; lsn: string; segmentBytes: number }): Promise<string | undefined> {
-  const list = async () => (await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`])).stdout.split('\n').filter(Boolean);
-  // The restore just read WAL from this archive, so it is not empty: an empty listing is Docker's
-  // exec losing the output, and is asked again.
-  let files = await list();
-  if (files.length === 0) files = await list();
+  const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
+  const files = listing.stdout.split('\n').filter(Boolean);
   return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes)?.reason;
 }
 
