@@ -1,5 +1,5 @@
 import { archivedWalDir } from '../cluster/postgres/recovery.ts';
-import { asRoot, targetNode } from './node-ops.ts';
+import { asRoot, overwriteScript, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 /**
@@ -45,8 +45,7 @@ export const archiveGap: Fault = {
     const length = Number((await archive.run(['stat', '-c', '%s', file])).stdout.trim());
     const end = file.endsWith(segment) ? Math.max(Number(used) || length, 16_384) : length;
     const offset = Math.floor(end / 4 + random() * (end / 2));
-    const garbage = Array.from({ length: 64 }, () => `\\x${Math.floor(random() * 256).toString(16).padStart(2, '0')}`).join('');
-    await asRoot(archive, ['bash', '-c', `printf '${garbage}' | dd of='${file}' bs=1 seek=${offset} conv=notrunc status=none && sync -f ${dir}`]);
+    await asRoot(archive, ['bash', '-c', `${overwriteScript(file, [offset], 64, random)} && sync -f ${dir}`]);
     return { detail: `overwrote 64 bytes at offset ${offset} of WAL segment ${segment} in the archive on ${archive.name} (${file})` };
   },
 };

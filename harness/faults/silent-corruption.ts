@@ -2,7 +2,7 @@ import { PGDATA } from '../cluster/postgres/postgres-node.ts';
 import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
 import { describeError } from '../errors.ts';
 import type { Random } from '../random.ts';
-import { asRoot, targetNode } from './node-ops.ts';
+import { asRoot, overwriteScript, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 const BLOCK = 8192;
@@ -70,13 +70,7 @@ export const silentCorruption: Fault = {
     else if (kind === 'wal') place = await wal(node, count, bytes, random);
     else place = { file: `${PGDATA}/global/pg_control`, offsets: [8 + Math.floor(random() * 200)] };
 
-    const script = place.offsets
-      .map((offset) => {
-        const garbage = Array.from({ length: bytes }, () => `\\x${Math.floor(random() * 256).toString(16).padStart(2, '0')}`).join('');
-        return `printf '${garbage}' | dd of='${place.file}' bs=1 seek=${offset} conv=notrunc status=none`;
-      })
-      .join(' && ');
-    await asRoot(node, ['bash', '-c', script]);
+    await asRoot(node, ['bash', '-c', overwriteScript(place.file, place.offsets, bytes, random)]);
     let detail = `overwrote ${bytes} bytes at ${place.offsets.length} place(s) of ${place.file} on ${node.name} (offsets ${place.offsets.join(', ')})`;
     if (String(params.evict ?? 'restart') === 'restart') {
       await node.exec(['fl-pg', 'stop', 'immediate']);
