@@ -3,6 +3,8 @@
 
 import { describeError } from '../errors.ts';
 import { anomaliesChecker } from './anomalies.ts';
+import { archiveContinuityChecker } from './archive-continuity.ts';
+import { faultsAppliedChecker } from './faults-applied.ts';
 import { indeterminateChecker } from './indeterminate.ts';
 import { integrityChecker } from './integrity.ts';
 import { lostWritesChecker } from './lost-writes.ts';
@@ -13,10 +15,13 @@ import { rpoChecker, rtoChecker } from './rpo-rto.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
 export * from './types.ts';
-export { computeRpo, computeRto, type Rpo, type Rto } from './rpo-rto.ts';
+export { computeRpo, computeRto, type Outage, type Rpo, type Rto } from './rpo-rto.ts';
+export { faultRecords, tookEffect, type FaultRecord } from './faults.ts';
 export { writeRecords, acknowledged, lostWrites, type WriteRecord, type WriteOutcome } from './writes.ts';
 export {
   anomaliesChecker,
+  archiveContinuityChecker,
+  faultsAppliedChecker,
   indeterminateChecker,
   integrityChecker,
   lostWritesChecker,
@@ -36,6 +41,8 @@ export const standardCheckers: Array<[string, Checker]> = [
   ['replica-parity', replicaParityChecker],
   ['integrity', integrityChecker],
   ['restore-completed', restoreCompletedChecker],
+  ['archive-continuity', archiveContinuityChecker],
+  ['faults-applied', faultsAppliedChecker],
 ];
 
 /** The standard checks, and the restore rehearsal's where the experiment asked for one. */

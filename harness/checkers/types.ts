@@ -3,8 +3,12 @@
 
 import type { HistoryEvent } from '../history/events.ts';
 
-/** true: held; false: violated; 'unknown': cannot tell (e.g. no final read), which is never a pass. */
-export type Validity = true | false | 'unknown';
+/**
+ * true: held; false: violated; 'unknown': could not tell (e.g. no final read), which is never a
+ * pass; 'skipped': not applicable here, or a measure without a budget (the summary says which and
+ * why). A skipped check is not evidence: it neither passes nor fails a run.
+ */
+export type Validity = true | false | 'unknown' | 'skipped';
 
 export interface CheckResult {
   name: string;
@@ -41,9 +45,20 @@ export interface CheckInput {
 
 export type Checker = (input: CheckInput) => CheckResult;
 
-/** false over unknown over true. */
+/**
+ * false over unknown over true; skipped checks do not count. Where nothing but skipped checks (or
+ * nothing at all) remains, nothing was shown: unknown, never a pass.
+ */
 export function composeValidity(values: Validity[]): Validity {
   if (values.includes(false)) return false;
   if (values.includes('unknown')) return 'unknown';
-  return true;
+  if (values.includes(true)) return true;
+  return 'unknown';
+}
+
+/** How a check reads in result.json, the terminal and reports. */
+export type CheckStatus = 'pass' | 'fail' | 'unknown' | 'skipped';
+
+export function statusOf(valid: Validity): CheckStatus {
+  return valid === true ? 'pass' : valid === false ? 'fail' : valid;
 }

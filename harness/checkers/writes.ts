@@ -14,6 +14,8 @@ export interface WriteRecord {
   outcome: WriteOutcome;
   completeTime?: Millis;
   error?: string;
+  /** A warning that came with the acknowledgement (PostgreSQL's "already committed locally"). */
+  warning?: string;
 }
 
 export function writeRecords(history: readonly HistoryEvent[]): Map<number, WriteRecord> {
@@ -37,6 +39,7 @@ export function writeRecords(history: readonly HistoryEvent[]): Map<number, Writ
     record.completeTime = event.time;
     record.node = event.node;
     if (event.error) record.error = event.error;
+    if (event.warning) record.warning = event.warning;
   }
   return writes;
 }

@@ -118,6 +118,9 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     throw new ConfigError(`${where}: workload.clients must be a whole number from 1 to 256, got ${JSON.stringify(workload.clients)}`);
   }
   if (workload.rate !== undefined && !(workload.rate > 0)) throw new ConfigError(`${where}: workload.rate must be a positive number of operations per second, got ${JSON.stringify(workload.rate)}`);
+  if (workload.statementTimeout !== undefined && !(parseDuration(workload.statementTimeout)! > 0)) {
+    throw new ConfigError(`${where}: workload.statementTimeout must be a duration above zero like '500ms' or '2s', got ${JSON.stringify(workload.statementTimeout)}`);
+  }
   if (workload.readRatio !== undefined && !(workload.readRatio >= 0 && workload.readRatio <= 1)) {
     throw new ConfigError(`${where}: workload.readRatio must be between 0 and 1, got ${JSON.stringify(workload.readRatio)}`);
   }

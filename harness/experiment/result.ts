@@ -1,8 +1,8 @@
 // The result of a run as users and CI read it (result.json): a pure function of the history, the
 // final state and the checks, so `faultline report` rebuilds the same result from the files.
 
-import { composeValidity, computeRpo, computeRto, writeRecords, type CheckResult, type Validity } from '../checkers/index.ts';
-import type { FaultEvent, HistoryEvent, RecoveryEvent, RehearsalEvent } from '../history/events.ts';
+import { composeValidity, computeRpo, computeRto, faultRecords, statusOf, writeRecords, type CheckResult, type CheckStatus, type Validity } from '../checkers/index.ts';
+import { isRecoveryAction, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
 
 export interface ExperimentResult {
@@ -10,9 +10,10 @@ export interface ExperimentResult {
   seed: number;
   runId: string | null;
   verdict: 'pass' | 'fail';
-  /** false over unknown over true, over every check. */
+  /** false over unknown over true, over every check; skipped checks do not count, and skipped alone is unknown. */
   validity: Validity;
-  checks: Array<{ name: string; ok: boolean; valid: Validity; summary: string; details: Record<string, unknown> }>;
+  /** `ok` is true only for a check that passed; `status` tells a skipped check (not evidence) from a failed one. */
+  checks: Array<{ name: string; ok: boolean; status: CheckStatus; valid: Validity; summary: string; details: Record<string, unknown> }>;
   writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null };
   rpo: { writes: number | null; ms: number | null };
   rtoMs: number | null;
@@ -22,7 +23,8 @@ export interface ExperimentResult {
     /** The restore rehearsal, in experiments that run one: did the backup restore, and what did it lack. */
     rehearsal?: { completed: boolean; missing: number | null; durationMs: number | null };
   };
-  faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string; skipped?: string }>;
+  /** `notApplied`: why a fault did not take effect (skipped here, failed, no effect); `optional` faults may. */
+  faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string; skipped?: string; notApplied?: string; optional?: boolean }>;
   timings: { clusterReadyMs: number | null; workloadMs: number | null; totalMs: number };
   versions: Record<string, string>;
   /** Set when the run itself broke (not when a check failed). */
@@ -46,7 +48,7 @@ export interface ResultInput {
 
 /** Recovery (when attempted) ended well and the cluster then accepted a write. */
 function restoreCompleted(history: readonly HistoryEvent[], final: FinalState | null, check: CheckResult | undefined): boolean | null {
-  const attempts = history.filter((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  const attempts = history.filter((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && isRecoveryAction(e));
   if (attempts.length > 0 && !attempts.some((a) => a.outcome === 'ok')) return false;
   if (!check || check.valid === 'unknown') return null;
   return final?.probe?.ok ?? null;
@@ -73,21 +75,18 @@ export function buildResult(input: ResultInput): ExperimentResult {
     return typeof value === 'number' ? value : null;
   };
   const validity = composeValidity(checks.map((c) => c.valid));
-  const faults = history
-    .filter((e): e is FaultEvent => e.type === 'fault' && e.phase === 'start')
-    .map((start) => {
-      const end = history.find((e): e is FaultEvent => e.type === 'fault' && e.phase === 'end' && e.name === start.name && e.target === start.target && e.time >= start.time);
-      return {
-        name: start.name,
-        target: start.target,
-        startMs: start.time,
-        endMs: end?.time ?? null,
-        ...(end?.detail ? { detail: end.detail } : {}),
-        ...(end?.skipped ? { skipped: end.skipped } : {}),
-      };
-    });
-  const recoveryStart = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'start');
-  const recoveryEnd = [...history].reverse().find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end');
+  const faults = faultRecords(history).map((f) => ({
+    name: f.name,
+    target: f.target,
+    startMs: f.start,
+    endMs: f.end ?? null,
+    ...(f.detail ? { detail: f.detail } : {}),
+    ...(f.notApplied?.startsWith('skipped: ') ? { skipped: f.notApplied.slice('skipped: '.length) } : {}),
+    ...(f.notApplied ? { notApplied: f.notApplied } : {}),
+    ...(f.optional ? { optional: true } : {}),
+  }));
+  const recoveryStart = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'start' && isRecoveryAction(e));
+  const recoveryEnd = [...history].reverse().find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && isRecoveryAction(e));
   const restoreCheck = checks.find((c) => c.name === 'restore-completed');
   return {
     experiment: input.experiment,
@@ -95,7 +94,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     runId: input.runId,
     verdict: validity === true && !input.error ? 'pass' : 'fail',
     validity,
-    checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, valid: c.valid, summary: c.summary, details: c.details })),
+    checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, status: statusOf(c.valid), valid: c.valid, summary: c.summary, details: c.details })),
     writes: {
       invoked: writes.length,
       acknowledged: writes.filter((w) => w.outcome === 'ok').length,

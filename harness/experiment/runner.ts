@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
 import {
+  archiveCurrentSegment,
   failover,
+  followPrimary,
   ledgerRows,
   readFinalState,
   REHEARSAL_NODE,
@@ -30,7 +32,8 @@ import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
 import { createRunDir } from './run-dir.ts';
-import { sleep, Timetable } from './timetable.ts';
+import { Timetable } from './timetable.ts';
+import { sleep } from '../wait.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -108,7 +111,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     await Promise.all([
       timetable.until(experiment.durationMs),
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
-      ...planned.map((fault) => runFault(fault, context, seed, timetable, heals, (e) => (error ??= e))),
+      ...planned.map((fault, index) => runFault(fault, `f${index}`, context, seed, timetable, heals, (e) => (error ??= e))),
       runFreshBackup(experiment, context, timetable),
       runRecovery(experiment, context, timetable),
     ]);
@@ -122,12 +125,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     }
 
     phase('reading final state');
-    final = await readFinalState(cluster.primary(), cluster.replicas(), {
-      table: LEDGER_TABLE,
-      now: () => history.now(),
-      archive: cluster.archive(),
-      backupTool: cluster.topology.postgres.backupTool,
-    });
+    final = await readFinalState(cluster, { table: LEDGER_TABLE, now: () => history.now() });
   } catch (caught) {
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
       history.append({ type: 'run', phase: 'end', name: `aborted: ${caught.message}` });
@@ -201,13 +199,16 @@ async function runFreshBackup(experiment: Experiment, { cluster, history, log }:
  * replica left, no backup, the archive lost with the primary) ends failed with its reason; the run
  * goes on to checking and reporting either way.
  */
-async function runRecovery(experiment: Experiment, { cluster, history, log }: StepContext, timetable: Timetable): Promise<void> {
+async function runRecovery(experiment: Experiment, context: StepContext, timetable: Timetable): Promise<void> {
   const plan = experiment.recovery;
   if (!plan) return;
+  const { cluster, history, log } = context;
   await timetable.until(plan.atMs);
   for (const action of plan.try) {
+    const before = cluster.primary();
     history.append({ type: 'recovery', phase: 'start', name: action });
     log(`recovery: ${action}`);
+    let ok = false;
     try {
       const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
       // The history's clock is monotonic; the server's recovery target is wall-clock time.
@@ -215,12 +216,32 @@ async function runRecovery(experiment: Experiment, { cluster, history, log }: St
       const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
-      if (action === 'failover' && plan.rejoin) await runRejoin(cluster, history, log);
-      return;
+      ok = true;
     } catch (caught) {
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'failed', detail: describeError(caught) });
       log(`recovery: ${action} failed: ${describeError(caught)}`);
     }
+    // Whatever became primary (a restore that stopped at a hole in the archive still serves), the
+    // archive must follow it, or the next restore would miss everything written from now on.
+    if (cluster.primary() !== before) await runFollowUp('archive-follow', context, () => followPrimary(cluster));
+    if (ok) {
+      if (action === 'failover' && plan.rejoin) await runFollowUp('rejoin', context, () => rejoin(cluster));
+      return;
+    }
+  }
+}
+
+/** A step after recovery (the archive following the new primary, the old primary rejoining): recorded, and the run goes on. */
+async function runFollowUp(name: string, { history, log }: StepContext, step: () => Promise<string>): Promise<void> {
+  history.append({ type: 'recovery', phase: 'start', name, followUp: true });
+  log(`recovery: ${name}`);
+  try {
+    const detail = await step();
+    history.append({ type: 'recovery', phase: 'end', name, outcome: 'ok', detail, followUp: true });
+    log(`recovery: ${name} done: ${detail}`);
+  } catch (caught) {
+    history.append({ type: 'recovery', phase: 'end', name, outcome: 'failed', detail: describeError(caught), followUp: true });
+    log(`recovery: ${name} failed: ${describeError(caught)}`);
   }
 }
 
@@ -231,42 +252,42 @@ async function runRecovery(experiment: Experiment, { cluster, history, log }: St
  * restore that fails is recorded with its reason; the run goes on.
  */
 async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<void> {
-  const events = readHistory(history.path).events;
-  const cutoff = events.find((e) => e.type === 'recovery' && e.phase === 'start')?.time ?? history.now();
-  history.append({ type: 'rehearsal', phase: 'start', cutoff });
-  log('restore rehearsal: the latest backup and the WAL archive, into a scratch node');
+  // Everything acknowledged so far must be in the archive before the backup is judged by it: the
+  // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
+  // and whatever the archive lacks shows up as missing writes.
+  let switched: string;
+  try {
+    const archived = await archiveCurrentSegment(cluster);
+    switched = `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
+  } catch (caught) {
+    switched = `the current WAL segment did not reach the archive: ${describeError(caught)}`;
+  }
+  const cutoff = history.now();
+  history.append({ type: 'rehearsal', phase: 'start', cutoff, detail: switched });
+  log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
     const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
     const detail = await restoreFromArchive(cluster, { domain, rehearsal: true });
     const rows = await ledgerRows(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
-    // What lost-writes would call lost, among the writes acknowledged before recovery began.
+    // What lost-writes would call lost, among the writes acknowledged before the switch.
+    const events = readHistory(history.path).events;
     const before = new Map([...writeRecords(events)].filter(([, w]) => w.outcome === 'ok' && (w.completeTime ?? Infinity) < cutoff));
     const missing = lostWrites(before, rows);
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged: before.size, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
-    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${before.size} writes acknowledged before recovery`);
+    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${before.size} writes acknowledged before the last archived switch`);
   } catch (caught) {
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });
     log(`restore rehearsal failed: ${describeError(caught)}`);
   }
 }
 
-/** Brings the former primary back as a replica; a failure is recorded, and the run goes on. */
-async function runRejoin(cluster: StartedPostgresCluster, history: StepContext['history'], log: StepContext['log']): Promise<void> {
-  history.append({ type: 'recovery', phase: 'start', name: 'rejoin' });
-  log('recovery: rejoin');
-  try {
-    const detail = await rejoin(cluster);
-    history.append({ type: 'recovery', phase: 'end', name: 'rejoin', outcome: 'ok', detail });
-    log(`recovery: rejoin done: ${detail}`);
-  } catch (caught) {
-    history.append({ type: 'recovery', phase: 'end', name: 'rejoin', outcome: 'failed', detail: describeError(caught) });
-    log(`recovery: rejoin failed: ${describeError(caught)}`);
-  }
-}
-
-/** Injects one planned fault at its time, and heals it after its duration; records both. */
+/**
+ * Injects one planned fault at its time, on the node that has its target role then, and heals it
+ * after its duration. Records start, active (in effect, or why it had no effect) and end.
+ */
 async function runFault(
   planned: PlannedFault,
+  id: string,
   context: StepContext,
   seed: number,
   timetable: Timetable,
@@ -276,12 +297,24 @@ async function runFault(
   const fault = findFault(planned.fault)!;
   const { history, log, cluster } = context;
   await timetable.until(planned.atMs);
-  const base = { type: 'fault' as const, name: fault.name, target: planned.target };
-  history.append({ ...base, phase: 'start', disruptive: planned.disruptive });
-  log(`fault ${fault.name} on ${planned.target}${fault.healable ? ` for ${planned.durationMs / 1000} s` : ''}`);
+  let target;
+  try {
+    target = resolveTarget(cluster, planned.target);
+  } catch (caught) {
+    const base = { type: 'fault' as const, id, name: fault.name, target: planned.target };
+    history.append({ ...base, phase: 'start', disruptive: planned.disruptive, ...(planned.optional ? { optional: true } : {}) });
+    history.append({ ...base, phase: 'end', failed: `no target: ${describeError(caught)}`, detail: `failed: no target: ${describeError(caught)}` });
+    log(`fault ${fault.name} on ${planned.target} not injected: ${describeError(caught)}`);
+    if (!planned.optional) onError(`fault '${fault.name}' on ${planned.target}: no target: ${describeError(caught)}`);
+    return;
+  }
+  const base = { type: 'fault' as const, id, name: fault.name, target: target.label };
+  const spec = target.label !== planned.target ? { spec: planned.target } : {};
+  history.append({ ...base, ...spec, phase: 'start', disruptive: planned.disruptive, ...(planned.optional ? { optional: true } : {}) });
+  log(`fault ${fault.name} on ${target.label}${fault.healable ? ` for ${planned.durationMs / 1000} s` : ''}`);
   let injected;
   try {
-    injected = await fault.inject({ cluster, random: seededRandom(seed + planned.atMs), log }, resolveTarget(cluster, planned.target), planned.params);
+    injected = await fault.inject({ cluster, random: seededRandom(seed + planned.atMs), log }, target, planned.params);
   } catch (caught) {
     if (caught instanceof FaultUnavailable) {
       history.append({ ...base, phase: 'end', skipped: caught.message });
@@ -289,28 +322,30 @@ async function runFault(
       return;
     }
     const detail = `failed: ${describeError(caught)}`;
-    history.append({ ...base, phase: 'end', detail });
-    onError(`fault '${fault.name}' on ${planned.target} ${detail}`);
+    history.append({ ...base, phase: 'end', detail, failed: describeError(caught) });
+    onError(`fault '${fault.name}' on ${target.label} ${detail}`);
     return;
   }
-  history.append({ ...base, phase: 'active', detail: injected.detail });
+  const noEffect = injected.noEffect ? { noEffect: injected.noEffect } : {};
+  history.append({ ...base, phase: 'active', detail: injected.detail, ...noEffect });
+  if (injected.noEffect) log(`fault ${fault.name} on ${target.label} had no effect: ${injected.noEffect}`);
   const heal = injected.heal;
   if (!fault.healable || !heal) {
-    history.append({ ...base, phase: 'end', detail: injected.detail });
+    history.append({ ...base, phase: 'end', detail: injected.detail, ...noEffect });
     return;
   }
-  const key = `${fault.name}@${planned.target}@${planned.atMs}`;
+  const key = `${fault.name}@${target.label}@${planned.atMs}`;
   heals.set(key, heal);
   await sleep(planned.durationMs);
   heals.delete(key);
   try {
     const healed = await heal();
-    history.append({ ...base, phase: 'end', detail: `${injected.detail}; healed: ${healed ?? 'done'}` });
-    log(`fault ${fault.name} on ${planned.target} healed`);
+    history.append({ ...base, phase: 'end', detail: `${injected.detail}; healed: ${healed ?? 'done'}`, ...noEffect });
+    log(`fault ${fault.name} on ${target.label} healed`);
   } catch (caught) {
     const detail = `${injected.detail}; heal failed: ${describeError(caught)}`;
-    history.append({ ...base, phase: 'end', detail });
-    onError(`fault '${fault.name}' on ${planned.target}: heal failed: ${describeError(caught)}`);
+    history.append({ ...base, phase: 'end', detail, ...noEffect });
+    onError(`fault '${fault.name}' on ${target.label}: heal failed: ${describeError(caught)}`);
   }
 }
 
@@ -321,17 +356,19 @@ async function runSchedule(
   timetable: Timetable,
   onError: (error: string) => void,
 ): Promise<void> {
-  for (const step of experiment.schedule) {
+  for (const [index, step] of experiment.schedule.entries()) {
     await timetable.until(step.atMs);
     const target = step.target ?? 'cluster';
-    context.history.append({ type: 'fault', phase: 'start', name: step.name, target, disruptive: step.disruptive ?? false });
+    const base = { type: 'fault' as const, id: `s${index}`, name: step.name, target };
+    context.history.append({ ...base, phase: 'start', disruptive: step.disruptive ?? false });
     context.log(`${experiment.definition.name}: ${step.name} on ${target}`);
     try {
       const detail = await step.run(context);
-      context.history.append({ type: 'fault', phase: 'end', name: step.name, target, ...(detail ? { detail } : {}) });
+      context.history.append({ ...base, phase: 'active', ...(detail ? { detail } : {}) });
+      context.history.append({ ...base, phase: 'end', ...(detail ? { detail } : {}) });
     } catch (error) {
       const detail = `failed: ${describeError(error)}`;
-      context.history.append({ type: 'fault', phase: 'end', name: step.name, target, detail });
+      context.history.append({ ...base, phase: 'end', detail, failed: describeError(error) });
       onError(`step '${step.name}' ${detail}`);
     }
   }

@@ -20,6 +20,11 @@ export interface FaultStepSpec {
   params?: ParamValues;
   /** Overrides whether it counts as disruptive for RTO (e.g. a partition under synchronous replication). */
   disruptive?: boolean;
+  /**
+   * The run may pass even if this fault is skipped (the kernel lacks it) or has no effect. By
+   * default every fault must take effect: a run that did not test what it claims cannot pass.
+   */
+  optional?: boolean;
 }
 
 /** `count` faults drawn with the run's seed: each a fault and a target from the lists, at a time in [from, to]. */
@@ -31,6 +36,8 @@ export interface RandomFaultsSpec {
     from?: string | number;
     to?: string | number;
     duration?: string | number;
+    /** Every drawn fault may be skipped or have no effect (see FaultStepSpec.optional). */
+    optional?: boolean;
   };
 }
 
@@ -43,6 +50,7 @@ export interface PlannedFault {
   durationMs: number;
   params: ParamValues;
   disruptive: boolean;
+  optional: boolean;
 }
 
 const DEFAULT_FAULT_MS = 3000;
@@ -82,6 +90,7 @@ function checkParams(fault: Fault, params: ParamValues | undefined, where: strin
 function plannedStep(step: FaultStepSpec, topology: Topology, workloadMs: number, where: string): PlannedFault {
   const fault = known(step.fault, where);
   const atMs = ms(step.at, NaN, `${where}.at`);
+  if (step.optional !== undefined && typeof step.optional !== 'boolean') throw new ConfigError(`${where}.optional must be true or false, got ${JSON.stringify(step.optional)}`);
   if (atMs > workloadMs) throw new ConfigError(`${where}: '${step.fault}' at ${atMs} ms is after the workload ends (${workloadMs} ms)`);
   return {
     atMs,
@@ -90,6 +99,7 @@ function plannedStep(step: FaultStepSpec, topology: Topology, workloadMs: number
     durationMs: ms(step.duration, DEFAULT_FAULT_MS, `${where}.duration`),
     params: checkParams(fault, step.params, where),
     disruptive: step.disruptive ?? fault.disruptive,
+    optional: step.optional === true,
   };
 }
 
@@ -114,7 +124,7 @@ export function planFaults(specs: readonly FaultSpec[], topology: Topology, seed
     return Array.from({ length: r.count }, () => {
       const fault = r.faults[Math.floor(random() * r.faults.length)]!;
       const target = r.targets[Math.floor(random() * r.targets.length)]!;
-      return plannedStep({ at: Math.round(from + random() * (to - from)), fault, target, duration: r.duration }, topology, workloadMs, at);
+      return plannedStep({ at: Math.round(from + random() * (to - from)), fault, target, duration: r.duration, ...(r.optional !== undefined ? { optional: r.optional } : {}) }, topology, workloadMs, at);
     });
   });
   return planned.sort((a, b) => a.atMs - b.atMs);

@@ -3,8 +3,7 @@
 // fault, step, recovery and the end of the workload scheduled after the backup) waits until the
 // backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
 
-/** Waits `ms` milliseconds (none when it is negative: the moment has passed). */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+import { sleep } from '../wait.ts';
 
 export interface TimetableOptions {
   /** performance.now() when the workload started. */

@@ -1,15 +1,19 @@
 import { PGDATA } from '../cluster/postgres/postgres-node.ts';
 import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
-import { describeError } from '../errors.ts';
+import { compareLsn } from '../cluster/postgres/wal.ts';
 import type { Random } from '../random.ts';
-import { asRoot, overwriteScript, targetNode } from './node-ops.ts';
+import { asRoot, damageAt, damageStillThere, overwriteScript, targetNode, type Damage } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 const BLOCK = 8192;
+const LOG = '/var/log/faultline/postgresql.log';
 
 interface Target {
   file: string;
   offsets: number[];
+  /** For WAL: where the WAL ended when it was damaged, and where the damage begins. */
+  walEnd?: string;
+  damageLsn?: string;
 }
 
 async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: number, bytes: number, random: Random, skipFirst: boolean): Promise<Target> {
@@ -29,12 +33,35 @@ async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: nu
 }
 
 async function wal(node: PostgresNodeHandle, count: number, bytes: number, random: Random): Promise<Target> {
-  const row = await node.psql("SELECT file_name || ' ' || file_offset FROM pg_walfile_name_offset(pg_current_wal_flush_lsn())");
-  const [name, end] = row.split(' ') as [string, string];
+  const row = await node.psql("SELECT file_name || ' ' || file_offset || ' ' || pg_current_wal_flush_lsn() FROM pg_walfile_name_offset(pg_current_wal_flush_lsn())");
+  const [name, end, walEnd] = row.split(' ') as [string, string, string];
   const from = Math.max(0, Number(end) - 256 * 1024);
   if (Number(end) - from < bytes * 2) throw new Error(`the current WAL segment on ${node.name} holds too little to corrupt yet`);
   const offsets = Array.from({ length: count }, () => from + Math.floor(random() * (Number(end) - from - bytes))).sort((a, b) => a - b);
-  return { file: `${PGDATA}/pg_wal/${name}`, offsets };
+  // The LSN of the first damaged byte: the flush position moved back by what lies after it.
+  const damageLsn = await node.psql(`SELECT '${walEnd}'::pg_lsn - ${Number(end) - offsets[0]!}`);
+  return { file: `${PGDATA}/pg_wal/${name}`, offsets, walEnd, damageLsn };
+}
+
+/**
+ * Did the damage take effect? For table, index and pg_control files: some damaged place still
+ * holds the garbage after the restart (crash recovery restores pages from full-page images in the
+ * WAL and can overwrite it). For WAL: crash recovery stopped at or before the damage, so the WAL
+ * after it, and the commits in it, are gone; or the server did not start at all.
+ */
+async function effect(node: PostgresNodeHandle, kind: string, place: Target, places: Damage[], restarted: boolean | undefined, logFrom: number): Promise<string | undefined> {
+  if (restarted === false) return undefined; // it does not start: the damage is what stops it
+  if (kind === 'wal') {
+    if (restarted === undefined) return undefined; // still on disk; the server reads it at its next restart
+    const log = (await node.exec(['bash', '-c', `tail -c +${logFrom + 1} ${LOG}`])).stdout;
+    const redo = /redo done at ([0-9A-F]+\/[0-9A-F]+)/.exec(log)?.[1];
+    if (!redo) return `crash recovery replayed no WAL after the restart (${/redo is not required/.test(log) ? 'redo was not required' : 'no "redo done" in the log'}), so the damaged WAL was never read`;
+    if (compareLsn(redo, place.walEnd!) >= 0) return `crash recovery replayed up to ${redo}, past the damage (from ${place.damageLsn}) to the WAL's end at ${place.walEnd}: the damage did not cut the WAL`;
+    return undefined;
+  }
+  const there = await damageStillThere(node, place.file, places);
+  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? ': crash recovery overwrote them from full-page images in the WAL' : ''}`;
+  return undefined;
 }
 
 /**
@@ -42,7 +69,8 @@ async function wal(node: PostgresNodeHandle, count: number, bytes: number, rando
  * behind the server's back: table heap or index blocks (after a checkpoint, in blocks the workload
  * no longer writes), recent WAL, or pg_control. Then, by default, the server is restarted without
  * a shutdown checkpoint so that it reads the damage back from disk, as it would after any restart
- * or cache eviction. Nothing heals it.
+ * or cache eviction. It then proves the damage took effect (read back from the file, or from where
+ * crash recovery stopped), and says so when WAL replay overwrote it. Nothing heals it.
  */
 export const silentCorruption: Fault = {
   name: 'silent-corruption',
@@ -70,13 +98,19 @@ export const silentCorruption: Fault = {
     else if (kind === 'wal') place = await wal(node, count, bytes, random);
     else place = { file: `${PGDATA}/global/pg_control`, offsets: [8 + Math.floor(random() * 200)] };
 
-    await asRoot(node, ['bash', '-c', overwriteScript(place.file, place.offsets, bytes, random)]);
+    const places = damageAt(place.offsets, bytes, random);
+    await asRoot(node, ['bash', '-c', overwriteScript(place.file, places)]);
     let detail = `overwrote ${bytes} bytes at ${place.offsets.length} place(s) of ${place.file} on ${node.name} (offsets ${place.offsets.join(', ')})`;
+    let restarted: boolean | undefined;
+    let logFrom = 0;
     if (String(params.evict ?? 'restart') === 'restart') {
+      logFrom = Number((await node.exec(['stat', '-c', '%s', LOG])).stdout.trim()) || 0;
       await node.exec(['fl-pg', 'stop', 'immediate']);
       const started = await node.exec(['fl-pg', 'start']);
-      detail += started.exitCode === 0 ? '; server restarted' : `; server does not start again: ${describeError(started.stderr.trim().split('\n').slice(-3).join(' '))}`;
+      restarted = started.exitCode === 0;
+      detail += restarted ? '; server restarted' : `; server does not start again: ${started.stderr.trim().split('\n').slice(-3).join(' ')}`;
     }
-    return { detail };
+    const noEffect = await effect(node, kind, place, places, restarted, logFrom);
+    return { detail, ...(noEffect ? { noEffect } : {}) };
   },
 };

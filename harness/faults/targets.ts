@@ -1,10 +1,12 @@
 // Fault targets as users write them, checked against the topology before anything starts:
-//   a node name ('pg-primary'), a role ('primary', 'replica', 'archive': the first node with it),
-//   'domain:<name>' for a whole failure domain, and 'A~B' for the link between two nodes.
+//   a node name ('pg-primary'), a role ('primary', 'replica', 'archive'), 'domain:<name>' for a
+//   whole failure domain, and 'A~B' for the link between two nodes. A role is resolved when the
+//   fault fires, not when it is planned: after a failover, 'primary' is the new primary.
 
 import { ConfigError } from '../errors.ts';
 import type { Topology } from '../cluster/topology.ts';
 import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
+import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
 import type { Fault, ResolvedTarget, TargetKind } from './types.ts';
 
 const ROLES = ['primary', 'replica', 'archive'];
@@ -15,14 +17,16 @@ export function targetKind(target: string): TargetKind {
   return 'node';
 }
 
-/** The node name a node target means in this topology; throws ConfigError naming the choices. */
+/**
+ * A node target as it stays in the plan: a node name, or a role that some node of this topology
+ * has (resolved when the fault fires). Throws ConfigError naming the choices.
+ */
 function nodeName(topology: Topology, target: string, where: string): string {
   const nodes = topology.postgres.nodes;
   const byName = nodes.find((n) => n.name === target);
   if (byName) return byName.name;
   if (ROLES.includes(target)) {
-    const byRole = nodes.find((n) => n.role === target);
-    if (byRole) return byRole.name;
+    if (nodes.some((n) => n.role === target)) return target;
     throw new ConfigError(`${where}: target '${target}' names a role no node has in this topology`);
   }
   throw new ConfigError(
@@ -53,18 +57,37 @@ export function checkTarget(fault: Fault, topology: Topology, target: string, wh
     return `${left}~${right}`;
   }
   const name = nodeName(topology, target, where);
-  const role = topology.postgres.nodes.find((n) => n.name === name)!.role;
+  const role = ROLES.includes(name) ? (name as Topology['postgres']['nodes'][number]['role']) : topology.postgres.nodes.find((n) => n.name === name)!.role;
   if (fault.roles && !fault.roles.includes(role)) {
     const fits = topology.postgres.nodes.filter((n) => fault.roles!.includes(n.role)).map((n) => `'${n.name}'`);
     throw new ConfigError(
-      `${where}: fault '${fault.name}' acts on a node with role ${fault.roles.join(' or ')}, but '${name}' is the ${role}: ` +
+      `${where}: fault '${fault.name}' acts on a node with role ${fault.roles.join(' or ')}, but ${ROLES.includes(name) ? `the target is the role '${name}'` : `'${name}' is the ${role}`}: ` +
         (fits.length ? `target ${fits.join(' or ')} (or the role '${fault.roles[0]}')` : `this topology has no such node; add one`),
     );
   }
   return name;
 }
 
-/** Resolves a checked target label against the running cluster. */
+/** The node a node label means in the running cluster now: a name, or whichever node has the role now. */
+function currentNode(cluster: StartedPostgresCluster, label: string): PostgresNodeHandle {
+  if (label === 'primary') return cluster.primary();
+  if (label === 'replica') {
+    const replica = cluster.replicas()[0];
+    if (!replica) throw new Error(`no node is a replica now (${cluster.nodes.map((n) => `${n.name}: ${n.lost ? 'lost' : n.role}`).join(', ')})`);
+    return replica;
+  }
+  if (label === 'archive') {
+    const archive = cluster.archive();
+    if (!archive) throw new Error('no node is the archive');
+    return archive;
+  }
+  return cluster.node(label);
+}
+
+/**
+ * Resolves a checked target label against the running cluster, at the moment the fault fires:
+ * roles name the node that has the role now. The resolved label names the nodes themselves.
+ */
 export function resolveTarget(cluster: StartedPostgresCluster, label: string): ResolvedTarget {
   const kind = targetKind(label);
   if (kind === 'domain') {
@@ -72,8 +95,10 @@ export function resolveTarget(cluster: StartedPostgresCluster, label: string): R
     return { kind, label, domain, nodes: cluster.nodes.filter((n) => n.spec.domain === domain) };
   }
   if (kind === 'link') {
-    const [a, b] = label.split('~') as [string, string];
-    return { kind, label, a: cluster.node(a), b: cluster.node(b) };
+    const [a, b] = label.split('~').map((end) => currentNode(cluster, end)) as [PostgresNodeHandle, PostgresNodeHandle];
+    if (a === b) throw new Error(`link '${label}' joins ${a.name} to itself now`);
+    return { kind, label: `${a.name}~${b.name}`, a, b };
   }
-  return { kind, label, node: cluster.node(label) };
+  const node = currentNode(cluster, label);
+  return { kind, label: node.name, node };
 }

@@ -35,6 +35,11 @@ export interface Injected {
   detail: string;
   /** Undoes the fault where that is possible; registered at once and always run, even on SIGINT. */
   heal?: () => Promise<string | void>;
+  /**
+   * The fault ran but did not take effect, and why (the damage was overwritten before anyone read
+   * it, the segment was already gone). A run with such a fault did not test what it claims.
+   */
+  noEffect?: string;
 }
 
 /** The fault could not run on this machine (e.g. the kernel lacks a module): skipped, with why. */

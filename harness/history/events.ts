@@ -20,6 +20,12 @@ export interface OpEvent {
   node: string;
   time: Millis;
   error?: string;
+  /**
+   * On an `ok` write: a warning that came with the acknowledgement, e.g. PostgreSQL's "the
+   * transaction has already committed locally, but might not have been replicated" after a
+   * cancelled synchronous wait. The write is acknowledged all the same; lost-writes counts these.
+   */
+  warning?: string;
 }
 
 export interface FaultEvent {
@@ -27,13 +33,24 @@ export interface FaultEvent {
   /** start: injection invoked; active: the fault is in effect (injection returned); end: healed or over. */
   phase: 'start' | 'active' | 'end';
   name: string;
+  /** The node, domain or link it acted on (a role in the schedule is resolved when the fault fires). */
   target: string;
   time: Millis;
+  /** Pairs the phases of one fault (several faults may share a name and target). */
+  id?: string;
+  /** On start: the target as the schedule wrote it, when that was a role ('primary'). */
+  spec?: string;
   /** Disruptive faults count for RTO (their start is when the outage began). */
   disruptive?: boolean;
+  /** On start: the schedule allows this fault to be skipped or to have no effect. */
+  optional?: boolean;
   detail?: string;
   /** On end: the fault could not run on this machine, and why. It never pretends to have run. */
   skipped?: string;
+  /** On active or end: the fault ran but did not take effect, and why (e.g. WAL replay overwrote the damage). */
+  noEffect?: string;
+  /** On end: the fault could not be injected (an error); the run did not test it. */
+  failed?: string;
 }
 
 export interface RecoveryEvent {
@@ -43,12 +60,19 @@ export interface RecoveryEvent {
   time: Millis;
   outcome?: 'ok' | 'failed';
   detail?: string;
+  /** A step after the recovery action itself (the archive following the new primary, a rejoin). */
+  followUp?: boolean;
+}
+
+/** A recovery action proper (failover, restore), not a follow-up step after it. */
+export function isRecoveryAction(event: RecoveryEvent): boolean {
+  return !event.followUp && event.name !== 'rejoin';
 }
 
 /**
  * A restore rehearsal: after the run's own recovery, the latest backup and the WAL archive are
  * restored into a scratch node that serves nothing, to prove they restore, and what it holds is
- * compared with the writes acknowledged before recovery began.
+ * compared with the writes acknowledged before the WAL was last switched and archived.
  */
 export interface RehearsalEvent {
   type: 'rehearsal';
@@ -56,7 +80,10 @@ export interface RehearsalEvent {
   time: Millis;
   outcome?: 'ok' | 'failed';
   detail?: string;
-  /** Writes acknowledged before this moment (the start of recovery) are the ones the backup must hold. */
+  /**
+   * Writes acknowledged before this moment are the ones the backup must hold: the moment the WAL
+   * was switched on the current primary and that segment was archived, just before the rehearsal.
+   */
   cutoff?: Millis;
   acknowledged?: number;
   /** Of those, how many the restored scratch node lacks; the first of their keys. */

@@ -6,6 +6,32 @@ import type { Millis } from './events.ts';
 /** Table name to a content hash of all its rows. */
 export type TableHashes = Record<string, string>;
 
+/** One run of a server's own verification tool on one node (or why it could not run there). */
+export interface IntegrityRun {
+  tool: string;
+  node: string;
+  exitCode: number;
+  output: string;
+  /** The node could not be verified (and why): not a pass, not a finding. */
+  skipped?: string;
+}
+
+/** What the archive held at the end of the run, on the final primary's timeline. */
+export interface ArchiveEvidence {
+  node: string;
+  /** The final primary's timeline, and the WAL segment it switched to archive last. */
+  timeline?: number;
+  through?: string;
+  /** Segments the final timeline's history needs, from the oldest segment held, that the archive lacks. */
+  missing?: string[];
+  /** The oldest segment the check started from. */
+  from?: string;
+  /** How long the last segment took to reach the archive. */
+  waitedMs?: number;
+  /** Why the archive could not be checked or is not continuous (lost, not archived in time). */
+  error?: string;
+}
+
 /** What the harness read back from the cluster after the run (gathered by the runner, checked here). */
 export interface FinalState {
   /** When the final read began. */
@@ -17,10 +43,18 @@ export interface FinalState {
     tables?: TableHashes;
     error?: string;
   } | null;
+  /**
+   * Every replica that should follow the primary: compared (tables), or why it could not be
+   * (unreadable, not streaming from the primary, did not catch up).
+   */
   replicas: Array<{ node: string; tables?: TableHashes; error?: string }>;
-  /** Server verification tools run on the recovered cluster (pg_amcheck, …). */
-  integrity: Array<{ tool: string; node: string; exitCode: number; output: string }>;
-  /** A write attempted on the recovered primary after the run: did it get acknowledged? */
-  probe: { ok: boolean; time: Millis; latencyMs: number; node: string; error?: string } | null;
+  /** Server verification tools run on every surviving node (pg_amcheck, pg_checksums, backup verification). */
+  integrity: IntegrityRun[];
+  /** The archive's continuity up to the end of the run; absent when the topology has no archive. */
+  archive?: ArchiveEvidence;
+  /**
+   * A write into the ledger on the recovered primary after the run, read back through the
+   * ledger's primary-key index: did the cluster accept and serve it?
+   */
+  probe: { ok: boolean; time: Millis; latencyMs: number; node: string; key?: number; error?: string } | null;
 }
-

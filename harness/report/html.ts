@@ -56,7 +56,11 @@ function windows(events: readonly HistoryEvent[]): Window[] {
         (x) =>
           x.type === e.type &&
           x.phase === 'end' &&
-          (e.type === 'backup' || e.type === 'rehearsal' || ((x as typeof e).name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target))),
+          (e.type === 'backup' ||
+            e.type === 'rehearsal' ||
+            (e.type === 'fault' && e.id !== undefined
+              ? (x as typeof e).id === e.id
+              : (x as typeof e).name === e.name && (e.type !== 'fault' || (x as typeof e).target === e.target))),
       );
     out.push({
       kind: e.type,
@@ -139,7 +143,8 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
 
 export function renderHtml(result: ExperimentResult, events: readonly HistoryEvent[]): string {
   const show = (v: unknown, unit = '') => (v === null || v === undefined ? '—' : `${esc(v)}${unit}`);
-  const mark = (valid: unknown) => (valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : '<span class="unk">unknown</span>');
+  const mark = (valid: unknown) =>
+    valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : valid === 'skipped' ? '<span class="skip">skipped</span>' : '<span class="unk">unknown</span>';
   // The fresh backup is the first step of recovery's story: the one Sidekick skipped.
   const recoveries = events
     .filter((e): e is RecoveryEvent | BackupEvent | RehearsalEvent => (e.type === 'recovery' || e.type === 'backup' || e.type === 'rehearsal') && e.phase === 'end')
@@ -154,7 +159,7 @@ h1{font-size:22px;margin:0 0 4px} .verdict{padding:2px 10px;border-radius:4px;co
 .numbers{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:12px 0 20px}
 .numbers div{background:#f5f5f5;border-radius:6px;padding:8px 10px}.numbers b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 20px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
-.ok{color:#2a9d8f;font-weight:600}.bad{color:#c1121f;font-weight:600}.unk{color:#b5838d;font-weight:600}
+.ok{color:#2a9d8f;font-weight:600}.bad{color:#c1121f;font-weight:600}.unk{color:#b5838d;font-weight:600}.skip{color:#777;font-weight:600}
 h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 </style></head><body>
 <h1>${esc(result.experiment)} <span class="verdict ${result.verdict}">${esc(result.verdict.toUpperCase())}</span></h1>
@@ -173,12 +178,13 @@ h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 <p class="meta">Time since the run started. Blue: the fresh backup and, after the workload, the restore rehearsal; orange: faults; green: recovery that worked; dark red: recovery (or backup) that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged. Latency is drawn only where writes were acknowledged.</p>
 ${chart(result, events)}
 <h2>Checks</h2>
+<p class="meta">ok: the check held; FAIL: it did not; unknown: it could not tell (never a pass); skipped: not applicable here, or a measure without a budget (not evidence either way).</p>
 <table><tr><th>check</th><th></th><th>summary</th></tr>
 ${result.checks.map((c) => `<tr><td>${esc(c.name)}</td><td>${mark(c.valid)}</td><td>${esc(c.summary)}</td></tr>`).join('\n')}
 </table>
 <h2>Faults</h2>
 <table><tr><th>fault</th><th>target</th><th>from</th><th>to</th><th>what happened</th></tr>
-${result.faults.map((f) => `<tr><td>${esc(f.name)}</td><td>${esc(f.target)}</td><td>${Math.round(f.startMs)} ms</td><td>${f.endMs === null ? '—' : `${Math.round(f.endMs)} ms`}</td><td>${f.skipped ? `<span class="unk">skipped:</span> ${esc(f.skipped)}` : esc(f.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="5">none</td></tr>'}
+${result.faults.map((f) => `<tr><td>${esc(f.name)}${f.optional ? ' <span class="skip">(optional)</span>' : ''}</td><td>${esc(f.target)}</td><td>${Math.round(f.startMs)} ms</td><td>${f.endMs === null ? '—' : `${Math.round(f.endMs)} ms`}</td><td>${f.notApplied ? `<span class="${f.optional ? 'unk' : 'bad'}">not applied:</span> ${esc(f.notApplied)}${f.detail ? ` (${esc(f.detail)})` : ''}` : esc(f.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="5">none</td></tr>'}
 </table>
 <h2>Recovery</h2>
 <table><tr><th>action</th><th>outcome</th><th>at</th><th>detail</th></tr>

@@ -10,10 +10,11 @@ export function formatSummary(result: ExperimentResult): string {
     `  writes: ${result.writes.acknowledged} acknowledged, ${show(result.writes.lost)} lost, ${result.writes.indeterminate} indeterminate, ` +
       `${result.writes.failed} failed, ${show(result.writes.anomalies)} anomalies`,
     `  RPO: ${show(result.rpo.writes)} writes over ${show(result.rpo.ms, ' ms')}   RTO: ${show(result.rtoMs, ' ms')}   restore completed: ${show(result.restore.completed)}`,
-    ...result.checks.map((c) => `  ${c.valid === true ? 'ok  ' : c.valid === false ? 'FAIL' : '??? '} ${c.name}: ${c.summary}`),
+    ...result.checks.map((c) => `  ${c.valid === true ? 'ok  ' : c.valid === false ? 'FAIL' : c.valid === 'skipped' ? 'skip' : '??? '} ${c.name}: ${c.summary}`),
   ];
   for (const f of result.faults) {
-    lines.push(`  fault ${f.name} on ${f.target} at ${Math.round(f.startMs)} ms: ${f.skipped ? `SKIPPED (${f.skipped})` : (f.detail ?? '')}`);
+    const how = f.notApplied ? `NOT APPLIED${f.optional ? ' (optional)' : ''}: ${f.notApplied}` : (f.detail ?? '');
+    lines.push(`  fault ${f.name} on ${f.target} at ${Math.round(f.startMs)} ms: ${how}`);
   }
   if (result.error) lines.push(`  run error: ${result.error}`);
   lines.push(`  files: ${result.dir}`);

@@ -4,11 +4,28 @@
 
 export type Completion = 'fail' | 'info';
 
-/** The warning PostgreSQL gives when a synchronous commit was cancelled after the local commit. */
+/**
+ * The warning PostgreSQL gives when the wait for synchronous replication is cancelled after the
+ * local commit. Its message says only that the wait was cancelled ("canceling wait for synchronous
+ * replication due to user request"); that the transaction "has already committed locally, but
+ * might not have been replicated to the standby" is in its DETAIL.
+ */
 const COMMITTED_LOCALLY = /already committed locally|might not have been replicated/i;
 
-export function isCommittedLocallyNotice(message: string): boolean {
-  return COMMITTED_LOCALLY.test(message);
+/** A notice as the `pg` driver delivers it (message and, separately, its DETAIL). */
+export interface ServerNotice {
+  message?: string;
+  detail?: string;
+}
+
+/** Whether a notice says the commit happened locally but may not have reached the synchronous standby. */
+export function isCommittedLocallyNotice(notice: ServerNotice): boolean {
+  return COMMITTED_LOCALLY.test(`${notice.message ?? ''}\n${notice.detail ?? ''}`);
+}
+
+/** One line for the history: the message, and the DETAIL that explains it. */
+export function describeNotice(notice: ServerNotice): string {
+  return [notice.message, notice.detail].filter(Boolean).join(' DETAIL: ');
 }
 
 /**

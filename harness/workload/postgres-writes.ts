@@ -7,7 +7,9 @@ import pg from 'pg';
 import type { HistoryWriter } from '../history/writer.ts';
 import type { OpFunction, OpType } from '../history/events.ts';
 import { seededRandom, type Random } from '../random.ts';
-import { classifyWriteError, isCommittedLocallyNotice } from './classify.ts';
+import { parseDuration } from '../units.ts';
+import { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
+import { sleep } from '../wait.ts';
 
 export const LEDGER_TABLE = 'faultline_ledger';
 export const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (key bigint PRIMARY KEY, value text NOT NULL)`;
@@ -29,6 +31,12 @@ export interface WorkloadOptions {
   operationTimeoutMs?: number;
   /** Limit for establishing a connection. Default 2 s. */
   connectTimeoutMs?: number;
+  /**
+   * The server's `statement_timeout` for each client (e.g. '1s'); none by default. A commit
+   * waiting for a synchronous standby past it is cancelled, yet committed locally: PostgreSQL
+   * acknowledges it with a warning, which the history keeps on the write.
+   */
+  statementTimeout?: string | number;
   seed?: number;
 }
 
@@ -44,13 +52,13 @@ interface Slot {
   process: number;
   client: pg.Client | null;
   node: string;
-  notices: string[];
+  notices: ServerNotice[];
 }
 
 export class PostgresWorkload {
   private readonly history: HistoryWriter;
   private readonly target: () => WorkloadTarget;
-  private readonly options: Required<Omit<WorkloadOptions, 'rate'>> & { rate?: number };
+  private readonly options: Required<Omit<WorkloadOptions, 'rate' | 'statementTimeout'>> & { rate?: number; statementTimeoutMs?: number };
   private readonly random: Random;
   private nextKey = 1;
   private nextProcess = 0;
@@ -70,6 +78,7 @@ export class PostgresWorkload {
       operationTimeoutMs: options.operationTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
       seed: options.seed ?? 1,
+      ...(options.statementTimeout !== undefined ? { statementTimeoutMs: parseDuration(options.statementTimeout) } : {}),
     };
     this.random = seededRandom(this.options.seed);
   }
@@ -123,17 +132,15 @@ export class PostgresWorkload {
     slot.notices = [];
     try {
       await slot.client!.query({ text: `INSERT INTO ${LEDGER_TABLE} (key, value) VALUES ($1, $2)`, values: [key, value] });
+      // The client was told success: acknowledged, even when PostgreSQL warned that the commit
+      // happened only locally (a cancelled synchronous wait). The warning stays on the record.
       const committedLocally = slot.notices.find(isCommittedLocallyNotice);
-      if (committedLocally) {
-        this.record('info', slot, 'write', key, value, node, `warning: ${committedLocally}`);
-        this.retire(slot, true);
-      } else {
-        this.record('ok', slot, 'write', key, value, node);
-        this.acked.push(key);
-      }
+      this.record('ok', slot, 'write', key, value, node, undefined, committedLocally ? describeNotice(committedLocally) : undefined);
+      this.acked.push(key);
     } catch (error) {
       const outcome = classifyWriteError(error, 'statement');
-      this.record(outcome, slot, 'write', key, value, node, describePgError(error));
+      const warned = slot.notices.find(isCommittedLocallyNotice);
+      this.record(outcome, slot, 'write', key, value, node, warned ? `${describePgError(error)} (after the warning: ${describeNotice(warned)})` : describePgError(error));
       if (outcome === 'info' || !slot.client) this.retire(slot, true);
     }
     return false;
@@ -163,12 +170,13 @@ export class PostgresWorkload {
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       query_timeout: this.options.operationTimeoutMs,
       application_name: `faultline-p${slot.process}`,
+      ...(this.options.statementTimeoutMs !== undefined ? { statement_timeout: this.options.statementTimeoutMs } : {}),
     });
     // A connection dropped while idle must not crash the process; the next operation reconnects.
     client.on('error', () => {
       if (slot.client === client) slot.client = null;
     });
-    client.on('notice', (notice) => slot.notices.push(notice.message ?? ''));
+    client.on('notice', (notice) => slot.notices.push({ message: notice.message, detail: notice.detail }));
     try {
       await client.connect();
     } catch (error) {
@@ -187,15 +195,11 @@ export class PostgresWorkload {
     if (newProcess) slot.process = this.nextProcess++;
   }
 
-  private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string): void {
-    this.history.append({ type, process: slot.process, f, key, value, node, ...(error ? { error } : {}) });
+  private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string, warning?: string): void {
+    this.history.append({ type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) });
     if (type === 'invoke') this.stats.invoked++;
     else this.stats[type]++;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function message(error: unknown): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyWriteError, isCommittedLocallyNotice } from '../../harness/workload/classify.ts';
+import { classifyWriteError, describeNotice, isCommittedLocallyNotice } from '../../harness/workload/classify.ts';
 
 const serverError = (code: string, severity = 'ERROR') => Object.assign(new Error('server said no'), { code, severity });
 
@@ -33,10 +33,15 @@ describe('classifying a failed write', () => {
     expect(classifyWriteError(new Error('Query read timeout'), 'statement')).toBe('info');
   });
 
-  it('recognises the warning of a commit that might not have been replicated', () => {
-    expect(
-      isCommittedLocallyNotice('The transaction has already committed locally, but might not have been replicated to the standby.'),
-    ).toBe(true);
-    expect(isCommittedLocallyNotice('relation "x" already exists, skipping')).toBe(false);
+  it('recognises the warning of a commit that might not have been replicated by its DETAIL, as PostgreSQL sends it', () => {
+    // PostgreSQL's syncrep.c: the message says the wait was cancelled; the DETAIL says the commit happened.
+    const cancelled = {
+      message: 'canceling wait for synchronous replication due to user request',
+      detail: 'The transaction has already committed locally, but might not have been replicated to the standby.',
+    };
+    expect(isCommittedLocallyNotice(cancelled)).toBe(true);
+    expect(isCommittedLocallyNotice({ message: cancelled.message })).toBe(false);
+    expect(isCommittedLocallyNotice({ message: 'relation "x" already exists, skipping' })).toBe(false);
+    expect(describeNotice(cancelled)).toBe(`${cancelled.message} DETAIL: ${cancelled.detail}`);
   });
 });

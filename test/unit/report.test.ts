@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { buildResult } from '../../harness/experiment/result.ts';
 import { runCheckers, defaultExpectations } from '../../harness/checkers/index.ts';
-import { formatComparison, renderHtml, toJUnit } from '../../harness/report/index.ts';
+import { formatSummary, formatComparison, renderHtml, toJUnit } from '../../harness/report/index.ts';
 import type { HistoryEvent } from '../../harness/history/events.ts';
 import { finalOf, historyOf, type SyntheticWrite } from './checkers/synthetic.ts';
 
 const writes: SyntheticWrite[] = Array.from({ length: 40 }, (_, i) => ({ key: i + 1, outcome: 'ok', applied: true }));
 const faults: HistoryEvent[] = [
-  { type: 'fault', phase: 'start', name: 'domain-loss', target: 'domain:san-a', time: 30, disruptive: true },
-  { type: 'fault', phase: 'end', name: 'domain-loss', target: 'domain:san-a', time: 31, detail: 'lost <everything>' },
+  { type: 'fault', phase: 'start', id: 'f0', name: 'domain-loss', target: 'domain:san-a', time: 30, disruptive: true },
+  { type: 'fault', phase: 'active', id: 'f0', name: 'domain-loss', target: 'domain:san-a', time: 30.5, detail: 'lost <everything>' },
+  { type: 'fault', phase: 'end', id: 'f0', name: 'domain-loss', target: 'domain:san-a', time: 31, detail: 'lost <everything>' },
   { type: 'recovery', phase: 'start', name: 'restore', time: 40 },
   { type: 'recovery', phase: 'end', name: 'restore', time: 45, outcome: 'failed', detail: 'no base backup' },
 ];
@@ -46,6 +47,16 @@ describe('reports', () => {
     expect(xml).toContain('<testcase classname="faultline.naive" name="lost-writes">');
     expect(xml).toMatch(/<failure type="failed" message="3 of 40 acknowledged writes are missing from the final state">/);
     expect(xml).not.toContain('<everything>');
+  });
+
+  it('shows a skipped check as skipped everywhere, never as ok: a JUnit skipped case, "skip" in the terminal, "skipped" on the page', () => {
+    const rpo = r.checks.find((c) => c.name === 'rpo')!;
+    expect(rpo).toMatchObject({ status: 'skipped', ok: false, valid: 'skipped' });
+    const xml = toJUnit([r]);
+    expect(xml).toMatch(/<testcase classname="faultline.naive" name="rpo">\s*<skipped message="RPO 3 writes over \d+ ms \(a measure: the experiment sets no RPO budget\)"\/>\s*<\/testcase>/);
+    expect(xml).toMatch(new RegExp(`skipped="${r.checks.filter((c) => c.valid === 'skipped').length}"`));
+    expect(formatSummary(r)).toMatch(/^ {2}skip rpo: RPO 3 writes/m);
+    expect(renderHtml(r, history)).toMatch(/<td>rpo<\/td><td><span class="skip">skipped<\/span><\/td>/);
   });
 
   it('puts experiments side by side', () => {

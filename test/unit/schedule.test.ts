@@ -10,8 +10,9 @@ const randomSpec: FaultSpec[] = [
 ];
 
 describe('the fault schedule', () => {
-  it('accepts a fault on a node of the role it acts on', () => {
-    expect(planFaults([{ at: '1s', fault: 'archive-gap', target: 'archive' }], topology, 0, 10_000).map((f) => f.target)).toEqual(['pg-archive']);
+  it('accepts a fault on a node of the role it acts on, by role or by name', () => {
+    expect(planFaults([{ at: '1s', fault: 'archive-gap', target: 'archive' }], topology, 0, 10_000).map((f) => f.target)).toEqual(['archive']);
+    expect(planFaults([{ at: '1s', fault: 'archive-gap', target: 'pg-archive' }], topology, 0, 10_000).map((f) => f.target)).toEqual(['pg-archive']);
   });
 
   it('is the same for the same seed', () => {
@@ -26,10 +27,11 @@ describe('the fault schedule', () => {
     expect(a.filter((f) => f.fault !== 'partition').every((f) => f.atMs >= 1000 && f.atMs <= 20_000)).toBe(true);
   });
 
-  it('resolves roles to node names and fills in defaults', () => {
+  it('keeps roles for the moment the fault fires (after a failover the primary is another node), and fills in defaults', () => {
     expect(planFaults([{ at: '2s', fault: 'io-stall', target: 'primary' }], topology, 0, 10_000)).toEqual([
-      { atMs: 2000, fault: 'io-stall', target: 'pg-primary', durationMs: 3000, params: {}, disruptive: true },
+      { atMs: 2000, fault: 'io-stall', target: 'primary', durationMs: 3000, params: {}, disruptive: true, optional: false },
     ]);
+    expect(planFaults([{ at: '2s', fault: 'partition', target: 'primary~pg-replica', optional: true }], topology, 0, 10_000)[0]).toMatchObject({ target: 'primary~pg-replica', optional: true });
     expect(planFaults([{ at: 0, fault: 'silent-corruption', target: 'pg-replica', params: { kind: 'index' } }], topology, 0, 10_000)[0]!.params).toEqual({
       kind: 'index',
       blocks: 3,
@@ -53,7 +55,8 @@ describe('the fault schedule', () => {
     refuse([{ at: '1s', fault: 'io-stall', target: 'pg-tertiary' }], /target 'pg-tertiary' does not exist: use a node \(pg-primary, pg-replica, pg-archive\)/);
     refuse([{ at: '1s', fault: 'domain-loss', target: 'domain:san-z' }], /no failure domain 'san-z' \(declared: san-a, san-b, backup-site\)/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'domain:san-a' }], /'io-stall' cannot target a domain/);
-    refuse([{ at: '1s', fault: 'partition', target: 'primary~primary' }], /joins node 'pg-primary' to itself/);
+    refuse([{ at: '1s', fault: 'partition', target: 'primary~primary' }], /joins node 'primary' to itself/);
+    refuse([{ at: '1s', fault: 'io-stall', target: 'primary', optional: 'yes' as unknown as boolean }], /optional must be true or false, got "yes"/);
   });
 
   it('refuses a duration that is not a duration, and bad parameters', () => {
@@ -62,6 +65,7 @@ describe('the fault schedule', () => {
     refuse([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'superblock' } }], /must be one of heap, index, wal, pg_control/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it takes none\)/);
     refuse([{ at: '1m', fault: 'io-stall', target: 'primary' }], /after the workload ends/);
-    refuse([{ at: '1s', fault: 'archive-gap', target: 'primary' }], /acts on a node with role archive, but 'pg-primary' is the primary: target 'pg-archive'/);
+    refuse([{ at: '1s', fault: 'archive-gap', target: 'primary' }], /acts on a node with role archive, but the target is the role 'primary': target 'pg-archive'/);
+    refuse([{ at: '1s', fault: 'archive-gap', target: 'pg-primary' }], /acts on a node with role archive, but 'pg-primary' is the primary: target 'pg-archive'/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareLsn, findArchiveGap, parseLsn, parseSegmentName, segmentName } from '../../harness/cluster/postgres/wal.ts';
+import { compareLsn, findArchiveGap, findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, timelineForSegment } from '../../harness/cluster/postgres/wal.ts';
 
 const MB16 = 16 * 1024 * 1024;
 
@@ -57,5 +57,37 @@ describe('findArchiveGap: did replay reach the end of the archive?', () => {
     const gap = findArchiveGap('0/1000000', 1, names(1, 20), MB16)!;
     expect(gap.missing).toHaveLength(19);
     expect(gap.reason).toMatch(/segments 000000010000000000000001, 000000010000000000000002, 000000010000000000000003 … 000000010000000000000013 \(19\) missing/);
+  });
+});
+
+describe('archive continuity across timelines', () => {
+  // Timeline 1 until 0/5800028 (inside segment 5), timeline 2 until 0/7000000 (the start of 7), then 3.
+  const history = parseTimelineHistory('1\t0/5800028\tno recovery target specified\n\n2\t0/7000000\tafter failover\n');
+  const name = (tli: number, seg: number) => segmentName(tli, BigInt(seg), MB16);
+
+  it('reads a timeline history file and picks the timeline a restore reads each segment from', () => {
+    expect(history).toEqual([
+      { parent: 1, switchLsn: '0/5800028' },
+      { parent: 2, switchLsn: '0/7000000' },
+    ]);
+    expect([3, 4, 5, 6, 7, 8].map((s) => timelineForSegment(3, history, BigInt(s), MB16))).toEqual([1, 1, 2, 2, 3, 3]);
+    expect(timelineForSegment(1, [], 9n, MB16)).toBe(1);
+    expect(() => parseTimelineHistory('garbage')).toThrow(/is not a line of a timeline history file/);
+  });
+
+  it('finds no hole when every segment is held on the timeline its history needs', () => {
+    const archived = [name(1, 3), name(1, 4), name(1, 5), `${name(2, 5)}-abc.lz4`, name(2, 6), name(3, 7), name(3, 8), '00000002.history', `${name(1, 6)}`];
+    expect(findArchiveHoles(3, history, archived, MB16, 8n)).toEqual({ from: name(1, 3), missing: [] });
+  });
+
+  it('names the segment of the new timeline that is missing after a failover, even when the old timeline has one of that number', () => {
+    const archived = [name(1, 3), name(1, 4), name(1, 5), name(1, 6), name(2, 5), name(3, 7), name(3, 8)];
+    expect(findArchiveHoles(3, history, archived, MB16, 8n).missing).toEqual([name(2, 6)]);
+  });
+
+  it('does not count a .partial segment as held, and reports an archive that ends before the end of the run', () => {
+    const archived = [name(1, 3), name(1, 4), `${name(1, 5)}.partial`];
+    expect(findArchiveHoles(1, [], archived, MB16, 6n).missing).toEqual([name(1, 5), name(1, 6)]);
+    expect(findArchiveHoles(1, [], [], MB16, 6n)).toEqual({ missing: [name(1, 6)] });
   });
 });

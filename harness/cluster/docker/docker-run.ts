@@ -9,6 +9,7 @@ import { getEngine, type Engine } from './engine.ts';
 import { trackRun } from './interrupts.ts';
 import { LABEL_DOMAIN, LABEL_NODE, LABEL_RUN, newRunId, resourceName, runLabels } from './labels.ts';
 import { NodeContainer } from './node-container.ts';
+import { waitFor } from '../../wait.ts';
 
 /** One volume of a node: an ext4 image on its failure domain's Docker volume, loop-mounted in the node. */
 export interface LunSpec {
@@ -225,13 +226,12 @@ export async function removeRunResources(engine: Engine, runId: string): Promise
 
 /** Removes a volume, retrying while it is still busy just after its containers went. */
 async function removeVolume(engine: Engine, name: string): Promise<void> {
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    lastError = await engine.docker.getVolume(name).remove().then(() => undefined, (error: unknown) => error);
-    if (!lastError || /no such volume/i.test(describeError(lastError))) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw lastError;
+  await waitFor({ what: `volume ${name} to be free to remove`, timeoutMs: 2000, intervalMs: 200 }, async (seen) => {
+    const error = await engine.docker.getVolume(name).remove().then(() => undefined, (caught: unknown) => caught);
+    if (!error || /no such volume/i.test(describeError(error))) return true;
+    seen(describeError(error));
+    return undefined;
+  });
 }
 
 /** Thaws every LUN mount of a node container (bounded: never let clean-up hang). */

@@ -1,24 +1,30 @@
 // Reading back a recovered PostgreSQL cluster for the checkers: every ledger row on the primary, a
-// content hash per table on the primary and each surviving replica (once it has caught up), the
-// server's own verification (pg_amcheck), and a probe write that shows the cluster accepts writes.
+// content hash per table on the primary and on every replica (once it streams from the primary and
+// has caught up), the server's own verification on every surviving node (pg_amcheck over every
+// table and B-tree index where the server runs, pg_checksums where it is stopped), the backup
+// repository's verification, the archive's continuity, and a probe write into the ledger.
 
 import pg from 'pg';
-import type { FinalState, TableHashes } from '../../history/final-state.ts';
+import type { FinalState, IntegrityRun, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
-import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
+import { waitFor } from '../../wait.ts';
+import { archiveEvidence } from './archive.ts';
+import { PGDATA, REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
+import { REHEARSAL_NODE } from './start-cluster.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
 
 export interface FinalStateOptions {
   /** The ledger table holding key → value. */
   table: string;
   /** Milliseconds since run start, for the history's clock. */
   now: () => number;
-  /** How long replicas may take to replay the primary's WAL before they are hashed. Default 30 s. */
+  /** How long replicas may take to stream from the primary and replay its WAL before they are hashed. Default 30 s. */
   catchUpTimeoutMs?: number;
-  /** The backup repository node, whose backups are verified too. */
-  archive?: PostgresNodeHandle;
-  backupTool?: 'pg_receivewal' | 'pgbackrest';
 }
+
+/** The key of the probe write: the workload only writes positive keys. */
+export const PROBE_KEY = -1;
 
 /** Every row of the ledger table, key → value. */
 async function ledgerRowsOf(client: pg.Client, table: string): Promise<Record<string, string>> {
@@ -46,21 +52,65 @@ async function tableHashes(client: pg.Client): Promise<TableHashes> {
   return hashes;
 }
 
-async function waitForReplay(replica: pg.Client, lsn: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { rows } = await replica.query<{ done: boolean }>(
-      'SELECT coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, true) AS done',
+/**
+ * Waits until `replica` streams from `primary` (the primary lists it as streaming, so an orphan
+ * still following a retired primary never counts) and has replayed up to `lsn`.
+ */
+async function waitForCatchUp(primary: PostgresNodeHandle, replica: PostgresNodeHandle, client: pg.Client, lsn: string, timeoutMs: number): Promise<void> {
+  await waitFor({ what: `${replica.name} to stream from ${primary.name} and replay its WAL up to ${lsn}`, timeoutMs, intervalMs: 100 }, async (seen) => {
+    const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${replica.name}' LIMIT 1), 'not connected')`);
+    const { rows } = await client.query<{ replayed: string | null; done: boolean }>(
+      'SELECT pg_last_wal_replay_lsn()::text AS replayed, coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done',
       [lsn],
     );
-    if (rows[0]?.done) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    seen(`${primary.name} sees it ${state === 'not connected' ? 'not connected (orphaned?)' : state}; replayed ${rows[0]?.replayed ?? 'nothing'}`);
+    return state === 'streaming' && rows[0]?.done ? true : undefined;
+  });
+}
+
+/** pg_amcheck over every table and every B-tree index (heap against index) of every database. */
+async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<IntegrityRun> {
+  const command = ['pg_amcheck', '--all', '--heapallindexed', ...(install ? ['--install-missing'] : [])];
+  const result = await node.exec(command).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  return { tool: 'pg_amcheck', node: node.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
+}
+
+/**
+ * pg_checksums --check on a node whose server is stopped. It needs a cleanly shut-down data
+ * directory; a crashed one (a fenced primary) first runs crash recovery in single-user mode, which
+ * serves nobody, then is checked.
+ */
+async function checksums(node: PostgresNodeHandle): Promise<IntegrityRun> {
+  const run = () => node.exec(['pg_checksums', '--check', '-D', PGDATA]);
+  let result = await run();
+  let prefix = '';
+  if (result.exitCode !== 0 && /must be shut down/.test(result.stderr)) {
+    const recovery = await node.exec(['bash', '-c', `rm -f ${PGDATA}/standby.signal ${PGDATA}/recovery.signal; postgres --single -D ${PGDATA} -c archive_mode=off postgres </dev/null`]);
+    if (recovery.exitCode !== 0) {
+      return { tool: 'pg_checksums', node: node.name, exitCode: 0, output: '', skipped: `its server was stopped without a clean shutdown, and crash recovery in single-user mode failed: ${(recovery.stderr || recovery.stdout).trim().split('\n').slice(-2).join(' ')}` };
+    }
+    prefix = 'after crash recovery in single-user mode: ';
+    result = await run();
   }
-  throw new Error(`did not replay the primary's WAL up to ${lsn} within ${timeoutMs} ms`);
+  return { tool: 'pg_checksums', node: node.name, exitCode: result.exitCode, output: `${prefix}${result.stdout}${result.stderr}` };
+}
+
+/**
+ * The verification a surviving node gets, by what it is now: pg_checksums when its server is
+ * stopped, pg_amcheck when it runs. Only the primary and the restore rehearsal's scratch node may
+ * have amcheck installed; replicas get it by replaying the primary's WAL.
+ */
+async function verifyNode(node: PostgresNodeHandle, isPrimary: boolean): Promise<IntegrityRun> {
+  if (!(await node.serverRunning())) return checksums(node);
+  if (isPrimary || node.name === REHEARSAL_NODE) return amcheck(node, true);
+  const inRecovery = await node.psql('SELECT pg_is_in_recovery()').catch(() => '');
+  if (inRecovery === 't') return amcheck(node, false);
+  // Any other node whose server runs out of recovery would be a second primary: not written to.
+  return { tool: 'pg_amcheck', node: node.name, exitCode: 0, output: '', skipped: 'its server runs outside the cluster (a former primary that was not fenced); not written to' };
 }
 
 /** The backup repository's own verification: pgbackrest verify, or pg_verifybackup on the newest base backup. */
-async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<FinalState['integrity'][number] | undefined> {
+async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<IntegrityRun | undefined> {
   if (tool === 'pgbackrest') {
     const verified = await verifyPgBackRest(archive).catch((error: unknown) => ({ exitCode: -1, output: describeError(error) }));
     return { tool: 'pgbackrest verify', node: archive.name, ...verified };
@@ -71,63 +121,79 @@ async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' 
   return { tool: 'pg_verifybackup', node: archive.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
 }
 
-export async function readFinalState(
-  primary: PostgresNodeHandle,
-  replicas: PostgresNodeHandle[],
-  options: FinalStateOptions,
-): Promise<FinalState> {
+/**
+ * The probe: a new ledger row on the recovered primary, then read back with sequential scans off,
+ * so that the primary-key index serves it. A cluster that takes no write, or whose ledger index
+ * cannot find what it just took, has not recovered.
+ */
+async function probe(primary: PostgresNodeHandle, table: string, now: () => number): Promise<NonNullable<FinalState['probe']>> {
+  const started = performance.now();
+  const value = `faultline-probe-${Date.now()}`;
+  try {
+    const read = await withClient(primary, async (client) => {
+      await client.query(`INSERT INTO ${table} (key, value) VALUES ($1, $2)`, [PROBE_KEY, value]);
+      await client.query('SET enable_seqscan = off; SET enable_bitmapscan = off');
+      const plan = await client.query<{ 'QUERY PLAN': Array<{ Plan: { 'Node Type': string } }> }>(`EXPLAIN (FORMAT JSON) SELECT value FROM ${table} WHERE key = $1`, [PROBE_KEY]);
+      const nodeType = plan.rows[0]?.['QUERY PLAN'][0]?.Plan['Node Type'] ?? 'unknown';
+      if (!/Index/.test(nodeType)) throw new Error(`the read-back did not use the ledger's primary-key index (plan: ${nodeType})`);
+      const { rows } = await client.query<{ value: string }>(`SELECT value FROM ${table} WHERE key = $1`, [PROBE_KEY]);
+      return rows;
+    });
+    if (read.length !== 1 || read[0]!.value !== value) throw new Error(`the ledger's index returned ${JSON.stringify(read.map((r) => r.value))} for the probe key ${PROBE_KEY}, not '${value}'`);
+    return { ok: true, time: now(), latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY };
+  } catch (error) {
+    return { ok: false, time: now(), latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY, error: describeError(error) };
+  }
+}
+
+export async function readFinalState(cluster: StartedPostgresCluster, options: FinalStateOptions): Promise<FinalState> {
+  const primary = cluster.primary();
   const final: FinalState = { time: options.now(), primary: { node: primary.name }, replicas: [], integrity: [], probe: null };
+  const others = cluster.nodes.filter((n) => n !== primary && !n.lost && n.spec.role !== 'archive' && n.role !== 'replica');
+  const archive = cluster.archive();
   if (primary.lost) {
     // Its volume was destroyed: the cluster holds none of the data any more. That is a final
     // state (empty), not an unknown one.
     final.primary = { node: primary.name, rows: {}, tables: {}, error: `${primary.name} was lost with its volume; no node holds the data` };
+    for (const node of others) final.integrity.push(await verifyNode(node, false));
+    if (archive) final.archive = { node: archive.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
     final.probe = { ok: false, time: options.now(), latencyMs: 0, node: primary.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
     return final;
   }
-  let lsn: string | undefined;
   try {
     await withClient(primary, async (client) => {
       final.primary!.rows = await ledgerRowsOf(client, options.table);
       final.primary!.tables = await tableHashes(client);
-      lsn = (await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
     });
   } catch (error) {
     final.primary!.error = describeError(error);
   }
+  // First on the primary, which installs amcheck where it is missing; replicas get it by replaying.
+  final.integrity.push(await verifyNode(primary, true));
+  const lsn = await primary.psql('SELECT pg_current_wal_lsn()').catch(() => undefined);
 
-  for (const replica of replicas) {
+  for (const replica of cluster.replicas()) {
     try {
-      final.replicas.push({
-        node: replica.name,
-        tables: await withClient(replica, async (client) => {
-          if (lsn) await waitForReplay(client, lsn, options.catchUpTimeoutMs ?? 30_000);
-          return tableHashes(client);
-        }),
+      const tables = await withClient(replica, async (client) => {
+        if (!lsn) throw new Error(`the primary ${primary.name} did not say where its WAL ends`);
+        await waitForCatchUp(primary, replica, client, lsn, options.catchUpTimeoutMs ?? 30_000);
+        return tableHashes(client);
       });
+      final.replicas.push({ node: replica.name, tables });
     } catch (error) {
       final.replicas.push({ node: replica.name, error: describeError(error) });
     }
+    final.integrity.push(await verifyNode(replica, false));
   }
-
-  const amcheck = await primary
-    .exec(['pg_amcheck', '--all', '--install-missing', '--heapallindexed', '--no-dependent-indexes'])
-    .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
-  final.integrity.push({ tool: 'pg_amcheck', node: primary.name, exitCode: amcheck.exitCode, output: `${amcheck.stdout}${amcheck.stderr}` });
-  if (options.archive && !options.archive.lost) {
-    const backups = await verifyBackups(options.archive, options.backupTool ?? 'pg_receivewal');
+  for (const node of others) final.integrity.push(await verifyNode(node, false));
+  if (archive && !archive.lost) {
+    const backups = await verifyBackups(archive, cluster.topology.postgres.backupTool);
     if (backups) final.integrity.push(backups);
   }
+  const evidence = await archiveEvidence(cluster);
+  if (evidence) final.archive = evidence;
 
-  // Last, so that it changes nothing the hashes above saw.
-  const started = performance.now();
-  try {
-    await withClient(primary, async (client) => {
-      await client.query('CREATE TABLE IF NOT EXISTS faultline_probe (at timestamptz NOT NULL DEFAULT now())');
-      await client.query('INSERT INTO faultline_probe DEFAULT VALUES');
-    });
-    final.probe = { ok: true, time: options.now(), latencyMs: Math.round(performance.now() - started), node: primary.name };
-  } catch (error) {
-    final.probe = { ok: false, time: options.now(), latencyMs: Math.round(performance.now() - started), node: primary.name, error: describeError(error) };
-  }
+  // Last, so that it changes nothing the reads above saw.
+  final.probe = await probe(primary, options.table, options.now);
   return final;
 }

@@ -4,11 +4,14 @@
 
 import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
+import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
-import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
+import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE, slotName } from './start-cluster.ts';
 import { compareLsn, findArchiveGap } from './wal.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
+import { archivedWalDir, followPrimary } from './archive.ts';
+import { fence } from './fence.ts';
 
 const BASE = `${REPO}/base`;
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
@@ -42,9 +45,12 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
 }
 
 /**
- * Fails over: fences the old primary (kills its server if it still runs), promotes the surviving
- * replica that replayed the most WAL, and clears synchronous_standby_names on it so that it does
- * not wait for standbys that are gone. Clients follow `cluster.primary()` at their next connect.
+ * Fails over: fences the old primary (kills its server and proves it gone, or says it could not),
+ * promotes the surviving replica that received and flushed the most WAL (it replays all of it
+ * before it takes writes), checks that the promotion happened, and clears
+ * synchronous_standby_names on it so that it does not wait for standbys that are gone. Every other
+ * replica is then pointed at the new primary (or reported orphaned), and the archive follows it.
+ * Clients follow `cluster.primary()` at their next connect.
  */
 export async function failover(cluster: StartedPostgresCluster): Promise<string> {
   const old = cluster.primary();
@@ -54,17 +60,50 @@ export async function failover(cluster: StartedPostgresCluster): Promise<string>
     throw new ClusterError(`no replica survives to fail over to${lost.length ? `: ${lost.join(', ')}` : ''}`);
   }
   const positions = await Promise.all(
-    candidates.map(async (node) => ({ node, lsn: await node.psql('SELECT pg_last_wal_replay_lsn()').catch(() => '') })),
+    candidates.map(async (node) => ({
+      node,
+      lsn: await node.psql('SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())').catch(() => ''),
+    })),
   );
   const reachable = positions.filter((p) => p.lsn);
   if (reachable.length === 0) throw new ClusterError(`no replica answers: ${candidates.map((c) => c.name).join(', ')}`);
   const best = reachable.sort((a, b) => compareLsn(b.lsn, a.lsn))[0]!;
-  if (!old.lost) await old.killServer().catch(() => undefined);
-  await best.node.psql('SELECT pg_promote(true, 60)');
+  const fencing = await fence(cluster, old);
+  const promoted = await best.node.psql('SELECT pg_promote(true, 60)');
+  const inRecovery = await best.node.psql('SELECT pg_is_in_recovery()');
+  if (promoted !== 't' || inRecovery !== 'f') {
+    throw new ClusterError(`${best.node.name} was not promoted: pg_promote returned '${promoted}' and the server is ${inRecovery === 't' ? 'still in recovery' : `in state '${inRecovery}'`}`);
+  }
   await best.node.psql("ALTER SYSTEM SET synchronous_standby_names = ''");
   await best.node.psql('SELECT pg_reload_conf()');
   cluster.setPrimary(best.node);
-  return `promoted ${best.node.name} (replayed up to ${best.lsn}); ${old.name} fenced`;
+  const parts = [`promoted ${best.node.name} (received and flushed WAL up to ${best.lsn})`, fencing.fenced ? `${old.name} fenced: ${fencing.how}` : `${old.name} NOT fenced: ${fencing.how}`];
+  for (const replica of cluster.replicas()) parts.push(await repoint(cluster, replica));
+  return parts.join('; ');
+}
+
+/**
+ * Points a replica at the current primary (a slot of its own there, the new primary_conninfo; it
+ * follows the new timeline by itself). One that does not stream within 20 s stays listed as a
+ * replica and is reported orphaned: the final read then fails replica parity for it.
+ */
+async function repoint(cluster: StartedPostgresCluster, replica: PostgresNodeHandle): Promise<string> {
+  const primary = cluster.primary();
+  const slot = slotName(replica.name);
+  try {
+    await primary.psql(`SELECT pg_create_physical_replication_slot('${slot}', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}')`);
+    await replica.psql(`ALTER SYSTEM SET primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${replica.name}'`);
+    await replica.psql(`ALTER SYSTEM SET primary_slot_name = '${slot}'`);
+    await replica.psql('SELECT pg_reload_conf()');
+    await waitFor({ what: `${replica.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
+      const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${replica.name}' LIMIT 1), 'not connected')`);
+      seen(state);
+      return state === 'streaming' ? true : undefined;
+    });
+    return `${replica.name} now follows ${primary.name}`;
+  } catch (error) {
+    return `${replica.name} ORPHANED (could not follow ${primary.name}: ${describeError(error)})`;
+  }
 }
 
 export interface RestoreOptions {
@@ -186,27 +225,41 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
  */
 async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string): Promise<string> {
   const name = restored.name;
+  const timeoutMs = options.timeoutMs ?? 120_000;
   await restored.startServer();
-  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
   const logTail = async () => (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout.trim();
-  while (Date.now() < deadline) {
-    const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
-    if (inRecovery === 'f') {
-      if (!options.rehearsal) cluster.setPrimary(restored);
-      if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}`; // it stopped where told
-      const ended = await replayEnd(restored);
-      const gap = await archiveGap(cluster, archive, ended);
-      if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}`);
-      return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}`;
-    }
-    // A server that gave up (WAL missing before the backup is consistent, a damaged backup) will
-    // not come back by itself: say so now, with its reason, instead of at the deadline.
-    if (inRecovery.startsWith('error:') && !(await restored.serverRunning())) {
-      throw new ClusterError(`${name} stopped while replaying ${source}; its log ends:\n${await logTail()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  let stopped = false;
+  await waitFor(
+    { what: `${name} to finish replaying the archive`, timeoutMs, error: (message) => new ClusterError(message) },
+    async (seen) => {
+      const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
+      seen(inRecovery === 't' ? 'still in recovery' : inRecovery);
+      if (inRecovery === 'f') return true;
+      // A server that gave up (WAL missing before the backup is consistent, a damaged backup) will
+      // not come back by itself: say so now, with its reason, instead of at the deadline.
+      if (inRecovery.startsWith('error:') && !(await restored.serverRunning())) {
+        stopped = true;
+        return true;
+      }
+      return undefined;
+    },
+  ).catch(async (error: unknown) => {
+    throw new ClusterError(`${describeError(error)}; its log ends:\n${await logTail()}`);
+  });
+  if (stopped) throw new ClusterError(`${name} stopped while replaying ${source}; its log ends:\n${await logTail()}`);
+  let took = '';
+  if (!options.rehearsal) {
+    // The old primary must be down before the restored one takes over.
+    const previous = cluster.primary();
+    const fencing = await fence(cluster, previous);
+    took = fencing.fenced ? `; ${previous.name} fenced: ${fencing.how}` : `; ${previous.name} NOT fenced: ${fencing.how}`;
+    cluster.setPrimary(restored);
   }
-  throw new ClusterError(`${name} did not finish replaying the archive within ${(options.timeoutMs ?? 120_000) / 1000} s:\n${await logTail()}`);
+  if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}`; // it stopped where told
+  const ended = await replayEnd(restored);
+  const gap = await archiveGap(cluster, archive, ended);
+  if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}${took}`);
+  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}`;
 }
 
 /**
@@ -234,11 +287,6 @@ async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNode
   return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes)?.reason;
 }
 
-/** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
-export function archivedWalDir(cluster: StartedPostgresCluster): string {
-  return cluster.topology.postgres.backupTool === 'pgbackrest' ? `${REPO}/pgbackrest/archive` : `${REPO}/wal`;
-}
-
 /**
  * Rejoins the former primary as a replica of the current one: pg_rewind (possible because data
  * checksums are on) discards what it wrote after the timelines diverged; when rewind is impossible
@@ -247,10 +295,10 @@ export function archivedWalDir(cluster: StartedPostgresCluster): string {
  */
 export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000): Promise<string> {
   const primary = cluster.primary();
-  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive');
+  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive' && n.name !== REHEARSAL_NODE);
   if (!old) throw new ClusterError('no former primary survives to rejoin');
   if (await old.serverRunning()) await old.stopServer('fast');
-  const slot = old.name.replace(/-/g, '_');
+  const slot = slotName(old.name);
   await primary.psql(
     `SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}')`,
   );
@@ -258,19 +306,18 @@ export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000
   // until then pg_rewind sees one timeline and wrongly decides there is nothing to rewind.
   await primary.psql('CHECKPOINT');
   const source = `host=${primary.name} user=postgres dbname=postgres connect_timeout=5`;
-  const deadline = Date.now() + timeoutMs;
-  let how = 'pg_rewind';
-  for (;;) {
+  // Connection failures (the fabric may still be partitioned) are retried until the deadline.
+  const rewound = await waitFor({ what: `pg_rewind of ${old.name} to reach ${primary.name}`, timeoutMs, intervalMs: 1000 }, async (seen) => {
     const rewind = await old.exec(['pg_rewind', '-D', PGDATA, `--source-server=${source}`]);
-    if (rewind.exitCode === 0) break;
+    if (rewind.exitCode === 0) return { ok: true, why: '' };
     const why = (rewind.stderr || rewind.stdout).trim().split('\n').slice(-1)[0] ?? '';
-    if (/could not connect|connection|timeout/i.test(why) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      continue;
-    }
-    how = `a fresh clone (pg_rewind failed: ${why})`;
+    seen(why);
+    return /could not connect|connection|timeout/i.test(why) ? undefined : { ok: false, why };
+  }).catch((error: unknown) => ({ ok: false, why: describeError(error) }));
+  let how = 'pg_rewind';
+  if (!rewound.ok) {
+    how = `a fresh clone (pg_rewind failed: ${rewound.why})`;
     await old.run(['bash', '-c', `rm -rf ${PGDATA} && pg_basebackup -h ${primary.name} -U postgres -D ${PGDATA} -X stream -c fast --no-sync`]);
-    break;
   }
   await old.run([
     'bash',
@@ -280,15 +327,16 @@ export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000
       `"primary_slot_name = '${slot}'" "synchronous_standby_names = ''" >> ${PGDATA}/postgresql.auto.conf && sync -f ${PGDATA}`,
   ]);
   await old.startServer();
-  const streamBy = Date.now() + 20_000;
-  while (Date.now() < streamBy) {
-    const status = await old.psql("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')").catch(() => 'down');
-    if (status === 'streaming') {
-      old.role = 'replica';
-      return `${old.name} rejoined as a replica of ${primary.name} by ${how}`;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+  try {
+    await waitFor({ what: `${old.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
+      const status = await old.psql("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')").catch(() => 'down');
+      seen(status);
+      return status === 'streaming' ? true : undefined;
+    });
+  } catch (error) {
+    const log = (await old.exec(['tail', '-n', '8', '/var/log/faultline/postgresql.log'])).stdout.trim();
+    throw new ClusterError(`${old.name} was rejoined by ${how} but does not stream from ${primary.name} (${describeError(error)}); its log ends:\n${log}`);
   }
-  const log = (await old.exec(['tail', '-n', '8', '/var/log/faultline/postgresql.log'])).stdout.trim();
-  throw new ClusterError(`${old.name} was rejoined by ${how} but does not stream from ${primary.name}; its log ends:\n${log}`);
+  old.role = 'replica';
+  return `${old.name} rejoined as a replica of ${primary.name} by ${how}`;
 }

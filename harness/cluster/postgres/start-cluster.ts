@@ -10,6 +10,7 @@ import { DockerRun } from '../docker/docker-run.ts';
 import { ensureNodeImage } from '../docker/image.ts';
 import { PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
 import { StartedPostgresCluster } from './started-cluster.ts';
+import { waitFor } from '../../wait.ts';
 
 export interface StartClusterOptions {
   /** Progress lines ("starting 3 node containers"), for a CLI or a test log. */
@@ -169,33 +170,35 @@ async function startFollower(follower: PostgresNodeHandle, primary: PostgresNode
  */
 async function waitForStreaming(primary: PostgresNodeHandle, followers: PostgresNodeHandle[], timeoutMs: number): Promise<void> {
   if (followers.length === 0) return;
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const target = await primary.psql('SELECT pg_current_wal_lsn()');
-    const states = await Promise.all(
-      followers.map(async (follower) => {
-        if (follower.spec.role === 'archive') {
-          const row = await primary.psql(
-            `SELECT state || ':' || (flush_lsn >= '${target}') FROM pg_stat_replication WHERE application_name = '${follower.name}'`,
+  await waitFor(
+    {
+      what: `followers ${followers.map((f) => `'${f.name}'`).join(', ')} to stream with zero lag (state:caught-up per node)`,
+      timeoutMs,
+      intervalMs: 50,
+      error: (message) => new ClusterError(message),
+    },
+    async (seen) => {
+      const target = await primary.psql('SELECT pg_current_wal_lsn()');
+      const states = await Promise.all(
+        followers.map(async (follower) => {
+          if (follower.spec.role === 'archive') {
+            const row = await primary.psql(
+              `SELECT state || ':' || (flush_lsn >= '${target}') FROM pg_stat_replication WHERE application_name = '${follower.name}'`,
+            );
+            return `${follower.name}=${row || 'not connected'}`;
+          }
+          const row = await follower.psql(
+            `SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'no receiver') || ':' || (coalesce(pg_last_wal_replay_lsn(), '0/0') >= '${target}')`,
           );
-          return `${follower.name}=${row || 'not connected'}`;
-        }
-        const row = await follower.psql(
-          `SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'no receiver') || ':' || (coalesce(pg_last_wal_replay_lsn(), '0/0') >= '${target}')`,
-        );
-        return `${follower.name}=${row}`;
-      }),
-    );
-    last = states.join(', ');
-    if (states.every((state) => state.endsWith('=streaming:true'))) return;
-    // pg_receivewal reports a flush that ends exactly on a segment boundary only at its next status
-    // interval; a small WAL record makes it write, flush and report at once.
-    if (states.some((state) => state.endsWith('=streaming:false'))) await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'ready')");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new ClusterError(
-    `Followers ${followers.map((f) => `'${f.name}'`).join(', ')} did not stream with zero lag within ${timeoutMs} ms ` +
-      `(state:caught-up per node: ${last})`,
+          return `${follower.name}=${row}`;
+        }),
+      );
+      seen(states.join(', '));
+      if (states.every((state) => state.endsWith('=streaming:true'))) return true;
+      // pg_receivewal reports a flush that ends exactly on a segment boundary only at its next status
+      // interval; a small WAL record makes it write, flush and report at once.
+      if (states.some((state) => state.endsWith('=streaming:false'))) await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'ready')");
+      return undefined;
+    },
   );
 }

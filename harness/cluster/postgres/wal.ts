@@ -72,3 +72,71 @@ export function findArchiveGap(endLsn: string, timeline: number, archived: reado
       : `the WAL chain is broken: replay stopped at ${endLsn} ${parseLsn(endLsn) % bytes === 0n ? 'at the start of' : 'inside'} ${stoppedIn}, which the archive holds but which cannot be read ${parseLsn(endLsn) % bytes === 0n ? '' : 'past that point '}(damaged), and the archive holds WAL up to ${archiveEndsIn}`;
   return { stoppedIn, archiveEndsIn, missing, reason };
 }
+
+/** One line of a timeline history file: `parent` ran until `switchLsn`, where its child began. */
+export interface TimelineSwitch {
+  parent: number;
+  switchLsn: string;
+}
+
+/** Parses a `0000000N.history` file (lines "parentTLI  switchLSN  reason"; comments and blanks skipped). */
+export function parseTimelineHistory(text: string): TimelineSwitch[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => {
+      const [parent, switchLsn] = line.split(/\s+/);
+      if (!parent || !switchLsn || !/^\d+$/.test(parent)) throw new Error(`'${line}' is not a line of a timeline history file`);
+      parseLsn(switchLsn);
+      return { parent: Number(parent), switchLsn };
+    });
+}
+
+/**
+ * The timeline a restore following `timeline` reads segment `segment` from: the newest timeline of
+ * its history that began at or before that segment (as PostgreSQL's recovery chooses it).
+ */
+export function timelineForSegment(timeline: number, history: readonly TimelineSwitch[], segment: bigint, segmentBytes: number): number {
+  const bytes = BigInt(segmentBytes);
+  // Each ancestor begins where the one before it ended; the final timeline begins at the last switch.
+  let chosen = history[0]?.parent ?? timeline;
+  for (let i = 0; i < history.length; i++) {
+    const child = history[i + 1]?.parent ?? timeline;
+    if (parseLsn(history[i]!.switchLsn) / bytes <= segment) chosen = child;
+  }
+  return chosen;
+}
+
+export interface ArchiveHoles {
+  /** The oldest segment of the timeline's history the archive holds (the check starts there). */
+  from?: string;
+  /** Segments between `from` and `through` that the archive does not hold complete, on the timeline a restore needs. */
+  missing: string[];
+}
+
+/**
+ * Is the archive continuous for a restore of `timeline` up to segment `through`? Every segment from
+ * the oldest one held (on a timeline of the history) to `through` must be held complete on the
+ * timeline a restore would read it from. `.partial` files, backup labels and history files are not
+ * segments. `archived` are file names as the repository lists them (pgBackRest suffixes ignored).
+ */
+export function findArchiveHoles(timeline: number, history: readonly TimelineSwitch[], archived: readonly string[], segmentBytes: number, through: bigint): ArchiveHoles {
+  const ancestry = new Set([timeline, ...history.map((h) => h.parent)]);
+  const held = new Set<string>();
+  let oldest: bigint | undefined;
+  for (const file of archived) {
+    if (file.includes('.partial') || file.endsWith('.history') || file.includes('.backup')) continue;
+    const parsed = parseSegmentName(file, segmentBytes);
+    if (!parsed || !ancestry.has(parsed.timeline)) continue;
+    held.add(`${parsed.timeline}:${parsed.segment}`);
+    if (oldest === undefined || parsed.segment < oldest) oldest = parsed.segment;
+  }
+  if (oldest === undefined) return { missing: [segmentName(timeline, through, segmentBytes)] };
+  const missing: string[] = [];
+  for (let segment = oldest; segment <= through; segment++) {
+    const tli = timelineForSegment(timeline, history, segment, segmentBytes);
+    if (!held.has(`${tli}:${segment}`)) missing.push(segmentName(tli, segment, segmentBytes));
+  }
+  return { from: segmentName(timelineForSegment(timeline, history, oldest, segmentBytes), oldest, segmentBytes), missing };
+}

@@ -1,0 +1,168 @@
+// The WAL archive as a restore will find it: where the repository keeps archived WAL, switching a
+// segment on the primary and waiting until the archive holds it, the archive following a new
+// primary after failover or restore, and the continuity of the archive at the end of a run.
+
+import { ClusterError, describeError } from '../../errors.ts';
+import type { ArchiveEvidence } from '../../history/final-state.ts';
+import { waitFor } from '../../wait.ts';
+import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
+import { slotName } from './start-cluster.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
+import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
+
+/** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
+export function archivedWalDir(cluster: StartedPostgresCluster): string {
+  return cluster.topology.postgres.backupTool === 'pgbackrest' ? `${REPO}/pgbackrest/archive` : `${REPO}/wal`;
+}
+
+/** Segments of older timelines that a new timeline superseded are kept here, out of pg_receivewal's way. */
+const SUPERSEDED = 'superseded';
+
+/** The path of a complete archived copy of `segment` ('' when there is none yet). */
+export async function findArchivedSegment(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, segment: string): Promise<string> {
+  // pg_receivewal names it <segment> once complete; pgBackRest <segment>-<sha1>[.lz4] once pushed
+  // (its .pgbackrest.tmp while the push is under way).
+  const find = `find ${archivedWalDir(cluster)} -path '*/${SUPERSEDED}' -prune -o -type f \\( -name '${segment}' -o -name '${segment}-*' \\) ! -name '*.tmp' -print -quit`;
+  return (await archive.exec(['bash', '-c', find])).stdout.trim();
+}
+
+/** Every file name in the archive (superseded segments included). */
+async function archivedFiles(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string[]> {
+  const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
+  return listing.stdout.split('\n').filter(Boolean);
+}
+
+export interface SegmentInfo {
+  /** The current timeline of the node and where its history branched off. */
+  timeline: number;
+  history: TimelineSwitch[];
+  segmentBytes: number;
+}
+
+/** A node's current timeline and its history (from pg_wal/<timeline>.history, read over SQL). */
+export async function timelineOf(node: PostgresNodeHandle): Promise<SegmentInfo> {
+  return withClient(node, async (client) => {
+    const row = await client.query<{ file: string; bytes: string }>(
+      "SELECT pg_walfile_name(pg_current_wal_lsn()) AS file, pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes",
+    );
+    const timeline = Number.parseInt(row.rows[0]!.file.slice(0, 8), 16);
+    const segmentBytes = Number(row.rows[0]!.bytes);
+    if (timeline === 1) return { timeline, history: [], segmentBytes };
+    const name = `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
+    const text = (await client.query<{ text: string }>('SELECT pg_read_file($1) AS text', [`pg_wal/${name}`])).rows[0]!.text;
+    return { timeline, history: parseTimelineHistory(text), segmentBytes };
+  });
+}
+
+export interface ArchivedSwitch {
+  /** The segment the switch completed, now held by the archive. */
+  segment: string;
+  /** How long it took to get there. */
+  waitedMs: number;
+}
+
+/**
+ * Closes the primary's current WAL segment (with a record in it, so that there is one to close)
+ * and waits until the archive holds it complete: then everything acknowledged before the switch is
+ * in the archive. Throws, saying what the archive holds instead, when it does not arrive in time.
+ */
+export async function archiveCurrentSegment(cluster: StartedPostgresCluster, timeoutMs = 30_000): Promise<ArchivedSwitch> {
+  const archive = cluster.archive();
+  if (!archive) throw new ClusterError('the topology has no archive');
+  if (archive.lost) throw new ClusterError(`the archive node ${archive.name} was lost (domain ${archive.spec.domain})`);
+  const primary = cluster.primary();
+  if (primary.lost) throw new ClusterError(`no primary to archive from: ${primary.name} was lost`);
+  await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-switch')");
+  const segment = await primary.psql('SELECT pg_walfile_name(pg_switch_wal())');
+  const started = performance.now();
+  await waitFor(
+    {
+      what: `WAL segment ${segment}, switched on ${primary.name}, to reach the archive on ${archive.name}`,
+      timeoutMs,
+      error: (message) => new ClusterError(`the archive does not follow the primary: ${message}`),
+    },
+    async (seen) => {
+      const file = await findArchivedSegment(cluster, archive, segment);
+      if (file) return file;
+      seen(await newestArchived(cluster, archive));
+      return undefined;
+    },
+  );
+  return { segment, waitedMs: Math.round(performance.now() - started) };
+}
+
+async function newestArchived(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string> {
+  const files = (await archivedFiles(cluster, archive)).filter((f) => /^[0-9A-F]{24}/.test(f)).sort();
+  return files.length ? `newest file in the archive: ${files.at(-1)}` : 'the archive holds no WAL';
+}
+
+/**
+ * What the archive holds at the end of the run: the final primary switches a segment, which must
+ * arrive, and every segment of the final timeline's history from the oldest one held up to it must
+ * be there. Never throws: what went wrong is the evidence.
+ */
+export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<ArchiveEvidence | undefined> {
+  const archive = cluster.archive();
+  if (!archive) return undefined;
+  const node = archive.name;
+  try {
+    const switched = await archiveCurrentSegment(cluster);
+    const { timeline, history, segmentBytes } = await timelineOf(cluster.primary());
+    const through = parseSegmentName(switched.segment, segmentBytes)!.segment;
+    const holes = findArchiveHoles(timeline, history, await archivedFiles(cluster, archive), segmentBytes, through);
+    return { node, timeline, through: switched.segment, missing: holes.missing, waitedMs: switched.waitedMs, ...(holes.from ? { from: holes.from } : {}) };
+  } catch (error) {
+    return { node, error: describeError(error) };
+  }
+}
+
+/**
+ * After failover or restore, the archive follows the new primary. pgBackRest needs only its
+ * repository host pointed at it (the new primary pushes WAL with its own archive_command).
+ * pg_receivewal is restarted against the new primary through a slot of its own there; segments of
+ * older timelines at or past the fork are first moved aside (kept, under `superseded/`), since
+ * pg_receivewal resumes after the newest segment it finds and that WAL is not in the new history.
+ */
+export async function followPrimary(cluster: StartedPostgresCluster): Promise<string> {
+  const archive = cluster.archive();
+  if (!archive) return 'no archive to follow the primary';
+  if (archive.lost) throw new ClusterError(`the archive node ${archive.name} was lost`);
+  const primary = cluster.primary();
+  if (cluster.topology.postgres.backupTool === 'pgbackrest') {
+    await archive.run(['sed', '-i', `s/^pg1-host=.*/pg1-host=${primary.name}/`, '/etc/pgbackrest/pgbackrest.conf'], { user: 'root' });
+    const mode = await primary.psql("SELECT current_setting('archive_mode') || ' ' || current_setting('archive_command')");
+    if (!mode.startsWith('on ') || !mode.includes('pgbackrest')) throw new ClusterError(`${primary.name} does not archive to the repository (archive_mode, archive_command: ${mode})`);
+    return `the pgBackRest repository on ${archive.name} now backs up ${primary.name}, which archives with ${mode.slice(3)}`;
+  }
+  await archive.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
+  await waitFor({ what: `pg_receivewal on ${archive.name} to stop`, timeoutMs: 10_000, intervalMs: 100 }, async () =>
+    (await archive.exec(['pgrep', '-x', 'pg_receivewal'])).exitCode === 1 ? true : undefined,
+  );
+  const { timeline, history, segmentBytes } = await timelineOf(primary);
+  let moved = 0;
+  const fork = history.at(-1);
+  if (fork) {
+    const forkSegment = parseLsn(fork.switchLsn) / BigInt(segmentBytes);
+    const dir = `${REPO}/wal`;
+    const names = (await archive.run(['bash', '-c', `find ${dir} -maxdepth 1 -type f -printf '%f\\n'`])).stdout.split('\n').filter(Boolean);
+    const aside = names.filter((name) => {
+      const parsed = parseSegmentName(name, segmentBytes);
+      return parsed !== undefined && !name.endsWith('.history') && parsed.timeline !== timeline && parsed.segment >= forkSegment;
+    });
+    if (aside.length > 0) {
+      await archive.run(['bash', '-c', `mkdir -p ${dir}/${SUPERSEDED} && cd ${dir} && mv ${aside.map((n) => `'${n}'`).join(' ')} ${SUPERSEDED}/ && sync -f ${dir}`]);
+      moved = aside.length;
+    }
+  }
+  await archive.run(['fl-pg', 'start-archive'], { env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(archive.name), FL_NAME: archive.name, FL_REPO: REPO } });
+  await waitFor(
+    { what: `the archive ${archive.name} to stream from ${primary.name}`, timeoutMs: 20_000, error: (m) => new ClusterError(m) },
+    async (seen) => {
+      const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${archive.name}' LIMIT 1), 'not connected')`);
+      seen(state);
+      return state === 'streaming' ? true : undefined;
+    },
+  );
+  const superseded = moved ? `; ${moved} segment(s) of older timelines past the fork at ${fork!.switchLsn} kept in wal/${SUPERSEDED}/` : '';
+  return `the archive on ${archive.name} streams from ${primary.name} on timeline ${timeline}${superseded}`;
+}

@@ -1,0 +1,39 @@
+// Fencing: before another node takes over, the old primary must be proven down, or it could go on
+// acknowledging writes that the new primary never sees (split brain). "Fenced" is said only with
+// proof: the node was lost, its container no longer runs, or no PostgreSQL process is left in it.
+
+import { describeError } from '../../errors.ts';
+import { waitFor } from '../../wait.ts';
+import type { PostgresNodeHandle } from './postgres-node.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
+
+export interface Fencing {
+  fenced: boolean;
+  /** How it was proven, or why it could not be. */
+  how: string;
+}
+
+/** Kills the node's server and proves it is gone. Never throws: what could not be proven is the answer. */
+export async function fence(cluster: StartedPostgresCluster, node: PostgresNodeHandle): Promise<Fencing> {
+  if (node.lost) return { fenced: true, how: `${node.name} was lost with its volume` };
+  const state = async () => {
+    const inspected = await cluster.run.engine.docker.getContainer(node.container.getId()).inspect().catch(() => undefined);
+    return inspected ? inspected.State : undefined;
+  };
+  const before = await state();
+  if (!before || !before.Running) return { fenced: true, how: `${node.name}'s container is not running` };
+  if (before.Paused) return { fenced: false, how: `${node.name}'s container is paused (a hung host): its server cannot be killed or proven down` };
+  try {
+    await node.killServer();
+    await waitFor({ what: `the PostgreSQL processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 100 }, async (seen) => {
+      const left = await node.exec(['pgrep', '-x', 'postgres'], { user: 'root' });
+      seen(left.exitCode === 0 ? `pids ${left.stdout.trim().split('\n').join(' ')}` : `pgrep exit ${left.exitCode}`);
+      return left.exitCode === 1 ? true : undefined;
+    });
+    return { fenced: true, how: `${node.name}'s server was killed and no postgres process is left` };
+  } catch (error) {
+    const after = await state();
+    if (!after || !after.Running) return { fenced: true, how: `${node.name}'s container is not running` };
+    return { fenced: false, how: `${node.name} could not be proven down: ${describeError(error)}` };
+  }
+}
