@@ -3,8 +3,9 @@ import type { Checker } from './types.ts';
 
 /**
  * Restore rehearsal (only in experiments that ask for one): the latest backup and the WAL archive
- * restored into a scratch node, and it holds every write acknowledged before recovery began, but
- * for `maxLostWrites`. Recovery by failover alone proves nothing about the backups; this does.
+ * restored into a scratch node, and it holds every write acknowledged before the WAL was switched
+ * on the current primary and that segment archived (just before the rehearsal), but for
+ * `maxLostWrites`. Recovery by failover alone proves nothing about the backups; this does.
  */
 export const restoreRehearsalChecker: Checker = ({ history, expectations }) => {
   const end = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'end');
@@ -23,8 +24,8 @@ export const restoreRehearsalChecker: Checker = ({ history, expectations }) => {
     valid,
     summary:
       missing === 0
-        ? `the backup restored and holds all ${end.acknowledged} writes acknowledged before recovery: ${end.detail}`
-        : `the backup restored but lacks ${missing} of the ${end.acknowledged} writes acknowledged before recovery (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed): ${end.detail}`,
+        ? `the backup restored and holds all ${end.acknowledged} writes acknowledged before the last archived WAL switch: ${end.detail}`
+        : `the backup restored but lacks ${missing} of the ${end.acknowledged} writes acknowledged before the last archived WAL switch (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed): ${end.detail}`,
     details,
   };
 };

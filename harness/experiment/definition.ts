@@ -65,7 +65,8 @@ export interface ExperimentDefinition {
     /**
      * After recovery (and after the workload), restore the latest backup and the WAL archive into a
      * scratch node in `restoreDomain` that serves nothing: proof that the backup restores even when
-     * recovery was a failover. It must hold every write acknowledged before recovery began (up to
+     * recovery was a failover. It must hold every write acknowledged before the WAL was switched and
+     * archived just before the rehearsal (up to
      * `expect.maxLostWrites` may be missing); the `restore-rehearsal` check says so.
      */
     rehearseRestore?: boolean;
@@ -118,9 +119,6 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     throw new ConfigError(`${where}: workload.clients must be a whole number from 1 to 256, got ${JSON.stringify(workload.clients)}`);
   }
   if (workload.rate !== undefined && !(workload.rate > 0)) throw new ConfigError(`${where}: workload.rate must be a positive number of operations per second, got ${JSON.stringify(workload.rate)}`);
-  if (workload.statementTimeout !== undefined && !(parseDuration(workload.statementTimeout)! > 0)) {
-    throw new ConfigError(`${where}: workload.statementTimeout must be a duration above zero like '500ms' or '2s', got ${JSON.stringify(workload.statementTimeout)}`);
-  }
   if (workload.readRatio !== undefined && !(workload.readRatio >= 0 && workload.readRatio <= 1)) {
     throw new ConfigError(`${where}: workload.readRatio must be between 0 and 1, got ${JSON.stringify(workload.readRatio)}`);
   }

@@ -246,10 +246,11 @@ async function runFollowUp(name: string, { history, log }: StepContext, step: ()
 }
 
 /**
- * The restore rehearsal: once the service is back and the workload has stopped, the latest backup
- * and the WAL archive are restored into a scratch node that serves nothing, and what it holds is
- * compared with every write acknowledged before recovery began (those the backup must hold). A
- * restore that fails is recorded with its reason; the run goes on.
+ * The restore rehearsal: once the service is back and the workload has stopped, the current WAL
+ * segment is switched and awaited in the archive, then the latest backup and the WAL archive are
+ * restored into a scratch node that serves nothing, and what it holds is compared with every write
+ * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
+ * with its reason; the run goes on.
  */
 async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<void> {
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the

@@ -7,7 +7,6 @@ import pg from 'pg';
 import type { HistoryWriter } from '../history/writer.ts';
 import type { OpFunction, OpType } from '../history/events.ts';
 import { seededRandom, type Random } from '../random.ts';
-import { parseDuration } from '../units.ts';
 import { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
 import { sleep } from '../wait.ts';
 
@@ -31,12 +30,7 @@ export interface WorkloadOptions {
   operationTimeoutMs?: number;
   /** Limit for establishing a connection. Default 2 s. */
   connectTimeoutMs?: number;
-  /**
-   * The server's `statement_timeout` for each client (e.g. '1s'); none by default. A commit
-   * waiting for a synchronous standby past it is cancelled, yet committed locally: PostgreSQL
-   * acknowledges it with a warning, which the history keeps on the write.
-   */
-  statementTimeout?: string | number;
+
   seed?: number;
 }
 
@@ -58,7 +52,7 @@ interface Slot {
 export class PostgresWorkload {
   private readonly history: HistoryWriter;
   private readonly target: () => WorkloadTarget;
-  private readonly options: Required<Omit<WorkloadOptions, 'rate' | 'statementTimeout'>> & { rate?: number; statementTimeoutMs?: number };
+  private readonly options: Required<Omit<WorkloadOptions, 'rate'>> & { rate?: number };
   private readonly random: Random;
   private nextKey = 1;
   private nextProcess = 0;
@@ -78,7 +72,6 @@ export class PostgresWorkload {
       operationTimeoutMs: options.operationTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 2_000,
       seed: options.seed ?? 1,
-      ...(options.statementTimeout !== undefined ? { statementTimeoutMs: parseDuration(options.statementTimeout) } : {}),
     };
     this.random = seededRandom(this.options.seed);
   }
@@ -170,7 +163,6 @@ export class PostgresWorkload {
       connectionTimeoutMillis: this.options.connectTimeoutMs,
       query_timeout: this.options.operationTimeoutMs,
       application_name: `faultline-p${slot.process}`,
-      ...(this.options.statementTimeoutMs !== undefined ? { statement_timeout: this.options.statementTimeoutMs } : {}),
     });
     // A connection dropped while idle must not crash the process; the next operation reconnects.
     client.on('error', () => {

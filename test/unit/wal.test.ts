@@ -91,3 +91,17 @@ describe('archive continuity across timelines', () => {
     expect(findArchiveHoles(1, [], [], MB16, 6n)).toEqual({ missing: [name(1, 6)] });
   });
 });
+
+describe('findArchiveGap after a failover', () => {
+  const name = (tli: number, seg: number) => segmentName(tli, BigInt(seg), MB16);
+
+  it('names the missing segment of the old timeline when replay along the new one stopped before the fork', () => {
+    // Timeline 2 branched off inside segment 7; the archive lost timeline 1's segment 5.
+    const history = parseTimelineHistory('1\t0/705E268\tno recovery target specified');
+    const archived = [name(1, 3), name(1, 4), name(1, 6), name(1, 7), name(2, 7), name(2, 8), '00000002.history'];
+    const gap = findArchiveGap('0/5000000', 2, archived, MB16, history)!;
+    expect(gap.missing).toEqual([name(1, 5)]);
+    expect(gap.reason).toBe(`the WAL chain is broken: segment ${name(1, 5)} missing from the archive, which holds WAL up to ${name(2, 8)}; replay stopped at 0/5000000`);
+    expect(findArchiveGap('0/9000000', 2, archived, MB16, history)).toBeUndefined();
+  });
+});

@@ -8,7 +8,7 @@ import { waitFor } from '../../wait.ts';
 import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
-import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
+import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 
 /** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
 export function archivedWalDir(cluster: StartedPostgresCluster): string {
@@ -106,7 +106,7 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
   if (!archive) return undefined;
   const node = archive.name;
   try {
-    const switched = await archiveCurrentSegment(cluster);
+    const switched = await archiveCurrentSegment(cluster, 15_000);
     const { timeline, history, segmentBytes } = await timelineOf(cluster.primary());
     const through = parseSegmentName(switched.segment, segmentBytes)!.segment;
     const holes = findArchiveHoles(timeline, history, await archivedFiles(cluster, archive), segmentBytes, through);
@@ -119,9 +119,10 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
 /**
  * After failover or restore, the archive follows the new primary. pgBackRest needs only its
  * repository host pointed at it (the new primary pushes WAL with its own archive_command).
- * pg_receivewal is restarted against the new primary through a slot of its own there; segments of
- * older timelines at or past the fork are first moved aside (kept, under `superseded/`), since
- * pg_receivewal resumes after the newest segment it finds and that WAL is not in the new history.
+ * pg_receivewal is restarted against the new primary through a slot of its own there, from the
+ * start of the fork's segment on the new timeline; segments of older timelines at or past the
+ * fork are first moved aside (kept, under `superseded/`), since pg_receivewal resumes after the
+ * newest segment it finds and that WAL is not in the new history.
  */
 export async function followPrimary(cluster: StartedPostgresCluster): Promise<string> {
   const archive = cluster.archive();
@@ -152,6 +153,12 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
     if (aside.length > 0) {
       await archive.run(['bash', '-c', `mkdir -p ${dir}/${SUPERSEDED} && cd ${dir} && mv ${aside.map((n) => `'${n}'`).join(' ')} ${SUPERSEDED}/ && sync -f ${dir}`]);
       moved = aside.length;
+    }
+    // Start on the new timeline at the fork's segment (the new primary's copy of it holds the old
+    // timeline's WAL up to the fork too): an empty .partial tells pg_receivewal where to begin.
+    // Resuming on the old timeline fails when the fork is exactly at a segment boundary.
+    if (!names.some((name) => !name.endsWith('.history') && parseSegmentName(name, segmentBytes)?.timeline === timeline)) {
+      await archive.run(['bash', '-c', `: > ${dir}/${segmentName(timeline, forkSegment, segmentBytes)}.partial`]);
     }
   }
   await archive.run(['fl-pg', 'start-archive'], { env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(archive.name), FL_NAME: archive.name, FL_REPO: REPO } });

@@ -8,7 +8,7 @@ import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
 import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE, slotName } from './start-cluster.ts';
-import { compareLsn, findArchiveGap } from './wal.ts';
+import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
 import { archivedWalDir, followPrimary } from './archive.ts';
 import { fence } from './fence.ts';
@@ -264,9 +264,10 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
 
 /**
  * Where replay ended, from the history file the promotion wrote: its last line is the timeline
- * that was replayed and the position where the new one branched off.
+ * that was replayed and the position where the new one branched off; the lines before it are that
+ * timeline's own history.
  */
-async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: number; lsn: string; segmentBytes: number }> {
+async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: number; lsn: string; segmentBytes: number; history: TimelineSwitch[] }> {
   const { name, text, segmentBytes } = await withClient(restored, async (client) => {
     const size = await client.query<{ bytes: string }>("SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes");
     const segmentBytes = Number(size.rows[0]!.bytes);
@@ -275,16 +276,22 @@ async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: numb
     if (!file) return { name: '*.history', text: '', segmentBytes };
     return { name: file, text: (await client.query<{ text: string }>('SELECT pg_read_file($1) AS text', [`pg_wal/${file}`])).rows[0]!.text, segmentBytes };
   });
-  const [timeline, lsn] = (text.trim().split('\n').at(-1) ?? '').split(/\s+/);
-  if (!timeline || !lsn) throw new ClusterError(`${restored.name} was promoted but its timeline history (pg_wal/${name}) does not say where replay ended: ${JSON.stringify(text)}`);
-  return { timeline: Number(timeline), lsn, segmentBytes };
+  let lines: TimelineSwitch[] = [];
+  try {
+    lines = parseTimelineHistory(text);
+  } catch {
+    // reported below with what was read
+  }
+  const last = lines.at(-1);
+  if (!last) throw new ClusterError(`${restored.name} was promoted but its timeline history (pg_wal/${name}) does not say where replay ended: ${JSON.stringify(text)}`);
+  return { timeline: last.parent, lsn: last.switchLsn, segmentBytes, history: lines.slice(0, -1) };
 }
 
 /** The reason the archive holds WAL past where replay ended, or undefined when replay reached its end. */
-async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, ended: { timeline: number; lsn: string; segmentBytes: number }): Promise<string | undefined> {
+async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, ended: Awaited<ReturnType<typeof replayEnd>>): Promise<string | undefined> {
   const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
   const files = listing.stdout.split('\n').filter(Boolean);
-  return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes)?.reason;
+  return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes, ended.history)?.reason;
 }
 
 /**

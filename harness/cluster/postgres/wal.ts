@@ -44,27 +44,31 @@ export interface ArchiveGap {
 
 /**
  * Did replay that ended at `endLsn` on `timeline` stop short of the archive? It did when the
- * archive holds a segment of that timeline after the one replay stopped in: PostgreSQL treats the
- * first segment it cannot get (or read) as the end of the archive and promotes, silently. Returns
- * what is missing, or that the segment it stopped in is there but unreadable; undefined when
- * replay reached the archive's end. `archived` are file names as the repository lists them
- * (`.partial`, `.gz`, pgBackRest's `-<sha1>.lz4` suffixes are ignored; `.history` files too).
+ * archive holds a segment a restore along that timeline reads after the one replay stopped in:
+ * PostgreSQL treats the first segment it cannot get (or read) as the end of the archive and
+ * promotes, silently. `history` is the timeline's own history (its ancestors and where each
+ * ended), so that each segment is looked for on the timeline a restore reads it from. Returns what
+ * is missing, or that the segment it stopped in is there but unreadable; undefined when replay
+ * reached the archive's end. `archived` are file names as the repository lists them (`.partial`,
+ * `.gz`, pgBackRest's `-<sha1>.lz4` suffixes are ignored; `.history` files too).
  */
-export function findArchiveGap(endLsn: string, timeline: number, archived: readonly string[], segmentBytes: number): ArchiveGap | undefined {
+export function findArchiveGap(endLsn: string, timeline: number, archived: readonly string[], segmentBytes: number, history: readonly TimelineSwitch[] = []): ArchiveGap | undefined {
   const bytes = BigInt(segmentBytes);
   const stopped = parseLsn(endLsn) / bytes; // at a boundary: the segment it could not get
+  const tliOf = (segment: bigint) => timelineForSegment(timeline, history, segment, segmentBytes);
   const held = new Set<bigint>();
   for (const file of archived) {
     if (file.endsWith('.history') || file.endsWith('.backup')) continue;
     const parsed = parseSegmentName(file, segmentBytes);
-    if (parsed && parsed.timeline === timeline) held.add(parsed.segment);
+    if (parsed && parsed.timeline === tliOf(parsed.segment)) held.add(parsed.segment);
   }
   const last = [...held].reduce((a, b) => (b > a ? b : a), -1n);
   if (last <= stopped) return undefined;
+  const name = (segment: bigint) => segmentName(tliOf(segment), segment, segmentBytes);
   const missing: string[] = [];
-  for (let segment = stopped; segment < last; segment++) if (!held.has(segment)) missing.push(segmentName(timeline, segment, segmentBytes));
-  const stoppedIn = segmentName(timeline, stopped, segmentBytes);
-  const archiveEndsIn = segmentName(timeline, last, segmentBytes);
+  for (let segment = stopped; segment < last; segment++) if (!held.has(segment)) missing.push(name(segment));
+  const stoppedIn = name(stopped);
+  const archiveEndsIn = name(last);
   const shown = missing.length > 4 ? `${missing.slice(0, 3).join(', ')} … ${missing.at(-1)} (${missing.length})` : missing.join(', ');
   const reason =
     missing.length > 0

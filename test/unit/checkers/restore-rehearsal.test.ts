@@ -14,16 +14,16 @@ const rehearsal = (end: Omit<RehearsalEvent, 'type' | 'phase' | 'time'> | null):
 ];
 
 describe('the restore-rehearsal check', () => {
-  it('passes a backup that restored with every write acknowledged before recovery', () => {
+  it('passes a backup that restored with every write acknowledged before the last archived WAL switch', () => {
     const check = restoreRehearsalChecker({ history: rehearsal({ outcome: 'ok', detail: 'restored pg-rehearsal', cutoff: 50, acknowledged: 2317, missing: 0 }), final: null, expectations });
     expect(check.valid).toBe(true);
-    expect(check.summary).toBe('the backup restored and holds all 2317 writes acknowledged before recovery: restored pg-rehearsal');
+    expect(check.summary).toBe('the backup restored and holds all 2317 writes acknowledged before the last archived WAL switch: restored pg-rehearsal');
   });
 
   it('fails a backup that restored short of writes, or not at all, and names why', () => {
     const short = restoreRehearsalChecker({ history: rehearsal({ outcome: 'ok', detail: 'd', acknowledged: 900, missing: 12, missingKeys: [5, 6] }), final: null, expectations });
     expect(short.valid).toBe(false);
-    expect(short.summary).toMatch(/lacks 12 of the 900 writes acknowledged before recovery \(over the 0 allowed\)/);
+    expect(short.summary).toMatch(/lacks 12 of the 900 writes acknowledged before the last archived WAL switch \(over the 0 allowed\)/);
     expect(short.details.missingKeys).toEqual([5, 6]);
     const allowed = restoreRehearsalChecker({ history: rehearsal({ outcome: 'ok', detail: 'd', acknowledged: 900, missing: 12 }), final: null, expectations: { ...expectations, maxLostWrites: 20 } });
     expect(allowed.valid).toBe(true);
