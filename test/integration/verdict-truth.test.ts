@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
+import { runExperiment, type ExperimentDefinition, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
 import type { TopologySpec } from '../../harness/cluster/topology.ts';
 import type { HistoryEvent, RecoveryEvent } from '../../harness/history/events.ts';
 import type { IntegrityRun } from '../../harness/history/final-state.ts';
@@ -29,7 +29,24 @@ const historyOf = (result: ExperimentResult): HistoryEvent[] =>
 const recovery = (result: ExperimentResult, name: string) =>
   historyOf(result).find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && e.name === name);
 
+/** A client of the primary for a custom step (its own code, as a user would write one). */
+async function primaryClient(cluster: StepContext['cluster']): Promise<pg.Client> {
+  const client = new pg.Client({ ...cluster.primary().clientConfig(), connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
 const primaryOnly: TopologySpec = { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } };
+const synchronousPair: TopologySpec = {
+  domains: ['san-a', 'san-b'],
+  postgres: {
+    nodes: [
+      { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+      { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
+    ],
+  },
+};
 
 describe('integrity checks every table and index it names', () => {
   it.each([
@@ -160,15 +177,7 @@ describe('fencing', () => {
       {
         name: 'failover-live-primary',
         description: 'fail over while the old primary still runs',
-        topology: {
-          domains: ['san-a', 'san-b'],
-          postgres: {
-            nodes: [
-              { name: 'pg-primary', role: 'primary', domain: 'san-a' },
-              { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
-            ],
-          },
-        },
+        topology: synchronousPair,
         workload: { clients: 4, duration: '4s' },
         recovery: { at: '2s', try: ['failover'] },
       },
@@ -180,6 +189,36 @@ describe('fencing', () => {
     expect(old).toMatchObject({ tool: 'pg_checksums', exitCode: 0 });
     expect(old.output).toMatch(/after crash recovery in single-user mode: .*Bad checksums:\s+0/s);
     expect(result.writes.lost).toBe(0);
+    expect(result.verdict).toBe('pass');
+  });
+});
+
+describe('fencing before a restore', () => {
+  it('kills a live old primary before the restore begins, so that nothing it acknowledged is left out of the archive', async () => {
+    const result = await run(
+      {
+        name: 'restore-live-primary',
+        description: 'restore from the archive while the old primary still runs',
+        topology: {
+          domains: ['san-a', 'san-b', 'backup-site'],
+          postgres: {
+            nodes: [
+              { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+              { name: 'pg-archive', role: 'archive', domain: 'backup-site', synchronous: true },
+            ],
+          },
+        },
+        workload: { clients: 4, duration: '5s' },
+        freshBackupAt: '300ms',
+        recovery: { at: '2500ms', try: ['restore'], restoreDomain: 'san-b' },
+      },
+      8,
+    );
+    const restore = recovery(result, 'restore')!;
+    expect(restore.outcome).toBe('ok');
+    expect(restore.detail).toMatch(/; pg-primary fenced first: pg-primary's server was killed and no postgres process is left$/);
+    expect(result.writes.lost).toBe(0);
+    expect(check(result, 'archive-continuity').valid).toBe(true);
     expect(result.verdict).toBe('pass');
   });
 });
@@ -224,9 +263,7 @@ describe('a fault that had no effect', () => {
             at: '2500ms',
             name: 'rewrite every row',
             run: async ({ cluster }) => {
-              const client = new pg.Client({ ...cluster.primary().clientConfig(), connectionTimeoutMillis: 3000 });
-              client.on('error', () => {});
-              await client.connect();
+              const client = await primaryClient(cluster);
               void (async () => {
                 while (!stop) await client.query('UPDATE faultline_ledger SET value = value').catch(() => sleep(50));
                 await client.end().catch(() => {});
@@ -258,15 +295,7 @@ describe('a cancelled synchronous wait', () => {
       {
         name: 'committed-locally',
         description: 'cancelled synchronous waits during a partition, then failover',
-        topology: {
-          domains: ['san-a', 'san-b'],
-          postgres: {
-            nodes: [
-              { name: 'pg-primary', role: 'primary', domain: 'san-a' },
-              { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
-            ],
-          },
-        },
+        topology: synchronousPair,
         workload: { clients: 4, duration: '6s' },
         faults: [
           { at: '1s', fault: 'partition', target: 'primary~replica', duration: '3s', disruptive: true },
@@ -278,9 +307,7 @@ describe('a cancelled synchronous wait', () => {
             name: 'cancel commits waiting for the standby',
             target: 'pg-primary',
             run: async ({ cluster }) => {
-              const client = new pg.Client({ ...cluster.primary().clientConfig(), connectionTimeoutMillis: 3000 });
-              client.on('error', () => {});
-              await client.connect();
+              const client = await primaryClient(cluster);
               let cancelled = 0;
               try {
                 for (const end = Date.now() + 1500; Date.now() < end; await sleep(100)) {

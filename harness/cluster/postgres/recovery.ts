@@ -130,7 +130,8 @@ function pgTimestamp(date: Date): string {
 /**
  * Point-in-time restore to the end of the archive: a new node in `domain` gets the latest base
  * backup and every archived WAL segment (including the one pg_receivewal was still writing),
- * replays them, and is promoted at the end of the WAL. It becomes the cluster's primary.
+ * replays them, and is promoted at the end of the WAL. The old primary is fenced first (unless
+ * this is a rehearsal); the restored node becomes the cluster's primary.
  */
 export async function restoreFromArchive(cluster: StartedPostgresCluster, options: RestoreOptions): Promise<string> {
   const archive = usableArchive(cluster);
@@ -142,6 +143,13 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   if (!latest) throw new ClusterError(`no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`);
 
   const previous = cluster.primary();
+  // The old primary is fenced before the restore begins, as an operator would: whatever it still
+  // acknowledged after the archive was read would otherwise be lost, and two primaries would serve.
+  let fenced = '';
+  if (!options.rehearsal) {
+    const fencing = await fence(cluster, previous);
+    fenced = fencing.fenced ? `; ${previous.name} fenced first: ${fencing.how}` : `; ${previous.name} NOT fenced: ${fencing.how}`;
+  }
   const name = options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE);
   const started = await cluster.run.startNode({
     name,
@@ -162,7 +170,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime);
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
-  return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`);
+  return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`, fenced);
 }
 
 /** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
@@ -223,7 +231,7 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
  * restored server stays the primary (it is what the operator has), and the ledger counts what it
  * lacks.
  */
-async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string): Promise<string> {
+async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string, took: string): Promise<string> {
   const name = restored.name;
   const timeoutMs = options.timeoutMs ?? 120_000;
   await restored.startServer();
@@ -247,14 +255,7 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
     throw new ClusterError(`${describeError(error)}; its log ends:\n${await logTail()}`);
   });
   if (stopped) throw new ClusterError(`${name} stopped while replaying ${source}; its log ends:\n${await logTail()}`);
-  let took = '';
-  if (!options.rehearsal) {
-    // The old primary must be down before the restored one takes over.
-    const previous = cluster.primary();
-    const fencing = await fence(cluster, previous);
-    took = fencing.fenced ? `; ${previous.name} fenced: ${fencing.how}` : `; ${previous.name} NOT fenced: ${fencing.how}`;
-    cluster.setPrimary(restored);
-  }
+  if (!options.rehearsal) cluster.setPrimary(restored);
   if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}`; // it stopped where told
   const ended = await replayEnd(restored);
   const gap = await archiveGap(cluster, archive, ended);
