@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, FaultlineError, UsageError, describeError } from './errors.ts';
 import { createProgress } from './progress.ts';
-import { defaultTopology, validateTopology } from './cluster/topology.ts';
+import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
@@ -15,6 +15,8 @@ import { formatComparison, formatSummary } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
+import { didYouMean } from './schema.ts';
+import { PACKAGE_VERSION } from './package-root.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
@@ -24,21 +26,63 @@ Usage:
                                             run experiments; files in DIR/<name>/<time>/ (default faultline-out)
   faultline report DIR                      check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
+  faultline schema                          the JSON Schema of topology files (for editors)
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
   faultline image [--postgres N]            build (or reuse) the node image
   faultline doctor [--cleanup] [--all]      find (and remove) what crashed runs left behind
-  faultline help                            this text
+  faultline help [command]                  this text, or one command's (also: faultline <command> --help)
+  faultline --version                       faultline's version
 
 Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error, 3 environment error.`;
 
 type Command = (args: string[]) => Promise<number>;
 
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, command: string) {
-  try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true });
-  } catch (error) {
-    throw new UsageError(`${describeError(error)}. See 'faultline help' for the options of '${command}'.`);
+/** `faultline <command> --help`: what each command does and takes. */
+const USAGE: Record<string, string> = {
+  list: 'faultline list\n\nThe shipped experiments, one line each.',
+  run:
+    'faultline run <name|glob…> [--seed N] [--out DIR] [--json]\n\n' +
+    "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), one after the other, with one seed for all.\n" +
+    '  --seed N    replay a run exactly (a whole number, 0 or more; drawn when not given, and shown)\n' +
+    '  --out DIR   where run folders go: DIR/<experiment>/<time>/ and a latest link (default faultline-out)\n' +
+    '  --json      print the results as JSON instead of the summaries\n' +
+    'Exit code: 0 every check held, 1 a check failed, 2 usage or configuration error, 3 environment error.',
+  report: 'faultline report DIR [--json]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed.',
+  faults: 'faultline faults\n\nThe fault catalog: what each fault does, what it mirrors, its targets and parameters.',
+  schema: 'faultline schema\n\nPrints the JSON Schema of topology files, for editors to complete and check them.',
+  up: 'faultline up [--topology FILE] [--json]\n\nStarts a cluster from a topology (JSON; default: primary, replica and archive in three domains) and holds it until Ctrl-C, which removes everything.',
+  image: 'faultline image [--postgres N]\n\nBuilds (or reuses) the node image for PostgreSQL major N (default 15).',
+  doctor: "faultline doctor [--cleanup] [--all]\n\nLists what crashed runs left behind (containers, networks, volumes, loop devices).\n  --cleanup  remove it (runs whose faultline process still runs are kept)\n  --all      with --cleanup: remove those too",
+  help: 'faultline help [command]\n\nThe commands, or one command in detail.',
+};
+
+/** Rewrites what node:util's parseArgs says into the house style: what was wrong, and what to do. */
+function usageError(error: unknown, command: string, known: string[]): UsageError {
+  const e = error as { code?: string; message?: string };
+  const options = known.length ? `'${command}' takes ${known.map((o) => `--${o}`).join(', ')}` : `'${command}' takes no options`;
+  const option = /'(-[^']*)'/.exec(e.message ?? '')?.[1] ?? '';
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const guess = didYouMean(option.replace(/^-+/, '').split('=')[0]!, known);
+    return new UsageError(`Unknown option '${option}'${guess ? ` (did you mean '--${guess}'?)` : ''}: ${options}. See 'faultline ${command} --help'.`);
   }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(`Option '${option.split(' ')[0]}' needs a value, e.g. '--seed 7'. See 'faultline ${command} --help'.`);
+  if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return new UsageError(`'${command}' takes no arguments besides its options: ${options}. See 'faultline ${command} --help'.`);
+  return new UsageError(`${describeError(error)}. See 'faultline ${command} --help'.`);
+}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, command: string, allowPositionals = false) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (error) {
+    throw usageError(error, command, Object.keys(options));
+  }
+}
+
+/** A seed as typed: digits only ('', '0x10' and '1e3' are refused), a safe whole number. */
+export function parseSeed(text: string): number {
+  const seed = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a whole number written in digits, 0 or more (e.g. --seed 7): got '${text}'`);
+  return seed;
 }
 
 function loadTopology(file: string | undefined): unknown {
@@ -132,26 +176,22 @@ export function selectExperiments(patterns: string[], known: ExperimentDefinitio
   const selected = patterns.flatMap((pattern) => {
     const exact = known.filter((e) => globToRegExp(pattern).test(e.name));
     const matches = exact.length > 0 ? exact : known.filter((e) => e.name.startsWith(`${pattern}-`));
-    if (matches.length === 0) throw new UsageError(`No experiment matches '${pattern}'. Known: ${known.map((e) => e.name).join(', ')}.`);
+    if (matches.length === 0) {
+      const guess = didYouMean(pattern, known.map((e) => e.name));
+      throw new UsageError(`No experiment matches '${pattern}'${guess ? ` (did you mean '${guess}'?)` : ''}. Known: ${known.map((e) => e.name).join(', ')} ('faultline list' describes them).`);
+    }
     return matches;
   });
   return [...new Set(selected)];
 }
 
 const run: Command = async (args) => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(`${describeError(error)}. See 'faultline help' for the options of 'run'.`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, 'run', true);
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
   const selected = selectExperiments(positionals, experiments);
   // One seed for the whole invocation, drawn when none is given: the seed the summary shows
   // replays every experiment of this command at once.
-  const seed = values.seed === undefined ? randomSeed() : Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number, 0 or more: got '${values.seed}'`);
+  const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);
   const log = createProgress();
   installInterruptCleanup();
   const results: ExperimentResult[] = [];
@@ -167,12 +207,7 @@ const run: Command = async (args) => {
 };
 
 const report: Command = async (args) => {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError(`${describeError(error)}. Usage: faultline report DIR`);
-  }
+  const parsed = parse(args, { json: { type: 'boolean' } }, 'report', true);
   const [dir] = parsed.positionals;
   if (!dir || parsed.positionals.length > 1) throw new UsageError('Usage: faultline report DIR (the folder of a run, or of an experiment for its latest run)');
   const { result, skippedLines, complete } = recheckRun(dir);
@@ -180,6 +215,12 @@ const report: Command = async (args) => {
   if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
   process.stdout.write(parsed.values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);
   return result.verdict === 'pass' ? 0 : 1;
+};
+
+const schema: Command = async (args) => {
+  parse(args, {}, 'schema');
+  process.stdout.write(`${JSON.stringify(topologyJsonSchema(), null, 2)}\n`);
+  return 0;
 };
 
 const faultsCommand: Command = async (args) => {
@@ -198,14 +239,15 @@ const faultsCommand: Command = async (args) => {
 
 const commands: Record<string, Command> = {
   faults: faultsCommand,
+  schema,
   list,
   run,
   report,
   up,
   image,
   doctor,
-  help: async () => {
-    process.stdout.write(`${HELP}\n`);
+  help: async ([topic]) => {
+    process.stdout.write(`${topic && USAGE[topic] ? USAGE[topic] : HELP}\n`);
     return 0;
   },
 };
@@ -220,9 +262,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') return commands.help!([]);
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
   const command = commands[name];
   try {
-    if (!command) throw new UsageError(`Unknown command '${name}'. Commands: ${Object.keys(commands).join(', ')}.`);
+    if (!command) {
+      const guess = didYouMean(name, Object.keys(commands));
+      throw new UsageError(`Unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}. Commands: ${Object.keys(commands).join(', ')} ('faultline help' describes them).`);
+    }
+    if (rest.includes('--help') || rest.includes('-h')) return await commands.help!([name]);
     return await command(rest);
   } catch (error) {
     if (error instanceof FaultlineError) {

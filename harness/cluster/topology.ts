@@ -2,51 +2,122 @@
 // each node's volume lives in. The Sidekick mistake is a topology whose primary data and backups
 // share one domain; this module makes that placement explicit and checks it before anything starts.
 
+import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { describeValue as describe, parseOrThrow, strictObject } from '../schema.ts';
 import { formatBytes, parseSize } from '../units.ts';
 
-export type PostgresRole = 'primary' | 'replica' | 'archive';
+export const MIN_POSTGRES_VOLUME_BYTES = 64 * 1024 ** 2;
+export const DEFAULT_VOLUME_BYTES = 512 * 1024 ** 2;
+const SUPPORTED_POSTGRES = [13, 14, 15, 16, 17];
+const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const NAME_RULE = 'use 2 to 32 lower case letters, digits and dashes, starting with a letter';
+const ROLES = ['primary', 'replica', 'archive'] as const;
+const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
+const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest'] as const;
 
+const nodeSchema = strictObject({
+  name: z.string({ error: (i) => `node name ${describe(i.input)} is not valid: ${NAME_RULE}` }).regex(NAME, { error: (i) => `node name ${describe(i.input)} is not valid: ${NAME_RULE}` }).meta({
+    description: 'Host name on the cluster network, e.g. `pg-primary`. Lower case letters, digits and dashes.',
+  }),
+  role: z.enum(ROLES, { error: (i) => `role ${describe(i.input)} is not a role: use 'primary', 'replica' or 'archive'` }).meta({
+    description:
+      '`primary` accepts writes; `replica` streams from the primary (hot standby, its own replication slot); `archive` is the backup repository: it receives the WAL stream with `pg_receivewal` (its own slot) and holds base backups, on a volume of its own.',
+  }),
+  domain: z.string({ error: (i) => `the failure domain must be a name from 'domains', got ${describe(i.input)}` }).meta({
+    description: 'The failure domain (SAN, rack, site) its volume lives in. Must be one of `domains`.',
+  }),
+  volumeSize: z
+    .union([z.string(), z.number()], { error: (i) => `volume size ${describe(i.input)} is not a size: write it like '512M' or '1G'` })
+    .optional()
+    .meta({ description: 'Size of the node\'s volume, e.g. `512M`. At least 64 MiB. Default 512 MiB (sparse).' }),
+  synchronous: z
+    .boolean({ error: (i) => `'synchronous' must be true or false, got ${describe(i.input)}` })
+    .optional()
+    .meta({ description: 'Replica or archive only: the primary waits for it to flush commits (`synchronous_standby_names`).' }),
+});
+
+/** A topology as users write it: JSON for `--topology`, an object for the API. */
+export const topologySchema = strictObject({
+  domains: z
+    .array(z.string().regex(NAME, { error: (i) => `failure domain name ${describe(i.input)} is not valid: ${NAME_RULE}` }), {
+      error: (i) => `'domains' must list at least one failure domain, e.g. ["san-a", "backup-site"]; got ${describe(i.input)}`,
+    })
+    .min(1, { error: `'domains' must list at least one failure domain, e.g. ["san-a", "backup-site"]; got []` })
+    .meta({ description: 'Failure domains that exist in this cluster, e.g. `["san-a", "san-b", "backup-site"]`.' }),
+  postgres: strictObject({
+    version: z
+      .number({ error: (i) => `PostgreSQL version ${describe(i.input)} is not supported: use one of ${SUPPORTED_POSTGRES.join(', ')}` })
+      .refine((v) => SUPPORTED_POSTGRES.includes(v), { error: (i) => `PostgreSQL version ${describe(i.input)} is not supported: use one of ${SUPPORTED_POSTGRES.join(', ')}` })
+      .optional()
+      .meta({ description: "PostgreSQL major version installed in the node image (Debian's packages). Default 15." }),
+    nodes: z
+      .array(nodeSchema, { error: `'postgres.nodes' must list the nodes, at least a primary, e.g. [{"name": "pg-primary", "role": "primary", "domain": "san-a"}]` })
+      .min(1, { error: `'postgres.nodes' must list at least a primary, e.g. [{"name": "pg-primary", "role": "primary", "domain": "san-a"}]` }),
+    synchronousCommit: z
+      .enum(SYNC_COMMIT, { error: (i) => `'synchronousCommit' ${describe(i.input)} is not valid: use one of ${SYNC_COMMIT.join(', ')}` })
+      .optional()
+      .meta({ description: '`synchronous_commit` on the primary. Default `on`.' }),
+    backupTool: z
+      .enum(BACKUP_TOOLS, { error: (i) => `'backupTool' ${describe(i.input)} is not supported: use 'pg_receivewal' or 'pgbackrest'` })
+      .optional()
+      .meta({
+        description:
+          'How the archive node backs up: `pg_receivewal` (streamed WAL, base backups by pg_basebackup; the default) or `pgbackrest` (archive_command to a pgBackRest repository over TLS).',
+      }),
+    archiveTimeout: z
+      .string({ error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
+      .regex(/^\d+(ms|s|min)?$/, { error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
+      .optional()
+      .meta({ description: 'With pgbackrest: `archive_timeout`, the longest a WAL segment waits to be archived. Default 60s.' }),
+  }),
+})
+  .superRefine((spec, ctx) => {
+    // What one field cannot tell by itself: references, counts and combinations.
+    const { domains, postgres } = spec;
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    domains.forEach((d, i) => domains.indexOf(d) !== i && issue(['domains', i], `failure domain '${d}' is declared twice`));
+    postgres.nodes.forEach((node, i) => {
+      const at = ['postgres', 'nodes', i];
+      if (!domains.includes(node.domain)) {
+        issue([...at, 'domain'], `Node '${node.name}' is placed in failure domain ${describe(node.domain)}, which the topology does not declare (declared: ${domains.join(', ')}): add it to 'domains' or place the node in a declared one`);
+      }
+      if (node.volumeSize !== undefined) {
+        const bytes = parseSize(node.volumeSize);
+        if (bytes === undefined) issue([...at, 'volumeSize'], `Node '${node.name}': volume size ${describe(node.volumeSize)} is not a size: write it like '512M' or '1G'`);
+        else if (bytes < MIN_POSTGRES_VOLUME_BYTES) {
+          issue([...at, 'volumeSize'], `Volume size must be at least ${formatBytes(MIN_POSTGRES_VOLUME_BYTES)} for PostgreSQL: got ${describe(node.volumeSize)} on node '${node.name}'`);
+        }
+      }
+      if (node.synchronous && node.role === 'primary') issue([...at, 'synchronous'], `Node '${node.name}' is the primary and cannot be 'synchronous': mark its replicas or archive instead`);
+      if (postgres.nodes.findIndex((other) => other.name === node.name) !== i) issue([...at, 'name'], `Node name '${node.name}' is used twice: node names must be unique`);
+    });
+    const primaries = postgres.nodes.filter((node) => node.role === 'primary');
+    if (primaries.length === 0) {
+      const follower = postgres.nodes.find((node) => node.role !== 'primary');
+      issue(['postgres', 'nodes'], `Node '${follower?.name}' is a ${follower?.role} without a primary to follow: add a node with role 'primary'`);
+    }
+    if (primaries.length > 1) issue(['postgres', 'nodes'], `Only one primary is allowed, found ${primaries.map((p) => `'${p.name}'`).join(' and ')}`);
+    const archives = postgres.nodes.filter((node) => node.role === 'archive');
+    if (archives.length > 1) issue(['postgres', 'nodes'], `Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
+    if (postgres.backupTool === 'pgbackrest') {
+      if (archives.length === 0) issue(['postgres', 'backupTool'], `'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
+      if (archives[0]?.synchronous) {
+        issue(['postgres', 'nodes', postgres.nodes.indexOf(archives[0]), 'synchronous'], `Node '${archives[0].name}' cannot be synchronous with pgbackrest: it receives WAL by archive_command, not by streaming`);
+      }
+    }
+  });
+
+/**
+ * A topology as users write it: which nodes exist, their roles, and the failure domain each
+ * node's volume lives in (derived from `topologySchema`).
+ */
+export type TopologySpec = z.input<typeof topologySchema>;
 /** One PostgreSQL node: a container whose data (or, for `archive`, the WAL archive) is on its own volume. */
-export interface PostgresNodeSpec {
-  /** Host name on the cluster network, e.g. `pg-primary`. Lower case letters, digits and dashes. */
-  name: string;
-  /**
-   * `primary` accepts writes; `replica` streams from the primary (hot standby, its own replication
-   * slot); `archive` is the backup repository: it receives the WAL stream with `pg_receivewal`
-   * (its own slot) and holds base backups, on a volume of its own.
-   */
-  role: PostgresRole;
-  /** The failure domain (SAN, rack, site) its volume lives in. Must be one of `domains`. */
-  domain: string;
-  /** Size of the node's volume, e.g. `512M`. At least 64 MiB. Default 512 MiB (sparse). */
-  volumeSize?: string | number;
-  /** Replica or archive only: the primary waits for it to flush commits (`synchronous_standby_names`). */
-  synchronous?: boolean;
-}
-
-export type SynchronousCommit = 'on' | 'off' | 'local' | 'remote_write' | 'remote_apply';
-
-export interface TopologySpec {
-  /** Failure domains that exist in this cluster, e.g. `['san-a', 'san-b', 'backup-site']`. */
-  domains: string[];
-  postgres: {
-    /** PostgreSQL major version installed in the node image (Debian's packages). Default 15. */
-    version?: number;
-    nodes: PostgresNodeSpec[];
-    /** `synchronous_commit` on the primary. Default `on`. */
-    synchronousCommit?: SynchronousCommit;
-    /**
-     * How the archive node backs up: `pg_receivewal` (streamed WAL, base backups by pg_basebackup;
-     * the default) or `pgbackrest` (archive_command to a pgBackRest repository over TLS).
-     */
-    backupTool?: BackupTool;
-    /** With pgbackrest: `archive_timeout`, the longest a WAL segment waits to be archived. Default 60s. */
-    archiveTimeout?: string;
-  };
-}
-
-export type BackupTool = 'pg_receivewal' | 'pgbackrest';
+export type PostgresNodeSpec = TopologySpec['postgres']['nodes'][number];
+export type PostgresRole = PostgresNodeSpec['role'];
+export type SynchronousCommit = (typeof SYNC_COMMIT)[number];
+export type BackupTool = (typeof BACKUP_TOOLS)[number];
 
 /** A validated topology: every default filled in, every reference resolved. */
 export interface Topology {
@@ -70,12 +141,6 @@ export interface PostgresNode {
   synchronous: boolean;
 }
 
-export const MIN_POSTGRES_VOLUME_BYTES = 64 * 1024 ** 2;
-export const DEFAULT_VOLUME_BYTES = 512 * 1024 ** 2;
-const SUPPORTED_POSTGRES = [13, 14, 15, 16, 17];
-const NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
-const SYNC_COMMIT: SynchronousCommit[] = ['on', 'off', 'local', 'remote_write', 'remote_apply'];
-
 /** The topology most drills start from: primary, replica and archive, each in a domain of its own. */
 export const defaultTopology: TopologySpec = {
   domains: ['san-a', 'san-b', 'backup-site'],
@@ -89,123 +154,52 @@ export const defaultTopology: TopologySpec = {
 };
 
 /**
- * Checks a topology and fills in defaults. Throws a ConfigError that names the offending value and
- * how to fix it; `where` prefixes messages (e.g. the file the topology came from).
+ * Checks a topology and fills in defaults. Throws a ConfigError that lists every problem with its
+ * path, the offending value and how to fix it; `where` prefixes it (e.g. the file it came from).
  */
 export function validateTopology(spec: unknown, where = 'topology'): Topology {
-  const fail = (message: string): never => {
-    throw new ConfigError(`${where}: ${message}`);
-  };
-  if (!isObject(spec)) fail(`expected an object with 'domains' and 'postgres', got ${describe(spec)}`);
-  const s = spec as Record<string, unknown>;
-
-  if (!Array.isArray(s.domains) || s.domains.length === 0) {
-    fail(`'domains' must list at least one failure domain, e.g. ["san-a", "backup-site"]; got ${describe(s.domains)}`);
+  if (validated.has(spec as object)) return spec as Topology;
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw new ConfigError(`${where}: expected an object with 'domains' and 'postgres', got ${describe(spec)}`);
   }
-  const domains = s.domains as unknown[];
-  for (const domain of domains) {
-    if (typeof domain !== 'string' || !NAME.test(domain)) {
-      fail(`Failure domain name ${describe(domain)} is not valid: use 2 to 32 lower case letters, digits and dashes, starting with a letter`);
-    }
-  }
-  const duplicateDomain = domains.find((d, i) => domains.indexOf(d) !== i);
-  if (duplicateDomain !== undefined) fail(`Failure domain '${String(duplicateDomain)}' is declared twice in 'domains'`);
-
-  if (!isObject(s.postgres)) fail(`'postgres' must be an object with a 'nodes' list; got ${describe(s.postgres)}`);
-  const pg = s.postgres as Record<string, unknown>;
-  const version = pg.version ?? 15;
-  if (typeof version !== 'number' || !SUPPORTED_POSTGRES.includes(version)) {
-    fail(`PostgreSQL version ${describe(version)} is not supported: use one of ${SUPPORTED_POSTGRES.join(', ')}`);
-  }
-  const synchronousCommit = pg.synchronousCommit ?? 'on';
-  if (typeof synchronousCommit !== 'string' || !SYNC_COMMIT.includes(synchronousCommit as SynchronousCommit)) {
-    fail(`'synchronousCommit' ${describe(synchronousCommit)} is not valid: use one of ${SYNC_COMMIT.join(', ')}`);
-  }
-  if (!Array.isArray(pg.nodes) || pg.nodes.length === 0) {
-    fail(`'postgres.nodes' must list at least a primary, e.g. [{"name": "pg-primary", "role": "primary", "domain": "${String(domains[0])}"}]`);
-  }
-
-  const nodes: PostgresNode[] = (pg.nodes as unknown[]).map((raw, index) => {
-    const at = `postgres.nodes[${index}]`;
-    if (!isObject(raw)) return fail(`${at} must be an object, got ${describe(raw)}`);
-    const n = raw as Record<string, unknown>;
-    if (typeof n.name !== 'string' || !NAME.test(n.name)) {
-      fail(`${at}: node name ${describe(n.name)} is not valid: use 2 to 32 lower case letters, digits and dashes, starting with a letter`);
-    }
-    const name = n.name as string;
-    if (n.role !== 'primary' && n.role !== 'replica' && n.role !== 'archive') {
-      fail(`Node '${name}' has role ${describe(n.role)}: use 'primary', 'replica' or 'archive'`);
-    }
-    if (typeof n.domain !== 'string' || !domains.includes(n.domain)) {
-      fail(
-        `Node '${name}' is placed in failure domain ${describe(n.domain)}, which the topology does not declare ` +
-          `(declared: ${domains.join(', ')}): add it to 'domains' or place the node in a declared one`,
-      );
-    }
-    const volumeBytes = n.volumeSize === undefined ? DEFAULT_VOLUME_BYTES : parseSize(n.volumeSize as string | number);
-    if (volumeBytes === undefined) {
-      fail(`Node '${name}': volume size ${describe(n.volumeSize)} is not a size: write it like '512M' or '1G'`);
-    } else if (volumeBytes < MIN_POSTGRES_VOLUME_BYTES) {
-      fail(
-        `Volume size must be at least ${formatBytes(MIN_POSTGRES_VOLUME_BYTES)} for PostgreSQL: got ${describe(n.volumeSize)} ` +
-          `on node '${name}'`,
-      );
-    }
-    if (n.synchronous !== undefined && typeof n.synchronous !== 'boolean') {
-      fail(`Node '${name}': 'synchronous' must be true or false, got ${describe(n.synchronous)}`);
-    }
-    if (n.synchronous === true && n.role === 'primary') {
-      fail(`Node '${name}' is the primary and cannot be 'synchronous': mark its replicas or archive instead`);
-    }
-    return { name, role: n.role as PostgresRole, domain: n.domain as string, volumeBytes: volumeBytes as number, synchronous: n.synchronous === true };
-  });
-
-  const duplicateNode = nodes.find((node, i) => nodes.findIndex((other) => other.name === node.name) !== i);
-  if (duplicateNode) fail(`Node name '${duplicateNode.name}' is used twice: node names must be unique`);
-  const primaries = nodes.filter((node) => node.role === 'primary');
-  if (primaries.length === 0) {
-    const follower = nodes.find((node) => node.role !== 'primary');
-    fail(
-      `Node '${follower?.name}' is a ${follower?.role} without a primary to follow: add a node with role 'primary'`,
-    );
-  }
-  if (primaries.length > 1) fail(`Only one primary is allowed, found ${primaries.map((p) => `'${p.name}'`).join(' and ')}`);
-  const archives = nodes.filter((node) => node.role === 'archive');
-  if (archives.length > 1) fail(`Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
-
-  const backupTool = pg.backupTool ?? 'pg_receivewal';
-  if (backupTool !== 'pg_receivewal' && backupTool !== 'pgbackrest') {
-    fail(`'backupTool' ${describe(backupTool)} is not supported: use 'pg_receivewal' or 'pgbackrest'`);
-  }
-  const archiveTimeout = pg.archiveTimeout ?? '60s';
-  if (typeof archiveTimeout !== 'string' || !/^\d+(ms|s|min)?$/.test(archiveTimeout)) {
-    fail(`'archiveTimeout' ${describe(archiveTimeout)} is not a PostgreSQL duration: write it like '1s' or '60s'`);
-  }
-  if (backupTool === 'pgbackrest' && archives.length === 0) fail(`'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
-  const archiveNode = archives[0];
-  if (backupTool === 'pgbackrest' && archiveNode?.synchronous) {
-    fail(`Node '${archiveNode.name}' cannot be synchronous with pgbackrest: it receives WAL by archive_command, not by streaming`);
-  }
+  const parsed = parseOrThrow(topologySchema, spec, where);
+  const nodes = parsed.postgres.nodes.map((n) => ({
+    name: n.name,
+    role: n.role,
+    domain: n.domain,
+    volumeBytes: n.volumeSize === undefined ? DEFAULT_VOLUME_BYTES : parseSize(n.volumeSize)!,
+    synchronous: n.synchronous === true,
+  }));
   const synchronous = nodes.filter((node) => node.synchronous).map((node) => `"${node.name}"`);
-  return {
-    domains: domains as string[],
+  const topology: Topology = {
+    domains: parsed.domains,
     postgres: {
-      version: version as number,
-      synchronousCommit: synchronousCommit as SynchronousCommit,
+      version: parsed.postgres.version ?? 15,
+      synchronousCommit: parsed.postgres.synchronousCommit ?? 'on',
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
-      backupTool: backupTool as BackupTool,
-      archiveTimeout: archiveTimeout as string,
+      backupTool: parsed.postgres.backupTool ?? 'pg_receivewal',
+      archiveTimeout: parsed.postgres.archiveTimeout ?? '60s',
       nodes,
     },
   };
+  validated.add(topology);
+  return topology;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** Topologies this module made: passing one back in returns it as it is (it is no longer in the input shape). */
+const validated = new WeakSet<object>();
+
+/** Every problem of a topology, with its path (none when it is valid). */
+export function topologyIssues(spec: unknown): z.core.$ZodIssue[] {
+  if (validated.has(spec as object)) return [];
+  return topologySchema.safeParse(spec).error?.issues ?? [];
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'string') return `'${value}'`;
-  return JSON.stringify(value);
+/** The JSON Schema of a topology file, for editors to complete and check (`faultline schema`). */
+export function topologyJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(topologySchema, { io: 'input' }),
+    title: 'faultline topology',
+    description: 'The nodes of a faultline cluster, their roles, and the failure domain each volume lives in.',
+  };
 }

@@ -2,8 +2,10 @@
 // when (the schedule), and what it tolerates. `defineExperiment` checks it once, at the edge, so a
 // mistake is reported before any container starts.
 
+import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { validateTopology, type TopologySpec } from '../cluster/topology.ts';
+import { configErrorOf, strictObject } from '../schema.ts';
+import { topologyIssues, validateTopology, type TopologySpec } from '../cluster/topology.ts';
 import type { Expectations } from '../checkers/types.ts';
 import { parseDuration } from '../units.ts';
 import type { WorkloadOptions } from '../workload/postgres-writes.ts';
@@ -93,6 +95,32 @@ export interface Experiment {
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
+// The keys an experiment may have, at every level: a typo ('rehearseRestor', 'maxLostWrite') is
+// refused with a suggestion instead of silently meaning the default. Values are checked below.
+const anything = z.unknown().optional();
+const faultStep = strictObject({ at: anything, fault: anything, target: anything, duration: anything, params: anything, disruptive: anything, optional: anything });
+const randomFaults = strictObject({
+  random: strictObject({ faults: anything, targets: anything, count: anything, from: anything, to: anything, duration: anything, optional: anything }),
+});
+const definitionKeys = strictObject({
+  name: anything,
+  description: anything,
+  topology: anything,
+  workload: strictObject({ clients: anything, rate: anything, readRatio: anything, operationTimeoutMs: anything, connectTimeoutMs: anything, seed: anything, duration: anything }).optional(),
+  faults: z
+    .array(
+      z.unknown().superRefine((spec, ctx) => {
+        const schema = typeof spec === 'object' && spec !== null && 'random' in spec ? randomFaults : faultStep;
+        for (const issue of schema.safeParse(spec).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+      }),
+    )
+    .optional(),
+  freshBackupAt: anything,
+  recovery: strictObject({ at: anything, try: anything, restoreDomain: anything, rejoin: anything, restoreTo: anything, rehearseRestore: anything }).optional(),
+  schedule: z.array(strictObject({ at: anything, name: anything, target: anything, disruptive: anything, run: anything })).optional(),
+  expect: strictObject({ maxLostWrites: anything, rtoBudget: anything, rpoBudget: anything, restoreMustComplete: anything }).optional(),
+});
+
 function duration(value: string | number | undefined, fallback: number | undefined, what: string): number | undefined {
   if (value === undefined) return fallback;
   const ms = parseDuration(value);
@@ -112,6 +140,12 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     throw new ConfigError(`Experiment name ${JSON.stringify(name)} is not valid: use lower case letters, digits and dashes, starting with a letter`);
   }
   const where = `experiment '${name}'`;
+  // Every problem of the definition's shape and of its topology at once, each with its path.
+  const issues = [
+    ...(definitionKeys.safeParse(definition).error?.issues ?? []),
+    ...topologyIssues(definition.topology).map((issue) => ({ ...issue, path: ['topology', ...issue.path] })),
+  ];
+  if (issues.length > 0) throw configErrorOf(issues, where);
   const topology = validateTopology(definition.topology, `${where}, topology`);
   const workload = definition.workload ?? {};
   const durationMs = duration(workload.duration, 10_000, `${where}: workload.duration`)!;

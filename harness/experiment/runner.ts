@@ -3,7 +3,6 @@
 // cleaning up never hides the root cause. The history is on disk as it happens, and the checks run
 // on what is on disk, the same files `faultline report` reads.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
 import {
@@ -34,6 +33,7 @@ import { buildResult, type ExperimentResult } from './result.ts';
 import { createRunDir } from './run-dir.ts';
 import { Timetable } from './timetable.ts';
 import { sleep } from '../wait.ts';
+import { PACKAGE_VERSION } from '../package-root.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -45,7 +45,6 @@ export interface RunOptions {
   image?: string;
 }
 
-const FAULTLINE_VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Runs an experiment against a real cluster and returns its result (also written to
@@ -79,7 +78,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   let workloadMs: number | null = null;
   const heals = new Map<string, () => Promise<unknown>>();
   const planned = planFaults(definition.faults ?? [], validateTopology(definition.topology), seed, experiment.durationMs);
-  const versions: Record<string, string> = { faultline: FAULTLINE_VERSION, node: process.version };
+  const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   try {
     phase('starting cluster');
     cluster = await startPostgresCluster(definition.topology, { log, image: options.image });

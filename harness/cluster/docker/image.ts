@@ -5,12 +5,12 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { EnvironmentError, describeError } from '../../errors.ts';
 import { getEngine } from './engine.ts';
+import { PACKAGE_ROOT } from '../../package-root.ts';
 
-export const DOCKER_CONTEXT = fileURLToPath(new URL('../../../docker/', import.meta.url));
+export const DOCKER_CONTEXT = join(PACKAGE_ROOT, 'docker');
 export const BASE_IMAGE = 'debian:bookworm-slim';
 
 export interface ImageOptions {
