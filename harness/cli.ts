@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The faultline command line. Exit codes (DESIGN.md): 0 every check held; 1 a check failed;
+// The faultline command line. Exit codes (docs/architecture.md): 0 every check held; 1 a check failed;
 // 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
 
 import { readFileSync, realpathSync } from 'node:fs';
@@ -24,7 +24,7 @@ Usage:
   faultline list                            the shipped experiments
   faultline run <name|glob…> [--seed N] [--out DIR] [--json]
                                             run experiments; files in DIR/<name>/<time>/ (default faultline-out)
-  faultline report DIR                      check a run again from its files (also a crashed one)
+  faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
@@ -47,7 +47,9 @@ const USAGE: Record<string, string> = {
     '  --out DIR   where run folders go: DIR/<experiment>/<time>/ and a latest link (default faultline-out)\n' +
     '  --json      print the results as JSON instead of the summaries\n' +
     'Exit code: 0 every check held, 1 a check failed, 2 usage or configuration error, 3 environment error.',
-  report: 'faultline report DIR [--json]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed.',
+  report:
+    'faultline report DIR [--json] [--write]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed, and prints the result.\n' +
+    "  --json   print the result as JSON (the shape of result.json)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)",
   faults: 'faultline faults\n\nThe fault catalog: what each fault does, what it mirrors, its targets and parameters.',
   schema: 'faultline schema\n\nPrints the JSON Schema of topology files, for editors to complete and check them.',
   up: 'faultline up [--topology FILE] [--json]\n\nStarts a cluster from a topology (JSON; default: primary, replica and archive in three domains) and holds it until Ctrl-C, which removes everything.',
@@ -207,10 +209,10 @@ const run: Command = async (args) => {
 };
 
 const report: Command = async (args) => {
-  const parsed = parse(args, { json: { type: 'boolean' } }, 'report', true);
+  const parsed = parse(args, { json: { type: 'boolean' }, write: { type: 'boolean' } }, 'report', true);
   const [dir] = parsed.positionals;
   if (!dir || parsed.positionals.length > 1) throw new UsageError('Usage: faultline report DIR (the folder of a run, or of an experiment for its latest run)');
-  const { result, skippedLines, complete } = recheckRun(dir);
+  const { result, skippedLines, complete } = recheckRun(dir, { write: parsed.values.write === true });
   if (!complete) process.stderr.write(`faultline: the run in ${result.dir} did not finish; checking the history it left\n`);
   if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
   process.stdout.write(parsed.values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);

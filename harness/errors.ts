@@ -1,5 +1,5 @@
 // The few error classes faultline throws. Each carries a stable `code` and the process exit code the
-// CLI uses for it (DESIGN.md: 2 usage or configuration, 3 environment), plus the `cause` when wrapped.
+// CLI uses for it (docs/architecture.md: 2 usage or configuration, 3 environment), plus the `cause` when wrapped.
 
 export type ErrorCode =
   | 'E_USAGE'

@@ -1,4 +1,4 @@
-// RPO and RTO as DESIGN.md defines them.
+// RPO and RTO as docs/architecture.md defines them.
 // RTO: from the start of the first disruptive fault that took effect to the first write
 //   acknowledged by the recovered cluster: after the fault was in effect and, when recovery began
 //   after the fault, after recovery began and on the node that is primary at the end. A write

@@ -19,7 +19,8 @@ export interface Recheck {
   complete: boolean;
 }
 
-export function recheckRun(dir: string): Recheck {
+/** Checks a run again; its files are rewritten only when `write` says so (`faultline report --write`). */
+export function recheckRun(dir: string, options: { write?: boolean } = {}): Recheck {
   const runDir = resolveRunDir(dir);
   const { events, skipped } = readHistory(join(runDir, 'history.jsonl'));
   const start = events.find((e): e is RunEvent & { expectations?: Expectations } => e.type === 'run' && e.phase === 'start');
@@ -42,6 +43,6 @@ export function recheckRun(dir: string): Recheck {
     dir: runDir,
     ...(complete ? (previous.error ? { error: previous.error } : {}) : { error: 'the run did not finish (its history has no end): it crashed or was killed' }),
   });
-  writeRunFiles(result, events);
+  if (options.write) writeRunFiles(result, events);
   return { result, skippedLines: skipped.length, complete };
 }

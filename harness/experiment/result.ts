@@ -5,7 +5,12 @@ import { composeValidity, computeRpo, computeRto, faultRecords, statusOf, writeR
 import { isRecoveryAction, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
 
+/** The version of result.json's shape; it changes when a field changes meaning or goes away. */
+export const RESULT_SCHEMA_VERSION = 2;
+
 export interface ExperimentResult {
+  /** The shape's version (RESULT_SCHEMA_VERSION). */
+  schemaVersion: number;
   experiment: string;
   seed: number;
   runId: string | null;
@@ -89,6 +94,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
   const recoveryEnd = [...history].reverse().find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && isRecoveryAction(e));
   const restoreCheck = checks.find((c) => c.name === 'restore-completed');
   return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
     experiment: input.experiment,
     seed: input.seed,
     runId: input.runId,

@@ -91,7 +91,9 @@ describe('the ledger on a real primary + replica', () => {
     expect(runId).toBeDefined();
 
     try {
-      const report = await execa('node', ['harness/cli.ts', 'report', join(dir, 'healthy')], { reject: false });
+      const before = readFileSync(join(dir, 'healthy', 'latest', 'history.jsonl'), 'utf8');
+      const report = await execa('node', ['harness/cli.ts', 'report', join(dir, 'healthy'), '--write'], { reject: false });
+      expect(readFileSync(join(dir, 'healthy', 'latest', 'history.jsonl'), 'utf8')).toBe(before); // the evidence is never rewritten
       expect(report.exitCode).toBe(1); // no final state: unknown, never a pass
       expect(report.stderr).toMatch(/did not finish/);
       const result = JSON.parse(readFileSync(join(dir, 'healthy', 'latest', 'result.json'), 'utf8'));

@@ -1,5 +1,9 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildResult } from '../../harness/experiment/result.ts';
+import { recheckRun } from '../../harness/experiment/recheck.ts';
 import { runCheckers, defaultExpectations } from '../../harness/checkers/index.ts';
 import { formatSummary, formatComparison, renderHtml, toJUnit } from '../../harness/report/index.ts';
 import type { HistoryEvent } from '../../harness/history/events.ts';
@@ -107,5 +111,20 @@ describe('reports', () => {
     const latency = [...html.matchAll(/<path d="([^"]*)" fill="none" stroke="#457b9d"/g)].map((m) => m[1]!);
     expect(latency).toHaveLength(1);
     expect(latency[0]!.match(/M/g)).toHaveLength(2);
+  });
+});
+
+describe('checking a run again from its files', () => {
+  it('leaves the run’s files alone unless asked to write them, and never touches the history', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-recheck-'));
+    const lines = history.map((e) => JSON.stringify(e)).join('\n');
+    writeFileSync(join(dir, 'history.jsonl'), `${JSON.stringify({ type: 'run', phase: 'start', experiment: 'x', seed: 3, time: 0 })}\n${lines}\n`);
+    writeFileSync(join(dir, 'final-state.json'), JSON.stringify(final));
+    const checked = recheckRun(dir);
+    expect(checked.result).toMatchObject({ schemaVersion: 2, experiment: 'x', seed: 3, verdict: 'fail' });
+    expect(existsSync(join(dir, 'result.json'))).toBe(false);
+    recheckRun(dir, { write: true });
+    expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'))).toMatchObject({ schemaVersion: 2, experiment: 'x' });
+    expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')[1]).toBe(lines.split('\n')[0]);
   });
 });
