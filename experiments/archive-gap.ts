@@ -17,4 +17,5 @@ export default defineExperiment({
     { at: '4s', fault: 'volume-loss', target: 'primary' },
   ],
   recovery: { at: '4500ms', try: ['restore'], restoreDomain: 'san-b' },
+  shows: { failing: ['lost-writes', 'restore-completed'], why: 'a restore stops at the first hole in the WAL archive' },
 });

@@ -29,6 +29,7 @@ function failoverDrill(synchronous: boolean): ExperimentDefinition {
     ],
     recovery: { at: '3500ms', try: ['failover'], rejoin: true },
     expect: { maxLostWrites: 0 },
+    ...(synchronous ? {} : { shows: { failing: ['lost-writes'], why: 'an asynchronous replica lacks what it had not received when the primary died' } }),
   });
 }
 

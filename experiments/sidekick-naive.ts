@@ -24,4 +24,5 @@ export default defineExperiment({
   faults: sanUpgrade,
   recovery: { at: recoveryAt, try: ['failover', 'restore'], restoreDomain: 'san-b' },
   expect: { maxLostWrites: 0, restoreMustComplete: true },
+  shows: { failing: ['lost-writes', 'restore-completed'], why: 'data, replica and backups on one SAN: losing it loses everything, and nothing can be restored' },
 });

@@ -12,6 +12,7 @@ export const staleSnapshot = defineExperiment({
   workload: { clients: 4, duration: '7s' },
   faults: [{ at: '2s', fault: 'stale-snapshot', target: 'primary', duration: '3s' }],
   expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'checksums pass on an old snapshot; only the ledger sees the writes it lacks' },
 });
 
 /** Garbage in table blocks: data checksums and pg_amcheck catch it. Fails on integrity. */
@@ -22,6 +23,7 @@ export const silentCorruption = defineExperiment({
   workload: { clients: 4, duration: '6s' },
   faults: [{ at: '3s', fault: 'silent-corruption', target: 'primary', params: { kind: 'heap' } }],
   expect: { maxLostWrites: 0 },
+  shows: { failing: ['integrity'], why: 'garbage in table blocks: data checksums and pg_amcheck find it' },
 });
 
 /** The thin pool runs out for 3 s: writes fail, none acknowledged is lost, service returns. */

@@ -2,7 +2,8 @@
 // The faultline command line. Exit codes (docs/architecture.md): 0 every check held; 1 a check failed;
 // 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
 
-import { readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, FaultlineError, UsageError, describeError } from './errors.ts';
@@ -11,7 +12,7 @@ import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
-import { formatComparison, formatSummary } from './report/index.ts';
+import { formatComparison, formatSummary, toJUnit } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
@@ -22,7 +23,7 @@ const HELP = `faultline — rehearse storage failures on real PostgreSQL cluster
 
 Usage:
   faultline list                            the shipped experiments
-  faultline run <name|glob…> [--seed N] [--out DIR] [--json]
+  faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]
                                             run experiments; files in DIR/<name>/<time>/ (default faultline-out)
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
@@ -41,15 +42,19 @@ type Command = (args: string[]) => Promise<number>;
 const USAGE: Record<string, string> = {
   list: 'faultline list\n\nThe shipped experiments, one line each.',
   run:
-    'faultline run <name|glob…> [--seed N] [--out DIR] [--json]\n\n' +
+    'faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]\n\n' +
     "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), one after the other, with one seed for all.\n" +
     '  --seed N    replay a run exactly (a whole number, 0 or more; drawn when not given, and shown)\n' +
     '  --out DIR   where run folders go: DIR/<experiment>/<time>/ and a latest link (default faultline-out)\n' +
-    '  --json      print the results as JSON instead of the summaries\n' +
-    'Exit code: 0 every check held, 1 a check failed, 2 usage or configuration error, 3 environment error.',
+    '  --json      print the results as JSON (an array of result.json objects) instead of the summaries\n' +
+    '  --junit FILE  one JUnit file for the whole invocation: a testsuite per experiment, a test case per check\n' +
+    '  --as-documented  judge each experiment by what it documents: a safe setup must pass, a drill that\n' +
+    '              shows a danger must fail the checks it names (its `shows`); for running the whole catalog in CI\n' +
+    'Exit code: 0 every check held (with --as-documented: every experiment behaved as documented), 1 otherwise,\n' +
+    '2 usage or configuration error, 3 environment error.',
   report:
     'faultline report DIR [--json] [--write]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed, and prints the result.\n' +
-    "  --json   print the result as JSON (the shape of result.json)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)",
+    "  --json   print the result as JSON, as 'run --json' does (an array of result.json objects)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)",
   faults: 'faultline faults\n\nThe fault catalog: what each fault does, what it mirrors, its targets and parameters.',
   schema: 'faultline schema\n\nPrints the JSON Schema of topology files, for editors to complete and check them.',
   up: 'faultline up [--topology FILE] [--json]\n\nStarts a cluster from a topology (JSON; default: primary, replica and archive in three domains) and holds it until Ctrl-C, which removes everything.',
@@ -85,6 +90,16 @@ export function parseSeed(text: string): number {
   const seed = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(seed)) throw new UsageError(`--seed must be a whole number written in digits, 0 or more (e.g. --seed 7): got '${text}'`);
   return seed;
+}
+
+/** Writes the invocation's JUnit file, creating its folder; a path that cannot be written is a usage error. */
+function writeJUnit(file: string, results: ExperimentResult[]): void {
+  try {
+    mkdirSync(dirname(resolve(file)), { recursive: true });
+    writeFileSync(file, toJUnit(results));
+  } catch (error) {
+    throw new UsageError(`Cannot write the JUnit file '${file}': ${describeError(error)}. Pass a path in a folder you can write to.`);
+  }
 }
 
 function loadTopology(file: string | undefined): unknown {
@@ -188,7 +203,8 @@ export function selectExperiments(patterns: string[], known: ExperimentDefinitio
 }
 
 const run: Command = async (args) => {
-  const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } }, 'run', true);
+  const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, junit: { type: 'string' }, 'as-documented': { type: 'boolean' } }, 'run', true);
+  const documented = values['as-documented'] === true;
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
   const selected = selectExperiments(positionals, experiments);
   // One seed for the whole invocation, drawn when none is given: the seed the summary shows
@@ -201,10 +217,13 @@ const run: Command = async (args) => {
     const result = await runExperiment(definition, { seed, outDir: values.out, log });
     results.push(result);
     log.pause(); // the summary goes to stdout; the status line must not run into it
-    if (!values.json) process.stdout.write(`${formatSummary(result)}\n\n`);
+    if (!values.json) process.stdout.write(`${formatSummary(result, { documented })}\n\n`);
   }
+  if (values.junit) writeJUnit(values.junit, results);
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  else if (results.length > 1) process.stdout.write(`${formatComparison(results)}\n`);
+  else if (results.length > 1) process.stdout.write(`${formatComparison(results, { documented })}\n`);
+  // --as-documented: a demonstration that fails as documented is what CI wants to see.
+  if (documented) return results.every((r) => r.documented.ok) ? 0 : 1;
   return results.every((r) => r.verdict === 'pass') ? 0 : 1;
 };
 
@@ -215,7 +234,8 @@ const report: Command = async (args) => {
   const { result, skippedLines, complete } = recheckRun(dir, { write: parsed.values.write === true });
   if (!complete) process.stderr.write(`faultline: the run in ${result.dir} did not finish; checking the history it left\n`);
   if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatSummary(result)}\n`);
+  // The same shape as `run --json`: an array of results.
+  process.stdout.write(parsed.values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
   return result.verdict === 'pass' ? 0 : 1;
 };
 

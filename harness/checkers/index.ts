@@ -51,11 +51,13 @@ export function checkersFor(input: CheckInput): Array<[string, Checker]> {
 }
 
 export function runCheckers(input: CheckInput, checkers = checkersFor(input)): CheckResult[] {
-  return checkers.map(([name, checker]) => {
+  return checkers.map(([name, checker]): CheckResult => {
+    const started = performance.now();
+    const durationMs = () => Math.round((performance.now() - started) * 1000) / 1000;
     try {
-      return checker(input);
+      return { ...checker(input), durationMs: durationMs() };
     } catch (error) {
-      return { name, valid: 'unknown', summary: `the checker failed: ${describeError(error)}`, details: { error: describeError(error) } };
+      return { name, valid: 'unknown', summary: `the checker failed: ${describeError(error)}`, details: { error: describeError(error) }, durationMs: durationMs() };
     }
   });
 }

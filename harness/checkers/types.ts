@@ -16,6 +16,8 @@ export interface CheckResult {
   /** One line a person reads first. */
   summary: string;
   details: Record<string, unknown>;
+  /** How long the checker took (set by runCheckers). */
+  durationMs?: number;
 }
 
 export type { FinalState, TableHashes } from '../history/final-state.ts';
@@ -33,6 +35,41 @@ export interface Expectations {
   restoreMustComplete: boolean;
   /** A restore rehearsal runs after recovery and must restore the backup with at most maxLostWrites missing. */
   rehearseRestore?: boolean;
+  /** For a drill that exists to show a danger: what it is documented to find (see Shows). */
+  shows?: Shows;
+}
+
+/**
+ * What a drill that demonstrates a danger is documented to find: the checks a run fails, and why.
+ * With `always` (the default) every run must fail them all; with `always: false` a run may also
+ * pass, but no other check may fail. `faultline run --as-documented` holds drills to this.
+ */
+export interface Shows {
+  failing: string[];
+  why: string;
+  always?: boolean;
+}
+
+/** Did the run behave as its experiment documents (pass for a safe setup; the documented failures for a demonstration)? */
+export function documentedOutcome(shows: Shows | undefined, checks: readonly CheckResult[], error?: string): { ok: boolean; why: string } {
+  if (error) return { ok: false, why: `the run itself broke: ${error}` };
+  const failed = checks.filter((c) => c.valid === false || c.valid === 'unknown').map((c) => c.name);
+  if (!shows) {
+    return composeValidity(checks.map((c) => c.valid)) === true
+      ? { ok: true, why: 'passes, as a safe setup must' }
+      : { ok: false, why: `a setup documented as safe did not pass (${failed.join(', ')})` };
+  }
+  const falseChecks = new Set(checks.filter((c) => c.valid === false).map((c) => c.name));
+  if (shows.always !== false) {
+    const missing = shows.failing.filter((name) => !falseChecks.has(name));
+    return missing.length === 0
+      ? { ok: true, why: `fails ${shows.failing.join(', ')}, as documented: ${shows.why}` }
+      : { ok: false, why: `documented to fail ${shows.failing.join(', ')} (${shows.why}), but ${missing.join(', ')} did not fail` };
+  }
+  const unexpected = failed.filter((name) => !shows.failing.includes(name));
+  return unexpected.length === 0
+    ? { ok: true, why: falseChecks.size ? `fails ${[...falseChecks].join(', ')}, as documented: ${shows.why}` : `passes; it may fail ${shows.failing.join(', ')}: ${shows.why}` }
+    : { ok: false, why: `only ${shows.failing.join(', ')} may fail (${shows.why}), but ${unexpected.join(', ')} did` };
 }
 
 export const defaultExpectations: Expectations = { maxLostWrites: 0, restoreMustComplete: true };

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { configErrorOf, strictObject } from '../schema.ts';
 import { topologyIssues, validateTopology, type TopologySpec } from '../cluster/topology.ts';
-import type { Expectations } from '../checkers/types.ts';
+import type { Expectations, Shows } from '../checkers/types.ts';
+import { standardCheckers } from '../checkers/index.ts';
 import { parseDuration } from '../units.ts';
 import type { WorkloadOptions } from '../workload/postgres-writes.ts';
 import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
@@ -75,6 +76,11 @@ export interface ExperimentDefinition {
   };
   /** Custom steps (your own code) at fixed times, recorded like faults. */
   schedule?: ScheduledStep[];
+  /**
+   * For a drill that exists to show a danger: the checks it is documented to fail, and why
+   * (`faultline run --as-documented` holds it to that; a safe drill must pass).
+   */
+  shows?: Shows;
   expect?: {
     maxLostWrites?: number;
     rtoBudget?: string | number;
@@ -94,6 +100,7 @@ export interface Experiment {
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const CHECK_NAMES: string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal'];
 
 // The keys an experiment may have, at every level: a typo ('rehearseRestor', 'maxLostWrite') is
 // refused with a suggestion instead of silently meaning the default. Values are checked below.
@@ -119,6 +126,11 @@ const definitionKeys = strictObject({
   recovery: strictObject({ at: anything, try: anything, restoreDomain: anything, rejoin: anything, restoreTo: anything, rehearseRestore: anything }).optional(),
   schedule: z.array(strictObject({ at: anything, name: anything, target: anything, disruptive: anything, run: anything })).optional(),
   expect: strictObject({ maxLostWrites: anything, rtoBudget: anything, rpoBudget: anything, restoreMustComplete: anything }).optional(),
+  shows: strictObject({
+    failing: z.array(z.enum(CHECK_NAMES, { error: (i) => `${JSON.stringify(i.input)} is not a check: use ${CHECK_NAMES.join(', ')}` })).min(1),
+    why: z.string().min(1),
+    always: z.boolean().optional(),
+  }).optional(),
 });
 
 function duration(value: string | number | undefined, fallback: number | undefined, what: string): number | undefined {
@@ -170,6 +182,7 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   const expectations: Expectations = {
     maxLostWrites: e.maxLostWrites ?? 0,
     restoreMustComplete: e.restoreMustComplete ?? true,
+    ...(definition.shows ? { shows: definition.shows } : {}),
   };
   const rto = duration(e.rtoBudget, undefined, `${where}: expect.rtoBudget`);
   const rpo = duration(e.rpoBudget, undefined, `${where}: expect.rpoBudget`);

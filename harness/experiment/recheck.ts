@@ -41,6 +41,7 @@ export function recheckRun(dir: string, options: { write?: boolean } = {}): Rech
     timings: previous.timings ?? { clusterReadyMs: ready?.time ?? null, workloadMs: null, totalMs: Math.round(last) },
     versions: previous.versions ?? {},
     dir: runDir,
+    ...(start?.expectations?.shows ? { shows: start.expectations.shows } : {}),
     ...(complete ? (previous.error ? { error: previous.error } : {}) : { error: 'the run did not finish (its history has no end): it crashed or was killed' }),
   });
   if (options.write) writeRunFiles(result, events);

@@ -1,7 +1,7 @@
 // The result of a run as users and CI read it (result.json): a pure function of the history, the
 // final state and the checks, so `faultline report` rebuilds the same result from the files.
 
-import { composeValidity, computeRpo, computeRto, faultRecords, statusOf, writeRecords, type CheckResult, type CheckStatus, type Validity } from '../checkers/index.ts';
+import { composeValidity, computeRpo, computeRto, documentedOutcome, faultRecords, statusOf, writeRecords, type CheckResult, type CheckStatus, type Shows, type Validity } from '../checkers/index.ts';
 import { isRecoveryAction, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
 
@@ -18,7 +18,7 @@ export interface ExperimentResult {
   /** false over unknown over true, over every check; skipped checks do not count, and skipped alone is unknown. */
   validity: Validity;
   /** `ok` is true only for a check that passed; `status` tells a skipped check (not evidence) from a failed one. */
-  checks: Array<{ name: string; ok: boolean; status: CheckStatus; valid: Validity; summary: string; details: Record<string, unknown> }>;
+  checks: Array<{ name: string; ok: boolean; status: CheckStatus; valid: Validity; summary: string; details: Record<string, unknown>; durationMs?: number }>;
   writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null };
   rpo: { writes: number | null; ms: number | null };
   rtoMs: number | null;
@@ -34,6 +34,8 @@ export interface ExperimentResult {
   versions: Record<string, string>;
   /** Set when the run itself broke (not when a check failed). */
   error?: string;
+  /** Whether the run behaved as its experiment documents (`faultline run --as-documented` exits on this). */
+  documented: { ok: boolean; why: string };
   /** Files of this run. */
   dir: string;
 }
@@ -49,6 +51,8 @@ export interface ResultInput {
   versions: Record<string, string>;
   dir: string;
   error?: string;
+  /** What the experiment documents (its `shows`), for `documented`. */
+  shows?: Shows;
 }
 
 /** Recovery (when attempted) ended well and the cluster then accepted a write. */
@@ -100,7 +104,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     runId: input.runId,
     verdict: validity === true && !input.error ? 'pass' : 'fail',
     validity,
-    checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, status: statusOf(c.valid), valid: c.valid, summary: c.summary, details: c.details })),
+    checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, status: statusOf(c.valid), valid: c.valid, summary: c.summary, details: c.details, ...(c.durationMs !== undefined ? { durationMs: c.durationMs } : {}) })),
     writes: {
       invoked: writes.length,
       acknowledged: writes.filter((w) => w.outcome === 'ok').length,
@@ -120,6 +124,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     timings: input.timings,
     versions: input.versions,
     ...(input.error ? { error: input.error } : {}),
+    documented: documentedOutcome(input.shows, checks, input.error),
     dir: input.dir,
   };
 }

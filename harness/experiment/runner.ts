@@ -166,6 +166,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     versions,
     dir,
     ...(error ? { error } : {}),
+    ...(experiment.expectations.shows ? { shows: experiment.expectations.shows } : {}),
   });
   writeRunFiles(result, events, final);
   return result;

@@ -1,11 +1,37 @@
-// junit.xml: one test case per check, so CI systems show each verdict. A check that is unknown is a
-// failure too (unknown is never a pass); a skipped check (not applicable, or a measure without a
-// budget) is a skipped test case with its reason.
+// junit.xml: one testsuite per experiment and one test case per check, so CI systems show each
+// verdict. A check that is unknown is a failure too (unknown is never a pass); a skipped check (not
+// applicable, or a measure without a budget) is a skipped test case with its reason. Each suite
+// carries the seed, run id and versions as properties; failure bodies are capped, so a run that
+// lost 10,000 writes gives a readable report, not 10,000 lines.
 
 import type { ExperimentResult } from '../experiment/result.ts';
 
 function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** The most items of a list a failure body shows; the count says how many there were. */
+export const JUNIT_LIST_CAP = 20;
+
+/** Details with every long list cut to its first items and a count. */
+export function capDetails(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.slice(0, JUNIT_LIST_CAP).map(capDetails);
+    return value.length > JUNIT_LIST_CAP ? [...items, `… ${value.length} in all`] : items;
+  }
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, capDetails(v)]));
+  return value;
+}
+
+function properties(result: ExperimentResult): string {
+  const entries: Array<[string, string]> = [
+    ['seed', String(result.seed)],
+    ['runId', result.runId ?? ''],
+    ['verdict', result.verdict],
+    ...Object.entries(result.versions).map(([name, version]): [string, string] => [`version.${name}`, version]),
+    ...(result.documented ? [['documented', result.documented.ok ? 'as documented' : `not as documented: ${result.documented.why}`] as [string, string]] : []),
+  ];
+  return `    <properties>\n${entries.map(([name, value]) => `      <property name="${escape(name)}" value="${escape(value)}"/>`).join('\n')}\n    </properties>`;
 }
 
 export function toJUnit(results: ExperimentResult[]): string {
@@ -16,17 +42,18 @@ export function toJUnit(results: ExperimentResult[]): string {
           ? ''
           : check.valid === 'skipped'
             ? `\n      <skipped message="${escape(check.summary)}"/>\n    `
-            : `\n      <failure type="${check.valid === false ? 'failed' : 'unknown'}" message="${escape(check.summary)}">${escape(JSON.stringify(check.details, null, 2))}</failure>\n    `;
-      return `    <testcase classname="faultline.${escape(result.experiment)}" name="${escape(check.name)}">${body}</testcase>`;
+            : `\n      <failure type="${check.valid === false ? 'failed' : 'unknown'}" message="${escape(check.summary)}">${escape(JSON.stringify(capDetails(check.details), null, 2))}</failure>\n    `;
+      const time = ((check.durationMs ?? 0) / 1000).toFixed(3);
+      return `    <testcase classname="faultline.${escape(result.experiment)}" name="${escape(check.name)}" time="${time}">${body}</testcase>`;
     });
     if (result.error) {
-      cases.push(`    <testcase classname="faultline.${escape(result.experiment)}" name="run"><error message="${escape(result.error)}"/></testcase>`);
+      cases.push(`    <testcase classname="faultline.${escape(result.experiment)}" name="run" time="${(result.timings.totalMs / 1000).toFixed(3)}"><error message="${escape(result.error)}"/></testcase>`);
     }
     const failures = result.checks.filter((c) => c.valid === false || c.valid === 'unknown').length;
     const skipped = result.checks.filter((c) => c.valid === 'skipped').length;
     return (
       `  <testsuite name="${escape(result.experiment)}" tests="${cases.length}" failures="${failures}" errors="${result.error ? 1 : 0}" skipped="${skipped}" ` +
-      `time="${(result.timings.totalMs / 1000).toFixed(3)}">\n${cases.join('\n')}\n  </testsuite>`
+      `time="${(result.timings.totalMs / 1000).toFixed(3)}">\n${properties(result)}\n${cases.join('\n')}\n  </testsuite>`
     );
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="faultline">\n${suites.join('\n')}\n</testsuites>\n`;

@@ -4,7 +4,7 @@ import type { ExperimentResult } from '../experiment/result.ts';
 
 const show = (value: number | null | boolean | undefined, unit = ''): string => (value === null || value === undefined ? '—' : `${value}${unit}`);
 
-export function formatSummary(result: ExperimentResult): string {
+export function formatSummary(result: ExperimentResult, options: { documented?: boolean } = {}): string {
   const lines = [
     `${result.experiment} (seed ${result.seed}): ${result.verdict.toUpperCase()}`,
     `  writes: ${result.writes.acknowledged} acknowledged, ${show(result.writes.lost)} lost, ${result.writes.indeterminate} indeterminate, ` +
@@ -17,12 +17,13 @@ export function formatSummary(result: ExperimentResult): string {
     lines.push(`  fault ${f.name} on ${f.target} at ${Math.round(f.startMs)} ms: ${how}`);
   }
   if (result.error) lines.push(`  run error: ${result.error}`);
+  if (options.documented) lines.push(`  ${result.documented.ok ? 'as documented' : 'NOT AS DOCUMENTED'}: ${result.documented.why}`);
   lines.push(`  files: ${result.dir}`);
   return lines.join('\n');
 }
 
 /** Experiments side by side: one column each, the numbers a reader compares. */
-export function formatComparison(results: ExperimentResult[]): string {
+export function formatComparison(results: ExperimentResult[], options: { documented?: boolean } = {}): string {
   const rows: Array<[string, (r: ExperimentResult) => string]> = [
     ['verdict', (r) => r.verdict.toUpperCase()],
     ['acknowledged', (r) => show(r.writes.acknowledged)],
@@ -34,6 +35,7 @@ export function formatComparison(results: ExperimentResult[]): string {
     ['restore completed', (r) => (r.restore.completed === null ? '—' : r.restore.completed ? 'yes' : 'NO')],
     ['backup rehearsed', (r) => (!r.restore.rehearsal ? '—' : !r.restore.rehearsal.completed ? 'NO' : r.restore.rehearsal.missing ? `${r.restore.rehearsal.missing} lost` : 'yes')],
     ['seed', (r) => String(r.seed)],
+    ...(options.documented ? [['as documented', (r: ExperimentResult) => (r.documented.ok ? 'yes' : 'NO')] as [string, (r: ExperimentResult) => string]] : []),
   ];
   const label = Math.max(...rows.map(([name]) => name.length));
   const widths = results.map((r) => Math.max(r.experiment.length, ...rows.map(([, cell]) => cell(r).length)));

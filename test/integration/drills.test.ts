@@ -22,8 +22,12 @@ async function run(definition: Parameters<typeof runExperiment>[0], seed: number
 describe('the Sidekick drill (faultline run sidekick, as the README says)', () => {
   it('reports the naive topology losing acknowledged writes and failing to restore, and the hardened one losing none', async () => {
     const dir = out();
-    const cli = await execa('node', ['harness/cli.ts', 'run', 'sidekick', '--out', dir, '--seed', '7'], { reject: false });
+    const cli = await execa('node', ['harness/cli.ts', 'run', 'sidekick', '--out', dir, '--seed', '7', '--junit', join(dir, 'ci', 'junit.xml')], { reject: false });
     expect(cli.exitCode, cli.stderr).toBe(1); // one of the two fails: exit 1
+    // One JUnit file for the invocation: a suite per experiment, with its seed.
+    const junit = readFileSync(join(dir, 'ci', 'junit.xml'), 'utf8');
+    expect(junit.match(/<testsuite name="sidekick-(naive|hardened)"/g)).toHaveLength(2);
+    expect(junit.match(/<property name="seed" value="7"\/>/g)).toHaveLength(2);
     // The side-by-side table ends the output.
     expect(cli.stdout).toMatch(/\s+sidekick-naive\s+sidekick-hardened\n/);
     expect(cli.stdout).toMatch(/verdict\s+FAIL\s+PASS/);
@@ -35,6 +39,7 @@ describe('the Sidekick drill (faultline run sidekick, as the README says)', () =
     expect(naive.writes.lost).toBeGreaterThan(0);
     expect(naive.writes.lost).toBe(naive.writes.acknowledged); // the whole SAN, backups included
     expect(naive.restore.completed).toBe(false);
+    expect(naive.documented.ok).toBe(true); // it fails as its `shows` says, which --as-documented accepts
     const naiveRestore = naive.checks.find((c) => c.name === 'restore-completed')!;
     expect(naiveRestore.summary).toMatch(/failover: no replica survives.*restore: the backup repository on 'pg-archive' was lost/);
 

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildResult } from '../../harness/experiment/result.ts';
 import { recheckRun } from '../../harness/experiment/recheck.ts';
-import { runCheckers, defaultExpectations } from '../../harness/checkers/index.ts';
+import { documentedOutcome, runCheckers, defaultExpectations } from '../../harness/checkers/index.ts';
+import { prepareExperiment } from '../../harness/experiment/definition.ts';
+import sidekickNaive from '../../experiments/sidekick-naive.ts';
 import { formatSummary, formatComparison, renderHtml, toJUnit } from '../../harness/report/index.ts';
 import type { HistoryEvent } from '../../harness/history/events.ts';
 import { finalOf, historyOf, type SyntheticWrite } from './checkers/synthetic.ts';
@@ -48,7 +50,7 @@ describe('reports', () => {
   it('writes one JUnit test case per check, failures for failed and unknown checks, escaped', () => {
     const xml = toJUnit([r]);
     expect(xml.match(/<testcase /g)).toHaveLength(r.checks.length);
-    expect(xml).toContain('<testcase classname="faultline.naive" name="lost-writes">');
+    expect(xml).toMatch(/<testcase classname="faultline.naive" name="lost-writes" time="[\d.]+">/);
     expect(xml).toMatch(/<failure type="failed" message="3 of 40 acknowledged writes are missing from the final state">/);
     expect(xml).not.toContain('<everything>');
   });
@@ -57,7 +59,7 @@ describe('reports', () => {
     const rpo = r.checks.find((c) => c.name === 'rpo')!;
     expect(rpo).toMatchObject({ status: 'skipped', ok: false, valid: 'skipped' });
     const xml = toJUnit([r]);
-    expect(xml).toMatch(/<testcase classname="faultline.naive" name="rpo">\s*<skipped message="RPO 3 writes over \d+ ms \(a measure: the experiment sets no RPO budget\)"\/>\s*<\/testcase>/);
+    expect(xml).toMatch(/<testcase classname="faultline.naive" name="rpo" time="[\d.]+">\s*<skipped message="RPO 3 writes over \d+ ms \(a measure: the experiment sets no RPO budget\)"\/>\s*<\/testcase>/);
     expect(xml).toMatch(new RegExp(`skipped="${r.checks.filter((c) => c.valid === 'skipped').length}"`));
     expect(formatSummary(r)).toMatch(/^ {2}skip rpo: RPO 3 writes/m);
     expect(renderHtml(r, history)).toMatch(/<td>rpo<\/td><td><span class="skip">skipped<\/span><\/td>/);
@@ -126,5 +128,48 @@ describe('checking a run again from its files', () => {
     recheckRun(dir, { write: true });
     expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'))).toMatchObject({ schemaVersion: 2, experiment: 'x' });
     expect(readFileSync(join(dir, 'history.jsonl'), 'utf8').split('\n')[1]).toBe(lines.split('\n')[0]);
+  });
+});
+
+describe('JUnit for CI', () => {
+  it('carries the seed, run id and versions, a time per case, and caps a long failure body', () => {
+    const r = result('naive');
+    const xml = toJUnit([r]);
+    expect(xml).toContain('<property name="seed" value="9"/>');
+    expect(xml).toContain('<property name="runId" value="abcd1234"/>');
+    expect(xml).toContain('<property name="version.postgres" value="PostgreSQL 15.18"/>');
+    expect(xml).toMatch(/<testcase classname="faultline.naive" name="lost-writes" time="\d+\.\d{3}">/);
+    const many = { ...r, checks: [{ ...r.checks[0]!, valid: false as const, details: { lostKeys: Array.from({ length: 10_000 }, (_, i) => i) } }] };
+    const capped = toJUnit([many]);
+    expect(capped).toContain('… 10000 in all');
+    expect(capped.split('\n').length).toBeLessThan(60);
+  });
+});
+
+describe('experiments judged by what they document (--as-documented)', () => {
+  const checks = (valids: Record<string, boolean | 'unknown' | 'skipped'>) => Object.entries(valids).map(([name, valid]) => ({ name, valid, summary: '', details: {} }));
+
+  it('holds a safe setup to a pass', () => {
+    expect(documentedOutcome(undefined, checks({ 'lost-writes': true, rpo: 'skipped' }))).toMatchObject({ ok: true });
+    expect(documentedOutcome(undefined, checks({ 'lost-writes': false }))).toMatchObject({ ok: false, why: 'a setup documented as safe did not pass (lost-writes)' });
+    expect(documentedOutcome(undefined, checks({ 'lost-writes': true }), 'cluster did not start')).toMatchObject({ ok: false });
+  });
+
+  it('holds a demonstration to the failures it names', () => {
+    const shows = { failing: ['lost-writes', 'restore-completed'], why: 'one SAN for everything' };
+    expect(documentedOutcome(shows, checks({ 'lost-writes': false, 'restore-completed': false, integrity: 'unknown' })).ok).toBe(true);
+    const half = documentedOutcome(shows, checks({ 'lost-writes': false, 'restore-completed': true }));
+    expect(half).toEqual({ ok: false, why: 'documented to fail lost-writes, restore-completed (one SAN for everything), but restore-completed did not fail' });
+  });
+
+  it('lets a sometimes-danger pass, but not fail anything else', () => {
+    const shows = { failing: ['lost-writes'], why: 'the last segment', always: false };
+    expect(documentedOutcome(shows, checks({ 'lost-writes': true })).ok).toBe(true);
+    expect(documentedOutcome(shows, checks({ 'lost-writes': false })).ok).toBe(true);
+    expect(documentedOutcome(shows, checks({ 'lost-writes': false, integrity: false }))).toMatchObject({ ok: false, why: 'only lost-writes may fail (the last segment), but integrity did' });
+  });
+
+  it('refuses a demonstration that names a check that does not exist', () => {
+    expect(() => prepareExperiment({ ...sidekickNaive, shows: { failing: ['lost-write'], why: 'x' } })).toThrow(/shows\.failing\[0\]: "lost-write" is not a check/);
   });
 });

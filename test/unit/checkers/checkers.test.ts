@@ -225,7 +225,7 @@ describe('composition', () => {
         throw new Error('kaboom');
       }],
     ]);
-    expect(results).toEqual([{ name: 'explodes', valid: 'unknown', summary: 'the checker failed: kaboom', details: { error: 'kaboom' } }]);
+    expect(results).toMatchObject([{ name: 'explodes', valid: 'unknown', summary: 'the checker failed: kaboom', details: { error: 'kaboom' } }]);
   });
 });
 
