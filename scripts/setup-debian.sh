@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares a bare Debian 12 machine (as root) to run faultline: Node.js >= 22, a running Docker
-# engine, the npm dependencies and the base image. Idempotent and quick when everything is there.
+# Prepares a bare Debian 12 machine (as root) to run faultline: Node.js >= 22.22, a running Docker
+# engine, the npm dependencies, Chromium (for the report.html browser test) and the base image. Idempotent and quick when everything is there.
 # Source it (`. scripts/setup-debian.sh`) so the PATH change for Node.js reaches your shell.
 
 faultline_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,9 +48,16 @@ ensure_deps() {
   sha256sum "$faultline_root/package-lock.json" | cut -c1-64 >"$stamp"
 }
 
+# Debian's Chromium, for the test that opens a real run's report.html in a browser.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then say "Chromium is installed"; return 0; fi
+  say "installing Debian's chromium (for the report.html browser test)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 ensure_base_image() {
   bash "$faultline_root/docker/build-base-image.sh"
 }
 
 export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"
-ensure_node && ensure_docker && ensure_deps && ensure_base_image
+ensure_node && ensure_docker && ensure_deps && ensure_chromium && ensure_base_image

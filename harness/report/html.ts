@@ -14,17 +14,18 @@ interface Series {
   max: number[];
 }
 
-function series(events: readonly HistoryEvent[], endMs: number): Series {
-  const bucketMs = endMs > 60_000 ? 1000 : 250;
-  const n = Math.max(1, Math.ceil(endMs / bucketMs));
+function series(events: readonly HistoryEvent[], startMs: number, endMs: number): Series {
+  const span = Math.max(1, endMs - startMs);
+  const bucketMs = span > 60_000 ? 1000 : 250;
+  const n = Math.max(1, Math.ceil(span / bucketMs));
   const acks = new Array<number>(n).fill(0);
   const latencies: number[][] = Array.from({ length: n }, () => []);
   const invoked = new Map<number, number>();
   for (const e of events) {
     if (!isOp(e) || e.f !== 'write') continue;
     if (e.type === 'invoke') invoked.set(e.key, e.time);
-    else if (e.type === 'ok') {
-      const i = Math.min(n - 1, Math.floor(e.time / bucketMs));
+    else if (e.type === 'ok' && e.time >= startMs) {
+      const i = Math.min(n - 1, Math.floor((e.time - startMs) / bucketMs));
       acks[i]!++;
       const start = invoked.get(e.key);
       if (start !== undefined) latencies[i]!.push(e.time - start);
@@ -41,6 +42,18 @@ function series(events: readonly HistoryEvent[], endMs: number): Series {
     p50: latencies.map((l) => pick(l, 0.5)),
     max: latencies.map((l) => (l.length ? Math.max(...l) : 0)),
   };
+}
+
+/** A round step for about `count` ticks over `span` (1, 2 or 5 times a power of ten). */
+function niceStep(span: number, count: number): number {
+  const raw = Math.max(span / count, 1e-9);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return ([1, 2, 5, 10].find((m) => m * power >= raw) ?? 10) * power;
+}
+
+/** Where the chart's time axis starts: the workload (cluster start is a note, not most of the width). */
+function workloadStart(events: readonly HistoryEvent[]): number {
+  return events.find((e) => e.type === 'run' && e.phase === 'phase' && typeof e.name === 'string' && e.name.startsWith('workload'))?.time ?? 0;
 }
 
 type Window = { kind: 'fault' | 'recovery' | 'backup' | 'rehearsal'; label: string; start: number; end: number; failed: boolean };
@@ -73,72 +86,118 @@ function windows(events: readonly HistoryEvent[]): Window[] {
   return out;
 }
 
+const CHAR_PX = 6.8; // a generous width per character of an 11 px label, so labels are placed inside the chart
+
 function chart(result: ExperimentResult, events: readonly HistoryEvent[]): string {
-  const endMs = Math.max(1, events.at(-1)?.time ?? result.timings.totalMs);
-  const s = series(events, endMs);
+  const startMs = workloadStart(events);
+  const endMs = Math.max(startMs + 1, events.at(-1)?.time ?? result.timings.totalMs);
+  const s = series(events, startMs, endMs);
   const W = 960, H = 200, L = 64, R = 16, gap = 36;
-  const x = (ms: number) => L + ((W - L - R) * ms) / endMs;
+  const x = (ms: number) => L + ((W - L - R) * (Math.max(ms, startMs) - startMs)) / (endMs - startMs);
   const ackMax = Math.max(1, ...s.acks);
   const latMax = Math.max(1, ...s.max);
-  // Window labels go in lanes above the charts, so that overlapping windows stay readable.
-  const spans = windows(events);
+  // Window labels go in lanes above the charts, so that overlapping windows stay readable; a label
+  // that would run past the right edge ends there instead, and a very long one is shortened.
+  const spans = windows(events).filter((w) => w.end >= startMs);
+  const maxChars = Math.floor((W - L - R) / CHAR_PX);
+  const labels = spans.map((w) => (w.label.length > maxChars ? `${w.label.slice(0, maxChars - 1)}…` : w.label));
   const laneEnds: number[] = [];
-  const lanes = spans.map((w) => {
-    const from = x(w.start);
-    const to = from + 6.5 * w.label.length + 8;
+  const placed = spans.map((w, i) => {
+    const width = CHAR_PX * labels[i]!.length;
+    const from = Math.min(x(w.start) + 2, W - R - width);
     let lane = laneEnds.findIndex((end) => end < from);
     if (lane === -1) lane = laneEnds.push(0) - 1;
-    laneEnds[lane] = to;
-    return lane;
+    laneEnds[lane] = from + width + 8;
+    return { lane, from };
   });
   const T = 16 + 13 * Math.max(1, laneEnds.length);
   const y1 = (v: number) => T + H - (H * v) / ackMax;
   const top2 = T + H + gap;
   const y2 = (v: number) => top2 + H - (H * Math.log10(1 + v)) / Math.log10(1 + latMax);
+  const bucketX = (i: number) => x(startMs + i * s.bucketMs + s.bucketMs / 2);
   // Latency is drawn only where writes were acknowledged: a stall has no latency to show, not zero.
   const path = (values: number[], y: (v: number) => number, where: (i: number) => boolean = () => true) =>
     values
-      .map((v, i) => (where(i) ? `${i === 0 || !where(i - 1) ? 'M' : 'L'}${x(i * s.bucketMs + s.bucketMs / 2).toFixed(1)},${y(v).toFixed(1)}` : ''))
+      .map((v, i) => (where(i) ? `${i === 0 || !where(i - 1) ? 'M' : 'L'}${bucketX(i).toFixed(1)},${y(v).toFixed(1)}` : ''))
       .filter(Boolean)
       .join(' ');
   const acked = (i: number) => s.acks[i]! > 0;
   const lostKeys = new Set((result.checks.find((c) => c.name === 'lost-writes')?.details.lostKeys as number[] | undefined) ?? []);
-  const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && e.f === 'write' && lostKeys.has(e.key)).map((e) => e.time);
+  const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && e.f === 'write' && lostKeys.has(e.key) && e.time >= startMs).map((e) => e.time);
   const total = top2 + H + 40;
   const shade = spans
     .map((w, i) => {
-      const colour = w.kind === 'fault' ? '#e76f51' : w.failed ? '#c1121f' : w.kind === 'backup' || w.kind === 'rehearsal' ? '#457b9d' : '#2a9d8f';
+      const colour = w.kind === 'fault' ? COLOURS.fault : w.failed ? COLOURS.failed : w.kind === 'backup' || w.kind === 'rehearsal' ? COLOURS.backup : COLOURS.recovery;
       const width = Math.max(2, x(w.end) - x(w.start));
-      const labelY = 12 + 13 * lanes[i]!;
-      return `<rect x="${x(w.start).toFixed(1)}" y="${labelY + 2}" width="${width.toFixed(1)}" height="${(top2 + H - labelY - 2).toFixed(1)}" fill="${colour}" fill-opacity="0.16"><title>${esc(w.label)} (${Math.round(w.start)}–${Math.round(w.end)} ms)</title></rect>` +
-        `<text x="${(x(w.start) + 2).toFixed(1)}" y="${labelY}" font-size="11" fill="${colour}">${esc(w.label)}</text>`;
+      const labelY = 12 + 13 * placed[i]!.lane;
+      return `<rect x="${x(w.start).toFixed(1)}" y="${labelY + 2}" width="${width.toFixed(1)}" height="${(top2 + H - labelY - 2).toFixed(1)}" fill="${colour}" fill-opacity="0.16"><title>${esc(w.label)} (${Math.round(w.start - startMs)}–${Math.round(w.end - startMs)} ms)</title></rect>` +
+        `<text x="${placed[i]!.from.toFixed(1)}" y="${labelY}" font-size="11" fill="${colour}">${esc(labels[i]!)}</text>`;
     })
     .join('');
-  const ticks = Array.from({ length: 11 }, (_, i) => (endMs * i) / 10)
-    .map((t) => `<line x1="${x(t)}" x2="${x(t)}" y1="${T}" y2="${top2 + H}" stroke="#e5e5e5"/><text x="${x(t)}" y="${top2 + H + 16}" font-size="11" text-anchor="middle">${(t / 1000).toFixed(1)} s</text>`)
+  // Time ticks at round seconds from the start of the workload; the last label ends at the edge.
+  const step = niceStep(endMs - startMs, 10);
+  const tickTimes = Array.from({ length: Math.floor((endMs - startMs) / step) + 1 }, (_, i) => i * step);
+  const seconds = (ms: number) => `${Number((ms / 1000).toFixed(step < 1000 ? 1 : 0))} s`;
+  const ticks = tickTimes
+    .map((t) => {
+      const at = x(startMs + t);
+      const anchor = at > W - R - 20 ? 'end' : at < L + 10 ? 'start' : 'middle';
+      return `<line x1="${at.toFixed(1)}" x2="${at.toFixed(1)}" y1="${T}" y2="${top2 + H}" stroke="#e5e5e5"/><text x="${at.toFixed(1)}" y="${top2 + H + 16}" font-size="11" text-anchor="${anchor}">${seconds(t)}</text>`;
+    })
+    .join('');
+  // Value ticks: acknowledged writes per second (linear) and latency (log, powers of ten).
+  const ackStep = niceStep(ackMax, 4);
+  const ackTicks = Array.from({ length: Math.floor(ackMax / ackStep) + 1 }, (_, i) => i * ackStep)
+    .map((v) => `<line x1="${L - 4}" x2="${L}" y1="${y1(v).toFixed(1)}" y2="${y1(v).toFixed(1)}" stroke="#999"/><text x="${L - 6}" y="${(y1(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${v >= 1000 ? `${v / 1000}k` : v}</text>`)
+    .join('');
+  const latTicks = [1, 10, 100, 1000, 10_000, 100_000]
+    .filter((v) => v <= latMax)
+    .map((v) => `<line x1="${L - 4}" x2="${L}" y1="${y2(v).toFixed(1)}" y2="${y2(v).toFixed(1)}" stroke="#999"/><text x="${L - 6}" y="${(y2(v) + 4).toFixed(1)}" font-size="10" text-anchor="end">${v >= 1000 ? `${v / 1000} s` : `${v} ms`}</text>`)
     .join('');
   // One red bar per time bucket that holds lost writes (its height: how many, relative).
   const lostPerBucket = new Map<number, number>();
-  for (const t of lostTimes) lostPerBucket.set(Math.floor(t / s.bucketMs), (lostPerBucket.get(Math.floor(t / s.bucketMs)) ?? 0) + 1);
+  for (const t of lostTimes) {
+    const bucket = Math.floor((t - startMs) / s.bucketMs);
+    lostPerBucket.set(bucket, (lostPerBucket.get(bucket) ?? 0) + 1);
+  }
   const lostMax = Math.max(1, ...lostPerBucket.values());
   const lost = [...lostPerBucket]
     .map(([bucket, count]) => {
       const height = 4 + (26 * count) / lostMax;
-      return `<rect x="${x(bucket * s.bucketMs).toFixed(1)}" y="${(T + H - height).toFixed(1)}" width="${Math.max(1.5, x(s.bucketMs) - x(0)).toFixed(1)}" height="${height.toFixed(1)}" fill="#c1121f" fill-opacity="0.8"><title>${count} lost writes acknowledged here</title></rect>`;
+      return `<rect x="${x(startMs + bucket * s.bucketMs).toFixed(1)}" y="${(T + H - height).toFixed(1)}" width="${Math.max(1.5, x(startMs + s.bucketMs) - x(startMs)).toFixed(1)}" height="${height.toFixed(1)}" fill="${COLOURS.lost}" fill-opacity="0.8"><title>${count} lost writes acknowledged here</title></rect>`;
     })
     .join('');
   return `<svg viewBox="0 0 ${W} ${total}" width="100%" role="img" aria-label="timeline of acknowledged writes and latency" font-family="system-ui, sans-serif">
   ${ticks}${shade}
-  <text x="4" y="${T + 10}" font-size="12">acked/s</text><text x="4" y="${T + 24}" font-size="11" fill="#555">max ${Math.round(ackMax)}</text>
-  <path d="${path(s.acks, y1)}" fill="none" stroke="#1d3557" stroke-width="1.5"/>
-  <line x1="${L}" x2="${W - R}" y1="${T + H}" y2="${T + H}" stroke="#999"/>
-  ${lost}${lostTimes.length ? `<text x="${W - R}" y="${T + 12}" font-size="11" text-anchor="end" fill="#c1121f">▮ ${lostTimes.length} lost writes, shown when they were acknowledged</text>` : ''}
-  <text x="4" y="${top2 + 10}" font-size="12">latency</text><text x="4" y="${top2 + 24}" font-size="11" fill="#555">log, max ${Math.round(latMax)} ms</text>
-  <path d="${path(s.max, y2, acked)}" fill="none" stroke="#e76f51" stroke-width="1"/>
-  <path d="${path(s.p50, y2, acked)}" fill="none" stroke="#457b9d" stroke-width="1.5"/>
-  <line x1="${L}" x2="${W - R}" y1="${top2 + H}" y2="${top2 + H}" stroke="#999"/>
-  <text x="${W - R}" y="${top2 + 12}" font-size="11" text-anchor="end"><tspan fill="#457b9d">median</tspan> · <tspan fill="#e76f51">max</tspan> per ${s.bucketMs} ms</text>
+  <text x="4" y="${T - 4}" font-size="12">acked/s</text>
+  ${ackTicks}
+  <path d="${path(s.acks, y1)}" fill="none" stroke="${COLOURS.acks}" stroke-width="1.5"/>
+  <line x1="${L}" x2="${W - R}" y1="${T + H}" y2="${T + H}" stroke="#999"/><line x1="${L}" x2="${L}" y1="${T}" y2="${T + H}" stroke="#999"/>
+  ${lost}${lostTimes.length ? `<text x="${W - R}" y="${T + 12}" font-size="11" text-anchor="end" fill="${COLOURS.lost}">${lostTimes.length} lost writes, shown when they were acknowledged</text>` : ''}
+  <text x="4" y="${top2 - 4}" font-size="12">latency (log)</text>
+  ${latTicks}
+  <path d="${path(s.max, y2, acked)}" fill="none" stroke="${COLOURS.max}" stroke-width="1"/>
+  <path d="${path(s.p50, y2, acked)}" fill="none" stroke="${COLOURS.median}" stroke-width="1.5"/>
+  <line x1="${L}" x2="${W - R}" y1="${top2 + H}" y2="${top2 + H}" stroke="#999"/><line x1="${L}" x2="${L}" y1="${top2}" y2="${top2 + H}" stroke="#999"/>
+  <text x="${W - R}" y="${top2 + H + 32}" font-size="11" text-anchor="end">seconds since the workload started; values per ${s.bucketMs} ms</text>
 </svg>`;
+}
+
+const COLOURS = { acks: '#1d3557', median: '#457b9d', max: '#e76f51', fault: '#e76f51', recovery: '#2a9d8f', failed: '#c1121f', backup: '#457b9d', lost: '#c1121f' };
+
+function legend(): string {
+  const item = (colour: string, text: string, kind: 'line' | 'box') =>
+    `<span><i style="background:${colour};${kind === 'line' ? 'height:3px;vertical-align:middle' : 'opacity:0.5'}"></i>${text}</span>`;
+  return `<div class="legend">${[
+    item(COLOURS.acks, 'acknowledged writes/s', 'line'),
+    item(COLOURS.median, 'median latency', 'line'),
+    item(COLOURS.max, 'max latency', 'line'),
+    item(COLOURS.lost, 'lost writes (when acknowledged)', 'box'),
+    item(COLOURS.fault, 'fault', 'box'),
+    item(COLOURS.recovery, 'recovery', 'box'),
+    item(COLOURS.failed, 'failed recovery or backup', 'box'),
+    item(COLOURS.backup, 'fresh backup, restore rehearsal', 'box'),
+  ].join('')}</div>`;
 }
 
 export function renderHtml(result: ExperimentResult, events: readonly HistoryEvent[]): string {
@@ -159,6 +218,7 @@ h1{font-size:22px;margin:0 0 4px} .verdict{padding:2px 10px;border-radius:4px;co
 .numbers{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:12px 0 20px}
 .numbers div{background:#f5f5f5;border-radius:6px;padding:8px 10px}.numbers b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 20px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;color:#333;margin:6px 0}.legend i{display:inline-block;width:14px;height:10px;margin-right:5px;border-radius:2px}
 .ok{color:#2a9d8f;font-weight:600}.bad{color:#c1121f;font-weight:600}.unk{color:#b5838d;font-weight:600}.skip{color:#777;font-weight:600}
 h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 </style></head><body>
@@ -175,7 +235,8 @@ h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 <div>cluster ready / total<b>${show(result.timings.clusterReadyMs, ' ms')} / ${show(result.timings.totalMs, ' ms')}</b></div>
 </div>
 <h2>Timeline</h2>
-<p class="meta">Time since the run started. Blue: the fresh backup and, after the workload, the restore rehearsal; orange: faults; green: recovery that worked; dark red: recovery (or backup) that failed. Red bars: acknowledged writes that were lost, at the time they were acknowledged. Latency is drawn only where writes were acknowledged.</p>
+<p class="meta">Time 0 is the start of the workload${result.timings.clusterReadyMs !== null ? `; the cluster was ready ${(result.timings.clusterReadyMs / 1000).toFixed(1)} s after the run began (not drawn)` : ''}. Shaded: faults, recovery, the fresh backup and, after the workload, the restore rehearsal. Latency is drawn only where writes were acknowledged.</p>
+${legend()}
 ${chart(result, events)}
 <h2>Checks</h2>
 <p class="meta">ok: the check held; FAIL: it did not; unknown: it could not tell (never a pass); skipped: not applicable here, or a measure without a budget (not evidence either way).</p>
@@ -191,7 +252,7 @@ ${result.faults.map((f) => `<tr><td>${esc(f.name)}${f.optional ? ' <span class="
 ${recoveries.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.outcome === 'ok' ? '<span class="ok">ok</span>' : '<span class="bad">failed</span>'}</td><td>${Math.round(r.time)} ms</td><td>${esc(r.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="4">none</td></tr>'}
 </table>
 ${result.error ? `<h2>Run error</h2><p class="bad">${esc(result.error)}</p>` : ''}
-<p class="meta">Files beside this page: result.json, history.jsonl, final-state.json, junit.xml. faultline ${esc(result.versions.faultline ?? '')}</p>
+<p class="meta">This run's files: ${['result.json', 'history.jsonl', 'final-state.json', 'junit.xml'].map((f) => `<a href="${f}">${f}</a>`).join(' · ')} · faultline ${esc(result.versions.faultline ?? '')}</p>
 </body></html>
 `;
 }

@@ -15,6 +15,7 @@ import type { TopologySpec } from '../../harness/cluster/topology.ts';
 import type { HistoryEvent, RecoveryEvent } from '../../harness/history/events.ts';
 import type { IntegrityRun } from '../../harness/history/final-state.ts';
 import { sleep } from '../../harness/wait.ts';
+import pitrRestore from '../../experiments/pitr-restore.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 async function run(definition: ExperimentDefinition, seed: number): Promise<ExperimentResult> {
@@ -199,15 +200,7 @@ describe('fencing before a restore', () => {
       {
         name: 'restore-live-primary',
         description: 'restore from the archive while the old primary still runs',
-        topology: {
-          domains: ['san-a', 'san-b', 'backup-site'],
-          postgres: {
-            nodes: [
-              { name: 'pg-primary', role: 'primary', domain: 'san-a' },
-              { name: 'pg-archive', role: 'archive', domain: 'backup-site', synchronous: true },
-            ],
-          },
-        },
+        topology: pitrRestore.topology, // the archive is synchronous: nothing acknowledged is missing from it
         workload: { clients: 4, duration: '5s' },
         freshBackupAt: '300ms',
         recovery: { at: '2500ms', try: ['restore'], restoreDomain: 'san-b' },
