@@ -1,5 +1,6 @@
 // An experiment of your own, type-checked against faultline's declarations (strict TypeScript,
-// module nodenext). Run it with runExperiment(myDrill) from a test or a script.
+// module nodenext). Run it with `npx faultline run ./my-drill.ts` (its default export), or with
+// runExperiment(myDrill) from a test or a script.
 import { defineExperiment, defaultTopology, type ExperimentDefinition, type ExperimentResult } from 'faultline';
 
 export const myDrill: ExperimentDefinition = defineExperiment({
@@ -15,6 +16,10 @@ export function lost(result: ExperimentResult): number | null {
   return result.writes.lost;
 }
 
-// The declarations are real types, not `any`: a misspelt option does not compile.
-// @ts-expect-error 'clientz' is not a workload option
-defineExperiment({ name: 'x', description: 'x', topology: defaultTopology, workload: { clientz: 2 } });
+export default myDrill;
+
+/** Never called: the declarations are real types, not `any`, so a misspelt option does not compile. */
+export function misspelt(): void {
+  // @ts-expect-error 'clientz' is not a workload option
+  defineExperiment({ name: 'x', description: 'x', topology: defaultTopology, workload: { clientz: 2 } });
+}

@@ -12,6 +12,7 @@ import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
 import { startPostgresCluster } from './cluster/postgres/index.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
+import { isDrillFile, loadDrillFile } from './experiment/drill-file.ts';
 import { formatComparison, formatSummary, toJUnit } from './report/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
@@ -23,8 +24,8 @@ const HELP = `faultline — rehearse storage failures on real PostgreSQL cluster
 
 Usage:
   faultline list                            the shipped experiments
-  faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]
-                                            run experiments; files in DIR/<name>/<time>/ (default faultline-out)
+  faultline run <name|glob|file…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]
+                                            run experiments (shipped ones, or your drill files); files in DIR/<name>/<time>/ (default faultline-out)
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
@@ -43,7 +44,8 @@ const USAGE: Record<string, string> = {
   list: 'faultline list\n\nThe shipped experiments, one line each.',
   run:
     'faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]\n\n' +
-    "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), one after the other, with one seed for all.\n" +
+    "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), or your own drill file\n" +
+    "(./drills/my-drill.ts, .js, .mjs: its default export is a defineExperiment(…); .json: the same shape), one after the other, with one seed for all.\n" +
     '  --seed N    replay a run exactly (a whole number, 0 or more; drawn when not given, and shown)\n' +
     '  --out DIR   where run folders go: DIR/<experiment>/<time>/ and a latest link (default faultline-out)\n' +
     '  --json      print the results as JSON (an array of result.json objects) instead of the summaries\n' +
@@ -206,7 +208,13 @@ const run: Command = async (args) => {
   const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, junit: { type: 'string' }, 'as-documented': { type: 'boolean' } }, 'run', true);
   const documented = values['as-documented'] === true;
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
-  const selected = selectExperiments(positionals, experiments);
+  // A path (./drills/my-drill.ts, .json) is the user's own drill; anything else names shipped ones.
+  const selected: ExperimentDefinition[] = [];
+  for (const argument of positionals) {
+    for (const definition of isDrillFile(argument) ? [await loadDrillFile(argument)] : selectExperiments([argument], experiments)) {
+      if (!selected.includes(definition)) selected.push(definition);
+    }
+  }
   // One seed for the whole invocation, drawn when none is given: the seed the summary shows
   // replays every experiment of this command at once.
   const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);

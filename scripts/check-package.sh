@@ -44,3 +44,7 @@ say "tsc --noEmit on a strict user file: ok"
 
 npx --no-install vitest run healthy.test.ts
 say "a user's vitest suite ran the healthy experiment from the installed package: ok"
+
+npx --no-install faultline run ./my-drill.ts --seed 1 --junit junit.xml >run.log 2>&1 || { cat run.log >&2; echo "npx faultline run ./my-drill.ts failed" >&2; exit 1; }
+grep -q 'my-drill (seed 1): PASS' run.log && grep -q '<testsuite name="my-drill"' junit.xml || { cat run.log >&2; exit 1; }
+say "npx faultline run ./my-drill.ts (a user's own drill file): ok"
