@@ -2,7 +2,7 @@
 // The faultline command line. Exit codes (docs/architecture.md): 0 every check held; 1 a check failed;
 // 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
 
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -94,11 +94,16 @@ export function parseSeed(text: string): number {
   return seed;
 }
 
-/** Writes the invocation's JUnit file, creating its folder; a path that cannot be written is a usage error. */
-function writeJUnit(file: string, results: ExperimentResult[]): void {
+/** Checks, before any run, that the JUnit file can be written; its missing folders are made one by one. */
+function checkWritable(file: string): void {
   try {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, toJUnit(results));
+    const dir = dirname(resolve(file));
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+    // One level at a time: a recursive mkdir can spin on file systems that refuse it (/proc).
+    for (const d of missing) mkdirSync(d);
+    accessSync(dir, constants.W_OK);
+    if (existsSync(file)) accessSync(file, constants.W_OK);
   } catch (error) {
     throw new UsageError(`Cannot write the JUnit file '${file}': ${describeError(error)}. Pass a path in a folder you can write to.`);
   }
@@ -207,6 +212,7 @@ export function selectExperiments(patterns: string[], known: ExperimentDefinitio
 const run: Command = async (args) => {
   const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, junit: { type: 'string' }, 'as-documented': { type: 'boolean' } }, 'run', true);
   const documented = values['as-documented'] === true;
+  if (values.junit) checkWritable(values.junit);
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
   // A path (./drills/my-drill.ts, .json) is the user's own drill; anything else names shipped ones.
   const selected: ExperimentDefinition[] = [];
@@ -227,7 +233,7 @@ const run: Command = async (args) => {
     log.pause(); // the summary goes to stdout; the status line must not run into it
     if (!values.json) process.stdout.write(`${formatSummary(result, { documented })}\n\n`);
   }
-  if (values.junit) writeJUnit(values.junit, results);
+  if (values.junit) writeFileSync(values.junit, toJUnit(results));
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else if (results.length > 1) process.stdout.write(`${formatComparison(results, { documented })}\n`);
   // --as-documented: a demonstration that fails as documented is what CI wants to see.

@@ -45,6 +45,12 @@ describe('the command line helps', () => {
     expect(result.stderr).toMatch(/Option '--seed' needs a value, e.g. '--seed 7'/);
   });
 
+  it('refuses a JUnit path it cannot write before anything runs', async () => {
+    const result = await cli(['run', 'healthy', '--junit', '/proc/faultline-nope/junit.xml'], { env: noDocker });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/Cannot write the JUnit file '\/proc\/faultline-nope\/junit.xml'/);
+  });
+
   it('prints the JSON Schema of topologies', async () => {
     const result = await cli(['schema']);
     expect(result.exitCode).toBe(0);
