@@ -165,7 +165,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
   await waitFor(
     { what: `the archive ${archive.name} to stream from ${primary.name}`, timeoutMs: 20_000, error: (m) => new ClusterError(m) },
     async (seen) => {
-      const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${archive.name}' LIMIT 1), 'not connected')`);
+      const state = await primary.replicationState(archive.name);
       seen(state);
       return state === 'streaming' ? true : undefined;
     },

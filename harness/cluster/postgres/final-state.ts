@@ -58,7 +58,7 @@ async function tableHashes(client: pg.Client): Promise<TableHashes> {
  */
 async function waitForCatchUp(primary: PostgresNodeHandle, replica: PostgresNodeHandle, client: pg.Client, lsn: string, timeoutMs: number): Promise<void> {
   await waitFor({ what: `${replica.name} to stream from ${primary.name} and replay its WAL up to ${lsn}`, timeoutMs, intervalMs: 100 }, async (seen) => {
-    const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${replica.name}' LIMIT 1), 'not connected')`);
+    const state = await primary.replicationState(replica.name);
     const { rows } = await client.query<{ replayed: string | null; done: boolean }>(
       'SELECT pg_last_wal_replay_lsn()::text AS replayed, coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done',
       [lsn],

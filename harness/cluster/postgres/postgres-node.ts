@@ -116,6 +116,11 @@ export class PostgresNodeHandle {
     return record.stdout.trim();
   }
 
+  /** How this node, as a primary, sees a follower (by application_name): 'streaming', 'catchup', … or 'not connected'. */
+  async replicationState(follower: string): Promise<string> {
+    return this.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${follower}' LIMIT 1), 'not connected')`);
+  }
+
   /** Host and port to reach this node from the machine running faultline (re-read after restarts). */
   endpoint(): { host: string; port: number } {
     return { host: this.container.getHost(), port: this.container.getMappedPort(PG_PORT) };

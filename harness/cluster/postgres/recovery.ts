@@ -96,7 +96,7 @@ async function repoint(cluster: StartedPostgresCluster, replica: PostgresNodeHan
     await replica.psql(`ALTER SYSTEM SET primary_slot_name = '${slot}'`);
     await replica.psql('SELECT pg_reload_conf()');
     await waitFor({ what: `${replica.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
-      const state = await primary.psql(`SELECT coalesce((SELECT state FROM pg_stat_replication WHERE application_name = '${replica.name}' LIMIT 1), 'not connected')`);
+      const state = await primary.replicationState(replica.name);
       seen(state);
       return state === 'streaming' ? true : undefined;
     });
