@@ -19,6 +19,7 @@ import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
 import { didYouMean } from './schema.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
+import { DRILL_NAMES, describeRules, formatValidate, validate, validateJUnit, writeValidateFiles } from './validate/index.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
@@ -26,6 +27,9 @@ Usage:
   faultline list                            the shipped experiments
   faultline run <name|glob|file…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]
                                             run experiments (shipped ones, or your drill files); files in DIR/<name>/<time>/ (default faultline-out)
+  faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]
+                                            judge your own backup configuration: preflight rules, then drills on your settings
+  faultline validate --rules                the preflight rules: what each finds, why it matters, the fix
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
@@ -57,6 +61,29 @@ const USAGE: Record<string, string> = {
   report:
     'faultline report DIR [--json] [--write]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed, and prints the result.\n' +
     "  --json   print the result as JSON, as 'run --json' does (an array of result.json objects)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)",
+  validate:
+    'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n' +
+    '                   [--drill NAME…] [--no-drills] [--concurrency N]\n' +
+    'faultline validate --rules\n\n' +
+    'Judges your own backup configuration. Your files are only read.\n' +
+    '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
+    '  2. drills: real containers run your settings through a primary crash, the loss of its volume and a restore,\n' +
+    '     a failover after the replica fell behind, a stale snapshot, the loss of its failure domain, and an archive\n' +
+    '     outage followed by the loss of the primary. Each drill counts acknowledged, lost and indeterminate writes.\n' +
+    '  --topology FILE   your nodes and failure domains (JSON, see faultline schema); default: primary, replica and\n' +
+    '                    archive, each in a domain of its own\n' +
+    `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
+    '  --no-drills       preflight only (a second or two)\n' +
+    '  --concurrency N   drills at once (default 2 on a machine with 2 or more cores)\n' +
+    '  --seed N          replay the drills of an earlier run\n' +
+    '  --out DIR         where validate.json, junit.xml, report.html and the drills\' runs go\n' +
+    '                    (default faultline-out/validate/<time>)\n' +
+    '  --json            print validate.json instead of the table\n' +
+    '  --junit FILE      also write the JUnit report there (a case per finding and per drill)\n' +
+    '  --rules           list the preflight rules and exit\n' +
+    'Exit code: 0 no error finding and every drill held; 1 an error finding, a lost acknowledged write, a failed\n' +
+    'restore or another failed check; 2 bad input (a file that cannot be read or parsed, a setting that cannot run);\n' +
+    '3 environment error.',
   faults: 'faultline faults\n\nThe fault catalog: what each fault does, what it mirrors, its targets and parameters.',
   schema: 'faultline schema\n\nPrints the JSON Schema of topology files, for editors to complete and check them.',
   up: 'faultline up [--topology FILE] [--json]\n\nStarts a cluster from a topology (JSON; default: primary, replica and archive in three domains) and holds it until Ctrl-C, which removes everything.',
@@ -253,6 +280,63 @@ const report: Command = async (args) => {
   return result.verdict === 'pass' ? 0 : 1;
 };
 
+const validateCommand: Command = async (args) => {
+  const { values } = parse(
+    args,
+    {
+      'postgres-conf': { type: 'string' },
+      'pgbackrest-conf': { type: 'string' },
+      topology: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+      drill: { type: 'string', multiple: true },
+      'no-drills': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      rules: { type: 'boolean' },
+    },
+    'validate',
+  );
+  if (values.rules) {
+    for (const rule of describeRules()) {
+      process.stdout.write(`${rule.id}  (${rule.severity})  ${rule.title}\n    why: ${rule.reason}\n    fix: ${rule.fix}\n    see: ${rule.docs}\n`);
+    }
+    return 0;
+  }
+  if (!values['postgres-conf']) throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf'. See 'faultline validate --help'.");
+  for (const name of values.drill ?? []) {
+    if (!DRILL_NAMES.includes(name)) {
+      const guess = didYouMean(name, DRILL_NAMES);
+      throw new UsageError(`--drill '${name}' is not a drill${guess ? ` (did you mean '${guess}'?)` : ''}: use ${DRILL_NAMES.join(', ')}`);
+    }
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 6)) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 6, got '${values.concurrency}'`);
+  }
+  if (values.junit) checkWritable(values.junit);
+  const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const log = createProgress();
+  if (!values['no-drills']) installInterruptCleanup();
+  const result = await validate({
+    postgresConf: values['postgres-conf'],
+    ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
+    ...(values.topology ? { topology: values.topology } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(values.out ? { outDir: values.out } : {}),
+    ...(values.drill ? { drills: values.drill } : {}),
+    noDrills: values['no-drills'] === true,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    log,
+  });
+  log.pause();
+  writeValidateFiles(result);
+  if (values.junit) writeFileSync(values.junit, validateJUnit(result));
+  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatValidate(result)}\n`);
+  return result.exitCode;
+};
+
 const schema: Command = async (args) => {
   parse(args, {}, 'schema');
   process.stdout.write(`${JSON.stringify(topologyJsonSchema(), null, 2)}\n`);
@@ -278,6 +362,7 @@ const commands: Record<string, Command> = {
   schema,
   list,
   run,
+  validate: validateCommand,
   report,
   up,
   image,

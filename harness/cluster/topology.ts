@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeValue as describe, parseOrThrow, strictObject } from '../schema.ts';
 import { formatBytes, parseSize } from '../units.ts';
+import { applyUserSettings, type AppliedSettings, type UserSetting } from './postgres/user-settings.ts';
 
 export const MIN_POSTGRES_VOLUME_BYTES = 64 * 1024 ** 2;
 export const DEFAULT_VOLUME_BYTES = 512 * 1024 ** 2;
@@ -15,6 +16,29 @@ const NAME_RULE = 'use 2 to 32 lower case letters, digits and dashes, starting w
 const ROLES = ['primary', 'replica', 'archive'] as const;
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
 const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest'] as const;
+
+const scalar = z.union([z.string(), z.number(), z.boolean()], { error: (i) => `a setting's value must be a string, a number or true/false, got ${describe(i.input)}` });
+/** A value, or a value with where it came from (`faultline validate` names the file and line). */
+const settingValue = z.union([scalar, strictObject({ value: scalar, source: z.string() })]);
+const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+const settingsSchema = z
+  .record(z.string().regex(SETTING_NAME, { error: (i) => `${describe(i.input)} is not a PostgreSQL setting name` }), settingValue)
+  .optional()
+  .meta({
+    description:
+      "PostgreSQL settings, as in postgresql.conf (e.g. `{\"synchronous_commit\": \"on\", \"wal_keep_size\": \"1GB\"}`), applied after faultline's own. Settings that name the user's site (addresses, paths, TLS files) are mapped to the container's and reported; ones that cannot run (a library the image lacks) are refused.",
+  });
+const PGBR_SECTION = /^(global|[A-Za-z0-9_.-]+)(:[a-z-]+)?$/;
+const pgbackrestSchema = z
+  .record(
+    z.string().regex(PGBR_SECTION, { error: (i) => `${describe(i.input)} is not a pgbackrest.conf section: use 'global', 'global:archive-push' or a stanza name` }),
+    z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a pgBackRest option name (lower case, dashes)` }), z.union([settingValue, z.array(scalar)])),
+  )
+  .optional()
+  .meta({
+    description:
+      'pgBackRest options by pgbackrest.conf section (`global`, `global:archive-push`, a stanza), e.g. `{"global": {"archive-async": "y"}}`; needs backupTool `pgbackrest`. Repository paths, hosts and cloud repositories are mapped to the run\'s repository on the archive node.',
+  });
 
 const nodeSchema = strictObject({
   name: z.string({ error: (i) => `node name ${describe(i.input)} is not valid: ${NAME_RULE}` }).regex(NAME, { error: (i) => `node name ${describe(i.input)} is not valid: ${NAME_RULE}` }).meta({
@@ -35,6 +59,7 @@ const nodeSchema = strictObject({
     .boolean({ error: (i) => `'synchronous' must be true or false, got ${describe(i.input)}` })
     .optional()
     .meta({ description: 'Replica or archive only: the primary waits for it to flush commits (`synchronous_standby_names`).' }),
+  settings: settingsSchema,
 });
 
 /** A topology as users write it: JSON for `--topology`, an object for the API. */
@@ -70,6 +95,8 @@ export const topologySchema = strictObject({
       .regex(/^\d+(ms|s|min)?$/, { error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
       .optional()
       .meta({ description: 'With pgbackrest: `archive_timeout`, the longest a WAL segment waits to be archived. Default 60s.' }),
+    settings: settingsSchema,
+    pgbackrest: pgbackrestSchema,
   }),
 })
   .superRefine((spec, ctx) => {
@@ -130,6 +157,8 @@ export interface Topology {
     backupTool: BackupTool;
     archiveTimeout: string;
     nodes: PostgresNode[];
+    /** The user's settings and pgBackRest options as the cluster runs them, and what was mapped. */
+    applied: AppliedSettings;
   };
 }
 
@@ -139,6 +168,7 @@ export interface PostgresNode {
   domain: string;
   volumeBytes: number;
   synchronous: boolean;
+  settings: UserSetting[];
 }
 
 /** The topology most drills start from: primary, replica and archive, each in a domain of its own. */
@@ -169,6 +199,19 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
     domain: n.domain,
     volumeBytes: n.volumeSize === undefined ? DEFAULT_VOLUME_BYTES : parseSize(n.volumeSize)!,
     synchronous: n.synchronous === true,
+    settings: userSettings(n.settings, `${where}, postgres.nodes '${n.name}' settings`),
+  }));
+  const backupTool = parsed.postgres.backupTool ?? 'pg_receivewal';
+  const applied = prefixed(where, () => applyUserSettings({
+    settings: userSettings(parsed.postgres.settings, `${where}, postgres.settings`),
+    nodes,
+    pgbackrest: Object.entries(parsed.postgres.pgbackrest ?? {}).flatMap(([section, options]) =>
+      Object.entries(options).map(([key, raw]) => {
+        const { value, source } = typeof raw === 'object' && !Array.isArray(raw) ? raw : { value: raw, source: `${where}, postgres.pgbackrest.${section}.${key}` };
+        return { section, key, values: (Array.isArray(value) ? value : [value]).map(String), source };
+      }),
+    ),
+    backupTool,
   }));
   const synchronous = nodes.filter((node) => node.synchronous).map((node) => `"${node.name}"`);
   const topology: Topology = {
@@ -177,13 +220,31 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
       version: parsed.postgres.version ?? 15,
       synchronousCommit: parsed.postgres.synchronousCommit ?? 'on',
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
-      backupTool: parsed.postgres.backupTool ?? 'pg_receivewal',
+      backupTool,
       archiveTimeout: parsed.postgres.archiveTimeout ?? '60s',
       nodes,
+      applied,
     },
   };
   validated.add(topology);
   return topology;
+}
+
+function prefixed<T>(where: string, make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${where}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Settings as written (a value, or a value with its source), in order, with their sources. */
+function userSettings(settings: Record<string, z.infer<typeof settingValue>> | undefined, where: string): UserSetting[] {
+  return Object.entries(settings ?? {}).map(([name, raw]) => {
+    const { value, source } = typeof raw === 'object' ? raw : { value: raw, source: `${where}.${name}` };
+    return { name: name.toLowerCase(), value: typeof value === 'boolean' ? (value ? 'on' : 'off') : String(value), source };
+  });
 }
 
 /** Topologies this module made: passing one back in returns it as it is (it is no longer in the input shape). */

@@ -4,8 +4,9 @@
 
 import type { ExperimentResult } from '../experiment/result.ts';
 import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
+import { escapeXml } from './junit.ts';
 
-const esc = (text: unknown) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (text: unknown) => escapeXml(String(text));
 
 interface Series {
   bucketMs: number;

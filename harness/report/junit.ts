@@ -6,7 +6,7 @@
 
 import type { ExperimentResult } from '../experiment/result.ts';
 
-function escape(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -31,7 +31,7 @@ function properties(result: ExperimentResult): string {
     ...Object.entries(result.versions).map(([name, version]): [string, string] => [`version.${name}`, version]),
     ...(result.documented ? [['documented', result.documented.ok ? 'as documented' : `not as documented: ${result.documented.why}`] as [string, string]] : []),
   ];
-  return `    <properties>\n${entries.map(([name, value]) => `      <property name="${escape(name)}" value="${escape(value)}"/>`).join('\n')}\n    </properties>`;
+  return `    <properties>\n${entries.map(([name, value]) => `      <property name="${escapeXml(name)}" value="${escapeXml(value)}"/>`).join('\n')}\n    </properties>`;
 }
 
 export function toJUnit(results: ExperimentResult[]): string {
@@ -41,18 +41,18 @@ export function toJUnit(results: ExperimentResult[]): string {
         check.valid === true
           ? ''
           : check.valid === 'skipped'
-            ? `\n      <skipped message="${escape(check.summary)}"/>\n    `
-            : `\n      <failure type="${check.valid === false ? 'failed' : 'unknown'}" message="${escape(check.summary)}">${escape(JSON.stringify(capDetails(check.details), null, 2))}</failure>\n    `;
+            ? `\n      <skipped message="${escapeXml(check.summary)}"/>\n    `
+            : `\n      <failure type="${check.valid === false ? 'failed' : 'unknown'}" message="${escapeXml(check.summary)}">${escapeXml(JSON.stringify(capDetails(check.details), null, 2))}</failure>\n    `;
       const time = ((check.durationMs ?? 0) / 1000).toFixed(3);
-      return `    <testcase classname="faultline.${escape(result.experiment)}" name="${escape(check.name)}" time="${time}">${body}</testcase>`;
+      return `    <testcase classname="faultline.${escapeXml(result.experiment)}" name="${escapeXml(check.name)}" time="${time}">${body}</testcase>`;
     });
     if (result.error) {
-      cases.push(`    <testcase classname="faultline.${escape(result.experiment)}" name="run" time="${(result.timings.totalMs / 1000).toFixed(3)}"><error message="${escape(result.error)}"/></testcase>`);
+      cases.push(`    <testcase classname="faultline.${escapeXml(result.experiment)}" name="run" time="${(result.timings.totalMs / 1000).toFixed(3)}"><error message="${escapeXml(result.error)}"/></testcase>`);
     }
     const failures = result.checks.filter((c) => c.valid === false || c.valid === 'unknown').length;
     const skipped = result.checks.filter((c) => c.valid === 'skipped').length;
     return (
-      `  <testsuite name="${escape(result.experiment)}" tests="${cases.length}" failures="${failures}" errors="${result.error ? 1 : 0}" skipped="${skipped}" ` +
+      `  <testsuite name="${escapeXml(result.experiment)}" tests="${cases.length}" failures="${failures}" errors="${result.error ? 1 : 0}" skipped="${skipped}" ` +
       `time="${(result.timings.totalMs / 1000).toFixed(3)}">\n${properties(result)}\n${cases.join('\n')}\n  </testsuite>`
     );
   });

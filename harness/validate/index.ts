@@ -1,3 +1,9 @@
 // Reading a user's own configuration (postgresql.conf, pgbackrest.conf) for `faultline validate`.
 export { parsePostgresqlConf, parseMemory, parseTime, parseBoolean, type ConfSetting } from './postgresql-conf.ts';
 export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniValue } from './pgbackrest-conf.ts';
+export { validate, VALIDATE_SCHEMA_VERSION, type ValidateOptions, type ValidateResult, type DrillOutcome } from './validate.ts';
+export { formatValidate, validateJUnit, validateHtml, writeValidateFiles } from './output.ts';
+export { validateDrills, DRILL_NAMES, type ValidateDrill } from './drills.ts';
+export { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
+export { rules, runPreflight, describeRules } from './rules/index.ts';
+export type { Rule, Finding, Severity, UserConfig } from './rules/types.ts';

@@ -157,7 +157,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     exposedPorts: [PG_PORT],
     luns: [{ name: 'data', domain: options.domain, mountPoint: VOLUME_MOUNT, bytes: previous.spec.volumeBytes, owner: 'postgres:postgres' }],
   });
-  const spec = { name, role: 'primary' as const, domain: options.domain, volumeBytes: previous.spec.volumeBytes, synchronous: false };
+  const spec = { name, role: 'primary' as const, domain: options.domain, volumeBytes: previous.spec.volumeBytes, synchronous: false, settings: [] };
   const restored = new PostgresNodeHandle(started, spec, String(previous.clientConfig().password));
   restored.role = 'retired'; // not the primary until its replay ended
   cluster.nodes.push(restored);
@@ -184,7 +184,7 @@ async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<stri
 /** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
 async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, settings: string[], target?: Date): Promise<void> {
   if (!cluster.pgbackrestCa) throw new ClusterError('the cluster has no pgBackRest certificate authority to admit a new node');
-  await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name });
+  await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name }, cluster.topology.postgres.applied.pgbackrest);
   const type = target ? ['--type=time', `--target=${pgTimestamp(target)}`, '--target-action=promote'] : ['--type=default'];
   await restored.run(['bash', '-c', 'mkdir -p "$PGDATA" && chmod 700 "$PGDATA" && exec "$@"', 'restore', 'pgbackrest', '--stanza=main', '--target-timeline=latest', ...type, 'restore']);
   await restored.run([

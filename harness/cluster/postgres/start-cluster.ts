@@ -6,6 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { ClusterError, describeError } from '../../errors.ts';
 import { validateTopology, type Topology, type TopologySpec } from '../topology.ts';
+import type { AppliedSettings } from './user-settings.ts';
+
+type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
 import { ensureNodeImage } from '../docker/image.ts';
 import { PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
@@ -56,19 +59,20 @@ export async function startPostgresCluster(
     const primary = handles.find((h) => h.spec.role === 'primary');
     if (!primary) throw new ClusterError('The topology has no primary');
     log(`run ${run.id}: initialising primary '${primary.name}' (initdb with data checksums)`);
-    await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology) } }));
+    await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name) } }));
+    for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
     run.checkpoint();
 
     const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
     const followers = handles.filter((h) => h !== primary);
     const streaming = followers.filter((f) => !(pgbackrest && f.spec.role === 'archive'));
     if (streaming.length > 0) log(`run ${run.id}: cloning ${streaming.map((f) => `'${f.name}'`).join(', ')} from the primary`);
-    await Promise.all(streaming.map((follower) => run.track(startFollower(follower, primary))));
+    await Promise.all(streaming.map((follower) => run.track(startFollower(follower, primary, topology))));
     run.checkpoint();
     let ca: PgBackRestCa | undefined;
     if (pgbackrest) {
       log(`run ${run.id}: setting up pgBackRest (repository on '${followers.find((f) => f.spec.role === 'archive')!.name}', TLS)`);
-      ca = await run.track(setUpPgBackRest(handles, primary));
+      ca = await run.track(setUpPgBackRest(handles, primary, topology.postgres.applied.pgbackrest));
       run.checkpoint();
     }
     await waitForStreaming(primary, streaming, options.readyTimeoutMs ?? 60_000);
@@ -104,7 +108,7 @@ export const REHEARSAL_NODE = 'pg-rehearsal';
  * certificate and a TLS server on every node, then `stanza-create` and `check` (which proves
  * that archive_command reaches the repository).
  */
-async function setUpPgBackRest(nodes: PostgresNodeHandle[], primary: PostgresNodeHandle): Promise<PgBackRestCa> {
+async function setUpPgBackRest(nodes: PostgresNodeHandle[], primary: PostgresNodeHandle, options: PgBackRestOptions): Promise<PgBackRestCa> {
   const archive = nodes.find((n) => n.spec.role === 'archive')!;
   const made = await archive.run(
     ['bash', '-c', 'd=$(mktemp -d) && openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=faultline-ca -keyout $d/ca.key -out $d/ca.crt 2>/dev/null && cat $d/ca.crt && echo FAULTLINE-SPLIT && cat $d/ca.key && rm -rf $d'],
@@ -112,7 +116,7 @@ async function setUpPgBackRest(nodes: PostgresNodeHandle[], primary: PostgresNod
   );
   const [crt, key] = made.stdout.split('FAULTLINE-SPLIT').map((part) => part.trim()) as [string, string];
   const ca: PgBackRestCa = { crt, key, clients: [...nodes.map((n) => n.name), RESTORED_NODE, REHEARSAL_NODE].join(',') };
-  await Promise.all(nodes.map((node) => pgBackRestNode(node, ca, node === archive ? { role: 'repo', upstream: primary.name } : { role: 'pg', repoHost: archive.name })));
+  await Promise.all(nodes.map((node) => pgBackRestNode(node, ca, node === archive ? { role: 'repo', upstream: primary.name } : { role: 'pg', repoHost: archive.name }, options)));
   await archive.run(['pgbackrest', '--stanza=main', 'stanza-create']);
   await archive.run(['pgbackrest', '--stanza=main', 'check']);
   return ca;
@@ -123,6 +127,7 @@ export async function pgBackRestNode(
   node: PostgresNodeHandle,
   ca: PgBackRestCa,
   as: { role: 'repo'; upstream: string } | { role: 'pg'; repoHost: string },
+  options: PgBackRestOptions,
 ): Promise<void> {
   await node.run(['fl-pg', 'pgbr-setup'], {
     user: 'root',
@@ -133,6 +138,9 @@ export async function pgBackRestNode(
       FL_PGBR_CLIENTS: ca.clients,
       FL_PGBR_ROLE: as.role,
       FL_REPO: REPO,
+      FL_PGBR_GLOBAL: options.global.join('\n'),
+      FL_PGBR_STANZA: options.stanza.join('\n'),
+      FL_PGBR_SECTIONS: options.sections.join('\n'),
       ...(as.role === 'repo' ? { FL_UPSTREAM: as.upstream } : { FL_REPO_HOST: as.repoHost }),
     },
   });
@@ -150,11 +158,18 @@ function primaryConf(topology: Topology): string {
   if (topology.postgres.synchronousStandbyNames) {
     lines.push(`synchronous_standby_names = '${topology.postgres.synchronousStandbyNames.replace(/'/g, "''")}'`);
   }
+  // The user's own settings last: later lines win.
+  if (topology.postgres.applied.server.length > 0) lines.push('# settings of the topology', ...topology.postgres.applied.server);
   return lines.join('\n');
 }
 
-async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle): Promise<void> {
-  const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO };
+/** Settings of one node only, kept in faultline-node.conf (included last, not copied to clones' own). */
+function nodeConf(topology: Topology, name: string): string {
+  return (topology.postgres.applied.nodes[name] ?? []).join('\n');
+}
+
+async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle, topology: Topology): Promise<void> {
+  const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_NODE_CONF: nodeConf(topology, follower.name) };
   if (follower.spec.role === 'archive') {
     await follower.run(['fl-pg', 'start-archive'], { env });
   } else {

@@ -1,0 +1,60 @@
+// Preflight rules: each one a danger in a backup configuration that can be seen without starting
+// anything. A rule is data (id, severity, reason, fix, documentation link) plus one pure function
+// that looks at the user's configuration and says where the danger is.
+
+import type { Topology } from '../../cluster/topology.ts';
+import type { ConfSetting } from '../postgresql-conf.ts';
+import type { PgBackRestConf } from '../pgbackrest-conf.ts';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** What `faultline validate` knows about the user's system before anything starts. */
+export interface UserConfig {
+  /** postgresql.conf as PostgreSQL would read it (includes resolved), by lower-case name. */
+  settings: Map<string, ConfSetting>;
+  /** pgbackrest.conf, when the user gave one. */
+  pgbackrest?: PgBackRestConf;
+  /** The pgBackRest stanza the drills use: the first stanza section of pgbackrest.conf, else 'main'. */
+  stanza: string;
+  /** The user's topology (or the default one): which nodes exist, their roles and failure domains. */
+  topology: Topology;
+}
+
+/** Where a finding points: a line of one of the user's files, or a path in the topology. */
+export interface Source {
+  file: string;
+  line?: number;
+}
+
+/** One place a rule found its danger. */
+export interface RuleHit {
+  /** What was found, naming the setting and its value, e.g. "archive_command is '/bin/true'". */
+  message: string;
+  source?: Source;
+}
+
+export interface Rule {
+  /** Kebab case, stable: users filter and suppress by it. */
+  id: string;
+  severity: Severity;
+  /** A few words, for the rules list. */
+  title: string;
+  /** Why this loses acknowledged writes or a restore, in one sentence. */
+  reason: string;
+  /** What to change, in one sentence. */
+  fix: string;
+  /** The PostgreSQL or pgBackRest documentation page that explains the setting. */
+  docs: string;
+  /** Pure: no I/O. Empty when the configuration is fine for this rule. */
+  check: (config: UserConfig) => RuleHit[];
+}
+
+/** A rule's hit, with the rule's data, as validate reports it. */
+export interface Finding extends RuleHit {
+  rule: string;
+  severity: Severity;
+  title: string;
+  reason: string;
+  fix: string;
+  docs: string;
+}

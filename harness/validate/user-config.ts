@@ -1,0 +1,108 @@
+// The user's system as `faultline validate` and `faultline rehearse` see it: their postgresql.conf
+// (with its includes), their pgbackrest.conf, and their topology (or the default one), turned into
+// one topology whose settings carry their source lines. The files are only read.
+
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
+import { ConfigError, describeError } from '../errors.ts';
+import { defaultTopology, validateTopology, type Topology, type TopologySpec } from '../cluster/topology.ts';
+import { isPgBackRestCommand } from '../cluster/postgres/user-settings.ts';
+import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
+import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
+import type { UserConfig } from './rules/types.ts';
+
+export interface UserConfigFiles {
+  postgresConf: string;
+  pgbackrestConf?: string;
+  topology?: string;
+}
+
+export interface LoadedUserConfig {
+  /** What the preflight rules read. */
+  config: UserConfig;
+  /** The topology the drills run: the user's, with their settings and options in it. */
+  spec: TopologySpec;
+  topology: Topology;
+  /** Assumptions made for what the files do not say, shown with the findings. */
+  assumptions: string[];
+}
+
+/** A path as the user would type it from here. */
+export function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+export function readTopologyFile(file: string): TopologySpec {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read topology file '${file}': ${describeError(error)}`);
+  }
+  try {
+    return JSON.parse(text) as TopologySpec;
+  } catch (error) {
+    throw new ConfigError(`Topology file '${file}' is not valid JSON: ${describeError(error)}`);
+  }
+}
+
+/** The first stanza of a pgbackrest.conf: the section that is neither [global] nor a command section of it. */
+function firstStanza(conf: PgBackRestConf | undefined): string {
+  for (const section of conf?.sections.keys() ?? []) {
+    const scope = section.split(':')[0]!;
+    if (scope !== 'global') return scope;
+  }
+  return 'main';
+}
+
+export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
+  const settings = parsePostgresqlConf(files.postgresConf);
+  const pgbackrest = files.pgbackrestConf ? parsePgBackRestConf(files.pgbackrestConf) : undefined;
+  const assumptions: string[] = [];
+  const given = files.topology ? readTopologyFile(files.topology) : structuredClone(defaultTopology);
+  if (!files.topology) {
+    assumptions.push('a primary, a replica and an archive node, each in a failure domain of its own (san-a, san-b, backup-site), as no --topology was given');
+  }
+  if (typeof given !== 'object' || given === null || typeof given.postgres !== 'object' || given.postgres === null) {
+    // Let the topology's own validation say what is wrong with it.
+    validateTopology(given, files.topology ?? 'topology');
+  }
+  const archiveCommand = settings.get('archive_command');
+  const stanza = firstStanza(pgbackrest);
+  const pgbackrestUsed = pgbackrest !== undefined || (archiveCommand !== undefined && isPgBackRestCommand(archiveCommand.value));
+  const backupTool = given.postgres.backupTool ?? (pgbackrestUsed ? 'pgbackrest' : 'pg_receivewal');
+  if (!given.postgres.backupTool) {
+    assumptions.push(
+      backupTool === 'pgbackrest'
+        ? `the archive node holds a pgBackRest repository (stanza '${stanza}' runs as 'main'), reached over pgBackRest's TLS server`
+        : 'the archive node receives the WAL by streaming (pg_receivewal) and holds base backups taken with pg_basebackup',
+    );
+  }
+  const source = (s: ConfSetting) => `${shown(s.file)}:${s.line}`;
+  const fromFile = Object.fromEntries([...settings.values()].map((s) => [s.name, { value: s.value, source: source(s) }]));
+  const sections: Record<string, Record<string, { value: string; source: string } | string[]>> = {};
+  for (const [section, options] of pgbackrest?.sections ?? []) {
+    const scope = section.split(':')[0]!;
+    if (scope !== 'global' && scope !== stanza) {
+      assumptions.push(`pgbackrest.conf section [${section}] is not used: the drills run stanza '${stanza}' only`);
+      continue;
+    }
+    sections[section] = Object.fromEntries(
+      [...options].map(([key, value]) => [key, value.values.length === 1 ? { value: value.values[0]!, source: `${shown(pgbackrest!.file)}:${value.line}` } : value.values]),
+    );
+  }
+  const spec: TopologySpec = {
+    ...given,
+    postgres: {
+      ...given.postgres,
+      backupTool,
+      // PostgreSQL's default when the file does not set it: 0, no forced switch.
+      ...(backupTool === 'pgbackrest' && given.postgres.archiveTimeout === undefined ? { archiveTimeout: '0' } : {}),
+      settings: { ...given.postgres.settings, ...fromFile },
+      ...(Object.keys(sections).length > 0 ? { pgbackrest: { ...given.postgres.pgbackrest, ...sections } } : {}),
+    },
+  };
+  const topology = validateTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
+  return { config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology }, spec, topology, assumptions };
+}

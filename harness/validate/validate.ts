@@ -1,0 +1,158 @@
+// `faultline validate`: the user's configuration judged twice. First statically, by the preflight
+// rules (a second, no containers); then by drills on real containers running the user's settings,
+// where the run's own checks are the evidence. The verdict is the union: a danger either finds is a
+// failure, with the reason in one sentence.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { runExperiment, type ExperimentResult } from '../experiment/index.ts';
+import type { SettingMapping } from '../cluster/postgres/user-settings.ts';
+import { randomSeed } from '../random.ts';
+import { PACKAGE_VERSION } from '../package-root.ts';
+import { runPreflight } from './rules/index.ts';
+import type { Finding } from './rules/types.ts';
+import { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
+import { validateDrills, type ValidateDrill } from './drills.ts';
+import { explainDrill } from './explain.ts';
+
+export const VALIDATE_SCHEMA_VERSION = 1;
+
+export interface ValidateOptions extends UserConfigFiles {
+  seed?: number;
+  /** Folder for validate.json, junit.xml, report.html and the drills' runs. */
+  outDir?: string;
+  /** Only these drills (by name); all by default. */
+  drills?: string[];
+  /** Preflight only: no containers. */
+  noDrills?: boolean;
+  /** Drills run at once. Default: 2 on a machine with 2 or more cores. */
+  concurrency?: number;
+  log?: (line: string) => void;
+  image?: string;
+}
+
+export interface DrillOutcome {
+  name: string;
+  title: string;
+  /** `unavailable`: the topology cannot stage it (why says so); `broken`: the run itself failed. */
+  status: 'pass' | 'fail' | 'unavailable' | 'broken';
+  /** One sentence: why it failed, or why it did not run. */
+  why?: string;
+  seed: number;
+  writes?: { acknowledged: number; lost: number | null; indeterminate: number };
+  restoreCompleted?: boolean | null;
+  rpo?: { writes: number | null; ms: number | null };
+  rtoMs?: number | null;
+  failedChecks?: string[];
+  durationMs?: number;
+  /** The drill's own run folder and report, relative to the validate folder. */
+  runDir?: string;
+  report?: string;
+}
+
+export interface ValidateResult {
+  schemaVersion: number;
+  verdict: 'pass' | 'fail';
+  /** 0 pass; 1 an error finding, a lost write, a failed restore or another failed check. */
+  exitCode: 0 | 1;
+  seed: number;
+  inputs: { postgresConf: string; pgbackrestConf?: string; topology?: string };
+  assumptions: string[];
+  findings: Finding[];
+  /** Settings that run differently in containers, and why. */
+  mapped: SettingMapping[];
+  drills: DrillOutcome[];
+  versions: Record<string, string>;
+  durationMs: number;
+  dir: string;
+}
+
+/** Runs preflight and drills; throws ConfigError (exit 2) for unreadable input before anything starts. */
+export async function validate(options: ValidateOptions): Promise<ValidateResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const loaded = loadUserConfig(options);
+  const findings = runPreflight(loaded.config);
+  const seed = options.seed ?? randomSeed();
+  const dir = resolve(options.outDir ?? join('faultline-out', 'validate', new Date().toISOString().replace(/[:.]/g, '-')));
+  mkdirSync(dir, { recursive: true });
+  const drills = selectDrills(loaded, options.drills);
+  const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
+  const outcomes = options.noDrills ? [] : await runDrills(drills, loaded, findings, seed, dir, options, log, versions);
+  const failed = findings.some((f) => f.severity === 'error') || outcomes.some((o) => o.status === 'fail' || o.status === 'broken');
+  const result: ValidateResult = {
+    schemaVersion: VALIDATE_SCHEMA_VERSION,
+    verdict: failed ? 'fail' : 'pass',
+    exitCode: failed ? 1 : 0,
+    seed,
+    inputs: { postgresConf: resolve(options.postgresConf), ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}) },
+    assumptions: loaded.assumptions,
+    findings,
+    mapped: loaded.topology.postgres.applied.mapped,
+    drills: outcomes,
+    versions,
+    durationMs: Math.round(performance.now() - started),
+    dir,
+  };
+  return result;
+}
+
+/** The drills named by `--drill` (each must exist), or all of them. */
+function selectDrills(loaded: LoadedUserConfig, names: string[] | undefined): ValidateDrill[] {
+  const all = validateDrills(loaded.spec);
+  if (!names || names.length === 0) return all;
+  return all.filter((d) => names.includes(d.name));
+}
+
+async function runDrills(
+  drills: ValidateDrill[],
+  loaded: LoadedUserConfig,
+  findings: Finding[],
+  seed: number,
+  dir: string,
+  options: ValidateOptions,
+  log: (line: string) => void,
+  versions: Record<string, string>,
+): Promise<DrillOutcome[]> {
+  const runnable = drills.filter((d) => !d.unavailable);
+  const concurrency = Math.max(1, options.concurrency ?? Math.min(2, availableParallelism()));
+  log(`validate: ${runnable.length} drill(s) on your settings, ${concurrency} at a time (seed ${seed})`);
+  const outcomes = new Map<string, DrillOutcome>();
+  for (const d of drills) if (d.unavailable) outcomes.set(d.name, { name: d.name, title: d.title, status: 'unavailable', why: d.unavailable, seed });
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < runnable.length) {
+      const drill = runnable[next++]!;
+      const result = await runExperiment(drill.definition, { seed, outDir: join(dir, 'drills'), log: (line) => log(line), image: options.image });
+      outcomes.set(drill.name, outcomeOf(drill, result, findings, loaded, dir));
+      Object.assign(versions, result.versions);
+      done++;
+      log(`validate: ${done}/${runnable.length} drills done (${drill.name}: ${result.verdict})`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, runnable.length) }, worker));
+  return drills.map((d) => outcomes.get(d.name)!);
+}
+
+function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig, dir: string): DrillOutcome {
+  const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown').map((c) => c.name);
+  const status = result.error && result.verdict === 'fail' && failing.length === 0 ? 'broken' : result.verdict;
+  const outcome: DrillOutcome = {
+    name: drill.name,
+    title: drill.title,
+    status,
+    seed: result.seed,
+    writes: { acknowledged: result.writes.acknowledged, lost: result.writes.lost, indeterminate: result.writes.indeterminate },
+    restoreCompleted: result.restore.completed,
+    rpo: result.rpo,
+    rtoMs: result.rtoMs,
+    failedChecks: failing,
+    durationMs: result.timings.totalMs,
+    runDir: relative(dir, result.dir),
+    report: relative(dir, join(result.dir, 'report.html')),
+  };
+  if (status !== 'pass') outcome.why = explainDrill(drill, result, findings, loaded);
+  return outcome;
+}
