@@ -22,18 +22,29 @@ const scalar = z.union([z.string(), z.number(), z.boolean()], { error: (i) => `a
 const settingValue = z.union([scalar, strictObject({ value: scalar, source: z.string() })]);
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const settingsSchema = z
-  .record(z.string().regex(SETTING_NAME, { error: (i) => `${describe(i.input)} is not a PostgreSQL setting name` }), settingValue)
+  .record(z.string(), settingValue)
+  .superRefine((settings, ctx) => {
+    for (const name of Object.keys(settings)) {
+      if (!SETTING_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: `${describe(name)} is not a PostgreSQL setting name` });
+    }
+  })
   .optional()
   .meta({
     description:
       "PostgreSQL settings, as in postgresql.conf (e.g. `{\"synchronous_commit\": \"on\", \"wal_keep_size\": \"1GB\"}`), applied after faultline's own. Settings that name the user's site (addresses, paths, TLS files) are mapped to the container's and reported; ones that cannot run (a library the image lacks) are refused.",
   });
 const PGBR_SECTION = /^(global|[A-Za-z0-9_.-]+)(:[a-z-]+)?$/;
+const PGBR_OPTION = /^[a-z0-9][a-z0-9-]*$/;
 const pgbackrestSchema = z
-  .record(
-    z.string().regex(PGBR_SECTION, { error: (i) => `${describe(i.input)} is not a pgbackrest.conf section: use 'global', 'global:archive-push' or a stanza name` }),
-    z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a pgBackRest option name (lower case, dashes)` }), z.union([settingValue, z.array(scalar)])),
-  )
+  .record(z.string(), z.record(z.string(), z.union([settingValue, z.array(scalar)])))
+  .superRefine((sections, ctx) => {
+    for (const [section, options] of Object.entries(sections)) {
+      if (!PGBR_SECTION.test(section)) ctx.addIssue({ code: 'custom', path: [section], message: `${describe(section)} is not a pgbackrest.conf section: use 'global', 'global:archive-push' or a stanza name` });
+      for (const key of Object.keys(options)) {
+        if (!PGBR_OPTION.test(key)) ctx.addIssue({ code: 'custom', path: [section, key], message: `${describe(key)} is not a pgBackRest option name (lower case, dashes)` });
+      }
+    }
+  })
   .optional()
   .meta({
     description:

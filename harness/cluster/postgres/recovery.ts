@@ -256,11 +256,22 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   });
   if (stopped) throw new ClusterError(`${name} stopped while replaying ${source}; its log ends:\n${await logTail()}`);
   if (!options.rehearsal) cluster.setPrimary(restored);
-  if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}`; // it stopped where told
+  if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}${await followRestored(cluster, options)}`; // it stopped where told
   const ended = await replayEnd(restored);
   const gap = await archiveGap(cluster, archive, ended);
   if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}${took}`);
-  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}`;
+  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}${await followRestored(cluster, options)}`;
+}
+
+/**
+ * Surviving replicas follow the restored primary, as after a failover: one whose WAL went past the
+ * point the restore forked from cannot, and is reported orphaned (replica parity then fails).
+ */
+async function followRestored(cluster: StartedPostgresCluster, options: RestoreOptions): Promise<string> {
+  if (options.rehearsal) return '';
+  const parts: string[] = [];
+  for (const replica of cluster.replicas()) parts.push(await repoint(cluster, replica));
+  return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
 /**

@@ -1,0 +1,117 @@
+// The user's settings on top of faultline's: what is applied, what is mapped (and said), what is
+// refused with its source line. Pure: the topology is only validated, nothing starts.
+import { describe, expect, it } from 'vitest';
+import { validateTopology, defaultTopology, type TopologySpec } from '../../../harness/cluster/topology.ts';
+import { ConfigError } from '../../../harness/errors.ts';
+
+const withSettings = (settings: Record<string, unknown>, extra: Partial<TopologySpec['postgres']> = {}): TopologySpec =>
+  ({ ...defaultTopology, postgres: { ...defaultTopology.postgres, ...extra, settings } }) as TopologySpec;
+
+describe('postgres.settings', () => {
+  it('applies ordinary settings after faultline\'s own, quoted as postgresql.conf reads them', () => {
+    const t = validateTopology(withSettings({ wal_keep_size: '1GB', synchronous_commit: 'remote_apply', log_min_messages: "it's" }));
+    expect(t.postgres.applied.server).toEqual(["wal_keep_size = '1GB'", "synchronous_commit = 'remote_apply'", "log_min_messages = 'it''s'"]);
+    expect(t.postgres.applied.mapped).toEqual([]);
+  });
+
+  it('maps settings of the user\'s site to the container\'s, naming their source, instead of dropping them in silence', () => {
+    const t = validateTopology(
+      withSettings({
+        listen_addresses: { value: '10.0.0.5', source: 'postgresql.conf:4' },
+        data_directory: '/srv/pg',
+        ssl_cert_file: { value: '/etc/ssl/db.pem', source: 'postgresql.conf:9' },
+        shared_buffers: '8GB',
+        huge_pages: 'on',
+      }),
+    );
+    const mapped = Object.fromEntries(t.postgres.applied.mapped.map((m) => [m.setting, m]));
+    expect(mapped.listen_addresses).toMatchObject({ source: 'postgresql.conf:4', to: '' });
+    expect(mapped.data_directory?.source).toContain('postgres.settings.data_directory');
+    expect(mapped.ssl_cert_file?.source).toBe('postgresql.conf:9');
+    expect(mapped.shared_buffers).toMatchObject({ to: '128MB' });
+    expect(mapped.huge_pages).toMatchObject({ to: 'try' });
+    expect(t.postgres.applied.server).toEqual(["shared_buffers = '128MB'", "huge_pages = 'try'"]);
+    expect(t.postgres.applied.server.join('\n')).not.toContain('10.0.0.5');
+  });
+
+  it('keeps a small shared_buffers as it is', () => {
+    expect(validateTopology(withSettings({ shared_buffers: '32MB' })).postgres.applied.server).toEqual(["shared_buffers = '32MB'"]);
+  });
+
+  it('refuses a preload library the image lacks, and every other unrunnable setting, at once with their lines', () => {
+    const attempt = () =>
+      validateTopology(
+        withSettings({
+          shared_preload_libraries: { value: 'pg_stat_statements,timescaledb', source: 'postgresql.conf:12' },
+          synchronous_standby_names: { value: 'FIRST 1 (replica1)', source: 'postgresql.conf:20' },
+          max_wal_senders: { value: '2', source: 'postgresql.conf:21' },
+        }),
+        'my topology',
+      );
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/my topology: 3 settings cannot be run/);
+    expect(attempt).toThrow(/shared_preload_libraries = 'pg_stat_statements,timescaledb' \(postgresql\.conf:12\): 'timescaledb' is not installed/);
+    expect(attempt).toThrow(/\(postgresql\.conf:20\): 'replica1' is no node of the topology/);
+    expect(attempt).toThrow(/max_wal_senders = '2' \(postgresql\.conf:21\).*at least/);
+  });
+
+  it('accepts installed preload libraries and standby names of the topology', () => {
+    const t = validateTopology(withSettings({ shared_preload_libraries: 'pg_stat_statements', synchronous_standby_names: 'ANY 2 ("pg-replica", "pg-archive")' }));
+    expect(t.postgres.applied.server).toContain("synchronous_standby_names = 'ANY 2 (\"pg-replica\", \"pg-archive\")'");
+  });
+
+  it('refuses wal_level minimal when nodes must follow the primary', () => {
+    expect(() => validateTopology(withSettings({ wal_level: 'minimal' }))).toThrow(/wal_level 'minimal'.*'pg-replica', 'pg-archive'/);
+  });
+
+  it('runs a no-op archive_command as written, and stands streaming in for a real one under pg_receivewal', () => {
+    const noop = validateTopology(withSettings({ archive_mode: 'on', archive_command: '/bin/true' }));
+    expect(noop.postgres.applied.server).toEqual(["archive_mode = 'on'", "archive_command = '/bin/true'"]);
+    const real = validateTopology(withSettings({ archive_mode: 'on', archive_command: 'cp %p /mnt/nfs/wal/%f' }));
+    expect(real.postgres.applied.server).toEqual([]);
+    expect(real.postgres.applied.mapped.map((m) => m.setting).sort()).toEqual(['archive_command', 'archive_mode']);
+  });
+
+  it('keeps node settings to their node, and refuses them on the archive (no server runs there)', () => {
+    const spec = structuredClone(defaultTopology) as TopologySpec;
+    spec.postgres.nodes[1]!.settings = { hot_standby_feedback: 'off' };
+    expect(validateTopology(spec).postgres.applied.nodes).toEqual({ 'pg-replica': ["hot_standby_feedback = 'off'"] });
+    spec.postgres.nodes[2]!.settings = { work_mem: '4MB' };
+    expect(() => validateTopology(spec)).toThrow(/'pg-archive' is the archive: it runs no PostgreSQL server/);
+  });
+});
+
+describe('postgres.pgbackrest', () => {
+  const pgbr = (pgbackrest: Record<string, Record<string, unknown>>) => ({
+    domains: ['san-a', 'site-b'],
+    postgres: { backupTool: 'pgbackrest', pgbackrest, nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }, { name: 'pg-archive', role: 'archive', domain: 'site-b' }] },
+  });
+
+  it('puts options in their sections (stanza options under the run\'s stanza) and maps the site\'s paths and hosts', () => {
+    const t = validateTopology(
+      pgbr({
+        global: { 'archive-async': 'y', 'repo1-path': '/var/lib/pgbackrest', 'repo1-type': 's3', 'repo1-s3-bucket': 'backups' },
+        'global:archive-push': { 'archive-push-queue-max': '64MB' },
+        demo: { 'pg1-path': '/srv/pg', 'recovery-option': ['a=1', 'b=2'] },
+      }),
+    );
+    expect(t.postgres.applied.pgbackrest).toEqual({
+      global: ['archive-async=y'],
+      stanza: ['recovery-option=a=1', 'recovery-option=b=2'],
+      sections: ['[global:archive-push]', 'archive-push-queue-max=64MB', ''],
+    });
+    expect(t.postgres.applied.mapped.map((m) => m.setting)).toEqual(['repo1-path [global]', 'repo1-type [global]', 'repo1-s3-bucket [global]', 'pg1-path [demo]']);
+  });
+
+  it('refuses a second repository and options without pgBackRest', () => {
+    expect(() => validateTopology(pgbr({ global: { 'repo2-retention-full': '1' } }))).toThrow(/repo2-retention-full \[global\].*one repository/);
+    const spec = { ...pgbr({ global: { 'archive-async': 'y' } }) };
+    spec.postgres.backupTool = 'pg_receivewal';
+    expect(() => validateTopology(spec)).toThrow(/backupTool is 'pg_receivewal': set "backupTool": "pgbackrest"/);
+  });
+
+  it('refuses a section or option name pgBackRest would not read', () => {
+    expect(() => validateTopology(pgbr({ 'global:Archive': { x: '1' } }))).toThrow(/is not a pgbackrest\.conf section/);
+    expect(() => validateTopology(pgbr({ global: { Archive_Async: 'y' } }))).toThrow(/is not a pgBackRest option name/);
+  });
+});
