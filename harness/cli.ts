@@ -19,7 +19,8 @@ import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
 import { didYouMean } from './schema.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
-import { DRILL_NAMES, describeRules, formatValidate, validate, validateJUnit, writeValidateFiles } from './validate/index.ts';
+import { DRILL_NAMES, describeRules, formatValidate, rehearsalDefinition, rehearse, validate, validateJUnit, writeValidateFiles, type RehearseOptions } from './validate/index.ts';
+import { parseDuration } from './units.ts';
 
 const HELP = `faultline — rehearse storage failures on real PostgreSQL clusters
 
@@ -30,6 +31,8 @@ Usage:
   faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]
                                             judge your own backup configuration: preflight rules, then drills on your settings
   faultline validate --rules                the preflight rules: what each finds, why it matters, the fix
+  faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget D] [--rpo-budget D] [--topology FILE] [--postgres-conf FILE] [--pgbackrest-conf FILE]
+                                            rehearse your own disaster-recovery runbook on a real failure
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
@@ -84,6 +87,20 @@ const USAGE: Record<string, string> = {
     'Exit code: 0 no error finding and every drill held; 1 an error finding, a lost acknowledged write, a failed\n' +
     'restore or another failed check; 2 bad input (a file that cannot be read or parsed, a setting that cannot run);\n' +
     '3 environment error.',
+  rehearse:
+    'faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget DURATION] [--rpo-budget DURATION]\n' +
+    '                   [--topology FILE] [--postgres-conf FILE] [--pgbackrest-conf FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n\n' +
+    "Stages a failure under load on real containers, then runs YOUR runbook instead of faultline's recovery, and checks\n" +
+    'what it left: a primary that accepts writes, every acknowledged write, RTO against the budget, integrity.\n' +
+    '  --runbook CMD      a shell command line (run with /bin/sh -c from here, in a process group of its own). It gets the\n' +
+    '                     surviving nodes, the repository and an empty node through FAULTLINE_* variables and\n' +
+    '                     $FAULTLINE_CONTEXT (JSON), and must write {"primary": "<node>"} to $FAULTLINE_RESULT (docs/runbooks.md)\n' +
+    `  --scenario NAME    the failure (default ${'domain-loss'}): restore, lagging-failover, stale-snapshot, domain-loss, archive-outage\n` +
+    '  --rto-budget D     judge RTO against it, and stop the runbook (its whole process group) when it is spent (default: 10 min, not judged)\n' +
+    '  --rpo-budget D     accept lost writes within this window (a restore from archived WAL loses its unarchived tail); default: none\n' +
+    '  --topology FILE, --postgres-conf FILE, --pgbackrest-conf FILE   your system, as for validate\n' +
+    '  --seed N, --out DIR, --json, --junit FILE   as for run\n' +
+    'Exit code: 0 the runbook recovered within budget and every check held; 1 otherwise; 2 bad input; 3 environment error.',
   faults: 'faultline faults\n\nThe fault catalog: what each fault does, what it mirrors, its targets and parameters.',
   schema: 'faultline schema\n\nPrints the JSON Schema of topology files, for editors to complete and check them.',
   up: 'faultline up [--topology FILE] [--json]\n\nStarts a cluster from a topology (JSON; default: primary, replica and archive in three domains) and holds it until Ctrl-C, which removes everything.',
@@ -337,6 +354,54 @@ const validateCommand: Command = async (args) => {
   return result.exitCode;
 };
 
+function parseBudget(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`${option} must be a duration like '90s' or '5m', got '${text}'`);
+  return ms;
+}
+
+const rehearseCommand: Command = async (args) => {
+  const { values } = parse(
+    args,
+    {
+      runbook: { type: 'string' },
+      scenario: { type: 'string' },
+      'rto-budget': { type: 'string' },
+      'rpo-budget': { type: 'string' },
+      topology: { type: 'string' },
+      'postgres-conf': { type: 'string' },
+      'pgbackrest-conf': { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+    },
+    'rehearse',
+  );
+  if (!values.runbook) throw new UsageError("Name your runbook: 'faultline rehearse --runbook ./runbooks/restore.sh'. See 'faultline rehearse --help'.");
+  if (values.junit) checkWritable(values.junit);
+  const options: RehearseOptions = {
+    runbook: values.runbook,
+    ...(values.scenario ? { scenario: values.scenario } : {}),
+    ...(values.topology ? { topology: values.topology } : {}),
+    ...(values['postgres-conf'] ? { postgresConf: values['postgres-conf'] } : {}),
+    ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
+    ...(values['rto-budget'] ? { rtoBudgetMs: parseBudget(values['rto-budget'], '--rto-budget')! } : {}),
+    ...(values['rpo-budget'] ? { rpoBudgetMs: parseBudget(values['rpo-budget'], '--rpo-budget')! } : {}),
+    seed: values.seed === undefined ? randomSeed() : parseSeed(values.seed),
+    ...(values.out ? { outDir: values.out } : {}),
+  };
+  rehearsalDefinition(options); // bad input is refused before anything starts
+  const log = createProgress();
+  installInterruptCleanup();
+  const result = await rehearse({ ...options, log });
+  log.pause();
+  if (values.junit) writeFileSync(values.junit, toJUnit([result]));
+  process.stdout.write(values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
+  return result.verdict === 'pass' ? 0 : 1;
+};
+
 const schema: Command = async (args) => {
   parse(args, {}, 'schema');
   process.stdout.write(`${JSON.stringify(topologyJsonSchema(), null, 2)}\n`);
@@ -363,6 +428,7 @@ const commands: Record<string, Command> = {
   list,
   run,
   validate: validateCommand,
+  rehearse: rehearseCommand,
   report,
   up,
   image,

@@ -22,7 +22,7 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
   }
   const lost = lostWrites(writes, rows);
   const valid = lost.length <= expectations.maxLostWrites;
-  const tolerance = expectations.maxLostWrites > 0 ? ` (tolerated: ${expectations.maxLostWrites})` : '';
+  const tolerance = expectations.maxLostWrites >= Number.MAX_SAFE_INTEGER ? ' (their window is judged by the RPO budget)' : expectations.maxLostWrites > 0 ? ` (tolerated: ${expectations.maxLostWrites})` : '';
   // Acknowledged, with PostgreSQL's warning that the commit might not have been replicated: the
   // client was told success, so they count as lost like any other; how many is worth knowing.
   const warned = lost.filter((w) => w.warning !== undefined).length;

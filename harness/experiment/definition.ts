@@ -19,6 +19,8 @@ export interface StepContext {
   cluster: StartedPostgresCluster;
   history: HistoryWriter;
   log: (line: string) => void;
+  /** The run's folder, for files a step writes. */
+  dir?: string;
 }
 
 /**
@@ -58,7 +60,13 @@ export interface ExperimentDefinition {
   /** What operators do after the faults: try each action in order until one succeeds. */
   recovery?: {
     at: string | number;
-    try: Array<'failover' | 'restore'>;
+    /** `runbook`: your own command (see `runbook`) does the recovery instead of faultline. */
+    try: Array<RecoveryAction>;
+    /**
+     * Your runbook: a shell command run with what an operator would have (docs/runbooks.md). It
+     * must leave a primary that accepts writes and name it; it is stopped at its budget.
+     */
+    runbook?: { command: string; budget?: string | number };
     /** Failure domain for a restored primary's volume. Default: the archive's domain. */
     restoreDomain?: string;
     /** After a failover, turn the former primary into a replica of the new one (pg_rewind or re-clone). */
@@ -89,12 +97,17 @@ export interface ExperimentDefinition {
   };
 }
 
+export type RecoveryAction = 'failover' | 'restore' | 'runbook';
+const RECOVERY_ACTIONS: RecoveryAction[] = ['failover', 'restore', 'runbook'];
+/** How long a runbook may take when its budget is not given. */
+export const DEFAULT_RUNBOOK_BUDGET_MS = 10 * 60_000;
+
 /** A checked experiment with its durations in milliseconds. */
 export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
   freshBackupAtMs?: number;
-  recovery?: { atMs: number; try: Array<'failover' | 'restore'>; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
+  recovery?: { atMs: number; try: Array<RecoveryAction>; runbook?: { command: string; budgetMs: number }; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
 }
@@ -123,7 +136,7 @@ const definitionKeys = strictObject({
     )
     .optional(),
   freshBackupAt: anything,
-  recovery: strictObject({ at: anything, try: anything, restoreDomain: anything, rejoin: anything, restoreTo: anything, rehearseRestore: anything }).optional(),
+  recovery: strictObject({ at: anything, try: anything, runbook: strictObject({ command: anything, budget: anything }).optional(), restoreDomain: anything, rejoin: anything, restoreTo: anything, rehearseRestore: anything }).optional(),
   schedule: z.array(strictObject({ at: anything, name: anything, target: anything, disruptive: anything, run: anything })).optional(),
   expect: strictObject({ maxLostWrites: anything, rtoBudget: anything, rpoBudget: anything, restoreMustComplete: anything }).optional(),
   shows: strictObject({
@@ -193,9 +206,18 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   if (definition.recovery) {
     const r = definition.recovery;
     const atMs = duration(r.at, undefined, `${where}: recovery.at`)!;
-    if (!Array.isArray(r.try) || r.try.length === 0 || r.try.some((a) => a !== 'failover' && a !== 'restore')) {
-      throw new ConfigError(`${where}: recovery.try must list 'failover' and/or 'restore' in the order to try them, got ${JSON.stringify(r.try)}`);
+    if (!Array.isArray(r.try) || r.try.length === 0 || r.try.some((a) => !RECOVERY_ACTIONS.includes(a))) {
+      throw new ConfigError(`${where}: recovery.try must list 'failover', 'restore' and/or 'runbook' in the order to try them, got ${JSON.stringify(r.try)}`);
     }
+    if (r.try.includes('runbook') !== (r.runbook !== undefined)) {
+      throw new ConfigError(
+        r.runbook ? `${where}: recovery.runbook is given but recovery.try does not list 'runbook'` : `${where}: recovery.try lists 'runbook' but recovery.runbook does not say which command to run`,
+      );
+    }
+    if (r.runbook && (typeof r.runbook.command !== 'string' || r.runbook.command.trim() === '')) {
+      throw new ConfigError(`${where}: recovery.runbook.command must be a command line, e.g. './runbooks/restore.sh', got ${JSON.stringify(r.runbook.command)}`);
+    }
+    const runbookBudgetMs = r.runbook ? duration(r.runbook.budget, DEFAULT_RUNBOOK_BUDGET_MS, `${where}: recovery.runbook.budget`)! : undefined;
     if (r.restoreDomain !== undefined && !topology.domains.includes(r.restoreDomain)) {
       throw new ConfigError(`${where}: recovery.restoreDomain '${r.restoreDomain}' is not a declared failure domain (${topology.domains.join(', ')})`);
     }
@@ -218,6 +240,7 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     recovery = {
       atMs,
       try: r.try,
+      ...(r.runbook ? { runbook: { command: r.runbook.command, budgetMs: runbookBudgetMs! } } : {}),
       ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}),
       ...(r.rejoin ? { rejoin: true } : {}),
       ...(restoreToMs !== undefined ? { restoreToMs } : {}),

@@ -14,6 +14,7 @@ import {
   REHEARSAL_NODE,
   rejoin,
   restoreFromArchive,
+  runRunbook,
   startPostgresCluster,
   takeBaseBackup,
   type StartedPostgresCluster,
@@ -106,7 +107,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     });
     workload.start();
     // The workload runs for its duration and at least until every fault has been healed.
-    const context = { cluster, history, log };
+    const context = { cluster, history, log, dir };
     await Promise.all([
       timetable.until(experiment.durationMs),
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
@@ -213,7 +214,12 @@ async function runRecovery(experiment: Experiment, context: StepContext, timetab
       const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
       // The history's clock is monotonic; the server's recovery target is wall-clock time.
       const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
-      const detail = action === 'failover' ? await failover(cluster) : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
+      const detail =
+        action === 'failover'
+          ? await failover(cluster)
+          : action === 'runbook'
+            ? await runRunbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
+            : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
       ok = true;
@@ -225,11 +231,17 @@ async function runRecovery(experiment: Experiment, context: StepContext, timetab
     // archive must follow it, or the next restore would miss everything written from now on.
     if (cluster.primary() !== before) await runFollowUp('archive-follow', context, () => followPrimary(cluster));
     if (ok) {
+      // The workload goes on a little after a runbook, however long it took: RTO is the first
+      // write the recovered cluster acknowledges.
+      if (action === 'runbook') await sleep(RUNBOOK_AFTER_MS);
       if (action === 'failover' && plan.rejoin) await runFollowUp('rejoin', context, () => rejoin(cluster));
       return;
     }
   }
 }
+
+/** How long the workload writes to the cluster a runbook recovered before the run ends. */
+const RUNBOOK_AFTER_MS = 3_000;
 
 /** A step after recovery (the archive following the new primary, the old primary rejoining): recorded, and the run goes on. */
 async function runFollowUp(name: string, { history, log }: StepContext, step: () => Promise<string>): Promise<void> {

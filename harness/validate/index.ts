@@ -7,3 +7,4 @@ export { validateDrills, DRILL_NAMES, type ValidateDrill } from './drills.ts';
 export { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
 export { rules, runPreflight, describeRules } from './rules/index.ts';
 export type { Rule, Finding, Severity, UserConfig } from './rules/types.ts';
+export { rehearse, rehearsalDefinition, rehearseScenarios, DEFAULT_SCENARIO, type RehearseOptions } from './rehearse.ts';

@@ -12,7 +12,8 @@ import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';
 
 export interface UserConfigFiles {
-  postgresConf: string;
+  /** Without it, the topology's own settings (if any) and PostgreSQL's defaults. */
+  postgresConf?: string;
   pgbackrestConf?: string;
   topology?: string;
 }
@@ -57,7 +58,7 @@ function firstStanza(conf: PgBackRestConf | undefined): string {
 }
 
 export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
-  const settings = parsePostgresqlConf(files.postgresConf);
+  const settings = files.postgresConf ? parsePostgresqlConf(files.postgresConf) : new Map<string, ConfSetting>();
   const pgbackrest = files.pgbackrestConf ? parsePgBackRestConf(files.pgbackrestConf) : undefined;
   const assumptions: string[] = [];
   const given = files.topology ? readTopologyFile(files.topology) : structuredClone(defaultTopology);

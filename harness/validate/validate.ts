@@ -19,6 +19,7 @@ import { explainDrill } from './explain.ts';
 export const VALIDATE_SCHEMA_VERSION = 1;
 
 export interface ValidateOptions extends UserConfigFiles {
+  postgresConf: string;
   seed?: number;
   /** Folder for validate.json, junit.xml, report.html and the drills' runs. */
   outDir?: string;

@@ -2,6 +2,7 @@
 export { startPostgresCluster, slotName, REHEARSAL_NODE, type StartClusterOptions } from './start-cluster.ts';
 export { StartedPostgresCluster } from './started-cluster.ts';
 export { takeBaseBackup, failover, rejoin, restoreFromArchive, type RestoreOptions } from './recovery.ts';
+export { runRunbook, runbookContext, type RunbookOptions } from './runbook.ts';
 export { ledgerRows, readFinalState, PROBE_KEY, type FinalStateOptions } from './final-state.ts';
 export { archiveCurrentSegment, archiveEvidence, archivedWalDir, followPrimary, timelineOf } from './archive.ts';
 export { fence, type Fencing } from './fence.ts';

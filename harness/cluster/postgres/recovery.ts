@@ -150,17 +150,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     const fencing = await fence(cluster, previous);
     fenced = fencing.fenced ? `; ${previous.name} fenced first: ${fencing.how}` : `; ${previous.name} NOT fenced: ${fencing.how}`;
   }
-  const name = options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE);
-  const started = await cluster.run.startNode({
-    name,
-    image: cluster.image,
-    exposedPorts: [PG_PORT],
-    luns: [{ name: 'data', domain: options.domain, mountPoint: VOLUME_MOUNT, bytes: previous.spec.volumeBytes, owner: 'postgres:postgres' }],
-  });
-  const spec = { name, role: 'primary' as const, domain: options.domain, volumeBytes: previous.spec.volumeBytes, synchronous: false, settings: [] };
-  const restored = new PostgresNodeHandle(started, spec, String(previous.clientConfig().password));
-  restored.role = 'retired'; // not the primary until its replay ended
-  cluster.nodes.push(restored);
+  const restored = await prepareEmptyNode(cluster, options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE), options.domain);
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
   const settings = ["synchronous_standby_names = ''", "primary_conninfo = ''", "primary_slot_name = ''", ...(options.rehearsal ? ["archive_mode = 'off'"] : [])];
@@ -171,6 +161,26 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
   return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`, fenced);
+}
+
+/**
+ * A new node with an empty data volume in `domain`, listed in the cluster but serving nothing (it
+ * is not the primary until a restore made it one): what a restore, a rehearsal or a user's runbook
+ * restores into.
+ */
+export async function prepareEmptyNode(cluster: StartedPostgresCluster, name: string, domain: string): Promise<PostgresNodeHandle> {
+  const template = cluster.nodes.find((n) => n.spec.role === 'primary') ?? cluster.nodes[0]!;
+  const started = await cluster.run.startNode({
+    name,
+    image: cluster.image,
+    exposedPorts: [PG_PORT],
+    luns: [{ name: 'data', domain, mountPoint: VOLUME_MOUNT, bytes: template.spec.volumeBytes, owner: 'postgres:postgres' }],
+  });
+  const spec = { name, role: 'primary' as const, domain, volumeBytes: template.spec.volumeBytes, synchronous: false, settings: [] };
+  const node = new PostgresNodeHandle(started, spec, String(template.clientConfig().password));
+  node.role = 'retired'; // not the primary until its replay ended
+  cluster.nodes.push(node);
+  return node;
 }
 
 /** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
@@ -260,17 +270,30 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   const ended = await replayEnd(restored);
   const gap = await archiveGap(cluster, archive, ended);
   if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}${took}`);
-  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}${await followRestored(cluster, options)}`;
+  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}${await followRestored(cluster, options, ended.lsn)}`;
 }
 
 /**
  * Surviving replicas follow the restored primary, as after a failover: one whose WAL went past the
  * point the restore forked from cannot, and is reported orphaned (replica parity then fails).
  */
-async function followRestored(cluster: StartedPostgresCluster, options: RestoreOptions): Promise<string> {
+async function followRestored(cluster: StartedPostgresCluster, options: RestoreOptions, fork?: string): Promise<string> {
   if (options.rehearsal) return '';
   const parts: string[] = [];
-  for (const replica of cluster.replicas()) parts.push(await repoint(cluster, replica));
+  for (const replica of cluster.replicas()) {
+    // A replica that received WAL past the fork holds a history the restored primary does not:
+    // it is rewound (or re-cloned), as an operator rebuilds replicas after a restore.
+    const position = await replica.psql('SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())').catch(() => '');
+    if (fork && position && compareLsn(position, fork) <= 0) {
+      parts.push(await repoint(cluster, replica));
+      continue;
+    }
+    try {
+      parts.push(`${replica.name} rebuilt as a replica of ${cluster.primary().name} by ${await rebuildAsReplica(cluster, replica, 30_000)}${position ? ` (it had WAL up to ${position}${fork ? `, past the fork at ${fork}` : ''})` : ''}`);
+    } catch (error) {
+      parts.push(`${replica.name} ORPHANED (could not be rebuilt from ${cluster.primary().name}: ${describeError(error)})`);
+    }
+  }
   return parts.length > 0 ? `; ${parts.join('; ')}` : '';
 }
 
@@ -313,9 +336,19 @@ async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNode
  * Connection failures (the fabric may still be partitioned) are retried for up to `timeoutMs`.
  */
 export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000): Promise<string> {
-  const primary = cluster.primary();
   const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive' && n.name !== REHEARSAL_NODE);
   if (!old) throw new ClusterError('no former primary survives to rejoin');
+  const how = await rebuildAsReplica(cluster, old, timeoutMs);
+  return `${old.name} rejoined as a replica of ${cluster.primary().name} by ${how}`;
+}
+
+/**
+ * Makes a node whose history diverged from the current primary's (a former primary, a replica that
+ * had WAL past the point a restore forked from) a streaming replica of it: pg_rewind, or a fresh
+ * clone when rewinding fails. Returns how.
+ */
+async function rebuildAsReplica(cluster: StartedPostgresCluster, old: PostgresNodeHandle, timeoutMs: number): Promise<string> {
+  const primary = cluster.primary();
   if (await old.serverRunning()) await old.stopServer('fast');
   const slot = slotName(old.name);
   await primary.psql(
@@ -357,5 +390,5 @@ export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000
     throw new ClusterError(`${old.name} was rejoined by ${how} but does not stream from ${primary.name} (${describeError(error)}); its log ends:\n${log}`);
   }
   old.role = 'replica';
-  return `${old.name} rejoined as a replica of ${primary.name} by ${how}`;
+  return how;
 }

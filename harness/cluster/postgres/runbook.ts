@@ -1,0 +1,189 @@
+// A user's own runbook as the recovery: faultline hands it what an operator would have (the
+// surviving nodes, the backup repository, an empty node prepared in the restore domain, how to
+// reach each), runs it in a process group of its own, streams its output, stops the whole group at
+// its budget, and then holds it to its contract: a named primary that accepts writes.
+//
+// The contract (docs/runbooks.md):
+//   environment  FAULTLINE_CONTEXT (context.json), FAULTLINE_RESULT (where to write the answer),
+//                FAULTLINE_WORKDIR, FAULTLINE_EMPTY_NODE(_CONTAINER), FAULTLINE_ARCHIVE_CONTAINER,
+//                FAULTLINE_BACKUP_TOOL, FAULTLINE_PGBACKREST_STANZA, FAULTLINE_PGDATA, PGUSER, PGPASSWORD
+//   answer       {"primary": "<node name>"} written to $FAULTLINE_RESULT, exit 0
+
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { ClusterError, describeError } from '../../errors.ts';
+import { waitFor } from '../../wait.ts';
+import { PGDATA, REPO } from './postgres-node.ts';
+import { prepareEmptyNode } from './recovery.ts';
+import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
+
+export interface RunbookOptions {
+  /** A shell command line, run with /bin/sh -c from the current folder. */
+  command: string;
+  /** The runbook's whole process group is stopped after this long. */
+  budgetMs: number;
+  /** Where the prepared empty node's volume goes. */
+  domain: string;
+  /** The run's folder: context.json, result.json and runbook.log go in `runbook/` there. */
+  dir: string;
+  log: (line: string) => void;
+}
+
+/** How long a named primary may take to accept writes once the runbook has exited. */
+const READY_MS = 15_000;
+/** Between SIGTERM and SIGKILL when the budget is spent. */
+const GRACE_MS = 3_000;
+
+/** context.json: what an operator would have at hand. */
+export function runbookContext(cluster: StartedPostgresCluster, emptyNode: string) {
+  const password = String(cluster.nodes[0]!.clientConfig().password);
+  const archive = cluster.archive();
+  const node = (n: StartedPostgresCluster['nodes'][number]) => ({
+    name: n.name,
+    role: n.name === emptyNode ? 'empty' : n.role === 'retired' ? `former ${n.spec.role}` : n.role,
+    domain: n.spec.domain,
+    lost: n.lost,
+    ...(n.lost ? {} : { container: containerName(n), ...n.endpoint() }),
+    user: 'postgres',
+    password,
+    pgdata: PGDATA,
+  });
+  return {
+    runId: cluster.runId,
+    backupTool: cluster.topology.postgres.backupTool,
+    pgbackrestStanza: 'main',
+    pgdata: PGDATA,
+    repository:
+      archive && !archive.lost
+        ? {
+            node: archive.name,
+            container: containerName(archive),
+            path: cluster.topology.postgres.backupTool === 'pgbackrest' ? `${REPO}/pgbackrest` : REPO,
+            ...(cluster.topology.postgres.backupTool === 'pgbackrest' ? {} : { wal: `${REPO}/wal`, base: `${REPO}/base` }),
+          }
+        : null,
+    emptyNode,
+    nodes: cluster.nodes.map(node),
+  };
+}
+
+function containerName(node: StartedPostgresCluster['nodes'][number]): string {
+  return node.container.getName().replace(/^\//, '');
+}
+
+export async function runRunbook(cluster: StartedPostgresCluster, options: RunbookOptions): Promise<string> {
+  const dir = join(options.dir, 'runbook');
+  mkdirSync(join(dir, 'work'), { recursive: true });
+  const empty = await prepareEmptyNode(cluster, RESTORED_NODE, options.domain);
+  if (cluster.pgbackrestCa) {
+    const archive = cluster.archive();
+    if (archive && !archive.lost) await pgBackRestNode(empty, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name }, cluster.topology.postgres.applied.pgbackrest);
+  }
+  const context = runbookContext(cluster, empty.name);
+  const contextFile = join(dir, 'context.json');
+  const resultFile = join(dir, 'result.json');
+  writeFileSync(contextFile, `${JSON.stringify(context, null, 2)}\n`);
+  const archive = context.repository;
+  const env: Record<string, string> = {
+    FAULTLINE_CONTEXT: contextFile,
+    FAULTLINE_RESULT: resultFile,
+    FAULTLINE_WORKDIR: join(dir, 'work'),
+    FAULTLINE_EMPTY_NODE: empty.name,
+    FAULTLINE_EMPTY_NODE_CONTAINER: containerName(empty),
+    FAULTLINE_BACKUP_TOOL: context.backupTool,
+    FAULTLINE_PGBACKREST_STANZA: context.pgbackrestStanza,
+    FAULTLINE_PGDATA: PGDATA,
+    FAULTLINE_RUN_ID: cluster.runId,
+    PGUSER: 'postgres',
+    PGPASSWORD: String(empty.clientConfig().password),
+    ...(archive ? { FAULTLINE_ARCHIVE_CONTAINER: archive.container } : {}),
+  };
+
+  const output = createWriteStream(join(dir, 'runbook.log'));
+  const started = performance.now();
+  options.log(`runbook: ${options.command} (budget ${Math.round(options.budgetMs / 1000)} s; context in ${contextFile})`);
+  const child = execa('/bin/sh', ['-c', options.command], { env, detached: true, reject: false, stdin: 'ignore', buffer: false, cleanup: false });
+  const pid = child.pid!;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // the group is gone already
+    }
+  };
+  // If faultline itself is interrupted or exits, the runbook goes with it.
+  const onExit = () => killGroup('SIGKILL');
+  process.once('exit', onExit);
+  const tail: string[] = [];
+  for (const [stream, name] of [[child.stdout, 'out'], [child.stderr, 'err']] as const) {
+    let partial = '';
+    stream?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        output.write(`${name}| ${line}\n`);
+        options.log(`runbook| ${line}`);
+        tail.push(line);
+        if (tail.length > 15) tail.shift();
+      }
+    });
+  }
+  let timedOut = false;
+  const budget = setTimeout(() => {
+    timedOut = true;
+    options.log(`runbook: budget of ${Math.round(options.budgetMs / 1000)} s spent: stopping its process group`);
+    killGroup('SIGTERM');
+    setTimeout(() => killGroup('SIGKILL'), GRACE_MS).unref();
+  }, options.budgetMs);
+  const ended = await child;
+  clearTimeout(budget);
+  // Children that outlived the shell (a backgrounded step) are stopped too, and waited for.
+  const groupGone = async (timeoutMs: number) =>
+    waitFor({ what: `the runbook's process group ${pid} to end`, timeoutMs, intervalMs: 100 }, async () => {
+      try {
+        process.kill(-pid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }).then(
+      () => true,
+      () => false,
+    );
+  killGroup('SIGTERM');
+  if (!(await groupGone(GRACE_MS))) {
+    killGroup('SIGKILL');
+    if (!(await groupGone(2_000))) options.log(`runbook: process group ${pid} outlived SIGKILL`);
+  }
+  process.removeListener('exit', onExit);
+  await new Promise<void>((resolve) => output.end(resolve));
+  const took = `${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const ending = tail.length > 0 ? `; its output ends:\n${tail.join('\n')}` : '; it printed nothing';
+
+  if (timedOut) throw new ClusterError(`the runbook did not finish within its budget of ${Math.round(options.budgetMs / 1000)} s and was stopped (its whole process group)${ending}`);
+  if (ended.exitCode !== 0) throw new ClusterError(`the runbook failed (exit ${ended.exitCode ?? ended.signal}) after ${took}${ending}`);
+  if (!existsSync(resultFile)) {
+    throw new ClusterError(`the runbook exited 0 after ${took}, but no primary accepts writes: it named none (write {"primary": "<node>"} to $FAULTLINE_RESULT)${ending}`);
+  }
+  let named: string;
+  try {
+    named = String((JSON.parse(readFileSync(resultFile, 'utf8')) as { primary?: unknown }).primary ?? '');
+  } catch (error) {
+    throw new ClusterError(`the runbook's answer in ${resultFile} is not JSON: ${describeError(error)}; write {"primary": "<node>"}`);
+  }
+  const node = cluster.nodes.find((n) => n.name === named);
+  if (!node || node.lost) {
+    throw new ClusterError(`the runbook exited 0 and named '${named}' as the primary, but no primary accepts writes: ${node ? `'${named}' was lost` : `there is no node '${named}' (nodes: ${cluster.nodes.filter((n) => !n.lost).map((n) => n.name).join(', ')})`}`);
+  }
+  await waitFor({ what: `${named}, named by the runbook, to accept writes`, timeoutMs: READY_MS, intervalMs: 250 }, async (seen) => {
+    const state = await node.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `unreachable: ${describeError(error)}`);
+    seen(state === 't' ? 'still in recovery (read-only)' : state);
+    return state === 'f' ? true : undefined;
+  }).catch((error: unknown) => {
+    throw new ClusterError(`the runbook exited 0 and named '${named}', but no primary accepts writes: ${describeError(error)}`);
+  });
+  cluster.setPrimary(node);
+  return `the runbook made ${named} the primary in ${took}`;
+}
