@@ -26,6 +26,13 @@ got="$(npx --no-install faultline --version)"
 say "npx faultline --version: $got"
 npx --no-install faultline list | grep -q '^sidekick-naive ' || { echo "npx faultline list does not list sidekick-naive" >&2; exit 1; }
 say "npx faultline list: ok"
+# validate from the installed package: the rules list, and preflight on a user's file (no containers).
+npx --no-install faultline validate --rules | grep -q '^archive-command-noop  (error)' || { echo "npx faultline validate --rules does not list archive-command-noop" >&2; exit 1; }
+printf "archive_mode = on\narchive_command = '/bin/true'\n" >unsafe.conf
+set +e; npx --no-install faultline validate --postgres-conf unsafe.conf --no-drills --out validate-out >validate.log 2>&1; code=$?; set -e
+[ "$code" = 1 ] && grep -q "archive_command is '/bin/true'" validate.log && [ -f validate-out/validate.json ] \
+  || { cat validate.log >&2; echo "npx faultline validate --no-drills on an unsafe file: exit $code, expected 1 with the finding" >&2; exit 1; }
+say "npx faultline validate (rules, preflight on an unsafe file): ok"
 
 cat >import.mjs <<'JS'
 import { runExperiment, defineExperiment, defaultTopology, composeValidity } from 'faultline';
