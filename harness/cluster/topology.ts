@@ -106,6 +106,13 @@ export const topologySchema = strictObject({
       .regex(/^\d+(ms|s|min)?$/, { error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
       .optional()
       .meta({ description: 'With pgbackrest: `archive_timeout`, the longest a WAL segment waits to be archived. Default 60s.' }),
+    archiveWal: z
+      .enum(['stream', 'none'], { error: (i) => `'archiveWal' ${describe(i.input)} is not valid: use 'stream' or 'none'` })
+      .optional()
+      .meta({
+        description:
+          "With pg_receivewal: how WAL reaches the archive node. `stream` (default): pg_receivewal streams it. `none`: the archive holds base backups only, as behind an archive_command that copies nothing (`faultline validate` sets it for one).",
+      }),
     settings: settingsSchema,
     pgbackrest: pgbackrestSchema,
   }),
@@ -138,6 +145,9 @@ export const topologySchema = strictObject({
     if (primaries.length > 1) issue(['postgres', 'nodes'], `Only one primary is allowed, found ${primaries.map((p) => `'${p.name}'`).join(' and ')}`);
     const archives = postgres.nodes.filter((node) => node.role === 'archive');
     if (archives.length > 1) issue(['postgres', 'nodes'], `Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
+    if (postgres.archiveWal === 'none' && postgres.backupTool === 'pgbackrest') {
+      issue(['postgres', 'archiveWal'], `'archiveWal' 'none' applies to a pg_receivewal archive; pgBackRest's repository receives what archive_command pushes`);
+    }
     if (postgres.backupTool === 'pgbackrest') {
       if (archives.length === 0) issue(['postgres', 'backupTool'], `'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
       if (archives[0]?.synchronous) {
@@ -167,6 +177,8 @@ export interface Topology {
     synchronousStandbyNames: string;
     backupTool: BackupTool;
     archiveTimeout: string;
+    /** How WAL reaches a pg_receivewal archive: streamed, or not at all (base backups only). */
+    archiveWal: 'stream' | 'none';
     nodes: PostgresNode[];
     /** The user's settings and pgBackRest options as the cluster runs them, and what was mapped. */
     applied: AppliedSettings;
@@ -233,6 +245,7 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
       backupTool,
       archiveTimeout: parsed.postgres.archiveTimeout ?? '60s',
+      archiveWal: parsed.postgres.archiveWal ?? 'stream',
       nodes,
       applied,
     },

@@ -7,7 +7,9 @@
 import type { ExperimentResult } from '../experiment/result.ts';
 
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  // Control characters are not allowed in XML 1.0 (ANSI colours in an error text would break the file).
+  return text
+    .replace(/[\x00-\x08\x0B\x0C\x0E-\x1F]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** The most items of a list a failure body shows; the count says how many there were. */

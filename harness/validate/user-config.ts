@@ -2,11 +2,11 @@
 // (with its includes), their pgbackrest.conf, and their topology (or the default one), turned into
 // one topology whose settings carry their source lines. The files are only read.
 
-import { readFileSync } from 'node:fs';
-import { isAbsolute, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validateTopology, type Topology, type TopologySpec } from '../cluster/topology.ts';
-import { isPgBackRestCommand } from '../cluster/postgres/user-settings.ts';
+import { isNoOpCommand, isPgBackRestCommand } from '../cluster/postgres/user-settings.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';
@@ -57,7 +57,16 @@ function firstStanza(conf: PgBackRestConf | undefined): string {
   return 'main';
 }
 
-export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
+/** The PostgreSQL major a configuration is for: PG_VERSION beside it (a data directory), or Debian's /etc/postgresql/<major>/ path. */
+function majorOf(file: string): number | undefined {
+  const beside = join(dirname(resolve(file)), 'PG_VERSION');
+  if (existsSync(beside)) return Number(readFileSync(beside, 'utf8').trim()) || undefined;
+  const match = /\/(?:postgresql|pgsql)[-/]?(\d{2})\//.exec(resolve(file));
+  return match ? Number(match[1]) : undefined;
+}
+
+export function loadUserConfig(files: UserConfigFiles, options: { applySettings?: boolean } = {}): LoadedUserConfig {
+  const applySettings = options.applySettings ?? true;
   const settings = files.postgresConf ? parsePostgresqlConf(files.postgresConf) : new Map<string, ConfSetting>();
   const pgbackrest = files.pgbackrestConf ? parsePgBackRestConf(files.pgbackrestConf) : undefined;
   const assumptions: string[] = [];
@@ -69,6 +78,10 @@ export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
     // Let the topology's own validation say what is wrong with it.
     validateTopology(given, files.topology ?? 'topology');
   }
+  const found = files.postgresConf && given.postgres.version === undefined ? majorOf(files.postgresConf) : undefined;
+  const major = found !== undefined && found >= 13 && found <= 17 ? found : undefined;
+  if (found !== undefined && major === undefined) assumptions.push(`the configuration looks written for PostgreSQL ${found}, which the node image does not offer (13 to 17): the drills run PostgreSQL 15`);
+  if (major !== undefined) assumptions.push(`PostgreSQL ${major}, as the path of ${shown(files.postgresConf!)} says (set "version" in the topology to choose)`);
   const archiveCommand = settings.get('archive_command');
   const stanza = firstStanza(pgbackrest);
   const pgbackrestUsed = pgbackrest !== undefined || (archiveCommand !== undefined && isPgBackRestCommand(archiveCommand.value));
@@ -77,7 +90,7 @@ export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
     assumptions.push(
       backupTool === 'pgbackrest'
         ? `the archive node holds a pgBackRest repository (stanza '${stanza}' runs as 'main'), reached over pgBackRest's TLS server`
-        : 'the archive node receives the WAL by streaming (pg_receivewal) and holds base backups taken with pg_basebackup',
+        : 'the archive node holds base backups taken with pg_basebackup and receives the WAL by streaming (pg_receivewal), unless said otherwise below',
     );
   }
   const source = (s: ConfSetting) => `${shown(s.file)}:${s.line}`;
@@ -93,15 +106,23 @@ export function loadUserConfig(files: UserConfigFiles): LoadedUserConfig {
       [...options].map(([key, value]) => [key, value.values.length === 1 ? { value: value.values[0]!, source: `${shown(pgbackrest!.file)}:${value.line}` } : value.values]),
     );
   }
+  // The archive node stands for where archive_command sends WAL; one that copies nothing sends none.
+  const archiveMode = settings.get('archive_mode')?.value.toLowerCase();
+  const noOp = backupTool === 'pg_receivewal' && (archiveMode === 'on' || archiveMode === 'always') && isNoOpCommand(archiveCommand?.value ?? '') && !settings.get('archive_library')?.value;
+  if (noOp && given.postgres.nodes.some((n) => n.role === 'archive')) {
+    assumptions.push(`the archive node receives what archive_command sends (${archiveCommand ? `'${archiveCommand.value}'` : 'no command'}): no WAL, only base backups`);
+  }
   const spec: TopologySpec = {
     ...given,
     postgres: {
       ...given.postgres,
       backupTool,
+      ...(noOp && given.postgres.archiveWal === undefined ? { archiveWal: 'none' as const } : {}),
+      ...(major !== undefined ? { version: major } : {}),
       // PostgreSQL's default when the file does not set it: 0, no forced switch.
       ...(backupTool === 'pgbackrest' && given.postgres.archiveTimeout === undefined ? { archiveTimeout: '0' } : {}),
-      settings: { ...given.postgres.settings, ...fromFile },
-      ...(Object.keys(sections).length > 0 ? { pgbackrest: { ...given.postgres.pgbackrest, ...sections } } : {}),
+      ...(applySettings ? { settings: { ...given.postgres.settings, ...fromFile } } : {}),
+      ...(applySettings && Object.keys(sections).length > 0 ? { pgbackrest: { ...given.postgres.pgbackrest, ...sections } } : {}),
     },
   };
   const topology = validateTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');

@@ -7,9 +7,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { runExperiment, type ExperimentResult } from '../experiment/index.ts';
+import { ensureNodeImage } from '../cluster/docker/index.ts';
 import type { SettingMapping } from '../cluster/postgres/user-settings.ts';
 import { randomSeed } from '../random.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
+import { ConfigError } from '../errors.ts';
 import { runPreflight } from './rules/index.ts';
 import type { Finding } from './rules/types.ts';
 import { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
@@ -73,7 +75,15 @@ export interface ValidateResult {
 export async function validate(options: ValidateOptions): Promise<ValidateResult> {
   const started = performance.now();
   const log = options.log ?? (() => {});
-  const loaded = loadUserConfig(options);
+  let loaded: LoadedUserConfig;
+  try {
+    loaded = loadUserConfig(options);
+  } catch (error) {
+    // Preflight reads the files, not the containers: a setting the drills cannot run does not stop it.
+    if (!(options.noDrills && error instanceof ConfigError)) throw error;
+    loaded = loadUserConfig(options, { applySettings: false });
+    loaded.assumptions.push(`the drills could not run some settings (not needed with --no-drills): ${error.message}`);
+  }
   const findings = runPreflight(loaded.config);
   const seed = options.seed ?? randomSeed();
   const dir = resolve(options.outDir ?? join('faultline-out', 'validate', new Date().toISOString().replace(/[:.]/g, '-')));
@@ -81,7 +91,10 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
   const drills = selectDrills(loaded, options.drills);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   const outcomes = options.noDrills ? [] : await runDrills(drills, loaded, findings, seed, dir, options, log, versions);
-  const failed = findings.some((f) => f.severity === 'error') || outcomes.some((o) => o.status === 'fail' || o.status === 'broken');
+  // Drills asked for and none could run: nothing was shown, which is no pass.
+  const nothingRan = !options.noDrills && outcomes.length > 0 && outcomes.every((o) => o.status === 'unavailable');
+  if (nothingRan) log('validate: no drill could run on this topology');
+  const failed = nothingRan || findings.some((f) => f.severity === 'error') || outcomes.some((o) => o.status === 'fail' || o.status === 'broken');
   const result: ValidateResult = {
     schemaVersion: VALIDATE_SCHEMA_VERSION,
     verdict: failed ? 'fail' : 'pass',
@@ -117,6 +130,8 @@ async function runDrills(
   versions: Record<string, string>,
 ): Promise<DrillOutcome[]> {
   const runnable = drills.filter((d) => !d.unavailable);
+  // Built (or found) once, before drills run side by side: two would otherwise build it at once.
+  const image = options.image ?? (runnable.length > 0 ? await ensureNodeImage({ postgresVersion: loaded.topology.postgres.version, log }) : undefined);
   const concurrency = Math.max(1, options.concurrency ?? Math.min(2, availableParallelism()));
   log(`validate: ${runnable.length} drill(s) on your settings, ${concurrency} at a time (seed ${seed})`);
   const outcomes = new Map<string, DrillOutcome>();
@@ -126,7 +141,7 @@ async function runDrills(
   const worker = async () => {
     while (next < runnable.length) {
       const drill = runnable[next++]!;
-      const result = await runExperiment(drill.definition, { seed, outDir: join(dir, 'drills'), log: (line) => log(line), image: options.image });
+      const result = await runExperiment(drill.definition, { seed, outDir: join(dir, 'drills'), log: (line) => log(line), ...(image ? { image } : {}) });
       outcomes.set(drill.name, outcomeOf(drill, result, findings, loaded, dir));
       Object.assign(versions, result.versions);
       done++;
@@ -139,7 +154,9 @@ async function runDrills(
 
 function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig, dir: string): DrillOutcome {
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown').map((c) => c.name);
-  const status = result.error && result.verdict === 'fail' && failing.length === 0 ? 'broken' : result.verdict;
+  // A run that broke (a cluster that never started) proves nothing about the settings: its checks
+  // are unknown, not failed, and the reason is the run's error, not a finding.
+  const status = result.error && !result.checks.some((c) => c.status === 'fail') ? 'broken' : result.verdict;
   const outcome: DrillOutcome = {
     name: drill.name,
     title: drill.title,
@@ -154,6 +171,7 @@ function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Fin
     runDir: relative(dir, result.dir),
     report: relative(dir, join(result.dir, 'report.html')),
   };
-  if (status !== 'pass') outcome.why = explainDrill(drill, result, findings, loaded);
+  if (status === 'broken') outcome.why = `the drill could not run: ${result.error!.split('\n')[0]}`;
+  else if (status !== 'pass') outcome.why = explainDrill(drill, result, findings, loaded);
   return outcome;
 }

@@ -105,6 +105,9 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
   const archive = cluster.archive();
   if (!archive) return undefined;
   const node = archive.name;
+  if (cluster.topology.postgres.archiveWal === 'none' && cluster.topology.postgres.backupTool === 'pg_receivewal') {
+    return { node, error: 'it receives no WAL (archiveWal none: what an archive_command that copies nothing leaves), only base backups' };
+  }
   try {
     const switched = await archiveCurrentSegment(cluster, 15_000);
     const { timeline, history, segmentBytes } = await timelineOf(cluster.primary());
@@ -135,6 +138,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
     if (!mode.startsWith('on ') || !mode.includes('pgbackrest')) throw new ClusterError(`${primary.name} does not archive to the repository (archive_mode, archive_command: ${mode})`);
     return `the pgBackRest repository on ${archive.name} now backs up ${primary.name}, which archives with ${mode.slice(3)}`;
   }
+  if (cluster.topology.postgres.archiveWal === 'none') return `the archive on ${archive.name} receives no WAL (archiveWal 'none'): it holds base backups only`;
   await archive.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
   await waitFor({ what: `pg_receivewal on ${archive.name} to stop`, timeoutMs: 10_000, intervalMs: 100 }, async () =>
     (await archive.exec(['pgrep', '-x', 'pg_receivewal'])).exitCode === 1 ? true : undefined,

@@ -11,7 +11,7 @@
 
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { PGDATA, REPO } from './postgres-node.ts';
@@ -33,6 +33,8 @@ export interface RunbookOptions {
 
 /** How long a named primary may take to accept writes once the runbook has exited. */
 const READY_MS = 15_000;
+/** setTimeout's limit (about 24.8 days): a longer budget would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Between SIGTERM and SIGKILL when the budget is spent. */
 const GRACE_MS = 3_000;
 
@@ -104,7 +106,9 @@ export async function runRunbook(cluster: StartedPostgresCluster, options: Runbo
   const output = createWriteStream(join(dir, 'runbook.log'));
   const started = performance.now();
   options.log(`runbook: ${options.command} (budget ${Math.round(options.budgetMs / 1000)} s; context in ${contextFile})`);
-  const child = execa('/bin/sh', ['-c', options.command], { env, detached: true, reject: false, stdin: 'ignore', buffer: false, cleanup: false });
+  // A process group of its own (detached), so the budget stops everything it started.
+  const child = spawn('/bin/sh', ['-c', options.command], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const pid = child.pid!;
   const killGroup = (signal: NodeJS.Signals) => {
     try {
@@ -117,27 +121,33 @@ export async function runRunbook(cluster: StartedPostgresCluster, options: Runbo
   const onExit = () => killGroup('SIGKILL');
   process.once('exit', onExit);
   const tail: string[] = [];
+  const emit = (name: string, line: string) => {
+    output.write(`${name}| ${line}\n`);
+    options.log(`runbook| ${line}`);
+    tail.push(line);
+    if (tail.length > 15) tail.shift();
+  };
+  const partials: Record<string, string> = { out: '', err: '' };
   for (const [stream, name] of [[child.stdout, 'out'], [child.stderr, 'err']] as const) {
-    let partial = '';
     stream?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        output.write(`${name}| ${line}\n`);
-        options.log(`runbook| ${line}`);
-        tail.push(line);
-        if (tail.length > 15) tail.shift();
-      }
+      const lines = (partials[name] + chunk.toString('utf8')).split('\n');
+      partials[name] = lines.pop() ?? '';
+      for (const line of lines) emit(name, line);
     });
   }
+  // The shell's exit, not its pipes closing: a process it left in the background keeps them open.
+  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
+    child.once('error', () => resolve({ exitCode: 127, signal: null }));
+  });
   let timedOut = false;
   const budget = setTimeout(() => {
     timedOut = true;
     options.log(`runbook: budget of ${Math.round(options.budgetMs / 1000)} s spent: stopping its process group`);
     killGroup('SIGTERM');
     setTimeout(() => killGroup('SIGKILL'), GRACE_MS).unref();
-  }, options.budgetMs);
-  const ended = await child;
+  }, Math.min(options.budgetMs, MAX_TIMER_MS));
+  const ended = await exited;
   clearTimeout(budget);
   // Children that outlived the shell (a backgrounded step) are stopped too, and waited for.
   const groupGone = async (timeoutMs: number) =>
@@ -158,12 +168,15 @@ export async function runRunbook(cluster: StartedPostgresCluster, options: Runbo
     if (!(await groupGone(2_000))) options.log(`runbook: process group ${pid} outlived SIGKILL`);
   }
   process.removeListener('exit', onExit);
+  // Its pipes close once the group is gone (bounded: a process outside the group may hold them).
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  for (const [name, rest] of Object.entries(partials)) if (rest) emit(name, rest);
   await new Promise<void>((resolve) => output.end(resolve));
   const took = `${((performance.now() - started) / 1000).toFixed(1)} s`;
   const ending = tail.length > 0 ? `; its output ends:\n${tail.join('\n')}` : '; it printed nothing';
 
   if (timedOut) throw new ClusterError(`the runbook did not finish within its budget of ${Math.round(options.budgetMs / 1000)} s and was stopped (its whole process group)${ending}`);
-  if (ended.exitCode !== 0) throw new ClusterError(`the runbook failed (exit ${ended.exitCode ?? ended.signal}) after ${took}${ending}`);
+  if (ended.exitCode !== 0) throw new ClusterError(`the runbook failed (${ended.exitCode === null ? `killed by ${ended.signal}` : `exit ${ended.exitCode}`}) after ${took}${ending}`);
   if (!existsSync(resultFile)) {
     throw new ClusterError(`the runbook exited 0 after ${took}, but no primary accepts writes: it named none (write {"primary": "<node>"} to $FAULTLINE_RESULT)${ending}`);
   }

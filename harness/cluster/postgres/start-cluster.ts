@@ -65,9 +65,11 @@ export async function startPostgresCluster(
 
     const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
     const followers = handles.filter((h) => h !== primary);
-    const streaming = followers.filter((f) => !(pgbackrest && f.spec.role === 'archive'));
-    if (streaming.length > 0) log(`run ${run.id}: cloning ${streaming.map((f) => `'${f.name}'`).join(', ')} from the primary`);
-    await Promise.all(streaming.map((follower) => run.track(startFollower(follower, primary, topology))));
+    const started = followers.filter((f) => !(pgbackrest && f.spec.role === 'archive'));
+    if (started.length > 0) log(`run ${run.id}: cloning ${started.map((f) => `'${f.name}'`).join(', ')} from the primary`);
+    await Promise.all(started.map((follower) => run.track(startFollower(follower, primary, topology))));
+    // An archive that receives no WAL by streaming (pgBackRest's, or one with archiveWal 'none') is not waited for.
+    const streaming = followers.filter((f) => !(f.spec.role === 'archive' && !archiveStreams(topology)));
     run.checkpoint();
     let ca: PgBackRestCa | undefined;
     if (pgbackrest) {
@@ -168,8 +170,13 @@ function nodeConf(topology: Topology, name: string): string {
   return (topology.postgres.applied.nodes[name] ?? []).join('\n');
 }
 
+/** Whether the archive node receives WAL by streaming (pg_receivewal). */
+export function archiveStreams(topology: Topology): boolean {
+  return topology.postgres.backupTool === 'pg_receivewal' && topology.postgres.archiveWal === 'stream';
+}
+
 async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle, topology: Topology): Promise<void> {
-  const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_NODE_CONF: nodeConf(topology, follower.name) };
+  const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_NODE_CONF: nodeConf(topology, follower.name), FL_ARCHIVE_WAL: topology.postgres.archiveWal };
   if (follower.spec.role === 'archive') {
     await follower.run(['fl-pg', 'start-archive'], { env });
   } else {

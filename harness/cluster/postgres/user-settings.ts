@@ -6,6 +6,7 @@
 // nothing about the user's system.
 
 import { ConfigError } from '../../errors.ts';
+import { parseBoolean, parseMemory } from './conf-values.ts';
 
 /** One user setting as it reaches the cluster: its value and where it came from ("postgresql.conf:12"). */
 export interface UserSetting {
@@ -96,18 +97,10 @@ export function isPgBackRestCommand(command: string): boolean {
   return /(^|[\s/])pgbackrest\b/.test(command) && /\barchive-push\b/.test(command);
 }
 
-const MEMORY_UNITS: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
-function memoryBytes(value: string, baseUnit: number): number | undefined {
-  const match = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(value);
-  if (!match) return undefined;
-  const factor = match[2] ? MEMORY_UNITS[match[2]] : baseUnit;
-  return factor === undefined ? undefined : Number(match[1]) * factor;
-}
-
 /** A value as a postgresql.conf line writes it: always quoted, quotes doubled. */
 export function confLine(name: string, value: string): string {
-  return `${name} = '${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  const escaped = value.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return `${name} = '${escaped}'`;
 }
 
 /** pgBackRest options that name the user's site (paths, hosts, certificates): faultline sets its own. */
@@ -124,8 +117,10 @@ export function applyUserSettings(input: {
   const refused: string[] = [];
   const names = input.nodes.map((n) => n.name);
   // A real archive_command under pg_receivewal: its destination cannot exist here, so streaming stands in.
-  const command = [...input.settings, ...input.nodes.flatMap((n) => n.settings)].filter((s) => s.name.toLowerCase() === 'archive_command').at(-1);
-  const streamedInstead = input.backupTool === 'pg_receivewal' && command !== undefined && !isNoOpCommand(command.value);
+  const all = [...input.settings, ...input.nodes.flatMap((n) => n.settings)];
+  const command = all.filter((s) => s.name.toLowerCase() === 'archive_command').at(-1);
+  const library = all.filter((s) => s.name.toLowerCase() === 'archive_library').at(-1);
+  const streamedInstead = input.backupTool === 'pg_receivewal' && ((command !== undefined && !isNoOpCommand(command.value)) || (library !== undefined && library.value.trim() !== ''));
 
   const filter = (settings: UserSetting[]): string[] => {
     const lines: string[] = [];
@@ -140,13 +135,21 @@ export function applyUserSettings(input: {
         mapped.push({ setting: name, source: s.source, to: '', why: "TLS certificates of the user's site do not exist in the containers; the cluster network is private to the run" });
         continue;
       }
-      if (name === 'huge_pages' && s.value.toLowerCase() === 'on') {
+      if (/^lc_(messages|monetary|numeric|time)$/.test(name) && !/^(c|posix|c\.utf-?8)$/i.test(s.value.trim())) {
+        mapped.push({ setting: name, source: s.source, to: 'C.UTF-8', why: "the node image has the C locales only; number, money and time formats do not touch durability" });
+        lines.push(confLine(name, 'C.UTF-8'));
+        continue;
+      }
+      if (name === 'huge_pages' && parseBoolean(s.value) === true) {
         mapped.push({ setting: name, source: s.source, to: 'try', why: 'containers of a CI machine have no huge pages reserved' });
         lines.push(confLine(name, 'try'));
         continue;
       }
       if (name in MEMORY_CAPS) {
-        const bytes = memoryBytes(s.value, name === 'shared_buffers' || name === 'effective_cache_size' || name === 'wal_buffers' ? 8192 : 1024);
+        // shared_buffers, effective_cache_size and wal_buffers count 8kB pages when bare; the others kB.
+        const pages = name === 'shared_buffers' || name === 'effective_cache_size' || name === 'wal_buffers';
+        const bare = parseMemory(s.value, 'kB');
+        const bytes = bare === undefined ? undefined : /^\s*-?[\d.]+\s*$/.test(s.value) && pages ? bare * 8 : bare;
         if (bytes !== undefined && bytes > MEMORY_CAPS[name]!) {
           const to = `${MEMORY_CAPS[name]! / 1024 ** 2}MB`;
           mapped.push({ setting: name, source: s.source, to, why: 'capped to what a container on a small CI machine can give; durability does not depend on it' });
@@ -155,9 +158,17 @@ export function applyUserSettings(input: {
         }
       }
       if (name === 'shared_preload_libraries' || name === 'session_preload_libraries' || name === 'local_preload_libraries') {
-        const missing = s.value.split(',').map((l) => l.trim().replace(/^"|"$/g, '')).filter((l) => l && !PRELOADABLE.includes(l));
+        const libraries = s.value.split(',').map((l) => l.trim().replace(/^"|"$/g, '')).filter(Boolean);
+        const missing = libraries.filter((l) => !PRELOADABLE.includes(l));
         if (missing.length > 0) {
-          refused.push(`${where}: ${missing.map((l) => `'${l}'`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed in faultline's node image (it has ${PRELOADABLE.join(', ')}): remove ${missing.length === 1 ? 'it' : 'them'} from the configuration you validate`);
+          const kept = libraries.filter((l) => PRELOADABLE.includes(l)).join(',');
+          mapped.push({
+            setting: name,
+            source: s.source,
+            to: kept,
+            why: `${missing.map((l) => `'${l}'`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not installed in faultline's node image (it has ${PRELOADABLE.join(', ')}); the drills run without ${missing.length === 1 ? 'it' : 'them'}, and their ledger needs none`,
+          });
+          if (kept) lines.push(confLine(name, kept));
           continue;
         }
       }
@@ -184,7 +195,12 @@ export function applyUserSettings(input: {
         continue;
       }
       if (name === 'synchronous_standby_names') {
-        const unknown = standbyNames(s.value).filter((n) => n !== '*' && !names.includes(n));
+        const unquoted = standbyNames(s.value, { raw: true }).filter((n) => !n.startsWith('"') && n !== '*' && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(n));
+        if (unquoted.length > 0) {
+          refused.push(`${where}: PostgreSQL reads ${unquoted.map((n) => `${n}`).join(', ')} as a syntax error: double-quote ${unquoted.length === 1 ? 'that name' : 'those names'}, e.g. ${unquoted.map((n) => `"${n}"`).join(', ')}`);
+          continue;
+        }
+        const unknown = standbyNames(s.value).filter((n) => n !== '*' && !names.some((known) => known.toLowerCase() === n.toLowerCase()));
         if (unknown.length > 0) {
           refused.push(`${where}: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} no node of the topology (nodes: ${names.join(', ')}): name the nodes in the topology as your standbys' application_name`);
           continue;
@@ -228,8 +244,12 @@ export function applyUserSettings(input: {
       refused.push(`${o.key} [${o.section}] (${o.source}): faultline runs one repository (repo1): validate each repository's options as repo1, one at a time`);
       continue;
     }
+    if (o.values.some((v) => /[\r\n]/.test(v))) {
+      refused.push(`${o.key} [${o.section}] (${o.source}): a value holds a line break, which pgbackrest.conf cannot: write it on one line`);
+      continue;
+    }
     const [scope, command] = o.section.split(':') as [string, string | undefined];
-    const lines = o.values.map((v) => `${o.key}=${v}`);
+    const lines = o.values.map((v) => `${o.key}=${v === 'true' ? 'y' : v === 'false' ? 'n' : v}`);
     if (command) {
       const section = `${scope === 'global' ? 'global' : 'main'}:${command}`;
       extraSections.set(section, [...(extraSections.get(section) ?? []), ...lines]);
@@ -248,10 +268,10 @@ export function applyUserSettings(input: {
 }
 
 /** The standby names of a synchronous_standby_names value: `FIRST 1 (a, "b")`, `ANY 2 (a, b)`, `a, b`. */
-export function standbyNames(value: string): string[] {
+export function standbyNames(value: string, options: { raw?: boolean } = {}): string[] {
   const inner = /\(([^)]*)\)/.exec(value)?.[1] ?? value;
   return inner
     .split(',')
-    .map((n) => n.trim().replace(/^"(.*)"$/, '$1'))
+    .map((n) => (options.raw ? n.trim() : n.trim().replace(/^"(.*)"$/, '$1')))
     .filter((n) => n !== '');
 }

@@ -53,6 +53,14 @@ describe('sample configurations', () => {
     if (sample.expect.danger === null) expect(findings.filter((f) => f.severity === 'warning')).toEqual([]);
   });
 
+  it('an archive_command that copies nothing leaves the archive node without WAL; a real one is stood in for by streaming', () => {
+    const byName = (name: string) => sampleConfigs().find((s) => s.name === name)!;
+    const noop = loadUserConfig(byName('archive-noop').files);
+    expect(noop.topology.postgres.archiveWal).toBe('none');
+    expect(noop.assumptions.join('\n')).toMatch(/receives what archive_command sends \('\/bin\/true'\): no WAL, only base backups/);
+    expect(loadUserConfig(byName('safe').files).topology.postgres.archiveWal).toBe('stream');
+  });
+
   it('the safe configuration applies without a refusal, its site-specific settings mapped and said', () => {
     const safe = samples.find((s) => s.name === 'safe')!;
     const { topology } = loadUserConfig(safe.files);
@@ -94,13 +102,17 @@ describe('faultline validate --no-drills', () => {
     expect(result.stderr).toMatch(/not closed/);
   });
 
-  it('refuses a setting that cannot run in a container with exit 2, naming its line', async () => {
-    const file = join(out, 'preload.conf');
-    writeFileSync(file, "shared_preload_libraries = 'timescaledb'\n");
-    const result = await cli(['validate', '--postgres-conf', file, '--no-drills', '--out', join(out, 'preload')], { env: noDocker });
+  it('refuses a setting the drills cannot run with exit 2, naming its line; preflight alone still runs', async () => {
+    const file = join(out, 'standby.conf');
+    writeFileSync(file, "synchronous_standby_names = 'FIRST 1 (replica1)'\n");
+    const result = await cli(['validate', '--postgres-conf', file, '--out', join(out, 'standby')], { env: noDocker });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/'timescaledb' is not installed/);
-    expect(result.stderr).toContain('preload.conf:1');
+    expect(result.stderr).toMatch(/'replica1' is no node of the topology/);
+    expect(result.stderr).toContain('standby.conf:1');
+    const preflight = await cli(['validate', '--postgres-conf', file, '--no-drills', '--out', join(out, 'standby-pre')], { env: noDocker });
+    expect(preflight.exitCode).toBe(0);
+    expect(preflight.stdout).toMatch(/the drills could not run some settings/);
+    expect(preflight.stdout).toMatch(/WARNING\s+sync-standby-unknown/);
   });
 
   it('needs --postgres-conf, knows its drills, and lists its rules', async () => {

@@ -38,21 +38,40 @@ describe('postgres.settings', () => {
     expect(validateTopology(withSettings({ shared_buffers: '32MB' })).postgres.applied.server).toEqual(["shared_buffers = '32MB'"]);
   });
 
-  it('refuses a preload library the image lacks, and every other unrunnable setting, at once with their lines', () => {
+  it('refuses every setting that cannot run at once, each with its line', () => {
     const attempt = () =>
       validateTopology(
         withSettings({
-          shared_preload_libraries: { value: 'pg_stat_statements,timescaledb', source: 'postgresql.conf:12' },
           synchronous_standby_names: { value: 'FIRST 1 (replica1)', source: 'postgresql.conf:20' },
           max_wal_senders: { value: '2', source: 'postgresql.conf:21' },
         }),
         'my topology',
       );
     expect(attempt).toThrow(ConfigError);
-    expect(attempt).toThrow(/my topology: 3 settings cannot be run/);
-    expect(attempt).toThrow(/shared_preload_libraries = 'pg_stat_statements,timescaledb' \(postgresql\.conf:12\): 'timescaledb' is not installed/);
+    expect(attempt).toThrow(/my topology: 2 settings cannot be run/);
     expect(attempt).toThrow(/\(postgresql\.conf:20\): 'replica1' is no node of the topology/);
     expect(attempt).toThrow(/max_wal_senders = '2' \(postgresql\.conf:21\).*at least/);
+  });
+
+  it('refuses a standby name PostgreSQL would not parse (a dash, unquoted), saying how to quote it', () => {
+    expect(() => validateTopology(withSettings({ synchronous_standby_names: 'FIRST 1 (pg-replica)' }))).toThrow(/syntax error: double-quote that name, e\.g\. "pg-replica"/);
+    expect(validateTopology(withSettings({ synchronous_standby_names: 'FIRST 1 ("PG-Replica")' })).postgres.applied.server).toHaveLength(1);
+  });
+
+  it('runs without a preload library the image lacks, keeping the others, and says so', () => {
+    const t = validateTopology(withSettings({ shared_preload_libraries: { value: 'pg_stat_statements,timescaledb', source: 'postgresql.conf:12' } }));
+    expect(t.postgres.applied.server).toEqual(["shared_preload_libraries = 'pg_stat_statements'"]);
+    expect(t.postgres.applied.mapped[0]).toMatchObject({ setting: 'shared_preload_libraries', source: 'postgresql.conf:12', to: 'pg_stat_statements' });
+    expect(t.postgres.applied.mapped[0]!.why).toMatch(/'timescaledb' is not installed/);
+  });
+
+  it('maps locales the image lacks, huge pages in any spelling, and fractional memory above the cap', () => {
+    const t = validateTopology(withSettings({ lc_messages: 'en_US.UTF-8', lc_time: 'C', huge_pages: 'yes', shared_buffers: '1.5GB', work_mem: '1024' }));
+    expect(t.postgres.applied.server).toEqual(["lc_messages = 'C.UTF-8'", "lc_time = 'C'", "huge_pages = 'try'", "shared_buffers = '128MB'", "work_mem = '1024'"]);
+  });
+
+  it('keeps a line break in a value inside its quotes', () => {
+    expect(validateTopology(withSettings({ application_name: 'a\nb' })).postgres.applied.server).toEqual(["application_name = 'a\\nb'"]);
   });
 
   it('accepts installed preload libraries and standby names of the topology', () => {
@@ -90,7 +109,7 @@ describe('postgres.pgbackrest', () => {
   it('puts options in their sections (stanza options under the run\'s stanza) and maps the site\'s paths and hosts', () => {
     const t = validateTopology(
       pgbr({
-        global: { 'archive-async': 'y', 'repo1-path': '/var/lib/pgbackrest', 'repo1-type': 's3', 'repo1-s3-bucket': 'backups' },
+        global: { 'archive-async': true, 'repo1-path': '/var/lib/pgbackrest', 'repo1-type': 's3', 'repo1-s3-bucket': 'backups' },
         'global:archive-push': { 'archive-push-queue-max': '64MB' },
         demo: { 'pg1-path': '/srv/pg', 'recovery-option': ['a=1', 'b=2'] },
       }),
@@ -108,6 +127,10 @@ describe('postgres.pgbackrest', () => {
     const spec = { ...pgbr({ global: { 'archive-async': 'y' } }) };
     spec.postgres.backupTool = 'pg_receivewal';
     expect(() => validateTopology(spec)).toThrow(/backupTool is 'pg_receivewal': set "backupTool": "pgbackrest"/);
+  });
+
+  it("refuses archiveWal 'none' with pgBackRest, whose repository gets what archive_command pushes", () => {
+    expect(() => validateTopology({ ...pgbr({}), postgres: { ...pgbr({}).postgres, archiveWal: 'none' } })).toThrow(/'archiveWal' 'none' applies to a pg_receivewal archive/);
   });
 
   it('refuses a section or option name pgBackRest would not read', () => {
