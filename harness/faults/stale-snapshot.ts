@@ -14,8 +14,15 @@ export const staleSnapshot: Fault = {
   targets: ['node'],
   disruptive: false,
   healable: true,
-  params: {},
-  async inject({ random }, target) {
+  params: {
+    restart: {
+      description: "'yes': the server starts again on the old data, as an automatic restart would; 'no': it stays down (operators fail over or restore)",
+      kind: 'choice',
+      choices: ['yes', 'no'],
+      default: 'yes',
+    },
+  },
+  async inject({ random }, target, params) {
     const node = targetNode(target);
     const tag = `snap${Math.floor(random() * 1e9)}`;
     const image = (await asRoot(node, ['fl-lun', 'snapshot', VOLUME_MOUNT, tag])).stdout.trim();
@@ -24,6 +31,7 @@ export const staleSnapshot: Fault = {
       heal: async () => {
         await node.killServer();
         await asRoot(node, ['fl-lun', 'rollback', VOLUME_MOUNT, tag, 'postgres:postgres']);
+        if (params.restart === 'no') return `${node.name}'s volume rolled back to the snapshot; its server stays down`;
         return `${node.name}'s volume rolled back to the snapshot; ${await ensureServerUp(node)}`;
       },
     };
