@@ -2,11 +2,11 @@
 // The faultline command line. Exit codes (docs/architecture.md): 0 every check held; 1 a check failed;
 // 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
 
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, FaultlineError, UsageError, describeError } from './errors.ts';
+import { FaultlineError, UsageError, describeError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
@@ -19,6 +19,7 @@ import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
 import { didYouMean } from './schema.ts';
 import { PACKAGE_VERSION } from './package-root.ts';
+import { readTopologyFile } from './validate/user-config.ts';
 import { DRILL_NAMES, describeRules, formatValidate, rehearsalDefinition, rehearse, validate, validateJUnit, writeValidateFiles, type RehearseOptions } from './validate/index.ts';
 import { parseDuration } from './units.ts';
 
@@ -154,18 +155,7 @@ function checkWritable(file: string): void {
 }
 
 function loadTopology(file: string | undefined): unknown {
-  if (!file) return defaultTopology;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`Cannot read topology file '${file}': ${describeError(error)}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`Topology file '${file}' is not valid JSON: ${describeError(error)}`);
-  }
+  return file ? readTopologyFile(file) : defaultTopology;
 }
 
 const up: Command = async (args) => {
