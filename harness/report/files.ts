@@ -1,7 +1,7 @@
 // Writes a run's report files beside its history.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExperimentResult } from '../experiment/result.ts';
+import type { ExperimentResult } from './result.ts';
 import type { FinalState } from '../history/final-state.ts';
 import type { HistoryEvent } from '../history/events.ts';
 import { renderHtml } from './html.ts';

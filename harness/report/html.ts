@@ -2,7 +2,7 @@
 // numbers, a timeline of acknowledged writes per second and their latency with fault and recovery
 // windows shaded and lost writes marked, then the checks, faults and recovery steps.
 
-import type { ExperimentResult } from '../experiment/result.ts';
+import type { ExperimentResult } from './result.ts';
 import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import { escapeXml } from './junit.ts';
 

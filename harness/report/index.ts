@@ -1,5 +1,8 @@
-// Reports of a run: result.json, junit.xml and the terminal summary.
+// Reports of a run: result.json (built from the history and final state), junit.xml, report.html, the terminal summary, and re-checking a run from its files.
 export { toJUnit } from './junit.ts';
 export { formatSummary, formatComparison } from './summary.ts';
 export { writeRunFiles } from './files.ts';
 export { renderHtml } from './html.ts';
+export { buildResult, RESULT_SCHEMA_VERSION, type ExperimentResult } from './result.ts';
+export { recheckRun, type Recheck } from './recheck.ts';
+export { createRunDir, resolveRunDir } from './run-dir.ts';

@@ -4,7 +4,7 @@
 // carries the seed, run id and versions as properties; failure bodies are capped, so a run that
 // lost 10,000 writes gives a readable report, not 10,000 lines.
 
-import type { ExperimentResult } from '../experiment/result.ts';
+import type { ExperimentResult } from './result.ts';
 
 export function escapeXml(text: string): string {
   // Control characters are not allowed in XML 1.0 (ANSI colours in an error text would break the file).

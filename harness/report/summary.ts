@@ -1,6 +1,6 @@
 // The summary a person reads at the end of a run: one block per experiment, or a table side by side.
 
-import type { ExperimentResult } from '../experiment/result.ts';
+import type { ExperimentResult } from './result.ts';
 
 const show = (value: number | null | boolean | undefined, unit = ''): string => (value === null || value === undefined ? '—' : `${value}${unit}`);
 

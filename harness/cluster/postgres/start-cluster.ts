@@ -12,7 +12,7 @@ type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
 import { ensureNodeImage } from '../docker/image.ts';
 import { PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
-import { StartedPostgresCluster } from './started-cluster.ts';
+import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
 
 export interface StartClusterOptions {
@@ -93,12 +93,6 @@ export async function startPostgresCluster(
   }
 }
 
-export interface PgBackRestCa {
-  crt: string;
-  key: string;
-  /** Certificate CNs every pgBackRest server of the cluster accepts. */
-  clients: string;
-}
 
 /** Names a restored node may get: its certificate must be accepted by the repository host. */
 export const RESTORED_NODE = 'pg-restored';

@@ -5,7 +5,14 @@ import { ClusterError } from '../../errors.ts';
 import type { Topology } from '../topology.ts';
 import type { DockerRun } from '../docker/docker-run.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
-import type { PgBackRestCa } from './start-cluster.ts';
+
+/** The cluster's pgBackRest certificate authority: what a node added later (a restore) needs to join. */
+export interface PgBackRestCa {
+  crt: string;
+  key: string;
+  /** Certificate CNs every pgBackRest server of the cluster accepts. */
+  clients: string;
+}
 
 export class StartedPostgresCluster implements AsyncDisposable {
   readonly topology: Topology;

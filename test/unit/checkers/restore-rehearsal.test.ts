@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkersFor, defaultExpectations, restoreRehearsalChecker, runCheckers } from '../../../harness/checkers/index.ts';
 import { prepareExperiment } from '../../../harness/experiment/index.ts';
-import { buildResult } from '../../../harness/experiment/result.ts';
+import { buildResult } from '../../../harness/report/result.ts';
 import { formatComparison } from '../../../harness/report/summary.ts';
 import type { HistoryEvent, RehearsalEvent } from '../../../harness/history/events.ts';
 import sidekickHardened from '../../../experiments/sidekick-hardened.ts';

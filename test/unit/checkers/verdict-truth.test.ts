@@ -18,7 +18,7 @@ import {
   runCheckers,
   type Validity,
 } from '../../../harness/checkers/index.ts';
-import { buildResult } from '../../../harness/experiment/result.ts';
+import { buildResult } from '../../../harness/report/result.ts';
 import type { FaultEvent, HistoryEvent } from '../../../harness/history/events.ts';
 import type { FinalState } from '../../../harness/history/final-state.ts';
 import { finalOf, historyOf, type SyntheticWrite } from './synthetic.ts';

@@ -7,7 +7,7 @@ import { runCheckers, defaultExpectations, type Expectations } from '../checkers
 import { readHistory } from '../history/reader.ts';
 import type { FinalState } from '../history/final-state.ts';
 import type { RunEvent } from '../history/events.ts';
-import { writeRunFiles } from '../report/files.ts';
+import { writeRunFiles } from './files.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
 import { resolveRunDir } from './run-dir.ts';
 
