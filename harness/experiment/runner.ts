@@ -5,21 +5,8 @@
 
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
-import {
-  archiveCurrentSegment,
-  failover,
-  followPrimary,
-  ledgerRows,
-  readFinalState,
-  REHEARSAL_NODE,
-  rejoin,
-  restoreFromArchive,
-  runRunbook,
-  startPostgresCluster,
-  takeBaseBackup,
-  type StartedPostgresCluster,
-} from '../cluster/postgres/index.ts';
-import { lostWrites, runCheckers, writeRecords } from '../checkers/index.ts';
+import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
+import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
 import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../workload/index.ts';
@@ -27,6 +14,7 @@ import { randomSeed } from '../random.ts';
 import { writeRunFiles } from '../report/files.ts';
 import { prepareExperiment, type Experiment, type ExperimentDefinition, type StepContext } from './definition.ts';
 import { planFaults, type PlannedFault } from './schedule.ts';
+import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
 import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
@@ -171,127 +159,6 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   });
   writeRunFiles(result, events, final);
   return result;
-}
-
-/**
- * The fresh base backup before the risky change, when the experiment takes one. The change (what
- * is scheduled after it) waits until it has ended, done or failed.
- */
-async function runFreshBackup(experiment: Experiment, { cluster, history, log }: StepContext, timetable: Timetable): Promise<void> {
-  if (experiment.freshBackupAtMs === undefined) return;
-  await timetable.until(experiment.freshBackupAtMs);
-  history.append({ type: 'backup', phase: 'start' });
-  log('taking a fresh base backup');
-  const started = performance.now();
-  try {
-    const detail = await takeBaseBackup(cluster);
-    history.append({ type: 'backup', phase: 'end', outcome: 'ok', detail });
-    log(`fresh base backup done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  } catch (caught) {
-    history.append({ type: 'backup', phase: 'end', outcome: 'failed', detail: describeError(caught) });
-    log(`fresh base backup failed: ${describeError(caught)}`);
-  } finally {
-    timetable.backupEnded();
-  }
-}
-
-/**
- * Recovery: tries each action in order until one works. An action that cannot complete (no
- * replica left, no backup, the archive lost with the primary) ends failed with its reason; the run
- * goes on to checking and reporting either way.
- */
-async function runRecovery(experiment: Experiment, context: StepContext, timetable: Timetable): Promise<void> {
-  const plan = experiment.recovery;
-  if (!plan) return;
-  const { cluster, history, log } = context;
-  await timetable.until(plan.atMs);
-  for (const action of plan.try) {
-    const before = cluster.primary();
-    history.append({ type: 'recovery', phase: 'start', name: action });
-    log(`recovery: ${action}`);
-    let ok = false;
-    try {
-      const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
-      // The history's clock is monotonic; the server's recovery target is wall-clock time.
-      const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
-      const detail =
-        action === 'failover'
-          ? await failover(cluster)
-          : action === 'runbook'
-            ? await runRunbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
-            : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
-      history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
-      log(`recovery: ${action} done: ${detail}`);
-      ok = true;
-    } catch (caught) {
-      history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'failed', detail: describeError(caught) });
-      log(`recovery: ${action} failed: ${describeError(caught)}`);
-    }
-    // Whatever became primary (a restore that stopped at a hole in the archive still serves), the
-    // archive must follow it, or the next restore would miss everything written from now on.
-    if (cluster.primary() !== before) await runFollowUp('archive-follow', context, () => followPrimary(cluster));
-    if (ok) {
-      // The workload goes on a little after a runbook, however long it took: RTO is the first
-      // write the recovered cluster acknowledges.
-      if (action === 'runbook') await sleep(RUNBOOK_AFTER_MS);
-      if (action === 'failover' && plan.rejoin) await runFollowUp('rejoin', context, () => rejoin(cluster));
-      return;
-    }
-  }
-}
-
-/** How long the workload writes to the cluster a runbook recovered before the run ends. */
-const RUNBOOK_AFTER_MS = 3_000;
-
-/** A step after recovery (the archive following the new primary, the old primary rejoining): recorded, and the run goes on. */
-async function runFollowUp(name: string, { history, log }: StepContext, step: () => Promise<string>): Promise<void> {
-  history.append({ type: 'recovery', phase: 'start', name, followUp: true });
-  log(`recovery: ${name}`);
-  try {
-    const detail = await step();
-    history.append({ type: 'recovery', phase: 'end', name, outcome: 'ok', detail, followUp: true });
-    log(`recovery: ${name} done: ${detail}`);
-  } catch (caught) {
-    history.append({ type: 'recovery', phase: 'end', name, outcome: 'failed', detail: describeError(caught), followUp: true });
-    log(`recovery: ${name} failed: ${describeError(caught)}`);
-  }
-}
-
-/**
- * The restore rehearsal: once the service is back and the workload has stopped, the current WAL
- * segment is switched and awaited in the archive, then the latest backup and the WAL archive are
- * restored into a scratch node that serves nothing, and what it holds is compared with every write
- * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
- * with its reason; the run goes on.
- */
-async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<void> {
-  // Everything acknowledged so far must be in the archive before the backup is judged by it: the
-  // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
-  // and whatever the archive lacks shows up as missing writes.
-  let switched: string;
-  try {
-    const archived = await archiveCurrentSegment(cluster);
-    switched = `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
-  } catch (caught) {
-    switched = `the current WAL segment did not reach the archive: ${describeError(caught)}`;
-  }
-  const cutoff = history.now();
-  history.append({ type: 'rehearsal', phase: 'start', cutoff, detail: switched });
-  log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
-  try {
-    const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
-    const detail = await restoreFromArchive(cluster, { domain, rehearsal: true });
-    const rows = await ledgerRows(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
-    // What lost-writes would call lost, among the writes acknowledged before the switch.
-    const events = readHistory(history.path).events;
-    const before = new Map([...writeRecords(events)].filter(([, w]) => w.outcome === 'ok' && (w.completeTime ?? Infinity) < cutoff));
-    const missing = lostWrites(before, rows);
-    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged: before.size, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
-    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${before.size} writes acknowledged before the last archived switch`);
-  } catch (caught) {
-    history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });
-    log(`restore rehearsal failed: ${describeError(caught)}`);
-  }
 }
 
 /**
