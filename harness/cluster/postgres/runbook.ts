@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { PGDATA, REPO } from './postgres-node.ts';
-import { prepareEmptyNode } from './recovery.ts';
+import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 

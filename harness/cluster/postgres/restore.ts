@@ -1,110 +1,20 @@
-// What operators do after a failure, on a real cluster: take a fresh base backup, fail over to a
-// replica, or restore a new primary from the latest base backup plus the WAL archive. Each action
-// returns a line saying what it did, or throws a ClusterError saying why it could not be done.
+// Restore: a new primary from the latest base backup plus the WAL archive (pg_receivewal's or
+// pgBackRest's), checked against the archive's end; surviving replicas then follow it.
 
 import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
-import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE, slotName } from './start-cluster.ts';
+import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
-import { verifyPgBackRest } from './pgbackrest-verify.ts';
-import { archivedWalDir, followPrimary } from './archive.ts';
+import { archivedWalDir } from './archive.ts';
 import { fence } from './fence.ts';
+import { BASE, usableArchive } from './base-backup.ts';
+import { repoint } from './failover.ts';
+import { rebuildAsReplica } from './rejoin.ts';
 
-const BASE = `${REPO}/base`;
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
-
-function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHandle {
-  const archive = cluster.archive();
-  if (!archive) throw new ClusterError('the topology has no archive node, so there is no backup repository');
-  if (archive.lost) throw new ClusterError(`the backup repository on '${archive.name}' was lost (domain ${archive.spec.domain})`);
-  return archive;
-}
-
-/**
- * Takes a base backup of the current primary into the repository (`base/<time>` on the archive
- * node's volume), then checks it with pg_verifybackup. The step the Sidekick operators skipped.
- */
-export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<string> {
-  const archive = usableArchive(cluster);
-  const primary = cluster.primary();
-  if (cluster.topology.postgres.backupTool === 'pgbackrest') {
-    await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
-    const verified = await verifyPgBackRest(archive);
-    if (verified.exitCode !== 0) throw new ClusterError(`the repository does not verify after the backup: ${verified.output.split('\n')[0]}`);
-    return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
-  }
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const dir = `${BASE}/${stamp}`;
-  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && sync -f ${BASE}`]);
-  const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
-  if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
-  return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;
-}
-
-/**
- * Fails over: fences the old primary (kills its server and proves it gone, or says it could not),
- * promotes the surviving replica that received and flushed the most WAL (it replays all of it
- * before it takes writes), checks that the promotion happened, and clears
- * synchronous_standby_names on it so that it does not wait for standbys that are gone. Every other
- * replica is then pointed at the new primary (or reported orphaned), and the archive follows it.
- * Clients follow `cluster.primary()` at their next connect.
- */
-export async function failover(cluster: StartedPostgresCluster): Promise<string> {
-  const old = cluster.primary();
-  const candidates = cluster.replicas();
-  if (candidates.length === 0) {
-    const lost = cluster.nodes.filter((n) => n.spec.role === 'replica' && n.lost).map((n) => `'${n.name}' (lost with domain ${n.spec.domain})`);
-    throw new ClusterError(`no replica survives to fail over to${lost.length ? `: ${lost.join(', ')}` : ''}`);
-  }
-  const positions = await Promise.all(
-    candidates.map(async (node) => ({
-      node,
-      lsn: await node.psql('SELECT greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())').catch(() => ''),
-    })),
-  );
-  const reachable = positions.filter((p) => p.lsn);
-  if (reachable.length === 0) throw new ClusterError(`no replica answers: ${candidates.map((c) => c.name).join(', ')}`);
-  const best = reachable.sort((a, b) => compareLsn(b.lsn, a.lsn))[0]!;
-  const fencing = await fence(cluster, old);
-  const promoted = await best.node.psql('SELECT pg_promote(true, 60)');
-  const inRecovery = await best.node.psql('SELECT pg_is_in_recovery()');
-  if (promoted !== 't' || inRecovery !== 'f') {
-    throw new ClusterError(`${best.node.name} was not promoted: pg_promote returned '${promoted}' and the server is ${inRecovery === 't' ? 'still in recovery' : `in state '${inRecovery}'`}`);
-  }
-  await best.node.psql("ALTER SYSTEM SET synchronous_standby_names = ''");
-  await best.node.psql('SELECT pg_reload_conf()');
-  cluster.setPrimary(best.node);
-  const parts = [`promoted ${best.node.name} (received and flushed WAL up to ${best.lsn})`, fencing.fenced ? `${old.name} fenced: ${fencing.how}` : `${old.name} NOT fenced: ${fencing.how}`];
-  for (const replica of cluster.replicas()) parts.push(await repoint(cluster, replica));
-  return parts.join('; ');
-}
-
-/**
- * Points a replica at the current primary (a slot of its own there, the new primary_conninfo; it
- * follows the new timeline by itself). One that does not stream within 20 s stays listed as a
- * replica and is reported orphaned: the final read then fails replica parity for it.
- */
-async function repoint(cluster: StartedPostgresCluster, replica: PostgresNodeHandle): Promise<string> {
-  const primary = cluster.primary();
-  const slot = slotName(replica.name);
-  try {
-    await primary.psql(`SELECT pg_create_physical_replication_slot('${slot}', true) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}')`);
-    await replica.psql(`ALTER SYSTEM SET primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${replica.name}'`);
-    await replica.psql(`ALTER SYSTEM SET primary_slot_name = '${slot}'`);
-    await replica.psql('SELECT pg_reload_conf()');
-    await waitFor({ what: `${replica.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
-      const state = await primary.replicationState(replica.name);
-      seen(state);
-      return state === 'streaming' ? true : undefined;
-    });
-    return `${replica.name} now follows ${primary.name}`;
-  } catch (error) {
-    return `${replica.name} ORPHANED (could not follow ${primary.name}: ${describeError(error)})`;
-  }
-}
 
 export interface RestoreOptions {
   /** Failure domain for the restored node's volume. */
@@ -327,70 +237,4 @@ async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNode
   const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
   const files = listing.stdout.split('\n').filter(Boolean);
   return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes, ended.history)?.reason;
-}
-
-/**
- * Rejoins the former primary as a replica of the current one: pg_rewind (possible because data
- * checksums are on) discards what it wrote after the timelines diverged; when rewind is impossible
- * the node is cloned afresh. It then streams from the new primary through a slot of its own.
- * Connection failures (the fabric may still be partitioned) are retried for up to `timeoutMs`.
- */
-export async function rejoin(cluster: StartedPostgresCluster, timeoutMs = 30_000): Promise<string> {
-  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive' && n.name !== REHEARSAL_NODE);
-  if (!old) throw new ClusterError('no former primary survives to rejoin');
-  const how = await rebuildAsReplica(cluster, old, timeoutMs);
-  return `${old.name} rejoined as a replica of ${cluster.primary().name} by ${how}`;
-}
-
-/**
- * Makes a node whose history diverged from the current primary's (a former primary, a replica that
- * had WAL past the point a restore forked from) a streaming replica of it: pg_rewind, or a fresh
- * clone when rewinding fails. Returns how.
- */
-async function rebuildAsReplica(cluster: StartedPostgresCluster, old: PostgresNodeHandle, timeoutMs: number): Promise<string> {
-  const primary = cluster.primary();
-  if (await old.serverRunning()) await old.stopServer('fast');
-  const slot = slotName(old.name);
-  await primary.psql(
-    `SELECT pg_create_physical_replication_slot('${slot}') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '${slot}')`,
-  );
-  // A newly promoted server writes its new timeline into pg_control only at its next checkpoint;
-  // until then pg_rewind sees one timeline and wrongly decides there is nothing to rewind.
-  await primary.psql('CHECKPOINT');
-  const source = `host=${primary.name} user=postgres dbname=postgres connect_timeout=5`;
-  // Connection failures (the fabric may still be partitioned) are retried until the deadline.
-  const rewound = await waitFor({ what: `pg_rewind of ${old.name} to reach ${primary.name}`, timeoutMs, intervalMs: 1000 }, async (seen) => {
-    const rewind = await old.exec(['pg_rewind', '-D', PGDATA, `--source-server=${source}`]);
-    if (rewind.exitCode === 0) return { ok: true, why: '' };
-    const why = (rewind.stderr || rewind.stdout).trim().split('\n').slice(-1)[0] ?? '';
-    seen(why);
-    return /could not connect|connection|timeout/i.test(why) ? undefined : { ok: false, why };
-  }).catch((error: unknown) => ({ ok: false, why: describeError(error) }));
-  let how = 'pg_rewind';
-  if (!rewound.ok) {
-    how = `a fresh clone (pg_rewind failed: ${rewound.why})`;
-    await old.run(['bash', '-c', `rm -rf ${PGDATA} && pg_basebackup -h ${primary.name} -U postgres -D ${PGDATA} -X stream -c fast --no-sync`]);
-  }
-  await old.run([
-    'bash',
-    '-c',
-    `touch ${PGDATA}/standby.signal && printf "%s\\n" ` +
-      `"primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${old.name}'" ` +
-      `"primary_slot_name = '${slot}'" "synchronous_standby_names = ''" >> ${PGDATA}/postgresql.auto.conf && ` +
-      // Its own settings, not those of the primary it was copied from.
-      `printf "%s\\n" ${(cluster.topology.postgres.applied.nodes[old.name] ?? []).map((line) => `'${line.replace(/'/g, `'\\''`)}'`).join(' ')} > ${PGDATA}/faultline-node.conf && sync -f ${PGDATA}`,
-  ]);
-  await old.startServer();
-  try {
-    await waitFor({ what: `${old.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
-      const status = await old.psql("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')").catch(() => 'down');
-      seen(status);
-      return status === 'streaming' ? true : undefined;
-    });
-  } catch (error) {
-    const log = (await old.exec(['tail', '-n', '8', '/var/log/faultline/postgresql.log'])).stdout.trim();
-    throw new ClusterError(`${old.name} was rejoined by ${how} but does not stream from ${primary.name} (${describeError(error)}); its log ends:\n${log}`);
-  }
-  old.role = 'replica';
-  return how;
 }

@@ -1,0 +1,36 @@
+// A fresh base backup into the repository on the archive node, the step Sidekick skipped before
+// its upgrade. Returns what it did, or throws a ClusterError saying why it could not.
+
+import { ClusterError } from '../../errors.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
+import { PostgresNodeHandle, REPO } from './postgres-node.ts';
+import { verifyPgBackRest } from './pgbackrest-verify.ts';
+
+export const BASE = `${REPO}/base`;
+export function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHandle {
+  const archive = cluster.archive();
+  if (!archive) throw new ClusterError('the topology has no archive node, so there is no backup repository');
+  if (archive.lost) throw new ClusterError(`the backup repository on '${archive.name}' was lost (domain ${archive.spec.domain})`);
+  return archive;
+}
+
+/**
+ * Takes a base backup of the current primary into the repository (`base/<time>` on the archive
+ * node's volume), then checks it with pg_verifybackup. The step the Sidekick operators skipped.
+ */
+export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<string> {
+  const archive = usableArchive(cluster);
+  const primary = cluster.primary();
+  if (cluster.topology.postgres.backupTool === 'pgbackrest') {
+    await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
+    const verified = await verifyPgBackRest(archive);
+    if (verified.exitCode !== 0) throw new ClusterError(`the repository does not verify after the backup: ${verified.output.split('\n')[0]}`);
+    return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
+  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const dir = `${BASE}/${stamp}`;
+  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && sync -f ${BASE}`]);
+  const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
+  if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
+  return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;
+}
