@@ -18,6 +18,7 @@ export * from './types.ts';
 export { computeRpo, computeRto, type Outage, type Rpo, type Rto } from './rpo-rto.ts';
 export { faultRecords, tookEffect, type FaultRecord } from './faults.ts';
 export { writeRecords, acknowledged, lostWrites, type WriteRecord, type WriteOutcome } from './writes.ts';
+export { rehearsalLoss } from './restore-rehearsal.ts';
 export {
   anomaliesChecker,
   archiveContinuityChecker,

@@ -63,6 +63,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   let cluster: StartedPostgresCluster | undefined;
   let workload: PostgresWorkload | undefined;
   let final: FinalState | null = null;
+  let rehearsal: FinalState['rehearsal'];
   let error: string | undefined;
   let workloadMs: number | null = null;
   const heals = new Map<string, () => Promise<unknown>>();
@@ -109,11 +110,12 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     log(`${definition.name}: ${stats.ok} writes acknowledged, ${stats.fail} failed, ${stats.info} indeterminate`);
     if (experiment.recovery?.rehearseRestore) {
       phase('restore rehearsal');
-      await runRehearsal(experiment.recovery, context);
+      rehearsal = await runRehearsal(experiment.recovery, context);
     }
 
     phase('reading final state');
     final = await readFinalState(cluster, { table: LEDGER_TABLE, now: () => history.now() });
+    if (rehearsal) final.rehearsal = rehearsal;
   } catch (caught) {
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
       history.append({ type: 'run', phase: 'end', name: `aborted: ${caught.message}` });

@@ -57,4 +57,6 @@ export interface FinalState {
    * ledger's primary-key index: did the cluster accept and serve it?
    */
   probe: { ok: boolean; time: Millis; latencyMs: number; node: string; key?: number; error?: string } | null;
+  /** The ledger rows the restore rehearsal's scratch node held, so the check can be recomputed from the files. */
+  rehearsal?: { node: string; rows: Record<string, string> };
 }

@@ -15,8 +15,9 @@ import {
   runRunbook,
   takeBaseBackup,
 } from '../cluster/postgres/index.ts';
-import { lostWrites, writeRecords } from '../checkers/index.ts';
+import { rehearsalLoss } from '../checkers/index.ts';
 import { readHistory } from '../history/index.ts';
+import type { FinalState } from '../history/final-state.ts';
 import { LEDGER_TABLE } from '../workload/index.ts';
 import type { Experiment, StepContext } from '../experiment/definition.ts';
 import type { Timetable } from '../experiment/timetable.ts';
@@ -113,7 +114,7 @@ async function runFollowUp(name: string, { history, log }: StepContext, step: ()
  * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
  * with its reason; the run goes on.
  */
-export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<void> {
+export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<FinalState['rehearsal']> {
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the
   // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
   // and whatever the archive lacks shows up as missing writes.
@@ -132,13 +133,13 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
     const detail = await restoreFromArchive(cluster, { domain, rehearsal: true });
     const rows = await ledgerRows(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
     // What lost-writes would call lost, among the writes acknowledged before the switch.
-    const events = readHistory(history.path).events;
-    const before = new Map([...writeRecords(events)].filter(([, w]) => w.outcome === 'ok' && (w.completeTime ?? Infinity) < cutoff));
-    const missing = lostWrites(before, rows);
-    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged: before.size, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
-    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${before.size} writes acknowledged before the last archived switch`);
+    const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);
+    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
+    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged} writes acknowledged before the last archived switch`);
+    return { node: REHEARSAL_NODE, rows };
   } catch (caught) {
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });
     log(`restore rehearsal failed: ${describeError(caught)}`);
+    return undefined;
   }
 }

@@ -63,14 +63,15 @@ function restoreCompleted(history: readonly HistoryEvent[], final: FinalState | 
   return final?.probe?.ok ?? null;
 }
 
-function rehearsal(history: readonly HistoryEvent[]): { rehearsal?: NonNullable<ExperimentResult['restore']['rehearsal']> } {
+function rehearsal(history: readonly HistoryEvent[], check: CheckResult | undefined): { rehearsal?: NonNullable<ExperimentResult['restore']['rehearsal']> } {
   const start = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'start');
   if (!start) return {};
   const end = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'end');
   return {
     rehearsal: {
       completed: end?.outcome === 'ok',
-      missing: end?.outcome === 'ok' ? (end.missing ?? null) : null,
+      // The check's count (recomputed from the scratch node's rows when recorded), else the event's.
+      missing: end?.outcome === 'ok' ? (typeof check?.details.missing === 'number' ? check.details.missing : (end.missing ?? null)) : null,
       durationMs: end ? Math.round(end.time - start.time) : null,
     },
   };
@@ -118,7 +119,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     restore: {
       completed: restoreCompleted(history, final, restoreCheck),
       durationMs: recoveryStart && recoveryEnd ? Math.round(recoveryEnd.time - recoveryStart.time) : null,
-      ...rehearsal(history),
+      ...rehearsal(history, checks.find((c) => c.name === 'restore-rehearsal')),
     },
     faults,
     timings: input.timings,

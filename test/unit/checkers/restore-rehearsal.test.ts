@@ -69,3 +69,23 @@ describe('recovery.rehearseRestore in a definition', () => {
     expect(() => prepareExperiment({ ...base, topology, recovery: { at: '1s', try: ['failover'], rehearseRestore: true } })).toThrow(/needs a backup to restore, but the topology has no archive node/);
   });
 });
+
+describe('the restore-rehearsal loss from recorded rows', () => {
+  it('is recomputed from the scratch node\'s rows in the final state, so faultline report can check it again', () => {
+    // Keys 1 and 2 acknowledged before the cutoff (at 50), key 3 after it; the scratch node lacks key 2.
+    const writes = historyOf([
+      { key: 1, outcome: 'ok', applied: true },
+      { key: 2, outcome: 'ok', applied: true },
+    ]);
+    const cutoff = Math.max(...writes.map((e) => e.time)) + 1;
+    const history = [...writes, { type: 'rehearsal' as const, phase: 'start' as const, time: cutoff, cutoff }, { type: 'rehearsal' as const, phase: 'end' as const, time: cutoff + 10, outcome: 'ok' as const, detail: 'd', cutoff, acknowledged: 2, missing: 0 }];
+    const final = finalOf([{ key: 1, outcome: 'ok', applied: true }, { key: 2, outcome: 'ok', applied: true }]);
+    const rows = { ...final.primary!.rows! };
+    delete rows['2'];
+    const check = restoreRehearsalChecker({ history, final: { ...final, rehearsal: { node: 'pg-rehearsal', rows } }, expectations });
+    expect(check.valid).toBe(false);
+    expect(check.details).toMatchObject({ acknowledged: 2, missing: 1, missingKeys: [2] });
+    // Without recorded rows (runs from before), the event's count stands.
+    expect(restoreRehearsalChecker({ history, final, expectations }).valid).toBe(true);
+  });
+});
