@@ -7,6 +7,8 @@
 
 import { ConfigError } from '../../errors.ts';
 import { parseBoolean, parseMemory } from './conf-values.ts';
+import { isNoOpCommand, isPgBackRestCommand } from './archive-command.ts';
+import { bareStandbyNames, parseStandbyNames } from './standby-names.ts';
 
 /** One user setting as it reaches the cluster: its value and where it came from ("postgresql.conf:12"). */
 export interface UserSetting {
@@ -85,17 +87,6 @@ const MEMORY_CAPS: Record<string, number> = {
 
 /** Shared libraries in the node image (PostgreSQL's own contrib modules) that can be preloaded. */
 export const PRELOADABLE = ['auth_delay', 'auto_explain', 'basebackup_to_shell', 'basic_archive', 'passwordcheck', 'pg_prewarm', 'pg_stat_statements'];
-
-/** archive_command values that copy nothing: run as written, they are as harmless (and as useless) here. */
-export function isNoOpCommand(command: string): boolean {
-  const c = command.trim().replace(/\s+/g, ' ');
-  return c === '' || /^(\/bin\/|\/usr\/bin\/)?(true|:)$/.test(c) || /^exit 0;?$/.test(c);
-}
-
-/** Whether an archive_command pushes WAL with pgBackRest. */
-export function isPgBackRestCommand(command: string): boolean {
-  return /(^|[\s/])pgbackrest\b/.test(command) && /\barchive-push\b/.test(command);
-}
 
 /** A value as a postgresql.conf line writes it: always quoted, quotes doubled. */
 export function confLine(name: string, value: string): string {
@@ -195,12 +186,12 @@ export function applyUserSettings(input: {
         continue;
       }
       if (name === 'synchronous_standby_names') {
-        const unquoted = standbyNames(s.value, { raw: true }).filter((n) => !n.startsWith('"') && n !== '*' && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(n));
+        const unquoted = bareStandbyNames(s.value).filter((n) => n !== '*' && !/^[A-Za-z_][A-Za-z0-9_$]*$/.test(n));
         if (unquoted.length > 0) {
           refused.push(`${where}: PostgreSQL reads ${unquoted.map((n) => `${n}`).join(', ')} as a syntax error: double-quote ${unquoted.length === 1 ? 'that name' : 'those names'}, e.g. ${unquoted.map((n) => `"${n}"`).join(', ')}`);
           continue;
         }
-        const unknown = standbyNames(s.value).filter((n) => n !== '*' && !names.some((known) => known.toLowerCase() === n.toLowerCase()));
+        const unknown = (parseStandbyNames(s.value)?.names ?? []).filter((n) => n !== '*' && !names.some((known) => known.toLowerCase() === n.toLowerCase()));
         if (unknown.length > 0) {
           refused.push(`${where}: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} no node of the topology (nodes: ${names.join(', ')}): name the nodes in the topology as your standbys' application_name`);
           continue;
@@ -265,13 +256,4 @@ export function applyUserSettings(input: {
     throw new ConfigError(`${refused.length === 1 ? 'A setting' : `${refused.length} settings`} cannot be run in faultline's containers:\n  - ${refused.join('\n  - ')}`);
   }
   return { server, nodes, pgbackrest, mapped };
-}
-
-/** The standby names of a synchronous_standby_names value: `FIRST 1 (a, "b")`, `ANY 2 (a, b)`, `a, b`. */
-export function standbyNames(value: string, options: { raw?: boolean } = {}): string[] {
-  const inner = /\(([^)]*)\)/.exec(value)?.[1] ?? value;
-  return inner
-    .split(',')
-    .map((n) => (options.raw ? n.trim() : n.trim().replace(/^"(.*)"$/, '$1')))
-    .filter((n) => n !== '');
 }

@@ -2,7 +2,8 @@
 // that cannot be promoted has it, so the replica a failover promotes may not have it.
 
 import { quote, setting } from './settings.ts';
-import { candidates, parseStandbyNames } from './standby-names.ts';
+import { candidates } from './standby-names.ts';
+import { parseStandbyNames } from '../../cluster/postgres/standby-names.ts';
 import type { Rule } from './types.ts';
 
 export const rule: Rule = {

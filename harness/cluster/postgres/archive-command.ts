@@ -1,6 +1,7 @@
 // Just enough of the shell's grammar to read an archive_command: simple commands split at
 // ; & && || | and newlines, words split at blanks, quotes and backslashes resolved. No
-// expansions: the rules only need to know which program runs and where it copies to.
+// expansions: the preflight rules and the settings faultline applies only need to know which
+// program runs and where it copies to, and both must read a command the same way.
 
 export interface SimpleCommand {
   words: string[];
@@ -82,4 +83,15 @@ export function copyDestinations(command: string): string[] {
 /** A destination on another machine: host:path, user@host:path or rsync://. */
 export function isRemote(destination: string): boolean {
   return /^[^/]+:/.test(destination);
+}
+
+/** An archive_command that copies nothing: empty, or one command that does nothing and succeeds. */
+export function isNoOpCommand(command: string): boolean {
+  const commands = simpleCommands(command);
+  return commands.length === 0 || (commands.length === 1 && succeedsAlways(commands[0]!));
+}
+
+/** Whether an archive_command pushes WAL with pgBackRest. */
+export function isPgBackRestCommand(command: string): boolean {
+  return simpleCommands(command).some((simple) => program(simple) === 'pgbackrest' && simple.words.includes('archive-push'));
 }
