@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ClusterError, describeError } from '../../errors.ts';
 import { validateTopology, type Topology, type TopologySpec } from '../topology.ts';
-import type { AppliedSettings } from './user-settings.ts';
+import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
@@ -147,7 +147,7 @@ function primaryConf(topology: Topology): string {
   if (topology.postgres.backupTool === 'pgbackrest') {
     lines.push(
       'archive_mode = on',
-      "archive_command = 'pgbackrest --stanza=main archive-push %p'",
+      confLine('archive_command', PGBACKREST_ARCHIVE_COMMAND),
       `archive_timeout = '${topology.postgres.archiveTimeout}'`,
     );
   }

@@ -88,6 +88,9 @@ const MEMORY_CAPS: Record<string, number> = {
 /** Shared libraries in the node image (PostgreSQL's own contrib modules) that can be preloaded. */
 export const PRELOADABLE = ['auth_delay', 'auto_explain', 'basebackup_to_shell', 'basic_archive', 'passwordcheck', 'pg_prewarm', 'pg_stat_statements'];
 
+/** The archive_command of a cluster that archives with pgBackRest (the user's, mapped, reads the same). */
+export const PGBACKREST_ARCHIVE_COMMAND = 'pgbackrest --stanza=main archive-push %p';
+
 /** A value as a postgresql.conf line writes it: always quoted, quotes doubled. */
 export function confLine(name: string, value: string): string {
   const escaped = value.replace(/\\/g, '\\\\').replace(/'/g, "''").replace(/\n/g, '\\n').replace(/\r/g, '\\r');
@@ -173,7 +176,7 @@ export function applyUserSettings(input: {
           continue;
         }
         if (input.backupTool === 'pgbackrest') {
-          const to = 'pgbackrest --stanza=main archive-push %p';
+          const to = PGBACKREST_ARCHIVE_COMMAND;
           if (!isPgBackRestCommand(s.value)) mapped.push({ setting: name, source: s.source, to, why: 'its destination is outside the containers; the topology archives with pgBackRest' });
           else mapped.push({ setting: name, source: s.source, to, why: "the stanza and paths of the user's site become the run's repository on the archive node" });
           continue;
