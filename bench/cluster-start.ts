@@ -10,12 +10,12 @@ import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
 import { ensureNodeImage, getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
-import type { TopologySpec } from '../harness/cluster/topology.ts';
+import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' } } });
 const rounds = Number(values.rounds);
 
-const primaryAndReplica: TopologySpec = {
+const primaryAndReplica: PostgresTopologySpec = {
   domains: ['san-a', 'san-b'],
   postgres: {
     nodes: [

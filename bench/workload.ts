@@ -6,24 +6,38 @@
 //       on the host network, so it too goes through the mapped port),
 // then acknowledged writes per second for each and the ratio a ÷ b. Target: at least 0.5.
 // Also the cost of one history append, measured alone.
-// Run: npm run bench:workload [-- --clients N --seconds S --rounds R]
+// Then the same for Redis, against one redis-server (no persistence), alternating rounds of
+//   (a) faultline's Redis workload: N clients, one SET or RPUSH per operation, recorded as above,
+//       through the container's mapped port, and
+//   (b) redis-benchmark -t set with the same N clients, no pipelining (-P 1), a fixed number of
+//       requests, run inside the server's container,
+// with FLUSHALL before each, and the ratio a ÷ b of acknowledged writes per second. Target: 0.5.
+// Run: npm run bench:workload [-- --clients N --seconds S --rounds R --redis-requests M]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
+import { Redis } from 'ioredis';
 import { newRunId, removeRunResources, getEngine, runLabels, ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
 import { HistoryWriter } from '../harness/history/index.ts';
 import { LEDGER_DDL, PostgresWorkload } from '../harness/workload/index.ts';
+import { RedisWorkload } from '../harness/workload/redis-writes.ts';
 
 const { values } = parseArgs({
-  options: { clients: { type: 'string', default: '4' }, seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '2' } },
+  options: {
+    clients: { type: 'string', default: '4' },
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    'redis-requests': { type: 'string', default: '50000' },
+  },
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
+const redisRequests = Number(values['redis-requests']);
 const scratch = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
 // Testcontainers' one-shot wait polls with timers that do not hold the event loop open.
 const keepAlive = setInterval(() => {}, 1000);
@@ -92,11 +106,65 @@ for (let round = 1; round <= rounds; round++) {
   pgbench.push(await pgbenchRate());
   console.log(`round ${round}: faultline ${faultline.at(-1)!.toFixed(0)} writes/s, pgbench ${pgbench.at(-1)!.toFixed(0)} writes/s`);
 }
-rmSync(scratch, { recursive: true, force: true });
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`workload (${clients} clients, ${seconds} s x ${rounds} rounds each, same primary, through the mapped port)`);
 console.log(`  faultline workload (recording every operation): ${mean(faultline).toFixed(0)} acknowledged writes/s`);
 console.log(`  pgbench, equivalent single-row INSERT:          ${mean(pgbench).toFixed(0)} writes/s`);
 console.log(`  ratio faultline / pgbench: ${(mean(faultline) / mean(pgbench)).toFixed(2)} (target at least 0.5)`);
 console.log(`  one history append (synchronous write): ${appendUs.toFixed(1)} µs; two per operation`);
-clearInterval(keepAlive);
+
+// Redis: one server, redis-server run directly in the node image, nothing persisted.
+const redisRunId = newRunId();
+try {
+  const container = await new GenericContainer(image)
+    .withLabels(runLabels(redisRunId))
+    .withEntrypoint(['redis-server'])
+    .withCommand(['--port', '6379', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
+    .withExposedPorts(6379)
+    .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
+    .start();
+  const target = { node: 'redis-1', host: container.getHost(), port: container.getMappedPort(6379) };
+  const admin = new Redis({ host: target.host, port: target.port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  admin.on('error', () => {});
+
+  const redisFaultlineRate = async (round: number): Promise<number> => {
+    await admin.flushall();
+    const history = new HistoryWriter(join(scratch, `redis-history-${round}.jsonl`));
+    const workload = new RedisWorkload(history, () => target, { clients });
+    workload.start();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const stats = await workload.stop();
+    history.close();
+    if (stats.fail + stats.info > 0) throw new Error(`faultline Redis round ${round}: ${stats.fail} failed and ${stats.info} indeterminate writes on a healthy server`);
+    return stats.ok / (stats.durationMs / 1000);
+  };
+
+  const redisBenchmarkRate = async (): Promise<number> => {
+    await admin.flushall();
+    const { exitCode, output } = await container.exec(['redis-benchmark', '-p', '6379', '-c', String(clients), '-n', String(redisRequests), '-t', 'set', '-r', '100000000', '-q', '--csv']);
+    // --csv prints a header line, then "SET","<requests per second>","<avg latency ms>",…
+    const rps = /^"SET","([\d.]+)"/m.exec(output)?.[1];
+    if (exitCode !== 0 || !rps) throw new Error(`redis-benchmark (exit ${exitCode}) printed no SET rate:\n${output}`);
+    return Number(rps);
+  };
+
+  const redisFaultline: number[] = [];
+  const redisBenchmark: number[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      redisFaultline.push(await redisFaultlineRate(round));
+      redisBenchmark.push(await redisBenchmarkRate());
+      console.log(`redis round ${round}: faultline ${redisFaultline.at(-1)!.toFixed(0)} writes/s, redis-benchmark ${redisBenchmark.at(-1)!.toFixed(0)} SET/s`);
+    }
+  } finally {
+    admin.disconnect();
+  }
+  console.log(`redis workload (${clients} clients; faultline ${seconds} s, redis-benchmark ${redisRequests} SETs; x ${rounds} rounds each, same server)`);
+  console.log(`  faultline workload (SET or RPUSH, recording every operation, mapped port): ${mean(redisFaultline).toFixed(0)} acknowledged writes/s`);
+  console.log(`  redis-benchmark -t set -P 1, inside the server's container:             ${mean(redisBenchmark).toFixed(0)} SET/s`);
+  console.log(`  ratio faultline / redis-benchmark: ${(mean(redisFaultline) / mean(redisBenchmark)).toFixed(2)} (target at least 0.5)`);
+} finally {
+  await removeRunResources(await getEngine(), redisRunId);
+  rmSync(scratch, { recursive: true, force: true });
+  clearInterval(keepAlive);
+}

@@ -9,6 +9,7 @@ import archiveGap from './archive-gap.ts';
 import ioStall from './io-stall.ts';
 import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
+import { redisExperiments } from './redis.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -23,4 +24,5 @@ export const experiments: ExperimentDefinition[] = [
   staleSnapshot,
   silentCorruption,
   healthy,
+  ...redisExperiments,
 ];

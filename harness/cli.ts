@@ -10,7 +10,7 @@ import { FaultlineError, UsageError, describeError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
-import { startPostgresCluster } from './cluster/postgres/index.ts';
+import { engineFor, engines } from './cluster/engines.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
 import { isDrillFile, loadDrillFile } from './experiment/drill-file.ts';
 import { formatComparison, formatSummary, toJUnit } from './report/index.ts';
@@ -49,7 +49,7 @@ type Command = (args: string[]) => Promise<number>;
 
 /** `faultline <command> --help`: what each command does and takes. */
 const USAGE: Record<string, string> = {
-  list: 'faultline list\n\nThe shipped experiments, one line each.',
+  list: 'faultline list [--json]\n\nThe shipped experiments, one line each, grouped by engine (PostgreSQL, Redis). --json prints name, engine and description of each.',
   run:
     'faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]\n\n' +
     "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), or your own drill file\n" +
@@ -163,20 +163,14 @@ const up: Command = async (args) => {
   const topology = validateTopology(loadTopology(values.topology), values.topology ?? 'default topology');
   const log = createProgress();
   installInterruptCleanup();
-  const cluster = await startPostgresCluster(topology, { log });
+  const cluster = await engineFor(topology).start(topology, { log });
   log.pause();
-  const nodes = cluster.nodes.map((node) => ({
-    name: node.name,
-    role: node.spec.role,
-    domain: node.spec.domain,
-    ...node.endpoint(),
-    password: node.clientConfig().password,
-  }));
+  const nodes = cluster.nodes.map((node) => ({ name: node.name, role: node.spec.role, domain: node.spec.domain, url: node.url() }));
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ runId: cluster.runId, readyMs: cluster.readyMs, nodes })}\n`);
   } else {
     for (const n of nodes) {
-      process.stdout.write(`${n.name.padEnd(14)} ${n.role.padEnd(8)} ${n.domain.padEnd(14)} postgresql://postgres:${n.password}@${n.host}:${n.port}/postgres\n`);
+      process.stdout.write(`${n.name.padEnd(14)} ${n.role.padEnd(8)} ${n.domain.padEnd(14)} ${n.url || '(no server: backups only)'}\n`);
     }
     process.stdout.write(`Cluster ${cluster.runId} is ready. Press Ctrl-C to stop it and remove its containers and volumes.\n`);
   }
@@ -216,9 +210,19 @@ const doctor: Command = async (args) => {
 };
 
 const list: Command = async (args) => {
-  parse(args, {}, 'list');
-  const width = Math.max(...experiments.map((e) => e.name.length));
-  for (const e of experiments) process.stdout.write(`${e.name.padEnd(width)}  ${e.description}\n`);
+  const { values } = parse(args, { json: { type: 'boolean' } }, 'list');
+  const rows = experiments.map((e) => ({ name: e.name, engine: validateTopology(e.topology).engine, description: e.description }));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  const width = Math.max(...rows.map((e) => e.name.length));
+  for (const engine of engines) {
+    const mine = rows.filter((r) => r.engine === engine.name);
+    if (mine.length === 0) continue;
+    process.stdout.write(`${engine.label}\n`);
+    for (const e of mine) process.stdout.write(`  ${e.name.padEnd(width)}  ${e.description}\n`);
+  }
   return 0;
 };
 

@@ -2,12 +2,14 @@
 // that throws yields 'unknown' with the error, never a crash and never a pass.
 
 import { describeError } from '../errors.ts';
+import { isOp } from '../history/events.ts';
 import { anomaliesChecker } from './anomalies.ts';
 import { archiveContinuityChecker } from './archive-continuity.ts';
 import { faultsAppliedChecker } from './faults-applied.ts';
 import { indeterminateChecker } from './indeterminate.ts';
 import { integrityChecker } from './integrity.ts';
 import { lostWritesChecker } from './lost-writes.ts';
+import { orderChecker } from './order.ts';
 import { replicaParityChecker } from './replica-parity.ts';
 import { restoreCompletedChecker } from './restore-completed.ts';
 import { restoreRehearsalChecker } from './restore-rehearsal.ts';
@@ -17,7 +19,8 @@ import type { CheckInput, CheckResult, Checker } from './types.ts';
 export * from './types.ts';
 export { computeRpo, computeRto, type Outage, type Rpo, type Rto } from './rpo-rto.ts';
 export { faultRecords, tookEffect, type FaultRecord } from './faults.ts';
-export { writeRecords, acknowledged, lostWrites, type WriteRecord, type WriteOutcome } from './writes.ts';
+export { writeRecords, acknowledged, lostWrites, isWriteFunction, type WriteRecord, type WriteOutcome, type WriteFunction } from './writes.ts';
+export { orderFindings, type OrderFindings, type Reordering } from './order.ts';
 export { rehearsalLoss } from './restore-rehearsal.ts';
 export {
   anomaliesChecker,
@@ -26,6 +29,7 @@ export {
   indeterminateChecker,
   integrityChecker,
   lostWritesChecker,
+  orderChecker,
   replicaParityChecker,
   restoreCompletedChecker,
   restoreRehearsalChecker,
@@ -46,9 +50,16 @@ export const standardCheckers: Array<[string, Checker]> = [
   ['faults-applied', faultsAppliedChecker],
 ];
 
-/** The standard checks, and the restore rehearsal's where the experiment asked for one. */
+/** Every check a run may report: the standard ones and those only some runs have (`shows.failing` names these). */
+export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order'];
+
+/**
+ * The standard checks, the restore rehearsal's where the experiment asked for one, and the order of
+ * appends where the history has any (a Redis list workload; PostgreSQL runs have none).
+ */
 export function checkersFor(input: CheckInput): Array<[string, Checker]> {
-  return input.expectations.rehearseRestore ? [...standardCheckers, ['restore-rehearsal', restoreRehearsalChecker]] : standardCheckers;
+  const checkers: Array<[string, Checker]> = input.expectations.rehearseRestore ? [...standardCheckers, ['restore-rehearsal', restoreRehearsalChecker]] : standardCheckers;
+  return input.history.some((e) => isOp(e) && e.f === 'append') ? [...checkers, ['order', orderChecker]] : checkers;
 }
 
 export function runCheckers(input: CheckInput, checkers = checkersFor(input)): CheckResult[] {

@@ -1,12 +1,14 @@
-import { acknowledged, lostWrites, writeRecords } from './writes.ts';
+import { acknowledged, lostWrites, writeRecords, type WriteRecord } from './writes.ts';
 import type { Checker } from './types.ts';
 
 /**
- * Lost writes: acknowledged writes absent from the recovered primary's final state (or present
- * with a value other than the one acknowledged). Fails when more are lost than the experiment
- * tolerates (default none). Without a final read the answer is unknown, never a pass. A write
- * acknowledged with a warning (PostgreSQL's "already committed locally, but might not have been
- * replicated") is acknowledged all the same; the details count how many lost writes carried one.
+ * Lost writes: acknowledged writes (and appends) absent from the recovered primary's final state
+ * (or present with a value other than the one acknowledged). Fails when more are lost than the
+ * experiment tolerates (default none). Without a final read the answer is unknown, never a pass. A
+ * write acknowledged with a warning (PostgreSQL's "already committed locally, but might not have
+ * been replicated") is acknowledged all the same; the details count how many lost writes carried
+ * one. Likewise a write that Redis's WAIT or WAITAOF confirmed (`confirmed.met`) counts like any
+ * other, but losing one is worth saying: the summary names how many and how they were confirmed.
  */
 export const lostWritesChecker: Checker = ({ history, final, expectations }) => {
   const writes = writeRecords(history);
@@ -27,22 +29,53 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
   // client was told success, so they count as lost like any other; how many is worth knowing.
   const warned = lost.filter((w) => w.warning !== undefined).length;
   const warning = warned > 0 ? `; ${warned} of them were acknowledged with the warning '${lost.find((w) => w.warning)!.warning}'` : '';
+  // Acknowledged and then confirmed by WAIT / WAITAOF as asked: the loss of these is the loss of a
+  // guarantee the client asked for and was given, not only of an acknowledgement.
+  const confirmedLost = lost.filter((w) => w.confirmed?.met === true);
+  const confirmed = confirmedLost.length > 0 ? `; ${confirmedLost.length} of them had been confirmed by ${confirmations(confirmedLost)}` : '';
+  const appends = [...writes.values()].some((w) => w.f === 'append');
   return {
     name: 'lost-writes',
     valid,
     summary:
       lost.length === 0
         ? `all ${acked} acknowledged writes are in the final state`
-        : `${lost.length} of ${acked} acknowledged writes are missing from the final state${tolerance}${warning}`,
+        : `${lost.length} of ${acked} acknowledged writes are missing from the final state${tolerance}${warning}${confirmed}`,
     details: {
       acknowledged: acked,
       lost: lost.length,
       /** Lost writes that were acknowledged with a warning (a cancelled synchronous wait). */
       lostWithWarning: warned,
       acknowledgedWithWarning: acknowledged(writes).filter((w) => w.warning !== undefined).length,
+      /** Lost writes that WAIT / WAITAOF had confirmed as asked (`confirmed.met`), and the first of their keys. */
+      confirmedLost: confirmedLost.length,
+      confirmedLostKeys: confirmedLost.slice(0, 20).map((w) => w.key),
+      ...(appends ? { lostAppends: lost.filter((w) => w.f === 'append').length } : {}),
       /** Every lost key, up to 10,000 (the count above is always complete). */
       lostKeys: lost.slice(0, 10_000).map((w) => w.key),
-      firstLost: lost.slice(0, 20).map((w) => ({ key: w.key, value: w.value, node: w.node, ackTime: w.completeTime, found: rows[String(w.key)] ?? null })),
+      firstLost: lost.slice(0, 20).map((w) => ({ key: w.key, value: w.value, node: w.node, ackTime: w.completeTime, found: rows[String(w.key)] ?? null, ...(w.confirmed ? { confirmed: w.confirmed } : {}) })),
     },
   };
 };
+
+/** How the lost writes had been confirmed, e.g. "WAIT (1 replica)" or "WAIT (1 replica) or WAITAOF (local AOF, 1 replica's AOF)". */
+function confirmations(lost: readonly WriteRecord[]): string {
+  const counts = new Map<string, number>();
+  for (const w of lost) {
+    const how = describeConfirmation(w.confirmed!);
+    counts.set(how, (counts.get(how) ?? 0) + 1);
+  }
+  const ways = [...counts].sort((a, b) => b[1] - a[1]).map(([how]) => how);
+  return ways.length <= 3 ? ways.join(' or ') : `${ways.slice(0, 3).join(', ')} or ${ways.length - 3} other confirmations`;
+}
+
+function describeConfirmation(confirmed: NonNullable<WriteRecord['confirmed']>): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const parts: string[] = [];
+  if (confirmed.replicas !== undefined) parts.push(`WAIT (${plural(confirmed.replicas, 'replica')})`);
+  if (confirmed.aof) {
+    const [local, replicas] = confirmed.aof;
+    parts.push(`WAITAOF (${local > 0 ? 'local AOF, ' : ''}${replicas === 1 ? "1 replica's AOF" : `${replicas} replicas' AOFs`})`);
+  }
+  return parts.length ? parts.join(' and ') : 'WAIT';
+}

@@ -2,3 +2,6 @@
 export * from './topology.ts';
 export * from './docker/index.ts';
 export * from './postgres/index.ts';
+export * from './redis/index.ts';
+export { VOLUME_MOUNT, type ClusterNode, type Engine, type EngineName, type StartedCluster, type Workload, type WorkloadOptions, type WorkloadStats, type Corruption } from './engine.ts';
+export { engineFor, engines } from './engines.ts';

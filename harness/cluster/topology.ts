@@ -73,6 +73,41 @@ const nodeSchema = strictObject({
   settings: settingsSchema,
 });
 
+const REDIS_SERVERS = ['redis', 'valkey'] as const;
+const APPENDFSYNC = ['always', 'everysec', 'no'] as const;
+const redisNodeSchema = strictObject({
+  name: nodeSchema.shape.name.meta({ description: 'Host name on the cluster network, e.g. `redis-primary`. Lower case letters, digits and dashes.' }),
+  role: z.enum(ROLES, { error: (i) => `role ${describe(i.input)} is not a role: use 'primary', 'replica' or 'archive'` }).meta({
+    description:
+      '`primary` accepts writes; `replica` replicates from it (`REPLICAOF`); `archive` is the backup node: it receives copies of the primary\'s RDB snapshot (`redis-cli --rdb`) on a volume of its own, and runs no server.',
+  }),
+  domain: nodeSchema.shape.domain,
+  volumeSize: nodeSchema.shape.volumeSize,
+});
+const redisSchema = strictObject({
+  engine: z.enum(REDIS_SERVERS, { error: (i) => `'redis.engine' ${describe(i.input)} is not valid: use 'redis' (Redis 7.0) or 'valkey' (Valkey 8, with WAITAOF)` }).optional().meta({
+    description: "The server: `redis` (Debian's Redis 7.0) or `valkey` (Valkey 8.0, the Redis fork, which has `WAITAOF`). Default `redis`.",
+  }),
+  nodes: z
+    .array(redisNodeSchema, { error: `'redis.nodes' must list the nodes, at least a primary, e.g. [{"name": "redis-primary", "role": "primary", "domain": "san-a"}]` })
+    .min(1, { error: `'redis.nodes' must list at least a primary, e.g. [{"name": "redis-primary", "role": "primary", "domain": "san-a"}]` }),
+  appendonly: z.boolean({ error: (i) => `'redis.appendonly' must be true or false, got ${describe(i.input)}` }).optional().meta({ description: 'The append-only file (AOF). Default false, as in Redis.' }),
+  appendfsync: z.enum(APPENDFSYNC, { error: (i) => `'redis.appendfsync' ${describe(i.input)} is not valid: use 'always', 'everysec' or 'no'` }).optional().meta({
+    description: 'When the AOF is fsynced: `always` (before each reply), `everysec` (default) or `no` (when the kernel writes it).',
+  }),
+  save: z.string({ error: (i) => `'redis.save' must be a string of "seconds changes" pairs, e.g. "60 1000", or "" for no snapshots; got ${describe(i.input)}` })
+    .regex(/^\s*(\d+\s+\d+\s*)*$/, { error: (i) => `'redis.save' ${describe(i.input)} is not valid: write "seconds changes" pairs, e.g. "3600 1 300 100", or "" for no RDB snapshots` })
+    .optional()
+    .meta({ description: 'RDB snapshot points, "seconds changes" pairs (`save` in redis.conf); `""` turns snapshots off. Default Redis\'s own: "3600 1 300 100 60 10000".' }),
+  minReplicasToWrite: z.number({ error: (i) => `'redis.minReplicasToWrite' must be a whole number, got ${describe(i.input)}` }).int().min(0).optional().meta({
+    description: '`min-replicas-to-write`: the primary refuses writes unless this many replicas are connected (lag under `min-replicas-max-lag`, 10 s). Default 0.',
+  }),
+  settings: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a redis.conf directive (lower case, dashes)` }), scalar)
+    .optional()
+    .meta({ description: 'More redis.conf directives, e.g. `{"aof-use-rdb-preamble": "no"}`, applied after faultline\'s own.' }),
+});
+
 /** A topology as users write it: JSON for `--topology`, an object for the API. */
 export const topologySchema = strictObject({
   domains: z
@@ -115,15 +150,26 @@ export const topologySchema = strictObject({
       }),
     settings: settingsSchema,
     pgbackrest: pgbackrestSchema,
-  }),
+  }).optional().meta({ description: 'A PostgreSQL cluster. A topology has `postgres` or `redis`.' }),
+  redis: redisSchema.optional().meta({ description: 'A Redis (or Valkey) cluster. A topology has `postgres` or `redis`.' }),
 })
   .superRefine((spec, ctx) => {
     // What one field cannot tell by itself: references, counts and combinations.
-    const { domains, postgres } = spec;
+    const { domains } = spec;
     const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: 'custom', path, message });
     domains.forEach((d, i) => domains.indexOf(d) !== i && issue(['domains', i], `failure domain '${d}' is declared twice`));
-    postgres.nodes.forEach((node, i) => {
-      const at = ['postgres', 'nodes', i];
+    if (spec.postgres && spec.redis) {
+      issue(['redis'], `A topology describes one cluster: it has 'postgres' or 'redis', not both (run two experiments for two clusters)`);
+      return;
+    }
+    if (!spec.postgres && !spec.redis) {
+      issue([], `A topology needs 'postgres' or 'redis' with its nodes, e.g. "postgres": {"nodes": [{"name": "pg-primary", "role": "primary", "domain": "${domains[0] ?? 'san-a'}"}]}`);
+      return;
+    }
+    const section = spec.postgres ? 'postgres' : 'redis';
+    const nodesOf: Array<{ name: string; role: NodeRole; domain: string; volumeSize?: string | number | undefined; synchronous?: boolean | undefined }> = spec.postgres?.nodes ?? spec.redis!.nodes;
+    nodesOf.forEach((node, i) => {
+      const at = [section, 'nodes', i];
       if (!domains.includes(node.domain)) {
         issue([...at, 'domain'], `Node '${node.name}' is placed in failure domain ${describe(node.domain)}, which the topology does not declare (declared: ${domains.join(', ')}): add it to 'domains' or place the node in a declared one`);
       }
@@ -131,20 +177,22 @@ export const topologySchema = strictObject({
         const bytes = parseSize(node.volumeSize);
         if (bytes === undefined) issue([...at, 'volumeSize'], `Node '${node.name}': volume size ${describe(node.volumeSize)} is not a size: write it like '512M' or '1G'`);
         else if (bytes < MIN_POSTGRES_VOLUME_BYTES) {
-          issue([...at, 'volumeSize'], `Volume size must be at least ${formatBytes(MIN_POSTGRES_VOLUME_BYTES)} for PostgreSQL: got ${describe(node.volumeSize)} on node '${node.name}'`);
+          issue([...at, 'volumeSize'], `Volume size must be at least ${formatBytes(MIN_POSTGRES_VOLUME_BYTES)} for ${section === 'postgres' ? 'PostgreSQL' : 'Redis'}: got ${describe(node.volumeSize)} on node '${node.name}'`);
         }
       }
       if (node.synchronous && node.role === 'primary') issue([...at, 'synchronous'], `Node '${node.name}' is the primary and cannot be 'synchronous': mark its replicas or archive instead`);
-      if (postgres.nodes.findIndex((other) => other.name === node.name) !== i) issue([...at, 'name'], `Node name '${node.name}' is used twice: node names must be unique`);
+      if (nodesOf.findIndex((other) => other.name === node.name) !== i) issue([...at, 'name'], `Node name '${node.name}' is used twice: node names must be unique`);
     });
-    const primaries = postgres.nodes.filter((node) => node.role === 'primary');
+    const primaries = nodesOf.filter((node) => node.role === 'primary');
     if (primaries.length === 0) {
-      const follower = postgres.nodes.find((node) => node.role !== 'primary');
-      issue(['postgres', 'nodes'], `Node '${follower?.name}' is a ${follower?.role} without a primary to follow: add a node with role 'primary'`);
+      const follower = nodesOf.find((node) => node.role !== 'primary');
+      issue([section, 'nodes'], `Node '${follower?.name}' is a ${follower?.role} without a primary to follow: add a node with role 'primary'`);
     }
-    if (primaries.length > 1) issue(['postgres', 'nodes'], `Only one primary is allowed, found ${primaries.map((p) => `'${p.name}'`).join(' and ')}`);
-    const archives = postgres.nodes.filter((node) => node.role === 'archive');
-    if (archives.length > 1) issue(['postgres', 'nodes'], `Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
+    if (primaries.length > 1) issue([section, 'nodes'], `Only one primary is allowed, found ${primaries.map((p) => `'${p.name}'`).join(' and ')}`);
+    const archives = nodesOf.filter((node) => node.role === 'archive');
+    if (archives.length > 1) issue([section, 'nodes'], `Only one archive node is supported, found ${archives.map((a) => `'${a.name}'`).join(' and ')}`);
+    const postgres = spec.postgres;
+    if (!postgres) return;
     if (postgres.archiveWal === 'none' && postgres.backupTool === 'pgbackrest') {
       issue(['postgres', 'archiveWal'], `'archiveWal' 'none' applies to a pg_receivewal archive; pgBackRest's repository receives what archive_command pushes`);
     }
@@ -160,16 +208,30 @@ export const topologySchema = strictObject({
  * A topology as users write it: which nodes exist, their roles, and the failure domain each
  * node's volume lives in (derived from `topologySchema`).
  */
-export type TopologySpec = z.input<typeof topologySchema>;
+export type TopologySpec = PostgresTopologySpec | RedisTopologySpec;
+type RawTopologySpec = z.input<typeof topologySchema>;
+export type PostgresTopologySpec = Omit<RawTopologySpec, 'postgres' | 'redis'> & { postgres: NonNullable<RawTopologySpec['postgres']>; redis?: undefined };
+export type RedisTopologySpec = Omit<RawTopologySpec, 'postgres' | 'redis'> & { redis: NonNullable<RawTopologySpec['redis']>; postgres?: undefined };
 /** One PostgreSQL node: a container whose data (or, for `archive`, the WAL archive) is on its own volume. */
-export type PostgresNodeSpec = TopologySpec['postgres']['nodes'][number];
-export type PostgresRole = PostgresNodeSpec['role'];
+export type PostgresNodeSpec = PostgresTopologySpec['postgres']['nodes'][number];
+export type NodeRole = (typeof ROLES)[number];
+export type PostgresRole = NodeRole;
 export type SynchronousCommit = (typeof SYNC_COMMIT)[number];
 export type BackupTool = (typeof BACKUP_TOOLS)[number];
 
-/** A validated topology: every default filled in, every reference resolved. */
-export interface Topology {
+/** A validated topology of either engine: every default filled in, every reference resolved. */
+export type Topology = PostgresTopology | RedisTopology;
+
+/** What every engine's topology has: the failure domains and the nodes placed in them. */
+interface TopologyBase {
   domains: string[];
+  /** The nodes, whatever the engine: name, role, failure domain and volume size. */
+  nodes: Array<{ name: string; role: NodeRole; domain: string; volumeBytes: number }>;
+}
+
+export interface PostgresTopology extends TopologyBase {
+  engine: 'postgres';
+  nodes: PostgresNode[];
   postgres: {
     version: number;
     synchronousCommit: SynchronousCommit;
@@ -194,8 +256,23 @@ export interface PostgresNode {
   settings: UserSetting[];
 }
 
+export interface RedisTopology extends TopologyBase {
+  engine: 'redis';
+  redis: {
+    /** Which server runs: Debian's Redis 7.0 or Valkey 8.0. */
+    server: (typeof REDIS_SERVERS)[number];
+    appendonly: boolean;
+    appendfsync: (typeof APPENDFSYNC)[number];
+    /** The `save` directive; '' is no RDB snapshots. */
+    save: string;
+    minReplicasToWrite: number;
+    /** redis.conf directives as written, faultline's own first. */
+    settings: Array<{ name: string; value: string }>;
+  };
+}
+
 /** The topology most drills start from: primary, replica and archive, each in a domain of its own. */
-export const defaultTopology: TopologySpec = {
+export const defaultTopology: PostgresTopologySpec = {
   domains: ['san-a', 'san-b', 'backup-site'],
   postgres: {
     nodes: [
@@ -206,6 +283,9 @@ export const defaultTopology: TopologySpec = {
   },
 };
 
+/** Redis's own default snapshot points. */
+export const REDIS_DEFAULT_SAVE = '3600 1 300 100 60 10000';
+
 /**
  * Checks a topology and fills in defaults. Throws a ConfigError that lists every problem with its
  * path, the offending value and how to fix it; `where` prefixes it (e.g. the file it came from).
@@ -213,10 +293,40 @@ export const defaultTopology: TopologySpec = {
 export function validateTopology(spec: unknown, where = 'topology'): Topology {
   if (validated.has(spec as object)) return spec as Topology;
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
-    throw new ConfigError(`${where}: expected an object with 'domains' and 'postgres', got ${describe(spec)}`);
+    throw new ConfigError(`${where}: expected an object with 'domains' and 'postgres' (or 'redis'), got ${describe(spec)}`);
   }
   const parsed = parseOrThrow(topologySchema, spec, where);
-  const nodes = parsed.postgres.nodes.map((n) => ({
+  const topology: Topology = parsed.redis ? redisTopology(parsed.domains, parsed.redis) : postgresTopology(parsed.domains, parsed.postgres!, where);
+  validated.add(topology);
+  return topology;
+}
+
+/** Like validateTopology, for code that runs PostgreSQL only: a Redis topology is a ConfigError. */
+export function validatePostgresTopology(spec: unknown, where = 'topology'): PostgresTopology {
+  const topology = validateTopology(spec, where);
+  if (topology.engine !== 'postgres') throw new ConfigError(`${where}: this needs a PostgreSQL topology ('postgres' with its nodes), got a ${topology.engine} one`);
+  return topology;
+}
+
+function redisTopology(domains: string[], redis: NonNullable<z.output<typeof topologySchema>['redis']>): RedisTopology {
+  const nodes = redis.nodes.map((n) => ({ name: n.name, role: n.role, domain: n.domain, volumeBytes: n.volumeSize === undefined ? DEFAULT_VOLUME_BYTES : parseSize(n.volumeSize)! }));
+  return {
+    engine: 'redis',
+    domains,
+    nodes,
+    redis: {
+      server: redis.engine ?? 'redis',
+      appendonly: redis.appendonly ?? false,
+      appendfsync: redis.appendfsync ?? 'everysec',
+      save: (redis.save ?? REDIS_DEFAULT_SAVE).trim().replace(/\s+/g, ' '),
+      minReplicasToWrite: redis.minReplicasToWrite ?? 0,
+      settings: Object.entries(redis.settings ?? {}).map(([name, value]) => ({ name, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) })),
+    },
+  };
+}
+
+function postgresTopology(domains: string[], postgres: NonNullable<z.output<typeof topologySchema>['postgres']>, where: string): PostgresTopology {
+  const nodes = postgres.nodes.map((n) => ({
     name: n.name,
     role: n.role,
     domain: n.domain,
@@ -224,11 +334,11 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
     synchronous: n.synchronous === true,
     settings: userSettings(n.settings, `${where}, postgres.nodes '${n.name}' settings`),
   }));
-  const backupTool = parsed.postgres.backupTool ?? 'pg_receivewal';
+  const backupTool = postgres.backupTool ?? 'pg_receivewal';
   const applied = prefixed(where, () => applyUserSettings({
-    settings: userSettings(parsed.postgres.settings, `${where}, postgres.settings`),
+    settings: userSettings(postgres.settings, `${where}, postgres.settings`),
     nodes,
-    pgbackrest: Object.entries(parsed.postgres.pgbackrest ?? {}).flatMap(([section, options]) =>
+    pgbackrest: Object.entries(postgres.pgbackrest ?? {}).flatMap(([section, options]) =>
       Object.entries(options).map(([key, raw]) => {
         const { value, source } = typeof raw === 'object' && !Array.isArray(raw) ? raw : { value: raw, source: `${where}, postgres.pgbackrest.${section}.${key}` };
         return { section, key, values: (Array.isArray(value) ? value : [value]).map(String), source };
@@ -237,21 +347,21 @@ export function validateTopology(spec: unknown, where = 'topology'): Topology {
     backupTool,
   }));
   const synchronous = nodes.filter((node) => node.synchronous).map((node) => `"${node.name}"`);
-  const topology: Topology = {
-    domains: parsed.domains,
+  return {
+    engine: 'postgres',
+    domains,
+    nodes,
     postgres: {
-      version: parsed.postgres.version ?? 15,
-      synchronousCommit: parsed.postgres.synchronousCommit ?? 'on',
+      version: postgres.version ?? 15,
+      synchronousCommit: postgres.synchronousCommit ?? 'on',
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
       backupTool,
-      archiveTimeout: parsed.postgres.archiveTimeout ?? '60s',
-      archiveWal: parsed.postgres.archiveWal ?? 'stream',
+      archiveTimeout: postgres.archiveTimeout ?? '60s',
+      archiveWal: postgres.archiveWal ?? 'stream',
       nodes,
       applied,
     },
   };
-  validated.add(topology);
-  return topology;
 }
 
 function prefixed<T>(where: string, make: () => T): T {

@@ -7,16 +7,16 @@ import { ConfigError } from '../errors.ts';
 import { configErrorOf, strictObject } from '../schema.ts';
 import { topologyIssues, validateTopology, type TopologySpec } from '../cluster/topology.ts';
 import type { Expectations, Shows } from '../checkers/types.ts';
-import { standardCheckers } from '../checkers/index.ts';
+import { ALL_CHECK_NAMES } from '../checkers/index.ts';
+import { engineFor } from '../cluster/engines.ts';
 import { parseDuration } from '../units.ts';
-import type { WorkloadOptions } from '../workload/postgres-writes.ts';
-import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
+import type { StartedCluster, WorkloadOptions } from '../cluster/engine.ts';
 import type { HistoryWriter } from '../history/writer.ts';
 import { planFaults, type FaultSpec } from './schedule.ts';
 
 /** What a scheduled step gets to work with. */
 export interface StepContext {
-  cluster: StartedPostgresCluster;
+  cluster: StartedCluster;
   history: HistoryWriter;
   log: (line: string) => void;
   /** The run's folder, for files a step writes. */
@@ -44,9 +44,16 @@ export interface ExperimentDefinition {
   /** One line a user understands, shown by `faultline list`. */
   description: string;
   topology: TopologySpec;
-  workload?: WorkloadOptions & {
+  workload?: Omit<WorkloadOptions, 'wait' | 'waitAof'> & {
     /** How long the workload runs, e.g. '10s'. Default 10 s. */
     duration?: string | number;
+    /**
+     * Redis: `WAIT replicas timeout` after each write; what it returned is recorded on the write,
+     * and the lost-writes check names lost writes it had confirmed.
+     */
+    wait?: { replicas: number; timeout?: string | number };
+    /** Valkey: `WAITAOF local replicas timeout` after each write (the AOF fsynced locally and on replicas). */
+    waitAof?: { local: number; replicas: number; timeout?: string | number };
   };
   /** Faults from the catalog, at fixed times or drawn with the run's seed. */
   faults?: FaultSpec[];
@@ -106,6 +113,8 @@ export const DEFAULT_RUNBOOK_BUDGET_MS = 10 * 60_000;
 export interface Experiment {
   definition: ExperimentDefinition;
   durationMs: number;
+  /** The workload's options, durations in milliseconds. */
+  workload: WorkloadOptions;
   freshBackupAtMs?: number;
   recovery?: { atMs: number; try: Array<RecoveryAction>; runbook?: { command: string; budgetMs: number }; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
   schedule: Array<ScheduledStep & { atMs: number }>;
@@ -113,7 +122,7 @@ export interface Experiment {
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
-const CHECK_NAMES: string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal'];
+const CHECK_NAMES: string[] = [...ALL_CHECK_NAMES];
 
 // The keys an experiment may have, at every level: a typo ('rehearseRestor', 'maxLostWrite') is
 // refused with a suggestion instead of silently meaning the default. Values are checked below.
@@ -126,7 +135,17 @@ const definitionKeys = strictObject({
   name: anything,
   description: anything,
   topology: anything,
-  workload: strictObject({ clients: anything, rate: anything, readRatio: anything, operationTimeoutMs: anything, connectTimeoutMs: anything, seed: anything, duration: anything }).optional(),
+  workload: strictObject({
+    clients: anything,
+    rate: anything,
+    readRatio: anything,
+    operationTimeoutMs: anything,
+    connectTimeoutMs: anything,
+    seed: anything,
+    duration: anything,
+    wait: strictObject({ replicas: anything, timeout: anything }).optional(),
+    waitAof: strictObject({ local: anything, replicas: anything, timeout: anything }).optional(),
+  }).optional(),
   faults: z
     .array(
       z.unknown().superRefine((spec, ctx) => {
@@ -181,6 +200,26 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   if (workload.readRatio !== undefined && !(workload.readRatio >= 0 && workload.readRatio <= 1)) {
     throw new ConfigError(`${where}: workload.readRatio must be between 0 and 1, got ${JSON.stringify(workload.readRatio)}`);
   }
+  const { duration: _duration, wait, waitAof, ...plain } = workload;
+  const workloadOptions: WorkloadOptions = { ...plain };
+  const count = (value: unknown, what: string, min: number) => {
+    if (!Number.isInteger(value) || (value as number) < min) throw new ConfigError(`${where}: ${what} must be a whole number, ${min} or more, got ${JSON.stringify(value)}`);
+    return value as number;
+  };
+  if (wait || waitAof) {
+    const key = wait ? 'wait' : 'waitAof';
+    if (topology.engine !== 'redis') throw new ConfigError(`${where}: workload.${key} is a Redis command; this topology is ${topology.engine}: remove it, or use 'synchronousCommit' and synchronous replicas`);
+    if (waitAof && topology.redis.server !== 'valkey') throw new ConfigError(`${where}: workload.waitAof needs WAITAOF, which Redis 7.0 lacks: set topology.redis.engine to 'valkey', or use workload.wait`);
+  }
+  if (wait) {
+    const replicas = count(wait.replicas, 'workload.wait.replicas', 0);
+    workloadOptions.wait = { replicas, timeoutMs: duration(wait.timeout, 1000, `${where}: workload.wait.timeout`)! };
+  }
+  if (waitAof) {
+    const local = count(waitAof.local, 'workload.waitAof.local', 0);
+    if (local > 1) throw new ConfigError(`${where}: workload.waitAof.local must be 0 or 1 (the primary's own AOF), got ${local}`);
+    workloadOptions.waitAof = { local, replicas: count(waitAof.replicas, 'workload.waitAof.replicas', 0), timeoutMs: duration(waitAof.timeout, 1000, `${where}: workload.waitAof.timeout`)! };
+  }
   const schedule = (definition.schedule ?? []).map((step, i) => {
     const atMs = duration(step.at, undefined, `${where}: schedule[${i}].at`)!;
     if (atMs > durationMs) throw new ConfigError(`${where}: schedule[${i}] ('${step.name}') is at ${atMs} ms, after the workload ends at ${durationMs} ms`);
@@ -221,13 +260,16 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     if (r.restoreDomain !== undefined && !topology.domains.includes(r.restoreDomain)) {
       throw new ConfigError(`${where}: recovery.restoreDomain '${r.restoreDomain}' is not a declared failure domain (${topology.domains.join(', ')})`);
     }
-    if (r.try.includes('restore') && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
+    const engine = engineFor(topology);
+    const unsupported = r.try.filter((action) => !engine.recoveryActions.includes(action));
+    if (unsupported.length > 0) throw new ConfigError(`${where}: recovery.try lists ${unsupported.map((a) => `'${a}'`).join(', ')}, which the ${engine.label} engine cannot do (it can: ${engine.recoveryActions.join(', ')})`);
+    if (r.try.includes('restore') && !topology.nodes.some((n) => n.role === 'archive')) {
       throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
     }
     if (r.rehearseRestore !== undefined && typeof r.rehearseRestore !== 'boolean') {
       throw new ConfigError(`${where}: recovery.rehearseRestore must be true or false, got ${JSON.stringify(r.rehearseRestore)}`);
     }
-    if (r.rehearseRestore && !topology.postgres.nodes.some((n) => n.role === 'archive')) {
+    if (r.rehearseRestore && !topology.nodes.some((n) => n.role === 'archive')) {
       throw new ConfigError(`${where}: recovery.rehearseRestore needs a backup to restore, but the topology has no archive node`);
     }
     if (r.rehearseRestore && r.restoreTo !== undefined) {
@@ -251,6 +293,7 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   return {
     definition,
     durationMs,
+    workload: workloadOptions,
     schedule: schedule.sort((a, b) => a.atMs - b.atMs),
     expectations,
     ...(freshBackupAtMs !== undefined ? { freshBackupAtMs } : {}),

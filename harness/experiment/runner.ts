@@ -5,11 +5,11 @@
 
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
-import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../cluster/postgres/index.ts';
+import { engineFor } from '../cluster/engines.ts';
+import type { StartedCluster, Workload } from '../cluster/engine.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
-import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../workload/index.ts';
 import { randomSeed } from '../random.ts';
 import { writeRunFiles } from '../report/files.ts';
 import { prepareExperiment, type Experiment, type ExperimentDefinition, type StepContext } from './definition.ts';
@@ -60,30 +60,26 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     log(`${definition.name}: ${name}`);
   };
 
-  let cluster: StartedPostgresCluster | undefined;
-  let workload: PostgresWorkload | undefined;
+  let cluster: StartedCluster | undefined;
+  let workload: Workload | undefined;
   let final: FinalState | null = null;
   let rehearsal: FinalState['rehearsal'];
   let error: string | undefined;
   let workloadMs: number | null = null;
   const heals = new Map<string, () => Promise<unknown>>();
-  const planned = planFaults(definition.faults ?? [], validateTopology(definition.topology), seed, experiment.durationMs);
+  const topology = validateTopology(definition.topology);
+  const engine = engineFor(topology);
+  const planned = planFaults(definition.faults ?? [], topology, seed, experiment.durationMs);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   try {
     phase('starting cluster');
-    cluster = await startPostgresCluster(definition.topology, { log, image: options.image });
+    cluster = await engine.start(topology, { log, ...(options.image ? { image: options.image } : {}) });
     history.append({ type: 'run', phase: 'phase', name: 'cluster ready', runId: cluster.runId });
     versions.image = cluster.image;
-    const primary = cluster.primary();
-    versions.postgres = await primary.psql('SELECT version()');
-    await primary.psql(LEDGER_DDL);
+    versions[engine.name] = await engine.prepare(cluster);
 
     phase(`workload: ${definition.workload?.clients ?? 4} clients for ${experiment.durationMs / 1000} s`);
-    const current = cluster;
-    workload = new PostgresWorkload(history, () => ({ node: current.primary().name, config: current.primary().clientConfig() }), {
-      ...definition.workload,
-      seed,
-    });
+    workload = engine.workload(cluster, history, { ...experiment.workload, seed });
     const timetable = new Timetable({
       start: performance.now(),
       backupAtMs: experiment.freshBackupAtMs,
@@ -114,7 +110,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     }
 
     phase('reading final state');
-    final = await readFinalState(cluster, { table: LEDGER_TABLE, now: () => history.now() });
+    final = await engine.readFinalState(cluster, { now: () => history.now() });
     if (rehearsal) final.rehearsal = rehearsal;
   } catch (caught) {
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {

@@ -4,6 +4,7 @@
 
 import { ConfigError } from '../errors.ts';
 import type { Topology } from '../cluster/topology.ts';
+import { engineFor } from '../cluster/engines.ts';
 import { checkTarget, faults, findFault, type Fault, type ParamValues } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { parseDuration, parseSize } from '../units.ts';
@@ -87,6 +88,12 @@ function checkParams(fault: Fault, params: ParamValues | undefined, where: strin
   return values;
 }
 
+function checkEngineParams(fault: Fault, topology: Topology, params: ParamValues, where: string): ParamValues {
+  const wrong = fault.check?.(topology, params, engineFor(topology));
+  if (wrong) throw new ConfigError(`${where}: fault '${fault.name}': ${wrong}`);
+  return params;
+}
+
 function plannedStep(step: FaultStepSpec, topology: Topology, workloadMs: number, where: string): PlannedFault {
   const fault = known(step.fault, where);
   const atMs = ms(step.at, NaN, `${where}.at`);
@@ -97,7 +104,7 @@ function plannedStep(step: FaultStepSpec, topology: Topology, workloadMs: number
     fault: fault.name,
     target: checkTarget(fault, topology, step.target, where),
     durationMs: ms(step.duration, DEFAULT_FAULT_MS, `${where}.duration`),
-    params: checkParams(fault, step.params, where),
+    params: checkEngineParams(fault, topology, checkParams(fault, step.params, where), where),
     disruptive: step.disruptive ?? fault.disruptive,
     optional: step.optional === true,
   };

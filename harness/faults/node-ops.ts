@@ -1,60 +1,25 @@
 // Small operations several faults share: run as root in a node, find the node of a target.
 
-import { VOLUME_MOUNT, type ExecRecord, type PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
-import type { Random } from '../random.ts';
+import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../cluster/engine.ts';
 import type { ResolvedTarget } from './types.ts';
 
 export { VOLUME_MOUNT };
 
-export function asRoot(node: PostgresNodeHandle, command: string[]): Promise<ExecRecord> {
+export function asRoot(node: ClusterNode, command: string[]): Promise<ExecRecord> {
   return node.run(command, { user: 'root' });
 }
 
-export function targetNode(target: ResolvedTarget): PostgresNodeHandle {
+export function targetNode(target: ResolvedTarget): ClusterNode {
   if (target.kind !== 'node') throw new Error(`expected a node target, got ${target.kind} '${target.label}'`);
   return target.node;
 }
 
 /** Starts the server again unless it runs (or the node is lost): crash recovery where it crashed. */
-export async function ensureServerUp(node: PostgresNodeHandle): Promise<string> {
+export async function ensureServerUp(node: ClusterNode): Promise<string> {
   if (node.lost) return `${node.name} is lost; not restarted`;
   if (await node.serverRunning()) return `${node.name} still running`;
   await node.startServer();
   return `${node.name} restarted (crash recovery)`;
 }
 
-/** `bytes` seeded random bytes, as hex ('0a1bff…'). */
-export function garbage(bytes: number, random: Random): string {
-  return Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
-}
-
-/** A place in a file and the bytes (hex) written there. */
-export interface Damage {
-  offset: number;
-  hex: string;
-}
-
-/** Seeded garbage of `bytes` bytes for each offset, drawn offset by offset. */
-export function damageAt(offsets: readonly number[], bytes: number, random: Random): Damage[] {
-  return offsets.map((offset) => ({ offset, hex: garbage(bytes, random) }));
-}
-
-/** A shell command that overwrites each place of `file` in place (behind any program that has it open). */
-export function overwriteScript(file: string, places: readonly Damage[]): string {
-  return places
-    .map(({ offset, hex }) => `printf '${hex.replace(/(..)/g, '\\x$1')}' | dd of='${file}' bs=1 seek=${offset} conv=notrunc status=none`)
-    .join(' && ');
-}
-
-/** A shell command that prints `bytes` bytes of `file` at `offset` as hex, one line. */
-export function readBytesScript(file: string, offset: number, bytes: number): string {
-  return `dd if='${file}' bs=1 skip=${offset} count=${bytes} status=none | od -An -v -tx1 | tr -d ' \\n'; echo`;
-}
-
-/** How many of the places still hold the garbage written there (read back from the file itself). */
-export async function damageStillThere(node: PostgresNodeHandle, file: string, places: readonly Damage[]): Promise<number> {
-  const script = places.map((p) => readBytesScript(file, p.offset, p.hex.length / 2)).join('; ');
-  const read = await node.exec(['bash', '-c', script], { user: 'root' });
-  const lines = read.stdout.split('\n');
-  return places.filter((p, i) => lines[i]?.trim() === p.hex).length;
-}
+export { damageAt, damageStillThere, garbage, overwriteScript, readBytesScript, type Damage } from '../cluster/damage.ts';

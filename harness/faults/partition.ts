@@ -1,4 +1,4 @@
-import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
+import type { ClusterNode } from '../cluster/engine.ts';
 import type { Fault } from './types.ts';
 
 function rules(peerIp: string, action: '-I' | '-D'): string {
@@ -16,8 +16,8 @@ export const partition: Fault = {
   params: {},
   async inject({ cluster }, target) {
     if (target.kind !== 'link') throw new Error(`partition needs a link target 'A~B', got '${target.label}'`);
-    const ip = (node: PostgresNodeHandle) => node.container.getIpAddress(cluster.run.networkName);
-    const apply = (node: PostgresNodeHandle, peer: PostgresNodeHandle, action: '-I' | '-D') =>
+    const ip = (node: ClusterNode) => node.container.getIpAddress(cluster.run.networkName);
+    const apply = (node: ClusterNode, peer: ClusterNode, action: '-I' | '-D') =>
       node.run(['bash', '-c', rules(ip(peer), action)], { user: 'root' });
     await apply(target.a, target.b, '-I');
     await apply(target.b, target.a, '-I');

@@ -4,7 +4,7 @@ import type { Fault } from './types.ts';
 /** process-crash: SIGKILL to every server process of the node; heal restarts it (crash recovery). */
 export const processCrash: Fault = {
   name: 'process-crash',
-  description: 'Kill the PostgreSQL server with SIGKILL; healing restarts it, which runs crash recovery',
+  description: 'Kill the server (PostgreSQL, Redis) with SIGKILL; healing restarts it, which runs crash recovery',
   mirrors: 'a host crash',
   targets: ['node'],
   disruptive: true,
@@ -13,7 +13,7 @@ export const processCrash: Fault = {
   async inject(_context, target, params) {
     const node = targetNode(target);
     await node.killServer();
-    if (params.restart === 'no') return { detail: `killed PostgreSQL on ${node.name}; it stays down` };
-    return { detail: `killed PostgreSQL on ${node.name}`, heal: () => ensureServerUp(node) };
+    if (params.restart === 'no') return { detail: `killed ${node.serverName} on ${node.name}; it stays down` };
+    return { detail: `killed ${node.serverName} on ${node.name}`, heal: () => ensureServerUp(node) };
   },
 };

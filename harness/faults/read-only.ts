@@ -22,7 +22,7 @@ export const readOnly: Fault = {
       detail: `aborted ext4 on ${VOLUME_MOUNT} of ${node.name}: read-only`,
       heal: async () => {
         await node.killServer();
-        await asRoot(node, ['fl-lun', 'remount-clean', VOLUME_MOUNT, 'postgres:postgres']);
+        await asRoot(node, ['fl-lun', 'remount-clean', VOLUME_MOUNT, node.owner]);
         return `${VOLUME_MOUNT} checked and read-write again; ${await ensureServerUp(node)}`;
       },
     };

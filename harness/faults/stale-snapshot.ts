@@ -30,7 +30,7 @@ export const staleSnapshot: Fault = {
       detail: `snapshot of ${node.name}'s volume taken (${image})`,
       heal: async () => {
         await node.killServer();
-        await asRoot(node, ['fl-lun', 'rollback', VOLUME_MOUNT, tag, 'postgres:postgres']);
+        await asRoot(node, ['fl-lun', 'rollback', VOLUME_MOUNT, tag, node.owner]);
         if (params.restart === 'no') return `${node.name}'s volume rolled back to the snapshot; its server stays down`;
         return `${node.name}'s volume rolled back to the snapshot; ${await ensureServerUp(node)}`;
       },

@@ -4,9 +4,8 @@
 //   fault fires, not when it is planned: after a failover, 'primary' is the new primary.
 
 import { ConfigError } from '../errors.ts';
-import type { Topology } from '../cluster/topology.ts';
-import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
-import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
+import type { NodeRole, Topology } from '../cluster/topology.ts';
+import type { ClusterNode, StartedCluster } from '../cluster/engine.ts';
 import type { Fault, ResolvedTarget, TargetKind } from './types.ts';
 
 const ROLES = ['primary', 'replica', 'archive'];
@@ -22,7 +21,7 @@ export function targetKind(target: string): TargetKind {
  * has (resolved when the fault fires). Throws ConfigError naming the choices.
  */
 function nodeName(topology: Topology, target: string, where: string): string {
-  const nodes = topology.postgres.nodes;
+  const nodes = topology.nodes;
   const byName = nodes.find((n) => n.name === target);
   if (byName) return byName.name;
   if (ROLES.includes(target)) {
@@ -57,9 +56,9 @@ export function checkTarget(fault: Fault, topology: Topology, target: string, wh
     return `${left}~${right}`;
   }
   const name = nodeName(topology, target, where);
-  const role = ROLES.includes(name) ? (name as Topology['postgres']['nodes'][number]['role']) : topology.postgres.nodes.find((n) => n.name === name)!.role;
+  const role = ROLES.includes(name) ? (name as NodeRole) : topology.nodes.find((n) => n.name === name)!.role;
   if (fault.roles && !fault.roles.includes(role)) {
-    const fits = topology.postgres.nodes.filter((n) => fault.roles!.includes(n.role)).map((n) => `'${n.name}'`);
+    const fits = topology.nodes.filter((n) => fault.roles!.includes(n.role)).map((n) => `'${n.name}'`);
     throw new ConfigError(
       `${where}: fault '${fault.name}' acts on a node with role ${fault.roles.join(' or ')}, but ${ROLES.includes(name) ? `the target is the role '${name}'` : `'${name}' is the ${role}`}: ` +
         (fits.length ? `target ${fits.join(' or ')} (or the role '${fault.roles[0]}')` : `this topology has no such node; add one`),
@@ -69,7 +68,7 @@ export function checkTarget(fault: Fault, topology: Topology, target: string, wh
 }
 
 /** The node a node label means in the running cluster now: a name, or whichever node has the role now. */
-function currentNode(cluster: StartedPostgresCluster, label: string): PostgresNodeHandle {
+function currentNode(cluster: StartedCluster, label: string): ClusterNode {
   if (label === 'primary') return cluster.primary();
   if (label === 'replica') {
     const replica = cluster.replicas()[0];
@@ -88,14 +87,14 @@ function currentNode(cluster: StartedPostgresCluster, label: string): PostgresNo
  * Resolves a checked target label against the running cluster, at the moment the fault fires:
  * roles name the node that has the role now. The resolved label names the nodes themselves.
  */
-export function resolveTarget(cluster: StartedPostgresCluster, label: string): ResolvedTarget {
+export function resolveTarget(cluster: StartedCluster, label: string): ResolvedTarget {
   const kind = targetKind(label);
   if (kind === 'domain') {
     const domain = label.slice('domain:'.length);
     return { kind, label, domain, nodes: cluster.nodes.filter((n) => n.spec.domain === domain) };
   }
   if (kind === 'link') {
-    const [a, b] = label.split('~').map((end) => currentNode(cluster, end)) as [PostgresNodeHandle, PostgresNodeHandle];
+    const [a, b] = label.split('~').map((end) => currentNode(cluster, end)) as [ClusterNode, ClusterNode];
     if (a === b) throw new Error(`link '${label}' joins ${a.name} to itself now`);
     return { kind, label: `${a.name}~${b.name}`, a, b };
   }

@@ -1,8 +1,8 @@
 // What a fault is: one failure injected into one target, which returns how to heal it. Faults act
 // on the cluster and record nothing themselves; the schedule records their start and end.
 
-import type { StartedPostgresCluster } from '../cluster/postgres/started-cluster.ts';
-import type { PostgresNodeHandle } from '../cluster/postgres/postgres-node.ts';
+import type { ClusterNode, Engine, StartedCluster } from '../cluster/engine.ts';
+import type { Topology } from '../cluster/topology.ts';
 import type { Random } from '../random.ts';
 
 /** What a fault can act on. */
@@ -10,9 +10,9 @@ export type TargetKind = 'node' | 'domain' | 'link';
 
 /** A target resolved against the running cluster. */
 export type ResolvedTarget =
-  | { kind: 'node'; label: string; node: PostgresNodeHandle }
-  | { kind: 'domain'; label: string; domain: string; nodes: PostgresNodeHandle[] }
-  | { kind: 'link'; label: string; a: PostgresNodeHandle; b: PostgresNodeHandle };
+  | { kind: 'node'; label: string; node: ClusterNode }
+  | { kind: 'domain'; label: string; domain: string; nodes: ClusterNode[] }
+  | { kind: 'link'; label: string; a: ClusterNode; b: ClusterNode };
 
 export interface ParamSpec {
   description: string;
@@ -24,7 +24,7 @@ export interface ParamSpec {
 export type ParamValues = Record<string, string | number>;
 
 export interface FaultContext {
-  cluster: StartedPostgresCluster;
+  cluster: StartedCluster;
   /** Seeded: the same seed corrupts the same bytes. */
   random: Random;
   log: (line: string) => void;
@@ -64,5 +64,7 @@ export interface Fault {
   /** Whether it lasts `duration` and is then healed; permanent faults are never healed. */
   healable: boolean;
   params: Record<string, ParamSpec>;
+  /** Checks the parameters against the engine before the run; returns what is wrong, if anything. */
+  check?(topology: Topology, params: ParamValues, engine: Engine): string | undefined;
   inject(context: FaultContext, target: ResolvedTarget, params: ParamValues): Promise<Injected>;
 }

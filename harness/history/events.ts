@@ -6,7 +6,8 @@
 export type Millis = number;
 
 export type OpType = 'invoke' | 'ok' | 'fail' | 'info';
-export type OpFunction = 'write' | 'read';
+/** write: a unique key set to a value; append: a value appended to one ordered structure (a Redis list); read: a key read back. */
+export type OpFunction = 'write' | 'read' | 'append';
 
 export interface OpEvent {
   type: OpType;
@@ -26,6 +27,13 @@ export interface OpEvent {
    * cancelled synchronous wait. The write is acknowledged all the same; lost-writes counts these.
    */
   warning?: string;
+  /**
+   * On an `ok` write or append followed by Redis's WAIT or WAITAOF: what they returned (how many
+   * replicas acknowledged the write; how many AOFs, local and on replicas, fsynced it) and whether
+   * that met what was asked. A write is acknowledged either way; lost-writes names the confirmed
+   * ones it finds lost.
+   */
+  confirmed?: { replicas?: number; aof?: [number, number]; met: boolean };
 }
 
 export interface FaultEvent {

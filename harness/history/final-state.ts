@@ -40,6 +40,11 @@ export interface FinalState {
     node: string;
     /** Ledger rows, key to value; absent when the primary could not be read. */
     rows?: Record<string, string>;
+    /**
+     * The keys of appended values (`append` operations) in the order the primary holds them: the
+     * order check compares it with the order the appends were acknowledged in.
+     */
+    sequence?: number[];
     tables?: TableHashes;
     error?: string;
   } | null;

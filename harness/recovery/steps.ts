@@ -4,21 +4,10 @@
 // old primary rejoining), and the restore rehearsal. Each is recorded in the history as it happens.
 
 import { describeError } from '../errors.ts';
-import {
-  archiveCurrentSegment,
-  failover,
-  followPrimary,
-  ledgerRows,
-  REHEARSAL_NODE,
-  rejoin,
-  restoreFromArchive,
-  runRunbook,
-  takeBaseBackup,
-} from '../cluster/postgres/index.ts';
+import { engineFor } from '../cluster/engines.ts';
 import { rehearsalLoss } from '../checkers/index.ts';
 import { readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
-import { LEDGER_TABLE } from '../workload/index.ts';
 import type { Experiment, StepContext } from '../experiment/definition.ts';
 import type { Timetable } from '../experiment/timetable.ts';
 import { sleep } from '../wait.ts';
@@ -34,7 +23,7 @@ export async function runFreshBackup(experiment: Experiment, { cluster, history,
   log('taking a fresh base backup');
   const started = performance.now();
   try {
-    const detail = await takeBaseBackup(cluster);
+    const detail = await engineFor(cluster).freshBackup(cluster);
     history.append({ type: 'backup', phase: 'end', outcome: 'ok', detail });
     log(`fresh base backup done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (caught) {
@@ -54,6 +43,7 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
   const plan = experiment.recovery;
   if (!plan) return;
   const { cluster, history, log } = context;
+  const engine = engineFor(cluster);
   await timetable.until(plan.atMs);
   for (const action of plan.try) {
     const before = cluster.primary();
@@ -66,10 +56,10 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
       const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
       const detail =
         action === 'failover'
-          ? await failover(cluster)
+          ? await engine.failover(cluster)
           : action === 'runbook'
-            ? await runRunbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
-            : await restoreFromArchive(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
+            ? await engine.runbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
+            : await engine.restore(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
       ok = true;
@@ -79,12 +69,12 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
     }
     // Whatever became primary (a restore that stopped at a hole in the archive still serves), the
     // archive must follow it, or the next restore would miss everything written from now on.
-    if (cluster.primary() !== before) await runFollowUp('archive-follow', context, () => followPrimary(cluster));
+    if (cluster.primary() !== before) await runFollowUp('archive-follow', context, () => engine.followPrimary(cluster));
     if (ok) {
       // The workload goes on a little after a runbook, however long it took: RTO is the first
       // write the recovered cluster acknowledges.
       if (action === 'runbook') await sleep(RUNBOOK_AFTER_MS);
-      if (action === 'failover' && plan.rejoin) await runFollowUp('rejoin', context, () => rejoin(cluster));
+      if (action === 'failover' && plan.rejoin) await runFollowUp('rejoin', context, () => engine.rejoin(cluster));
       return;
     }
   }
@@ -118,25 +108,24 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the
   // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
   // and whatever the archive lacks shows up as missing writes.
+  const engine = engineFor(cluster);
   let switched: string;
   try {
-    const archived = await archiveCurrentSegment(cluster);
-    switched = `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
+    switched = await engine.prepareRehearsal(cluster);
   } catch (caught) {
-    switched = `the current WAL segment did not reach the archive: ${describeError(caught)}`;
+    switched = `what was acknowledged did not all reach the backups: ${describeError(caught)}`;
   }
   const cutoff = history.now();
   history.append({ type: 'rehearsal', phase: 'start', cutoff, detail: switched });
   log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
     const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
-    const detail = await restoreFromArchive(cluster, { domain, rehearsal: true });
-    const rows = await ledgerRows(cluster.node(REHEARSAL_NODE), LEDGER_TABLE);
+    const { detail, node, rows } = await engine.rehearse(cluster, { domain });
     // What lost-writes would call lost, among the writes acknowledged before the switch.
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
     log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged} writes acknowledged before the last archived switch`);
-    return { node: REHEARSAL_NODE, rows };
+    return { node, rows };
   } catch (caught) {
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });
     log(`restore rehearsal failed: ${describeError(caught)}`);

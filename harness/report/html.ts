@@ -5,6 +5,7 @@
 import type { ExperimentResult } from './result.ts';
 import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import { escapeXml } from './junit.ts';
+import { isWriteFunction } from '../checkers/index.ts';
 
 const esc = (text: unknown) => escapeXml(String(text));
 
@@ -23,7 +24,7 @@ function series(events: readonly HistoryEvent[], startMs: number, endMs: number)
   const latencies: number[][] = Array.from({ length: n }, () => []);
   const invoked = new Map<number, number>();
   for (const e of events) {
-    if (!isOp(e) || e.f !== 'write') continue;
+    if (!isOp(e) || !isWriteFunction(e.f)) continue; // writes and appends
     if (e.type === 'invoke') invoked.set(e.key, e.time);
     else if (e.type === 'ok' && e.time >= startMs) {
       const i = Math.min(n - 1, Math.floor((e.time - startMs) / bucketMs));
@@ -124,7 +125,7 @@ function chart(result: ExperimentResult, events: readonly HistoryEvent[]): strin
       .join(' ');
   const acked = (i: number) => s.acks[i]! > 0;
   const lostKeys = new Set((result.checks.find((c) => c.name === 'lost-writes')?.details.lostKeys as number[] | undefined) ?? []);
-  const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && e.f === 'write' && lostKeys.has(e.key) && e.time >= startMs).map((e) => e.time);
+  const lostTimes = events.filter((e) => isOp(e) && e.type === 'ok' && isWriteFunction(e.f) && lostKeys.has(e.key) && e.time >= startMs).map((e) => e.time);
   const total = top2 + H + 40;
   const shade = spans
     .map((w, i) => {

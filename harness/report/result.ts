@@ -19,7 +19,11 @@ export interface ExperimentResult {
   validity: Validity;
   /** `ok` is true only for a check that passed; `status` tells a skipped check (not evidence) from a failed one. */
   checks: Array<{ name: string; ok: boolean; status: CheckStatus; valid: Validity; summary: string; details: Record<string, unknown>; durationMs?: number }>;
-  writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null };
+  /**
+   * Writes and appends. `confirmedLost`, only in runs whose writes were confirmed by Redis's WAIT or
+   * WAITAOF: how many lost writes had been confirmed as asked.
+   */
+  writes: { invoked: number; acknowledged: number; failed: number; indeterminate: number; lost: number | null; anomalies: number | null; confirmedLost?: number | null };
   rpo: { writes: number | null; ms: number | null };
   rtoMs: number | null;
   restore: {
@@ -113,6 +117,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
       indeterminate: writes.filter((w) => w.outcome === 'info' || w.outcome === 'pending').length,
       lost: count('lost-writes', 'lost'),
       anomalies: count('anomalies', 'anomalies'),
+      ...(writes.some((w) => w.confirmed) ? { confirmedLost: count('lost-writes', 'confirmedLost') } : {}),
     },
     rpo: (({ writes: w, ms }) => ({ writes: w, ms }))(computeRpo(history, final)),
     rtoMs: computeRto(history, final).ms,

@@ -3,7 +3,7 @@
 // (lost writes, restore completed, integrity, parity, archive continuity) is the evidence.
 
 import type { ExperimentDefinition } from '../experiment/definition.ts';
-import type { TopologySpec } from '../cluster/topology.ts';
+import type { PostgresTopologySpec } from '../cluster/topology.ts';
 
 export interface ValidateDrill {
   /** Short name: `--drill` selects by it, and the run folder is named `validate-<name>`. */
@@ -16,7 +16,7 @@ export interface ValidateDrill {
 }
 
 /** Where a restored primary goes: the archive's domain if it is not the primary's, else another one. */
-function restoreDomain(spec: TopologySpec): string {
+function restoreDomain(spec: PostgresTopologySpec): string {
   const primary = spec.postgres.nodes.find((n) => n.role === 'primary')!;
   const archive = spec.postgres.nodes.find((n) => n.role === 'archive');
   if (archive && archive.domain !== primary.domain) return archive.domain;
@@ -24,7 +24,7 @@ function restoreDomain(spec: TopologySpec): string {
 }
 
 /** The six drills, built on the user's topology (with their settings in it). */
-export function validateDrills(topology: TopologySpec): ValidateDrill[] {
+export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] {
   const nodes = topology.postgres.nodes;
   const primary = nodes.find((n) => n.role === 'primary')!;
   const hasReplica = nodes.some((n) => n.role === 'replica');

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
-import { defaultTopology, validateTopology, type Topology, type TopologySpec } from '../cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../cluster/topology.ts';
 import { isNoOpCommand, isPgBackRestCommand } from '../cluster/postgres/archive-command.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
@@ -22,8 +22,8 @@ export interface LoadedUserConfig {
   /** What the preflight rules read. */
   config: UserConfig;
   /** The topology the drills run: the user's, with their settings and options in it. */
-  spec: TopologySpec;
-  topology: Topology;
+  spec: PostgresTopologySpec;
+  topology: PostgresTopology;
   /** Assumptions made for what the files do not say, shown with the findings. */
   assumptions: string[];
 }
@@ -34,7 +34,7 @@ export function shown(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-export function readTopologyFile(file: string): TopologySpec {
+export function readTopologyFile(file: string): PostgresTopologySpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -42,7 +42,7 @@ export function readTopologyFile(file: string): TopologySpec {
     throw new ConfigError(`Cannot read topology file '${file}': ${describeError(error)}`);
   }
   try {
-    return JSON.parse(text) as TopologySpec;
+    return JSON.parse(text) as PostgresTopologySpec;
   } catch (error) {
     throw new ConfigError(`Topology file '${file}' is not valid JSON: ${describeError(error)}`);
   }
@@ -76,7 +76,7 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   }
   if (typeof given !== 'object' || given === null || typeof given.postgres !== 'object' || given.postgres === null) {
     // Let the topology's own validation say what is wrong with it.
-    validateTopology(given, files.topology ?? 'topology');
+    validatePostgresTopology(given, files.topology ?? 'topology');
   }
   const found = files.postgresConf && given.postgres.version === undefined ? majorOf(files.postgresConf) : undefined;
   const major = found !== undefined && found >= 13 && found <= 17 ? found : undefined;
@@ -112,7 +112,7 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   if (noOp && given.postgres.nodes.some((n) => n.role === 'archive')) {
     assumptions.push(`the archive node receives what archive_command sends (${archiveCommand ? `'${archiveCommand.value}'` : 'no command'}): no WAL, only base backups`);
   }
-  const spec: TopologySpec = {
+  const spec: PostgresTopologySpec = {
     ...given,
     postgres: {
       ...given.postgres,
@@ -125,6 +125,6 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
       ...(applySettings && Object.keys(sections).length > 0 ? { pgbackrest: { ...given.postgres.pgbackrest, ...sections } } : {}),
     },
   };
-  const topology = validateTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
+  const topology = validatePostgresTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
   return { config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology }, spec, topology, assumptions };
 }

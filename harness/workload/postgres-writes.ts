@@ -9,6 +9,9 @@ import type { OpFunction, OpType } from '../history/events.ts';
 import { seededRandom, type Random } from '../random.ts';
 import { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
 import { sleep } from '../wait.ts';
+import type { Workload, WorkloadOptions, WorkloadStats } from './types.ts';
+
+export type { WorkloadOptions, WorkloadStats } from './types.ts';
 
 export const LEDGER_TABLE = 'faultline_ledger';
 export const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (key bigint PRIMARY KEY, value text NOT NULL)`;
@@ -19,29 +22,6 @@ export interface WorkloadTarget {
   config: pg.ClientConfig;
 }
 
-export interface WorkloadOptions {
-  /** Concurrent clients. Default 4: two per core on the 2-core machines faultline is built for. */
-  clients?: number;
-  /** Target operations per second over all clients; undefined means as fast as possible. */
-  rate?: number;
-  /** Share of operations that are reads of a previously acknowledged key, 0 to 1. Default 0. */
-  readRatio?: number;
-  /** Client-side limit for one operation; past it the operation is indeterminate. Default 10 s. */
-  operationTimeoutMs?: number;
-  /** Limit for establishing a connection. Default 2 s. */
-  connectTimeoutMs?: number;
-
-  seed?: number;
-}
-
-export interface WorkloadStats {
-  invoked: number;
-  ok: number;
-  fail: number;
-  info: number;
-  durationMs: number;
-}
-
 interface Slot {
   process: number;
   client: pg.Client | null;
@@ -49,10 +29,10 @@ interface Slot {
   notices: ServerNotice[];
 }
 
-export class PostgresWorkload {
+export class PostgresWorkload implements Workload {
   private readonly history: HistoryWriter;
   private readonly target: () => WorkloadTarget;
-  private readonly options: Required<Omit<WorkloadOptions, 'rate'>> & { rate?: number };
+  private readonly options: Required<Omit<WorkloadOptions, 'rate' | 'wait' | 'waitAof'>> & { rate?: number };
   private readonly random: Random;
   private nextKey = 1;
   private nextProcess = 0;

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { asPostgres } from '../../harness/cluster/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
 import { asyncFailover, syncFailover } from '../../experiments/failover.ts';
@@ -200,7 +201,7 @@ describe('the restore rehearsal', () => {
       ...sidekickHardened,
       name: 'hardened-with-archive-gap',
       faults: [{ at: '1s', fault: 'archive-gap', target: 'archive' }, ...sidekickHardened.faults!],
-      schedule: [{ at: '1200ms', name: 'switch WAL', run: async ({ cluster }: StepContext) => void (await cluster.primary().psql("SELECT pg_logical_emit_message(false, 'test', 'x'), pg_switch_wal()")) }],
+      schedule: [{ at: '1200ms', name: 'switch WAL', run: async ({ cluster }: StepContext) => void (await asPostgres(cluster).primary().psql("SELECT pg_logical_emit_message(false, 'test', 'x'), pg_switch_wal()")) }],
     };
     const result = await run(definition, 3);
     expect(result.writes.lost).toBe(0); // the failover itself lost nothing

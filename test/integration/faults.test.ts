@@ -4,17 +4,17 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../../harness/cluster/postgres/index.ts';
-import { defaultTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 import { checkTarget, findFault, FaultUnavailable, resolveTarget, type Injected, type ParamValues } from '../../harness/faults/index.ts';
 import { seededRandom } from '../../harness/random.ts';
 import { runExperiment, type FaultStepSpec } from '../../harness/experiment/index.ts';
 import { getEngine } from '../../harness/cluster/docker/index.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
-const primaryOnly: TopologySpec = { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } };
+const primaryOnly: PostgresTopologySpec = { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } };
 const runIds: string[] = [];
 
-async function cluster(topology: TopologySpec = primaryOnly): Promise<StartedPostgresCluster> {
+async function cluster(topology: PostgresTopologySpec = primaryOnly): Promise<StartedPostgresCluster> {
   const started = await startPostgresCluster(topology);
   runIds.push(started.runId);
   return started;

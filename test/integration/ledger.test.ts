@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { asPostgres } from '../../harness/cluster/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
 import healthy from '../../experiments/healthy.ts';
 import { runExperiment } from '../../harness/experiment/index.ts';
@@ -40,7 +41,7 @@ describe('the ledger on a real primary + replica', () => {
             name: 'delete 25 acknowledged rows',
             target: 'pg-primary',
             run: async ({ cluster }) => {
-              const rows = await cluster.primary().psql(`DELETE FROM ${LEDGER_TABLE} WHERE key IN (SELECT key FROM ${LEDGER_TABLE} ORDER BY random() LIMIT 25) RETURNING key`);
+              const rows = await asPostgres(cluster).primary().psql(`DELETE FROM ${LEDGER_TABLE} WHERE key IN (SELECT key FROM ${LEDGER_TABLE} ORDER BY random() LIMIT 25) RETURNING key`);
               deleted = rows.split('\n').map(Number);
               return `deleted keys ${deleted.join(', ')}`;
             },

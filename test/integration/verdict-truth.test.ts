@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { asPostgres } from '../../harness/cluster/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
 import type { TopologySpec } from '../../harness/cluster/topology.ts';
@@ -32,7 +33,7 @@ const recovery = (result: ExperimentResult, name: string) =>
 
 /** A client of the primary for a custom step (its own code, as a user would write one). */
 async function primaryClient(cluster: StepContext['cluster']): Promise<pg.Client> {
-  const client = new pg.Client({ ...cluster.primary().clientConfig(), connectionTimeoutMillis: 3000 });
+  const client = new pg.Client({ ...asPostgres(cluster).primary().clientConfig(), connectionTimeoutMillis: 3000 });
   client.on('error', () => {});
   await client.connect();
   return client;
@@ -251,7 +252,7 @@ describe('a fault that had no effect', () => {
         topology: primaryOnly,
         workload: { clients: 2, duration: '5s', rate: 150 },
         schedule: [
-          { at: 0, name: 'leave room in every page', run: async ({ cluster }) => void (await cluster.primary().psql('ALTER TABLE faultline_ledger SET (fillfactor = 10)')) },
+          { at: 0, name: 'leave room in every page', run: async ({ cluster }) => void (await asPostgres(cluster).primary().psql('ALTER TABLE faultline_ledger SET (fillfactor = 10)')) },
           {
             at: '2500ms',
             name: 'rewrite every row',

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 import { cli } from '../helpers.ts';
 
 // Bad input is refused before anything starts. These runs point DOCKER_HOST at a socket that does
@@ -10,7 +10,7 @@ import { cli } from '../helpers.ts';
 const noDocker = { DOCKER_HOST: 'unix:///nonexistent/faultline-test.sock' };
 const dir = mkdtempSync(join(tmpdir(), 'faultline-cli-'));
 
-function topologyFile(mutate: (spec: TopologySpec) => void): string {
+function topologyFile(mutate: (spec: PostgresTopologySpec) => void): string {
   const spec = structuredClone(defaultTopology);
   mutate(spec);
   const file = join(dir, `${Math.random().toString(36).slice(2)}.json`);
@@ -20,9 +20,9 @@ function topologyFile(mutate: (spec: TopologySpec) => void): string {
 
 describe('faultline up with bad input', () => {
   it.each([
-    ['an unknown failure domain', (s: TopologySpec) => (s.postgres.nodes[2]!.domain = 'tape-vault'), /Node 'pg-archive' is placed in failure domain 'tape-vault', which the topology does not declare/],
-    ['a replica without a primary', (s: TopologySpec) => (s.postgres.nodes = s.postgres.nodes.slice(1)), /Node 'pg-replica' is a replica without a primary to follow: add a node with role 'primary'/],
-    ['a volume too small for PostgreSQL', (s: TopologySpec) => (s.postgres.nodes[0]!.volumeSize = '16M'), /Volume size must be at least 64 MiB for PostgreSQL: got '16M' on node 'pg-primary'/],
+    ['an unknown failure domain', (s: PostgresTopologySpec) => (s.postgres.nodes[2]!.domain = 'tape-vault'), /Node 'pg-archive' is placed in failure domain 'tape-vault', which the topology does not declare/],
+    ['a replica without a primary', (s: PostgresTopologySpec) => (s.postgres.nodes = s.postgres.nodes.slice(1)), /Node 'pg-replica' is a replica without a primary to follow: add a node with role 'primary'/],
+    ['a volume too small for PostgreSQL', (s: PostgresTopologySpec) => (s.postgres.nodes[0]!.volumeSize = '16M'), /Volume size must be at least 64 MiB for PostgreSQL: got '16M' on node 'pg-primary'/],
   ])('refuses %s with exit code 2 and a message naming the problem, before touching Docker', async (_name, mutate, message) => {
     const file = topologyFile(mutate);
     const result = await cli(['up', '--topology', file], { env: noDocker });

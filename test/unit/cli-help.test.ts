@@ -55,7 +55,7 @@ describe('the command line helps', () => {
     const result = await cli(['schema']);
     expect(result.exitCode).toBe(0);
     const schema = JSON.parse(result.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean };
-    expect(Object.keys(schema.properties)).toEqual(['domains', 'postgres']);
+    expect(Object.keys(schema.properties)).toEqual(['domains', 'postgres', 'redis']);
     expect(schema.additionalProperties).toBe(false);
   });
 });

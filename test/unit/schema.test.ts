@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology, topologyJsonSchema, validateTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, topologyJsonSchema, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 import { prepareExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';
 import { didYouMean } from '../../harness/schema.ts';
 import sidekickHardened from '../../experiments/sidekick-hardened.ts';
@@ -21,8 +21,8 @@ function message(run: () => unknown): string {
 }
 
 describe('strict topologies', () => {
-  const topology = (): TopologySpec => ({ ...structuredClone(defaultTopology), postgres: { ...structuredClone(defaultTopology.postgres), version: 15, synchronousCommit: 'on', backupTool: 'pg_receivewal', archiveTimeout: '60s' } });
-  const places: Array<[string, (t: TopologySpec) => Record<string, unknown>]> = [
+  const topology = (): PostgresTopologySpec => ({ ...structuredClone(defaultTopology), postgres: { ...structuredClone(defaultTopology.postgres), version: 15, synchronousCommit: 'on', backupTool: 'pg_receivewal', archiveTimeout: '60s' } });
+  const places: Array<[string, (t: PostgresTopologySpec) => Record<string, unknown>]> = [
     ['', (t) => t as unknown as Record<string, unknown>],
     ['postgres', (t) => t.postgres as unknown as Record<string, unknown>],
     ['postgres.nodes[1]', (t) => ({ ...t.postgres.nodes[1], volumeSize: '512M', synchronous: false }) as unknown as Record<string, unknown>],
@@ -36,36 +36,36 @@ describe('strict topologies', () => {
       const target = path === '' ? (spec as unknown as Record<string, unknown>) : path === 'postgres' ? (spec.postgres as unknown as Record<string, unknown>) : (spec.postgres.nodes[1] as unknown as Record<string, unknown>);
       target[typo(key)] = target[key];
       delete target[key];
-      const text = message(() => validateTopology(spec, 'my.json'));
+      const text = message(() => validatePostgresTopology(spec, 'my.json'));
       expect(text).toContain(`${path ? `${path}: ` : ''}unknown key '${typo(key)}': did you mean '${key}'?`);
     }
   });
 
   it('refuses the typos that used to mean the defaults silently', () => {
-    const spec = structuredClone(defaultTopology) as TopologySpec;
+    const spec = structuredClone(defaultTopology) as PostgresTopologySpec;
     (spec.postgres.nodes[1] as Record<string, unknown>).synchronus = true;
     (spec.postgres.nodes[0] as Record<string, unknown>).volumsize = '1G';
-    const text = message(() => validateTopology(spec, 'topology.json'));
+    const text = message(() => validatePostgresTopology(spec, 'topology.json'));
     expect(text).toMatch(/^topology\.json: 2 problems:/);
     expect(text).toContain("postgres.nodes[0]: unknown key 'volumsize': did you mean 'volumeSize'?");
     expect(text).toContain("postgres.nodes[1]: unknown key 'synchronus': did you mean 'synchronous'?");
   });
 
   it('reports every problem at once, each with its path', () => {
-    const spec = structuredClone(defaultTopology) as TopologySpec;
+    const spec = structuredClone(defaultTopology) as PostgresTopologySpec;
     spec.postgres.nodes[1]!.domain = 'san-z';
     spec.postgres.nodes[2]!.volumeSize = '16M';
     (spec.postgres as Record<string, unknown>).version = 9;
-    const text = message(() => validateTopology(spec));
+    const text = message(() => validatePostgresTopology(spec));
     expect(text).toMatch(/^topology: 3 problems:/);
     expect(text).toContain('postgres.version: PostgreSQL version 9 is not supported');
   });
 
   it('reports cross-field problems with their paths', () => {
-    const spec = structuredClone(defaultTopology) as TopologySpec;
+    const spec = structuredClone(defaultTopology) as PostgresTopologySpec;
     spec.postgres.nodes[1]!.domain = 'san-z';
     spec.postgres.nodes[2]!.volumeSize = '16M';
-    const text = message(() => validateTopology(spec));
+    const text = message(() => validatePostgresTopology(spec));
     expect(text).toContain("postgres.nodes[1].domain: Node 'pg-replica' is placed in failure domain 'san-z'");
     expect(text).toContain("postgres.nodes[2].volumeSize: Volume size must be at least 64 MiB for PostgreSQL: got '16M' on node 'pg-archive'");
   });
@@ -114,7 +114,7 @@ describe('the published JSON Schema', () => {
   });
 
   it('rejects a typo, a wrong type and a missing key', () => {
-    const spec = structuredClone(defaultTopology) as TopologySpec;
+    const spec = structuredClone(defaultTopology) as PostgresTopologySpec;
     (spec.postgres.nodes[1] as Record<string, unknown>).synchronus = true;
     expect(validate(spec)).toBe(false);
     expect(validate.errors!.some((e) => e.keyword === 'additionalProperties' && (e.params as { additionalProperty: string }).additionalProperty === 'synchronus')).toBe(true);

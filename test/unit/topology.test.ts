@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../harness/errors.ts';
-import { defaultTopology, validateTopology, type TopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 
-const base = (): TopologySpec => structuredClone(defaultTopology);
+const base = (): PostgresTopologySpec => structuredClone(defaultTopology);
 
 function configError(spec: unknown): ConfigError {
   try {
-    validateTopology(spec);
+    validatePostgresTopology(spec);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -14,9 +14,9 @@ function configError(spec: unknown): ConfigError {
   throw new Error('expected a ConfigError');
 }
 
-describe('validateTopology', () => {
+describe('validatePostgresTopology', () => {
   it('accepts the default topology and fills in defaults', () => {
-    const topology = validateTopology(defaultTopology);
+    const topology = validatePostgresTopology(defaultTopology);
     expect(topology.postgres.version).toBe(15);
     expect(topology.postgres.synchronousCommit).toBe('on');
     expect(topology.postgres.synchronousStandbyNames).toBe('');
@@ -32,7 +32,7 @@ describe('validateTopology', () => {
     const spec = base();
     spec.postgres.nodes[1]!.synchronous = true;
     spec.postgres.nodes[2]!.synchronous = true;
-    expect(validateTopology(spec).postgres.synchronousStandbyNames).toBe('ANY 1 ("pg-replica", "pg-archive")');
+    expect(validatePostgresTopology(spec).postgres.synchronousStandbyNames).toBe('ANY 1 ("pg-replica", "pg-archive")');
   });
 
   it('refuses a node in an undeclared failure domain, naming the node, the domain and the declared ones', () => {
@@ -64,21 +64,21 @@ describe('validateTopology', () => {
   it('accepts exactly 64 MiB', () => {
     const spec = base();
     spec.postgres.nodes[0]!.volumeSize = '64M';
-    expect(validateTopology(spec).postgres.nodes[0]!.volumeBytes).toBe(64 * 1024 ** 2);
+    expect(validatePostgresTopology(spec).postgres.nodes[0]!.volumeBytes).toBe(64 * 1024 ** 2);
   });
 
   it.each([
-    ['two primaries', (s: TopologySpec) => s.postgres.nodes.push({ name: 'pg-other', role: 'primary', domain: 'san-a' }), /Only one primary/],
-    ['a duplicate node name', (s: TopologySpec) => s.postgres.nodes.push({ name: 'pg-replica', role: 'replica', domain: 'san-a' }), /used twice/],
-    ['a bad role', (s: TopologySpec) => ((s.postgres.nodes[1] as { role: string }).role = 'standby'), /role 'standby'/],
-    ['an unsupported version', (s: TopologySpec) => (s.postgres.version = 9), /version 9 is not supported/],
-    ['a bad node name', (s: TopologySpec) => (s.postgres.nodes[0]!.name = 'Primary_1'), /'Primary_1' is not valid/],
-    ['no domains', (s: TopologySpec) => (s.domains = []), /'domains' must list at least one/],
-    ['a synchronous primary', (s: TopologySpec) => (s.postgres.nodes[0]!.synchronous = true), /primary and cannot be 'synchronous'/],
-    ['an unknown backup tool', (s: TopologySpec) => ((s.postgres as { backupTool: string }).backupTool = 'barman'), /'backupTool' 'barman' is not supported/],
-    ['pgbackrest without an archive node', (s: TopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes = s.postgres.nodes.slice(0, 2))), /no node has role 'archive'/],
-    ['a synchronous archive with pgbackrest', (s: TopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes[2]!.synchronous = true)), /cannot be synchronous with pgbackrest/],
-    ['a bad archive timeout', (s: TopologySpec) => (s.postgres.archiveTimeout = 'a while'), /'archiveTimeout' 'a while' is not a PostgreSQL duration/],
+    ['two primaries', (s: PostgresTopologySpec) => s.postgres.nodes.push({ name: 'pg-other', role: 'primary', domain: 'san-a' }), /Only one primary/],
+    ['a duplicate node name', (s: PostgresTopologySpec) => s.postgres.nodes.push({ name: 'pg-replica', role: 'replica', domain: 'san-a' }), /used twice/],
+    ['a bad role', (s: PostgresTopologySpec) => ((s.postgres.nodes[1] as { role: string }).role = 'standby'), /role 'standby'/],
+    ['an unsupported version', (s: PostgresTopologySpec) => (s.postgres.version = 9), /version 9 is not supported/],
+    ['a bad node name', (s: PostgresTopologySpec) => (s.postgres.nodes[0]!.name = 'Primary_1'), /'Primary_1' is not valid/],
+    ['no domains', (s: PostgresTopologySpec) => (s.domains = []), /'domains' must list at least one/],
+    ['a synchronous primary', (s: PostgresTopologySpec) => (s.postgres.nodes[0]!.synchronous = true), /primary and cannot be 'synchronous'/],
+    ['an unknown backup tool', (s: PostgresTopologySpec) => ((s.postgres as { backupTool: string }).backupTool = 'barman'), /'backupTool' 'barman' is not supported/],
+    ['pgbackrest without an archive node', (s: PostgresTopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes = s.postgres.nodes.slice(0, 2))), /no node has role 'archive'/],
+    ['a synchronous archive with pgbackrest', (s: PostgresTopologySpec) => ((s.postgres.backupTool = 'pgbackrest'), (s.postgres.nodes[2]!.synchronous = true)), /cannot be synchronous with pgbackrest/],
+    ['a bad archive timeout', (s: PostgresTopologySpec) => (s.postgres.archiveTimeout = 'a while'), /'archiveTimeout' 'a while' is not a PostgreSQL duration/],
   ])('refuses %s', (_name, mutate, message) => {
     const spec = base();
     mutate(spec);

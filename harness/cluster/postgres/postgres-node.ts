@@ -7,10 +7,11 @@ import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from '../topology.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
+import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../engine.ts';
+
+export { VOLUME_MOUNT, type ExecRecord };
 
 export const PG_PORT = 5432;
-/** Mount point of a node's own volume: PostgreSQL data for primary and replicas, the repository for the archive. */
-export const VOLUME_MOUNT = '/var/lib/faultline/data';
 export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
 
@@ -29,16 +30,11 @@ export async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.
   }
 }
 
-export interface ExecRecord {
-  node: string;
-  command: string[];
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-}
 
-export class PostgresNodeHandle {
+export class PostgresNodeHandle implements ClusterNode {
+  readonly owner = 'postgres:postgres';
+  readonly serverName = 'PostgreSQL';
+  readonly serverProcess = 'postgres';
   readonly spec: PostgresNode;
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
@@ -124,6 +120,11 @@ export class PostgresNodeHandle {
   /** Host and port to reach this node from the machine running faultline (re-read after restarts). */
   endpoint(): { host: string; port: number } {
     return { host: this.container.getHost(), port: this.container.getMappedPort(PG_PORT) };
+  }
+
+  url(): string {
+    const { host, port } = this.endpoint();
+    return `postgresql://postgres:${this.password}@${host}:${port}/postgres`;
   }
 
   /** A `pg` client configuration for this node, from the machine running faultline. */

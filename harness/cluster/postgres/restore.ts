@@ -9,7 +9,7 @@ import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } f
 import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
 import { archivedWalDir } from './archive.ts';
-import { fence } from './fence.ts';
+import { fence } from '../fence.ts';
 import { BASE, usableArchive } from './base-backup.ts';
 import { repoint } from './failover.ts';
 import { rebuildAsReplica } from './rejoin.ts';

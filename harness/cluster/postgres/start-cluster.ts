@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ClusterError, describeError } from '../../errors.ts';
-import { validateTopology, type Topology, type TopologySpec } from '../topology.ts';
+import { validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../topology.ts';
 import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
@@ -34,10 +34,10 @@ export function slotName(node: string): string {
  * validated before anything starts. On any failure (or interrupt) everything started is removed.
  */
 export async function startPostgresCluster(
-  spec: TopologySpec | Topology,
+  spec: PostgresTopologySpec | PostgresTopology,
   options: StartClusterOptions = {},
 ): Promise<StartedPostgresCluster> {
-  const topology = validateTopology(spec);
+  const topology = validatePostgresTopology(spec);
   const log = options.log ?? (() => {});
   const startedAt = performance.now();
   const image = options.image ?? (await ensureNodeImage({ postgresVersion: topology.postgres.version, log }));
@@ -142,7 +142,7 @@ export async function pgBackRestNode(
   });
 }
 
-function primaryConf(topology: Topology): string {
+function primaryConf(topology: PostgresTopology): string {
   const lines = [`synchronous_commit = '${topology.postgres.synchronousCommit}'`];
   if (topology.postgres.backupTool === 'pgbackrest') {
     lines.push(
@@ -160,16 +160,16 @@ function primaryConf(topology: Topology): string {
 }
 
 /** Settings of one node only, kept in faultline-node.conf (included last, not copied to clones' own). */
-function nodeConf(topology: Topology, name: string): string {
+function nodeConf(topology: PostgresTopology, name: string): string {
   return (topology.postgres.applied.nodes[name] ?? []).join('\n');
 }
 
 /** Whether the archive node receives WAL by streaming (pg_receivewal). */
-export function archiveStreams(topology: Topology): boolean {
+export function archiveStreams(topology: PostgresTopology): boolean {
   return topology.postgres.backupTool === 'pg_receivewal' && topology.postgres.archiveWal === 'stream';
 }
 
-async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle, topology: Topology): Promise<void> {
+async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle, topology: PostgresTopology): Promise<void> {
   const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_NODE_CONF: nodeConf(topology, follower.name), FL_ARCHIVE_WAL: topology.postgres.archiveWal };
   if (follower.spec.role === 'archive') {
     await follower.run(['fl-pg', 'start-archive'], { env });

@@ -2,9 +2,10 @@
 // so tests write `await using cluster = await startPostgresCluster(topology)`.
 
 import { ClusterError } from '../../errors.ts';
-import type { Topology } from '../topology.ts';
-import type { DockerRun } from '../docker/docker-run.ts';
+import type { PostgresTopology } from '../topology.ts';
+import { RunningCluster } from '../running-cluster.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
+import type { StartedCluster } from '../engine.ts';
 
 /** The cluster's pgBackRest certificate authority: what a node added later (a restore) needs to join. */
 export interface PgBackRestCa {
@@ -14,75 +15,16 @@ export interface PgBackRestCa {
   clients: string;
 }
 
-export class StartedPostgresCluster implements AsyncDisposable {
-  readonly topology: Topology;
-  readonly run: DockerRun;
-  readonly nodes: PostgresNodeHandle[];
-  readonly image: string;
-  /** Milliseconds from the call to start until every follower streamed with zero lag. */
-  readonly readyMs: number;
+export class StartedPostgresCluster extends RunningCluster<PostgresNodeHandle, PostgresTopology> {
   /** With backupTool 'pgbackrest': the cluster's CA, for nodes added later (a restore). */
   pgbackrestCa?: PgBackRestCa;
+}
 
-  constructor(topology: Topology, run: DockerRun, nodes: PostgresNodeHandle[], image: string, readyMs: number) {
-    this.topology = topology;
-    this.run = run;
-    this.nodes = nodes;
-    this.image = image;
-    this.readyMs = readyMs;
-  }
-
-  get runId(): string {
-    return this.run.id;
-  }
-
-  node(name: string): PostgresNodeHandle {
-    const node = this.nodes.find((n) => n.name === name);
-    if (!node) throw new ClusterError(`No node named '${name}' in this cluster (nodes: ${this.nodes.map((n) => n.name).join(', ')})`);
-    return node;
-  }
-
-  /** The node that is primary now (it changes on failover or restore). */
-  primary(): PostgresNodeHandle {
-    const primary = this.nodes.find((n) => n.role === 'primary');
-    if (!primary) throw new ClusterError('This cluster has no primary');
-    return primary;
-  }
-
-  /** Replicas still following a primary (not lost, not promoted). */
-  replicas(): PostgresNodeHandle[] {
-    return this.nodes.filter((n) => n.role === 'replica' && !n.lost);
-  }
-
-  archive(): PostgresNodeHandle | undefined {
-    return this.nodes.find((n) => n.role === 'archive');
-  }
-
-  /** Makes `node` the primary; the previous primary is retired. */
-  setPrimary(node: PostgresNodeHandle): void {
-    for (const other of this.nodes) if (other.role === 'primary' && other !== node) other.role = 'retired';
-    node.role = 'primary';
-    if (!this.nodes.includes(node)) this.nodes.push(node);
-  }
-
-  /**
-   * Loses a whole failure domain: every node with its volume there is killed and removed, and the
-   * domain's storage deleted. Nodes elsewhere are untouched. The lost nodes stay listed, marked lost.
-   */
-  async loseDomain(domain: string): Promise<{ nodes: string[]; volume: string }> {
-    if (!this.topology.domains.includes(domain)) throw new ClusterError(`No failure domain '${domain}' in this cluster (domains: ${this.topology.domains.join(', ')})`);
-    const victims = this.nodes.filter((n) => n.spec.domain === domain);
-    for (const node of victims) node.lost = true;
-    const volume = await this.run.loseDomain(domain, victims.map((n) => n.container.getId()));
-    return { nodes: victims.map((n) => n.name), volume };
-  }
-
-  /** Removes every container, the network and the domain volumes of this cluster. */
-  async stop(): Promise<void> {
-    await this.run.cleanup();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
-  }
+/**
+ * The PostgreSQL cluster behind a step's `cluster`, for steps that use PostgreSQL's own commands
+ * (`asPostgres(cluster).primary().psql(…)`); a cluster of another engine is an error.
+ */
+export function asPostgres(cluster: StartedCluster): StartedPostgresCluster {
+  if (!(cluster instanceof StartedPostgresCluster)) throw new ClusterError(`this step needs a PostgreSQL cluster, and this one is ${cluster.topology.engine}`);
+  return cluster;
 }

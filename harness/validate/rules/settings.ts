@@ -3,7 +3,7 @@
 // topology's nodes by role.
 
 import { posix } from 'node:path';
-import type { PostgresNode, Topology } from '../../cluster/topology.ts';
+import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
 import { pgBackRestOption } from '../pgbackrest-conf.ts';
 import { parseBoolean } from '../postgresql-conf.ts';
 import type { Source, UserConfig } from './types.ts';
@@ -79,11 +79,11 @@ export function indexes(config: UserConfig, prefix: 'repo' | 'pg'): number[] {
 
 export const TOPOLOGY: Source = { file: 'topology' };
 
-export function primaryOf(topology: Topology): PostgresNode | undefined {
+export function primaryOf(topology: PostgresTopology): PostgresNode | undefined {
   return topology.postgres.nodes.find((node) => node.role === 'primary');
 }
 
-export function nodesWithRole(topology: Topology, role: PostgresNode['role']): PostgresNode[] {
+export function nodesWithRole(topology: PostgresTopology, role: PostgresNode['role']): PostgresNode[] {
   return topology.postgres.nodes.filter((node) => node.role === role);
 }
 

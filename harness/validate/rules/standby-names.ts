@@ -1,13 +1,13 @@
 // Which standbys a synchronous_standby_names value can choose, on the user's topology.
 
-import type { PostgresNode, Topology } from '../../cluster/topology.ts';
+import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
 import type { StandbyNames } from '../../cluster/postgres/standby-names.ts';
 
 /**
  * The standbys the setting can choose, in the order the server prefers them. `*` stands for every
  * standby not named before it, in no order the server promises: archives first, the worst case.
  */
-export function candidates(names: StandbyNames, topology: Topology): PostgresNode[] {
+export function candidates(names: StandbyNames, topology: PostgresTopology): PostgresNode[] {
   const standbys = topology.postgres.nodes.filter((node) => node.role !== 'primary');
   const chosen: PostgresNode[] = [];
   for (const name of names.names) {

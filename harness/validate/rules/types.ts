@@ -2,7 +2,7 @@
 // anything. A rule is data (id, severity, reason, fix, documentation link) plus one pure function
 // that looks at the user's configuration and says where the danger is.
 
-import type { Topology } from '../../cluster/topology.ts';
+import type { PostgresTopology } from '../../cluster/topology.ts';
 import type { ConfSetting } from '../postgresql-conf.ts';
 import type { PgBackRestConf } from '../pgbackrest-conf.ts';
 
@@ -17,7 +17,7 @@ export interface UserConfig {
   /** The pgBackRest stanza the drills use: the first stanza section of pgbackrest.conf, else 'main'. */
   stanza: string;
   /** The user's topology (or the default one): which nodes exist, their roles and failure domains. */
-  topology: Topology;
+  topology: PostgresTopology;
 }
 
 /** Where a finding points: a line of one of the user's files, or a path in the topology. */

@@ -25,7 +25,7 @@ describe('rehearsal definition', () => {
   it('judges the window of lost writes instead of their number when an RPO budget is given', () => {
     const definition = rehearsalDefinition({ runbook: 'x', rpoBudgetMs: 5_000, topology: pgbackrestTopology });
     expect(definition.expect).toMatchObject({ maxLostWrites: Number.MAX_SAFE_INTEGER, rpoBudget: 5_000 });
-    expect(definition.topology.postgres.backupTool).toBe('pgbackrest');
+    expect(definition.topology.postgres?.backupTool).toBe('pgbackrest');
   });
 
   it('offers the drills that end in a recovery as scenarios, and refuses others with a suggestion', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology, validateTopology, type TopologySpec } from '../../../harness/cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/cluster/topology.ts';
 import { parsePgBackRestConf } from '../../../harness/validate/pgbackrest-conf.ts';
 import { parsePostgresqlConf } from '../../../harness/validate/postgresql-conf.ts';
 import { describeRules, rules, runPreflight } from '../../../harness/validate/rules/index.ts';
@@ -32,7 +32,7 @@ const SAFE_PGBACKREST = ['[global]', 'repo1-host=backup.example', 'repo1-retenti
 
 interface Options {
   pgbackrest?: string[];
-  topology?: TopologySpec;
+  topology?: PostgresTopologySpec;
 }
 
 /** A UserConfig from postgresql.conf lines (and pgbackrest.conf lines), parsed from real files. */
@@ -43,7 +43,7 @@ function config(lines: string[], options: Options = {}): UserConfig & { conf: st
     settings: parsePostgresqlConf(conf),
     ...(options.pgbackrest ? { pgbackrest: parsePgBackRestConf(file('pgbackrest.conf', options.pgbackrest)) } : {}),
     stanza: 'main',
-    topology: validateTopology(options.topology ?? defaultTopology),
+    topology: validatePostgresTopology(options.topology ?? defaultTopology),
   };
 }
 
@@ -70,7 +70,7 @@ function expectHit(id: string, c: UserConfig & { conf: string }, lines: string[]
   return finding;
 }
 
-const topology = (nodes: TopologySpec['postgres']['nodes'], extra: Partial<TopologySpec['postgres']> = {}): TopologySpec => ({
+const topology = (nodes: PostgresTopologySpec['postgres']['nodes'], extra: Partial<PostgresTopologySpec['postgres']> = {}): PostgresTopologySpec => ({
   domains: ['san-a', 'san-b', 'backup-site'],
   postgres: { nodes, ...extra },
 });

@@ -1,11 +1,10 @@
 // Fencing: before another node takes over, the old primary must be proven down, or it could go on
 // acknowledging writes that the new primary never sees (split brain). "Fenced" is said only with
-// proof: the node was lost, its container no longer runs, or no PostgreSQL process is left in it.
+// proof: the node was lost, its container no longer runs, or no server process is left in it.
 
-import { describeError } from '../../errors.ts';
-import { waitFor } from '../../wait.ts';
-import type { PostgresNodeHandle } from './postgres-node.ts';
-import type { StartedPostgresCluster } from './started-cluster.ts';
+import { describeError } from '../errors.ts';
+import { waitFor } from '../wait.ts';
+import type { ClusterNode, StartedCluster } from './engine.ts';
 
 export interface Fencing {
   fenced: boolean;
@@ -14,7 +13,7 @@ export interface Fencing {
 }
 
 /** Kills the node's server and proves it is gone. Never throws: what could not be proven is the answer. */
-export async function fence(cluster: StartedPostgresCluster, node: PostgresNodeHandle): Promise<Fencing> {
+export async function fence(cluster: StartedCluster, node: ClusterNode): Promise<Fencing> {
   if (node.lost) return { fenced: true, how: `${node.name} was lost with its volume` };
   const state = async () => {
     const inspected = await cluster.run.engine.docker.getContainer(node.container.getId()).inspect().catch(() => undefined);
@@ -25,12 +24,12 @@ export async function fence(cluster: StartedPostgresCluster, node: PostgresNodeH
   if (before.Paused) return { fenced: false, how: `${node.name}'s container is paused (a hung host): its server cannot be killed or proven down` };
   try {
     await node.killServer();
-    await waitFor({ what: `the PostgreSQL processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 100 }, async (seen) => {
-      const left = await node.exec(['pgrep', '-x', 'postgres'], { user: 'root' });
+    await waitFor({ what: `the ${node.serverName} processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 100 }, async (seen) => {
+      const left = await node.exec(['pgrep', '-x', node.serverProcess], { user: 'root' });
       seen(left.exitCode === 0 ? `pids ${left.stdout.trim().split('\n').join(' ')}` : `pgrep exit ${left.exitCode}`);
       return left.exitCode === 1 ? true : undefined;
     });
-    return { fenced: true, how: `${node.name}'s server was killed and no postgres process is left` };
+    return { fenced: true, how: `${node.name}'s server was killed and no ${node.serverProcess} process is left` };
   } catch (error) {
     const after = await state();
     if (!after || !after.Running) return { fenced: true, how: `${node.name}'s container is not running` };

@@ -1,0 +1,172 @@
+// Redis (and Valkey) experiments: each measures one documented guarantee of Redis persistence or
+// replication (https://redis.io/docs/latest/operate/oss_and_stack/management/persistence/ and
+// .../replication/) instead of assuming it. The ones whose guarantee is a loss say so in `shows`:
+// `faultline run --as-documented` holds them to it.
+
+import { defineExperiment, type ExperimentDefinition } from '../harness/experiment/definition.ts';
+import type { RedisTopologySpec } from '../harness/cluster/topology.ts';
+
+type RedisSection = RedisTopologySpec['redis'];
+
+function primaryOnly(persistence: Omit<RedisSection, 'nodes'>): RedisTopologySpec {
+  return { domains: ['san-a'], redis: { ...persistence, nodes: [{ name: 'redis-primary', role: 'primary', domain: 'san-a' }] } };
+}
+
+function withReplica(persistence: Omit<RedisSection, 'nodes'>): RedisTopologySpec {
+  return {
+    domains: ['san-a', 'san-b'],
+    redis: {
+      ...persistence,
+      nodes: [
+        { name: 'redis-primary', role: 'primary', domain: 'san-a' },
+        { name: 'redis-replica', role: 'replica', domain: 'san-b' },
+      ],
+    },
+  };
+}
+
+const crash = [{ at: '4s', fault: 'process-crash', target: 'primary', duration: '500ms' }] as const;
+
+/** A run with no fault: every acknowledged write is there, on the primary and its replica. */
+export const redisHealthy = defineExperiment({
+  name: 'redis-healthy',
+  description: 'Redis primary and replica with the AOF, no fault: every acknowledged write and append is there, in order',
+  topology: withReplica({ appendonly: true, appendfsync: 'everysec' }),
+  workload: { clients: 4, duration: '5s' },
+  expect: { maxLostWrites: 0 },
+});
+
+/** Guarantee: with RDB snapshots only, a crash loses every write since the last snapshot. */
+export const redisCrashRdb = defineExperiment({
+  name: 'redis-crash-rdb',
+  description: 'Kill Redis with only RDB snapshots (default save points): every write since the last snapshot is lost',
+  topology: primaryOnly({ appendonly: false }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...crash],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'RDB-only persistence: the restarted server loads the last snapshot, and none was due in the run (save points 3600 1 / 300 100 / 60 10000)' },
+});
+
+/** Guarantee: AOF with appendfsync everysec loses nothing to a process crash (the kernel keeps the page cache). */
+export const redisCrashAofEverysec = defineExperiment({
+  name: 'redis-crash-aof-everysec',
+  description: 'Kill Redis with the AOF fsynced every second: a process crash loses nothing (the kernel still has the writes)',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'everysec' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...crash],
+  expect: { maxLostWrites: 0 },
+});
+
+/** Guarantee: AOF with appendfsync always loses nothing to a crash. */
+export const redisCrashAofAlways = defineExperiment({
+  name: 'redis-crash-aof-always',
+  description: 'Kill Redis with the AOF fsynced before every reply: nothing acknowledged is lost',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'always' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...crash],
+  expect: { maxLostWrites: 0 },
+});
+
+/**
+ * Guarantee (replication docs): replication is asynchronous and WAIT does not make it strongly
+ * consistent: a replica that fell behind is promoted, and what it never received is lost, though
+ * the primary acknowledged it. WAIT's answer after each write says which ones were confirmed.
+ */
+export const redisFailoverAsync = defineExperiment({
+  name: 'redis-failover-async',
+  description: 'Promote a Redis replica that was cut off while the primary took writes (WAIT after each): acknowledged writes are lost',
+  topology: withReplica({ appendonly: true, appendfsync: 'everysec' }),
+  workload: { clients: 4, duration: '7s', wait: { replicas: 1, timeout: '50ms' } },
+  faults: [
+    { at: '1500ms', fault: 'partition', target: 'primary~replica', duration: '4s' },
+    { at: '3500ms', fault: 'process-crash', target: 'primary', params: { restart: 'no' } },
+  ],
+  recovery: { at: '4s', try: ['failover'] },
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'asynchronous replication: the promoted replica never received what the primary acknowledged while they were cut off; WAIT said so (0 replicas) but the writes were acknowledged all the same' },
+});
+
+/**
+ * The documented pitfall (replication docs, "Safety of replication when master has persistence
+ * turned off"): a primary without persistence restarts empty, and its replica, resynchronising,
+ * empties itself too.
+ */
+export const redisEmptyRestart = defineExperiment({
+  name: 'redis-empty-restart',
+  description: 'A Redis primary with persistence off is restarted automatically: it comes back empty and its replica wipes itself to match',
+  topology: withReplica({ appendonly: false, save: '' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...crash],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'persistence off: the restarted primary is empty, and the replica resynchronised to the empty data set (the pitfall the replication docs warn of)' },
+});
+
+/** Guarantee (persistence docs): a truncated AOF is loaded anyway (aof-load-truncated yes), without the commands in its torn tail. */
+export const redisAofTruncated = defineExperiment({
+  name: 'redis-aof-truncated',
+  description: "A crash tears the AOF's tail: Redis starts anyway and the writes in the torn bytes are gone",
+  topology: primaryOnly({ appendonly: true, appendfsync: 'always' }),
+  workload: { clients: 4, duration: '6s' },
+  faults: [{ at: '3s', fault: 'silent-corruption', target: 'primary', params: { kind: 'aof-tail', blocks: 4, bytes: 64 } }],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'the commands in the cut bytes were acknowledged (appendfsync always), and Redis truncates the AOF to its last whole command when it loads it' },
+});
+
+/** Guarantee (persistence docs): an AOF with garbage in the middle is refused; redis-check-aof finds it. */
+export const redisAofGarbage = defineExperiment({
+  name: 'redis-aof-garbage',
+  description: 'Garbage lands in the middle of the AOF: Redis refuses to start, and redis-check-aof reports where',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'everysec', settings: { 'aof-use-rdb-preamble': 'no' } }),
+  workload: { clients: 4, duration: '6s' },
+  faults: [{ at: '3s', fault: 'silent-corruption', target: 'primary', params: { kind: 'aof-middle', blocks: 1, bytes: 32 } }],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes', 'integrity'], why: 'a damaged AOF is not loaded past the damage: the server refuses to start until redis-check-aof --fix cuts everything after it' },
+});
+
+function sidekick(hardened: boolean): ExperimentDefinition {
+  const domains = hardened ? ['san-a', 'san-b', 'backup-site'] : ['san-a'];
+  return defineExperiment({
+    name: hardened ? 'redis-sidekick-hardened' : 'redis-sidekick-naive',
+    description: hardened
+      ? 'Redis primary, replica and RDB backups in three failure domains; the primary SAN is lost; fail over, rehearse a restore'
+      : 'Redis primary, replica and RDB backups on one SAN, which is lost: nothing is left to fail over to or restore',
+    topology: {
+      domains,
+      redis: {
+        appendonly: true,
+        appendfsync: 'everysec',
+        nodes: [
+          { name: 'redis-primary', role: 'primary', domain: 'san-a' },
+          { name: 'redis-replica', role: 'replica', domain: hardened ? 'san-b' : 'san-a' },
+          { name: 'redis-backup', role: 'archive', domain: hardened ? 'backup-site' : 'san-a' },
+        ],
+      },
+    },
+    workload: { clients: 4, duration: '8s', wait: { replicas: 1, timeout: '100ms' } },
+    faults: [{ at: '4s', fault: 'domain-loss', target: 'domain:san-a' }],
+    recovery: { at: '4500ms', try: ['failover', 'restore'], restoreDomain: hardened ? 'backup-site' : 'san-a', ...(hardened ? { rehearseRestore: true } : {}) },
+    // Asynchronous replication: what was in flight to the replica when the SAN went can be lost
+    // (WAIT says which writes the replica had confirmed); the hardened layout bounds that, and the
+    // rehearsal may lack what the last RDB copy (every 5 s) did not hold yet.
+    expect: hardened ? { maxLostWrites: 50, restoreMustComplete: true } : { maxLostWrites: 0 },
+    ...(hardened
+      ? {}
+      : { shows: { failing: ['lost-writes', 'restore-completed'], why: 'primary, replica and backups shared the SAN: losing it left no replica to promote and no RDB copy to restore' } }),
+  });
+}
+
+export const redisSidekickNaive = sidekick(false);
+export const redisSidekickHardened = sidekick(true);
+
+export const redisExperiments: ExperimentDefinition[] = [
+  redisSidekickNaive,
+  redisSidekickHardened,
+  redisCrashRdb,
+  redisCrashAofEverysec,
+  redisCrashAofAlways,
+  redisFailoverAsync,
+  redisEmptyRestart,
+  redisAofTruncated,
+  redisAofGarbage,
+  redisHealthy,
+];

@@ -1,0 +1,162 @@
+// The engine interface: what a storage system (PostgreSQL, Redis) gives the rest of faultline. Like
+// Jepsen's split between `db`, `client` and `checker`, an engine starts a cluster from its topology
+// section, runs a workload client with the ok/fail/info rules of its driver, reads the final state
+// back, performs its recovery actions, and tells the faults what they need from a node (its server
+// process, the files each corruption kind damages). The runner, the recovery steps, the faults, the
+// checkers and the report import this file, never an engine's folder: a new engine is a new folder.
+
+import type { StartedTestContainer } from 'testcontainers';
+import type { DockerRun, StartedNode } from './docker/docker-run.ts';
+import type { HistoryWriter } from '../history/writer.ts';
+import type { FinalState } from '../history/final-state.ts';
+import type { Random } from '../random.ts';
+import type { Topology, NodeRole } from './topology.ts';
+import type { Workload, WorkloadOptions } from '../workload/types.ts';
+
+export type { Workload, WorkloadOptions, WorkloadStats } from '../workload/types.ts';
+
+export type EngineName = Topology['engine'];
+
+/** A command run in a node, kept so that later stages can put it in the history. */
+export interface ExecRecord {
+  node: string;
+  command: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+/** A node as the topology declares it, whatever the engine. */
+export interface NodeSpec {
+  name: string;
+  role: NodeRole;
+  domain: string;
+  volumeBytes: number;
+}
+
+/** Mount point of a node's own volume (its "LUN"): the server's data, or the backup repository. */
+export const VOLUME_MOUNT = '/var/lib/faultline/data';
+
+/** A running node of any engine: its container, its volume, its server process. */
+export interface ClusterNode {
+  readonly spec: NodeSpec;
+  readonly name: string;
+  readonly container: StartedTestContainer;
+  readonly volume: StartedNode['luns'][number];
+  /** Its role now: a promoted replica is 'primary'; a primary that was failed over is 'retired'. */
+  role: NodeRole | 'retired';
+  /** Set when the node's volume or whole domain was destroyed: it cannot come back. */
+  lost: boolean;
+  /** The user and group that own the server's files, e.g. `postgres:postgres`. */
+  readonly owner: string;
+  /** The server's name in messages ('PostgreSQL', 'Redis', 'Valkey'). */
+  readonly serverName: string;
+  /** The server's process name, for proving it gone (`pgrep -x`). */
+  readonly serverProcess: string;
+  /** How to reach its server from the machine running faultline, e.g. `redis://host:port`; '' when it runs none. */
+  url(): string;
+  serverRunning(): Promise<boolean>;
+  /** Starts the server on what its volume holds (after a crash: crash recovery); throws if it does not come up. */
+  startServer(): Promise<ExecRecord>;
+  stopServer(mode?: 'smart' | 'fast' | 'immediate'): Promise<ExecRecord>;
+  /** SIGKILL to the server: a host crash, as the server sees it. */
+  killServer(): Promise<ExecRecord>;
+  exec(command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecRecord>;
+  /** Like exec, but a non-zero exit throws with the command's output. */
+  run(command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecRecord>;
+}
+
+/** A running cluster of any engine. */
+export interface StartedCluster<N extends ClusterNode = ClusterNode> extends AsyncDisposable {
+  readonly topology: Topology;
+  readonly run: DockerRun;
+  readonly nodes: N[];
+  readonly image: string;
+  /** Milliseconds from the call to start until every follower had caught up. */
+  readonly readyMs: number;
+  readonly runId: string;
+  node(name: string): N;
+  /** The node that is primary now (it changes on failover or restore). */
+  primary(): N;
+  /** Replicas still following a primary (not lost, not promoted). */
+  replicas(): N[];
+  archive(): N | undefined;
+  /** Loses a whole failure domain: its nodes are removed, its storage deleted. */
+  loseDomain(domain: string): Promise<{ nodes: string[]; volume: string }>;
+  stop(): Promise<void>;
+}
+
+/** What a corruption kind did, for the silent-corruption fault. */
+export interface Corruption {
+  detail: string;
+  /** The damage did not take effect (overwritten, never read), and why. */
+  noEffect?: string;
+}
+
+export interface CorruptionOptions {
+  kind: string;
+  /** How many places to damage, and how many bytes at each. */
+  places: number;
+  bytes: number;
+  /** Restart the server so it reads the damage back from disk. */
+  evict: boolean;
+  random: Random;
+}
+
+export interface RestoreOptions {
+  /** The failure domain the restored node's volume is created in. */
+  domain: string;
+  /** Restore to this wall-clock time instead of the end of the backups. */
+  targetTime?: Date;
+}
+
+export interface RunbookOptions {
+  command: string;
+  budgetMs: number;
+  domain: string;
+  dir: string;
+  log: (line: string) => void;
+}
+
+/** What the restore rehearsal restored: the ledger as the scratch node holds it. */
+export interface Rehearsed {
+  detail: string;
+  node: string;
+  rows: Record<string, string>;
+}
+
+/** One storage system behind faultline. */
+export interface Engine {
+  readonly name: EngineName;
+  /** For people: 'PostgreSQL', 'Redis / Valkey'. */
+  readonly label: string;
+  /** The silent-corruption kinds this engine has, the first being the default. */
+  readonly corruptionKinds: readonly string[];
+  /** The recovery actions it can take. */
+  readonly recoveryActions: ReadonlyArray<'failover' | 'restore' | 'runbook'>;
+  start(topology: Topology, options: { log?: (line: string) => void; image?: string; runId?: string }): Promise<StartedCluster>;
+  /** Makes the ledger ready on the primary; returns the server's version line for the result. */
+  prepare(cluster: StartedCluster): Promise<string>;
+  workload(cluster: StartedCluster, history: HistoryWriter, options: WorkloadOptions): Workload;
+  readFinalState(cluster: StartedCluster, options: { now: () => number }): Promise<FinalState>;
+  /** A fresh backup of the primary into the backup node's repository. */
+  freshBackup(cluster: StartedCluster): Promise<string>;
+  failover(cluster: StartedCluster): Promise<string>;
+  restore(cluster: StartedCluster, options: RestoreOptions): Promise<string>;
+  runbook(cluster: StartedCluster, options: RunbookOptions): Promise<string>;
+  /** After a failover, the former primary follows the new one. */
+  rejoin(cluster: StartedCluster): Promise<string>;
+  /** After the primary changed, the backup node follows the new one. */
+  followPrimary(cluster: StartedCluster): Promise<string>;
+  /**
+   * The restore rehearsal, in two steps: first everything acknowledged so far is made to reach the
+   * backups (the result says how, or throws saying why not); then the latest backup is restored
+   * into a scratch node that serves nothing, and its ledger read.
+   */
+  prepareRehearsal(cluster: StartedCluster): Promise<string>;
+  rehearse(cluster: StartedCluster, options: { domain: string }): Promise<Rehearsed>;
+  corrupt(cluster: StartedCluster, node: ClusterNode, options: CorruptionOptions): Promise<Corruption>;
+  /** The archive-gap fault: the newest backup in the repository is removed or damaged. */
+  damageBackup(cluster: StartedCluster, node: ClusterNode, how: 'remove' | 'damage', random: Random): Promise<Corruption>;
+}

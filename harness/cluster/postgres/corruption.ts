@@ -1,0 +1,106 @@
+// PostgreSQL's silent-corruption kinds: which bytes of which file each damages (table heap or index
+// blocks the workload no longer writes, recent WAL, pg_control), and how to tell that the damage
+// took effect once the server read it back.
+
+import { PGDATA, type PostgresNodeHandle } from './postgres-node.ts';
+import { compareLsn } from './wal.ts';
+import type { Random } from '../../random.ts';
+import { damageAt, damageStillThere, overwriteScript, type Damage } from '../damage.ts';
+import type { Corruption, CorruptionOptions } from '../engine.ts';
+import { LEDGER_TABLE } from '../../workload/postgres-writes.ts';
+
+export const POSTGRES_CORRUPTION_KINDS = ['heap', 'index', 'wal', 'pg_control'] as const;
+
+const BLOCK = 8192;
+const LOG = '/var/log/faultline/postgresql.log';
+
+interface Target {
+  file: string;
+  offsets: number[];
+  /** For WAL: where the WAL ended when it was damaged, and where the damage begins. */
+  walEnd?: string;
+  damageLsn?: string;
+}
+
+async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: number, bytes: number, random: Random, skipFirst: boolean): Promise<Target> {
+  // Hint bits first: with data checksums, the first read of a tuple after its commit sets them and
+  // logs a full-page image, which crash recovery then writes over the damage (seen in the false-
+  // alarm benchmark). A freezing VACUUM sets them all now, before the checkpoint.
+  if (!skipFirst) await node.psql(`VACUUM (FREEZE) ${relation}`);
+  // Dirty pages reach disk first, so that what is overwritten is what the server will read back.
+  await node.psql('CHECKPOINT');
+  const file = `${PGDATA}/${await node.psql(`SELECT pg_relation_filepath('${relation}')`)}`;
+  const size = Number((await node.run(['stat', '-c', '%s', file])).stdout.trim());
+  const first = skipFirst ? 1 : 0;
+  // Leave the last two blocks alone: the workload is still filling them, and a fresh write would
+  // cover the damage before anyone could read it.
+  const last = Math.floor(size / BLOCK) - 2;
+  if (last <= first) throw new Error(`${relation} on ${node.name} has only ${Math.floor(size / BLOCK)} blocks: nothing old enough to corrupt yet`);
+  const blocks = new Set<number>();
+  while (blocks.size < Math.min(count, last - first)) blocks.add(first + Math.floor(random() * (last - first)));
+  const offsets = [...blocks].sort((a, b) => a - b).map((block) => block * BLOCK + 64 + Math.floor(random() * (BLOCK - 64 - bytes)));
+  return { file, offsets };
+}
+
+async function wal(node: PostgresNodeHandle, count: number, bytes: number, random: Random): Promise<Target> {
+  const row = await node.psql("SELECT file_name || ' ' || file_offset || ' ' || pg_current_wal_flush_lsn() FROM pg_walfile_name_offset(pg_current_wal_flush_lsn())");
+  const [name, end, walEnd] = row.split(' ') as [string, string, string];
+  const from = Math.max(0, Number(end) - 256 * 1024);
+  if (Number(end) - from < bytes * 2) throw new Error(`the current WAL segment on ${node.name} holds too little to corrupt yet`);
+  const offsets = Array.from({ length: count }, () => from + Math.floor(random() * (Number(end) - from - bytes))).sort((a, b) => a - b);
+  // The LSN of the first damaged byte: the flush position moved back by what lies after it.
+  const damageLsn = await node.psql(`SELECT '${walEnd}'::pg_lsn - ${Number(end) - offsets[0]!}`);
+  return { file: `${PGDATA}/pg_wal/${name}`, offsets, walEnd, damageLsn };
+}
+
+/**
+ * Did the damage take effect? For table, index and pg_control files: some damaged place still
+ * holds the garbage after the restart (crash recovery restores pages from full-page images in the
+ * WAL and can overwrite it). For WAL: crash recovery stopped at or before the damage, so the WAL
+ * after it, and the commits in it, are gone; or the server did not start at all.
+ */
+async function effect(node: PostgresNodeHandle, kind: string, place: Target, places: Damage[], restarted: boolean | undefined, logFrom: number): Promise<string | undefined> {
+  if (restarted === false) return undefined; // it does not start: the damage is what stops it
+  if (kind === 'wal') {
+    if (restarted === undefined) return undefined; // still on disk; the server reads it at its next restart
+    const log = (await node.exec(['bash', '-c', `tail -c +${logFrom + 1} ${LOG}`])).stdout;
+    const redo = /redo done at ([0-9A-F]+\/[0-9A-F]+)/.exec(log)?.[1];
+    if (!redo) return `crash recovery replayed no WAL after the restart (${/redo is not required/.test(log) ? 'redo was not required' : 'no "redo done" in the log'}), so the damaged WAL was never read`;
+    if (compareLsn(redo, place.walEnd!) >= 0) return `crash recovery replayed up to ${redo}, past the damage (from ${place.damageLsn}) to the WAL's end at ${place.walEnd}: the damage did not cut the WAL`;
+    return undefined;
+  }
+  const there = await damageStillThere(node, place.file, places);
+  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? ': crash recovery overwrote them from full-page images in the WAL' : ''}`;
+  return undefined;
+}
+
+/**
+ * Overwrites seeded bytes in one kind of file of the node's data directory, behind the server's
+ * back; then, when `evict`, restarts the server without a shutdown checkpoint so that it reads the
+ * damage back from disk, and proves the damage took effect (read back from the file, or from where
+ * crash recovery stopped), or says why it did not.
+ */
+export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: count, bytes, evict, random }: CorruptionOptions): Promise<Corruption> {
+  const table = LEDGER_TABLE;
+  let place: Target;
+  if (kind === 'heap') place = await heapOrIndex(node, table, count, bytes, random, false);
+  else if (kind === 'index') place = await heapOrIndex(node, `${table}_pkey`, count, bytes, random, true);
+  else if (kind === 'wal') place = await wal(node, count, bytes, random);
+  else if (kind === 'pg_control') place = { file: `${PGDATA}/global/pg_control`, offsets: [8 + Math.floor(random() * 200)] };
+  else throw new Error(`PostgreSQL has no corruption kind '${kind}' (it has ${POSTGRES_CORRUPTION_KINDS.join(', ')})`);
+
+  const places = damageAt(place.offsets, bytes, random);
+  await node.run(['bash', '-c', overwriteScript(place.file, places)], { user: 'root' });
+  let detail = `overwrote ${bytes} bytes at ${place.offsets.length} place(s) of ${place.file} on ${node.name} (offsets ${place.offsets.join(', ')})`;
+  let restarted: boolean | undefined;
+  let logFrom = 0;
+  if (evict) {
+    logFrom = Number((await node.exec(['stat', '-c', '%s', LOG])).stdout.trim()) || 0;
+    await node.exec(['fl-pg', 'stop', 'immediate']);
+    const started = await node.exec(['fl-pg', 'start']);
+    restarted = started.exitCode === 0;
+    detail += restarted ? '; server restarted' : `; server does not start again: ${started.stderr.trim().split('\n').slice(-3).join(' ')}`;
+  }
+  const noEffect = await effect(node, kind, place, places, restarted, logFrom);
+  return { detail, ...(noEffect ? { noEffect } : {}) };
+}

@@ -1,0 +1,59 @@
+// The PostgreSQL engine: the engine interface (cluster/engine.ts) over this folder's actions.
+
+import { ClusterError } from '../../errors.ts';
+import type { ClusterNode, Engine } from '../engine.ts';
+import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../../workload/postgres-writes.ts';
+import { archiveCurrentSegment, followPrimary } from './archive.ts';
+import { damageArchivedWal } from './backup-damage.ts';
+import { takeBaseBackup } from './base-backup.ts';
+import { corruptPostgres, POSTGRES_CORRUPTION_KINDS } from './corruption.ts';
+import { failover } from './failover.ts';
+import { ledgerRows, readFinalState } from './final-state.ts';
+import { PostgresNodeHandle } from './postgres-node.ts';
+import { rejoin } from './rejoin.ts';
+import { restoreFromArchive } from './restore.ts';
+import { runRunbook } from './runbook.ts';
+import { REHEARSAL_NODE, startPostgresCluster } from './start-cluster.ts';
+import { asPostgres } from './started-cluster.ts';
+
+const pg = asPostgres;
+
+function pgNode(node: ClusterNode): PostgresNodeHandle {
+  if (!(node instanceof PostgresNodeHandle)) throw new ClusterError(`the PostgreSQL engine was given node '${node.name}' of another engine`);
+  return node;
+}
+
+export const postgresEngine: Engine = {
+  name: 'postgres',
+  label: 'PostgreSQL',
+  corruptionKinds: POSTGRES_CORRUPTION_KINDS,
+  recoveryActions: ['failover', 'restore', 'runbook'],
+  start: (topology, options) => startPostgresCluster(topology as Parameters<typeof startPostgresCluster>[0], options),
+  async prepare(cluster) {
+    const primary = pg(cluster).primary();
+    await primary.psql(LEDGER_DDL);
+    return primary.psql('SELECT version()');
+  },
+  workload(cluster, history, options) {
+    const c = pg(cluster);
+    return new PostgresWorkload(history, () => ({ node: c.primary().name, config: c.primary().clientConfig() }), options);
+  },
+  readFinalState: (cluster, { now }) => readFinalState(pg(cluster), { table: LEDGER_TABLE, now }),
+  freshBackup: (cluster) => takeBaseBackup(pg(cluster)),
+  failover: (cluster) => failover(pg(cluster)),
+  restore: (cluster, options) => restoreFromArchive(pg(cluster), options),
+  runbook: (cluster, options) => runRunbook(pg(cluster), options),
+  rejoin: (cluster) => rejoin(pg(cluster)),
+  followPrimary: (cluster) => followPrimary(pg(cluster)),
+  async prepareRehearsal(cluster) {
+    const archived = await archiveCurrentSegment(pg(cluster));
+    return `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
+  },
+  async rehearse(cluster, { domain }) {
+    const c = pg(cluster);
+    const detail = await restoreFromArchive(c, { domain, rehearsal: true });
+    return { detail, node: REHEARSAL_NODE, rows: await ledgerRows(c.node(REHEARSAL_NODE), LEDGER_TABLE) };
+  },
+  corrupt: (_cluster, node, options) => corruptPostgres(pgNode(node), options),
+  damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), pgNode(node), how, random),
+};

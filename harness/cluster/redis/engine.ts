@@ -1,0 +1,58 @@
+// The Redis (and Valkey) engine: the engine interface (cluster/engine.ts) over this folder's actions.
+
+import { ClusterError } from '../../errors.ts';
+import type { ClusterNode, Engine, StartedCluster } from '../engine.ts';
+import { RedisWorkload } from '../../workload/redis-writes.ts';
+import { corruptRedis, damageNewestBackup, REDIS_CORRUPTION_KINDS } from './corruption.ts';
+import { readLedger, readRedisFinalState } from './final-state.ts';
+import { RedisNodeHandle, withRedis } from './redis-node.ts';
+import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedisBackup } from './recovery.ts';
+import { REHEARSAL_NODE, startRedisCluster, StartedRedisCluster } from './start-cluster.ts';
+
+/** The Redis cluster behind a step's `cluster`; a cluster of another engine is an error. */
+export function asRedis(cluster: StartedCluster): StartedRedisCluster {
+  if (!(cluster instanceof StartedRedisCluster)) throw new ClusterError(`this needs a Redis cluster, and this one is ${cluster.topology.engine}`);
+  return cluster;
+}
+
+function redisNode(node: ClusterNode): RedisNodeHandle {
+  if (!(node instanceof RedisNodeHandle)) throw new ClusterError(`the Redis engine was given node '${node.name}' of another engine`);
+  return node;
+}
+
+export const redisEngine: Engine = {
+  name: 'redis',
+  label: 'Redis / Valkey',
+  corruptionKinds: REDIS_CORRUPTION_KINDS,
+  recoveryActions: ['failover', 'restore'],
+  start: (topology, options) => startRedisCluster(topology as Parameters<typeof startRedisCluster>[0], options),
+  async prepare(cluster) {
+    const primary = asRedis(cluster).primary();
+    const info = await primary.info('server');
+    const version = info.valkey_version ? `Valkey ${info.valkey_version}` : `Redis ${info.redis_version}`;
+    const persistence = await primary.cli('CONFIG', 'GET', 'appendonly');
+    return `${version} (${persistence.replace(/\n/g, ' ')})`;
+  },
+  workload(cluster, history, options) {
+    const c = asRedis(cluster);
+    return new RedisWorkload(history, () => ({ node: c.primary().name, ...c.primary().endpoint() }), options);
+  },
+  readFinalState: (cluster, { now }) => readRedisFinalState(asRedis(cluster), { now }),
+  freshBackup: (cluster) => takeRedisBackup(asRedis(cluster)),
+  failover: (cluster) => redisFailover(asRedis(cluster)),
+  restore: (cluster, options) => redisRestore(asRedis(cluster), options),
+  runbook: () => Promise.reject(new ClusterError('runbooks are not supported for Redis yet: use failover or restore')),
+  rejoin: (cluster) => redisRejoin(asRedis(cluster)),
+  followPrimary: (cluster) => redisFollowPrimary(asRedis(cluster)),
+  async prepareRehearsal(cluster) {
+    return `${await takeRedisBackup(asRedis(cluster))}, taken after the workload stopped`;
+  },
+  async rehearse(cluster, { domain }) {
+    const c = asRedis(cluster);
+    const detail = await redisRestore(c, { domain, rehearsal: true });
+    const { rows } = await withRedis(c.node(REHEARSAL_NODE), readLedger);
+    return { detail, node: REHEARSAL_NODE, rows };
+  },
+  corrupt: (_cluster, node, options) => corruptRedis(redisNode(node), options),
+  damageBackup: (_cluster, node, how, random) => damageNewestBackup(redisNode(node), how, random),
+};

@@ -1,0 +1,105 @@
+// Reading back a recovered Redis cluster for the checkers: every ledger key and every entry of the
+// appended list on the primary (and the list's order), a content hash of both on the primary and on
+// every replica once it is in sync, the server's own verification (redis-check-aof and
+// redis-check-rdb on every node's files, and on the backup node's copies), and a probe write.
+
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { FinalState, IntegrityRun, TableHashes } from '../../history/final-state.ts';
+import { describeError } from '../../errors.ts';
+import { REDIS_KEY_PREFIX, REDIS_LOG_KEY } from '../../workload/redis-writes.ts';
+import { withRedis, type RedisNodeHandle } from './redis-node.ts';
+import { waitForSync, type StartedRedisCluster } from './start-cluster.ts';
+
+/** The key of the probe write: the workload only writes positive keys. */
+export const PROBE_KEY = -1;
+
+export interface Ledger {
+  rows: Record<string, string>;
+  /** Keys of the appended entries, in list order. */
+  sequence: number[];
+  tables: TableHashes;
+}
+
+/** Every ledger key (SET) and list entry (RPUSH `key:value`) the server holds. */
+export async function readLedger(client: Redis): Promise<Ledger> {
+  const rows: Record<string, string> = {};
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await client.scan(cursor, 'MATCH', `${REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  for (let i = 0; i < keys.length; i += 1000) {
+    const slice = keys.slice(i, i + 1000);
+    const values = await client.mget(...slice);
+    slice.forEach((k, j) => {
+      const value = values[j];
+      if (value !== null && value !== undefined) rows[k.slice(REDIS_KEY_PREFIX.length)] = value;
+    });
+  }
+  const entries = await client.lrange(REDIS_LOG_KEY, 0, -1);
+  const sequence: number[] = [];
+  for (const entry of entries) {
+    const at = entry.indexOf(':');
+    const key = entry.slice(0, at);
+    sequence.push(Number(key));
+    // A key appended twice keeps its first value here; the order check reports the duplicate.
+    if (!(key in rows)) rows[key] = entry.slice(at + 1);
+  }
+  const keyLines = keys.map((k) => `${k}=${rows[k.slice(REDIS_KEY_PREFIX.length)] ?? ''}`).sort();
+  const tables = {
+    keys: createHash('md5').update(keyLines.join('\n')).digest('hex'),
+    [REDIS_LOG_KEY]: createHash('md5').update(entries.join('\n')).digest('hex'),
+  };
+  return { rows, sequence, tables };
+}
+
+/** The server's own checks of a node's files: redis-check-aof, redis-check-rdb. */
+async function verifyNode(node: RedisNodeHandle): Promise<IntegrityRun> {
+  const tool = `${node.server}-check-aof, ${node.server}-check-rdb`;
+  if (node.lost) return { tool, node: node.name, exitCode: -1, output: '', skipped: `${node.name} was lost with its volume` };
+  const result = await node.exec(['fl-redis', 'check']);
+  return { tool, node: node.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}`.trim().slice(-4000) };
+}
+
+export async function readRedisFinalState(cluster: StartedRedisCluster, { now, catchUpTimeoutMs = 30_000 }: { now: () => number; catchUpTimeoutMs?: number }): Promise<FinalState> {
+  const primary = cluster.primary();
+  const final: FinalState = { time: now(), primary: { node: primary.name }, replicas: [], integrity: [], probe: null };
+  try {
+    const ledger = await withRedis(primary, readLedger);
+    final.primary = { node: primary.name, rows: ledger.rows, sequence: ledger.sequence, tables: ledger.tables };
+  } catch (error) {
+    final.primary = { node: primary.name, error: describeError(error) };
+  }
+  if (!primary.lost) final.integrity.push(await verifyNode(primary));
+  for (const replica of cluster.replicas()) {
+    try {
+      await waitForSync(primary, [replica], catchUpTimeoutMs);
+      const ledger = await withRedis(replica, readLedger);
+      final.replicas.push({ node: replica.name, tables: ledger.tables });
+    } catch (error) {
+      final.replicas.push({ node: replica.name, error: describeError(error) });
+    }
+    final.integrity.push(await verifyNode(replica));
+  }
+  const backup = cluster.archive();
+  if (backup && !backup.lost) final.integrity.push(await verifyNode(backup));
+
+  // Last, so that it changes nothing the reads above saw.
+  const started = performance.now();
+  const time = now();
+  try {
+    const value = `probe-${Date.now()}`;
+    const read = await withRedis(primary, async (client) => {
+      await client.set(`${REDIS_KEY_PREFIX}${PROBE_KEY}`, value);
+      return client.get(`${REDIS_KEY_PREFIX}${PROBE_KEY}`);
+    }, 10_000);
+    if (read !== value) throw new Error(`the probe key read back ${JSON.stringify(read)} instead of ${JSON.stringify(value)}`);
+    final.probe = { ok: true, time, latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY };
+  } catch (error) {
+    final.probe = { ok: false, time, latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY, error: describeError(error) };
+  }
+  return final;
+}

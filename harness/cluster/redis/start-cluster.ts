@@ -1,0 +1,133 @@
+// Starting a Redis (or Valkey) cluster from a topology: node containers (each with its own
+// loop-mounted volume in its failure domain) start in parallel; the primary starts with the
+// topology's persistence settings; replicas replicate from it (REPLICAOF); the backup node copies
+// the primary's RDB snapshot (`redis-cli --rdb`) into its own volume at start and then every few
+// seconds, as a backup job would. Ready means every replica is in sync at the primary's offset.
+
+import { ClusterError, describeError } from '../../errors.ts';
+import { waitFor } from '../../wait.ts';
+import { DockerRun } from '../docker/docker-run.ts';
+import { ensureNodeImage } from '../docker/image.ts';
+import { VOLUME_MOUNT, type NodeSpec } from '../engine.ts';
+import { RunningCluster } from '../running-cluster.ts';
+import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../topology.ts';
+import { BACKUPS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
+
+export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}
+
+export interface StartRedisOptions {
+  log?: (line: string) => void;
+  image?: string;
+  runId?: string;
+  readyTimeoutMs?: number;
+}
+
+/** Seconds between two RDB copies taken by the backup node. */
+export const BACKUP_EVERY_S = 5;
+export const RESTORED_NODE = 'redis-restored';
+export const REHEARSAL_NODE = 'redis-rehearsal';
+
+/** The redis.conf lines the topology asks for: faultline's persistence settings, then the user's. */
+export function serverConf(topology: RedisTopology): string {
+  const r = topology.redis;
+  const lines = [
+    `appendonly ${r.appendonly ? 'yes' : 'no'}`,
+    `appendfsync ${r.appendfsync}`,
+    `save "${r.save}"`,
+    `min-replicas-to-write ${r.minReplicasToWrite}`,
+    'min-replicas-max-lag 10',
+    // A full sync starts at once instead of waiting 5 s for more replicas to share it.
+    'repl-diskless-sync-delay 0',
+    // What the final read and the checks need to see: replicas serve reads, and a replica with a
+    // broken link still answers (with its stale data) so that parity can tell.
+    'replica-read-only yes',
+    'replica-serve-stale-data yes',
+    ...r.settings.map((s) => `${s.name} ${s.value}`),
+  ];
+  return lines.join('\n');
+}
+
+/** Writes a node's configuration (outside its volume) and starts its server. */
+export async function configureAndStart(node: RedisNodeHandle, topology: RedisTopology, replicaOf: string | undefined, extra: string[] = []): Promise<void> {
+  await node.run(['fl-redis', 'configure'], {
+    user: 'root',
+    env: { FL_SERVER: topology.redis.server, FL_CONF: [serverConf(topology), ...extra].join('\n'), FL_REPLICAOF: replicaOf ?? '' },
+  });
+  await node.startServer();
+}
+
+/** Starts a node container for `spec` with its volume in its domain. */
+export async function startRedisNode(run: DockerRun, image: string, spec: NodeSpec, server: RedisTopology['redis']['server']): Promise<RedisNodeHandle> {
+  const started = await run.startNode({
+    name: spec.name,
+    image,
+    exposedPorts: [REDIS_PORT],
+    luns: [{ name: spec.role === 'archive' ? 'backups' : 'data', domain: spec.domain, mountPoint: VOLUME_MOUNT, bytes: spec.volumeBytes, owner: 'redis:redis' }],
+  });
+  return new RedisNodeHandle(started, spec, server);
+}
+
+/** The backup node's job: an RDB copy of `upstream` now, then one every BACKUP_EVERY_S seconds. */
+export async function startBackups(backup: RedisNodeHandle, upstream: string): Promise<string> {
+  await backup.run(['bash', '-c', `mkdir -p /etc/faultline && echo '${upstream}' > /etc/faultline/upstream && echo '${backup.server}' > /etc/faultline/server`], { user: 'root' });
+  const first = (await backup.run(['fl-redis', 'backup', BACKUPS], { env: { FL_UPSTREAM: upstream } })).stdout.trim();
+  await backup.run(['bash', '-c', `FL_UPSTREAM=${upstream} FL_BACKUP_EVERY=${BACKUP_EVERY_S} setsid nohup fl-redis backup-loop >/dev/null 2>&1 &`]);
+  return first;
+}
+
+export async function startRedisCluster(spec: RedisTopologySpec | RedisTopology, options: StartRedisOptions = {}): Promise<StartedRedisCluster> {
+  const topology = validateTopology(spec);
+  if (topology.engine !== 'redis') throw new ClusterError(`startRedisCluster needs a Redis topology, got a ${topology.engine} one`);
+  const log = options.log ?? (() => {});
+  const startedAt = performance.now();
+  const image = options.image ?? (await ensureNodeImage({ log }));
+  const run = await DockerRun.create(topology.domains, options.runId ? { runId: options.runId } : {});
+  const server = topology.redis.server;
+  log(`run ${run.id}: starting ${topology.nodes.length} node containers (${server === 'valkey' ? 'Valkey' : 'Redis'})`);
+  try {
+    const handles = await Promise.all(topology.nodes.map((node) => startRedisNode(run, image, node, server)));
+    const primary = handles.find((h) => h.spec.role === 'primary');
+    if (!primary) throw new ClusterError('The topology has no primary');
+    await run.track(configureAndStart(primary, topology, undefined));
+    run.checkpoint();
+    const replicas = handles.filter((h) => h.spec.role === 'replica');
+    if (replicas.length > 0) log(`run ${run.id}: replicas ${replicas.map((r) => `'${r.name}'`).join(', ')} replicate from '${primary.name}'`);
+    await Promise.all(replicas.map((replica) => run.track(configureAndStart(replica, topology, primary.name))));
+    run.checkpoint();
+    await waitForSync(primary, replicas, options.readyTimeoutMs ?? 60_000);
+    const backup = handles.find((h) => h.spec.role === 'archive');
+    if (backup) {
+      const first = await run.track(startBackups(backup, primary.name));
+      log(`run ${run.id}: backup node '${backup.name}' copies ${primary.name}'s RDB every ${BACKUP_EVERY_S} s (first: ${first})`);
+    }
+    run.checkpoint();
+    const readyMs = Math.round(performance.now() - startedAt);
+    log(`run ${run.id}: cluster ready in ${(readyMs / 1000).toFixed(1)} s`);
+    return new StartedRedisCluster(topology, run, handles, image, readyMs);
+  } catch (error) {
+    await run.cleanup().catch((cleanupError: unknown) => {
+      if (error instanceof Error) error.message += `\n(and clean-up failed: ${describeError(cleanupError)})`;
+    });
+    throw error;
+  }
+}
+
+/** The replication offset a replica has processed, and whether its link to the primary is up. */
+export async function replicaState(replica: RedisNodeHandle): Promise<{ up: boolean; offset: number; master: string }> {
+  const info = await replica.info('replication');
+  return { up: info.master_link_status === 'up', offset: Number(info.slave_repl_offset ?? -1), master: info.master_host ?? '' };
+}
+
+/** Waits until every replica's link is up and it has processed the primary's whole replication stream. */
+export async function waitForSync(primary: RedisNodeHandle, replicas: RedisNodeHandle[], timeoutMs: number): Promise<void> {
+  if (replicas.length === 0) return;
+  await waitFor(
+    { what: `replicas ${replicas.map((r) => `'${r.name}'`).join(', ')} to sync with ${primary.name}`, timeoutMs, intervalMs: 50, error: (m) => new ClusterError(m) },
+    async (seen) => {
+      const target = Number((await primary.info('replication')).master_repl_offset ?? 0);
+      const states = await Promise.all(replicas.map(async (r) => ({ r, state: await replicaState(r) })));
+      seen(states.map(({ r, state }) => `${r.name}=${state.up ? 'up' : 'down'}:${state.offset}/${target}`).join(', '));
+      return states.every(({ state }) => state.up && state.offset >= target && state.master === primary.name) ? true : undefined;
+    },
+  );
+}
