@@ -120,7 +120,7 @@ export const redisAofGarbage = defineExperiment({
   workload: { clients: 4, duration: '6s' },
   faults: [{ at: '3s', fault: 'silent-corruption', target: 'primary', params: { kind: 'aof-middle', blocks: 1, bytes: 32 } }],
   expect: { maxLostWrites: 0 },
-  shows: { failing: ['lost-writes', 'integrity'], why: 'a damaged AOF is not loaded past the damage: the server refuses to start until redis-check-aof --fix cuts everything after it' },
+  shows: { failing: ['integrity', 'restore-completed'], why: 'a damaged AOF is not loaded: the server refuses to start (so nothing can be read or written) until redis-check-aof --fix cuts everything after the damage, and redis-check-aof reports it' },
 });
 
 function sidekick(hardened: boolean): ExperimentDefinition {
@@ -151,7 +151,7 @@ function sidekick(hardened: boolean): ExperimentDefinition {
     expect: hardened ? { maxLostWrites: 50, restoreMustComplete: true } : { maxLostWrites: 0 },
     ...(hardened
       ? {}
-      : { shows: { failing: ['lost-writes', 'restore-completed'], why: 'primary, replica and backups shared the SAN: losing it left no replica to promote and no RDB copy to restore' } }),
+      : { shows: { failing: ['rto', 'restore-completed'], why: 'primary, replica and backups shared the SAN: losing it left no replica to promote and no RDB copy to restore, so the service never came back' } }),
   });
 }
 

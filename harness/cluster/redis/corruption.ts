@@ -48,8 +48,11 @@ async function start(node: RedisNodeHandle, from: number): Promise<{ ok: boolean
   return { ok: started.exitCode === 0, log: started.exitCode === 0 ? log : `${started.stderr}\n${log}` };
 }
 
+/** The server's last words: its error lines when it wrote any (not its start-up warnings), else the last lines. */
 function lastLines(text: string, n = 3): string {
-  return text.trim().split('\n').filter(Boolean).slice(-n).join(' | ');
+  const lines = text.trim().split('\n').filter(Boolean);
+  const errors = lines.filter((l) => /bad|wrong|error|can't|cannot|fatal|corrupt|truncat|short read|fail/i.test(l) && !/overcommit/i.test(l));
+  return (errors.length > 0 ? errors : lines).slice(-n).join(' | ');
 }
 
 export async function corruptRedis(node: RedisNodeHandle, { kind, places: count, bytes, evict, random }: CorruptionOptions): Promise<Corruption> {

@@ -1,0 +1,167 @@
+// The Redis (and Valkey) engine on real containers: a healthy run loses nothing, and each shipped
+// experiment's verdict and lost-write count match the guarantee it names (said per test).
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
+import type { HistoryEvent, OpEvent } from '../../harness/history/events.ts';
+import {
+  redisAofGarbage,
+  redisAofTruncated,
+  redisCrashAofAlways,
+  redisCrashAofEverysec,
+  redisCrashRdb,
+  redisEmptyRestart,
+  redisFailoverAsync,
+  redisHealthy,
+} from '../../experiments/redis.ts';
+import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+
+const out = () => mkdtempSync(join(tmpdir(), 'faultline-redis-'));
+
+async function run(definition: ExperimentDefinition, seed = 1): Promise<ExperimentResult> {
+  const result = await runExperiment(definition, { outDir: out(), seed });
+  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
+  return result;
+}
+
+const check = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name);
+const history = (result: ExperimentResult): HistoryEvent[] =>
+  readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as HistoryEvent);
+const faultDetail = (result: ExperimentResult) => result.faults.map((f) => f.detail ?? '').join(' ');
+
+describe('Redis, healthy', () => {
+  it('loses nothing: every acknowledged SET and RPUSH is on the primary and the replica, appends in order, the AOF and RDB check clean', async () => {
+    const result = await run(redisHealthy);
+    expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
+    expect(result.writes.acknowledged).toBeGreaterThan(1000);
+    expect(result.writes.lost).toBe(0);
+    expect(check(result, 'order')?.valid).toBe(true);
+    expect(check(result, 'replica-parity')?.valid).toBe(true);
+    expect(check(result, 'integrity')?.summary).toMatch(/redis-check-aof/);
+    expect(result.versions.redis).toMatch(/^Redis 7\./);
+    const ops = history(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e);
+    expect(ops.some((e) => e.f === 'write')).toBe(true);
+    expect(ops.some((e) => e.f === 'append')).toBe(true);
+  });
+
+  it('on Valkey 8 with WAITAOF after each write: nothing lost, and WAITAOF confirmed the writes locally and on the replica', async () => {
+    const valkey: ExperimentDefinition = {
+      ...redisHealthy,
+      name: 'valkey-healthy',
+      // appendfsync always: WAITAOF returns once each AOF fsynced, which everysec would delay up to a second.
+      topology: { domains: redisHealthy.topology.domains, redis: { ...redisHealthy.topology.redis!, engine: 'valkey', appendfsync: 'always' } },
+      workload: { clients: 4, duration: '4s', waitAof: { local: 1, replicas: 1, timeout: '1s' } },
+    };
+    const result = await run(valkey);
+    expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
+    expect(result.versions.redis).toMatch(/^Valkey 8\./);
+    const acked = history(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e && e.f !== 'read');
+    expect(acked.length).toBeGreaterThan(100);
+    // The guarantee WAITAOF gives: fsynced on the primary and on one replica before it returned.
+    expect(acked.filter((e) => e.confirmed?.met).length).toBeGreaterThan(acked.length * 0.95);
+    expect(acked.every((e) => Array.isArray(e.confirmed?.aof))).toBe(true);
+  });
+});
+
+describe('Redis persistence, as documented', () => {
+  it('RDB only: a crash loses every write since the last snapshot (none was due), and the run fails lost-writes', async () => {
+    const result = await run(redisCrashRdb);
+    expect(result.verdict).toBe('fail');
+    expect(check(result, 'lost-writes')?.valid).toBe(false);
+    expect(result.writes.lost).toBeGreaterThan(1000);
+    expect(result.documented.ok).toBe(true);
+  });
+
+  it('AOF, appendfsync everysec: a process crash loses nothing (the kernel keeps what was written)', async () => {
+    const result = await run(redisCrashAofEverysec);
+    expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    expect(check(result, 'faults-applied')?.valid).toBe(true);
+  });
+
+  it('AOF, appendfsync always: a process crash loses nothing', async () => {
+    const result = await run(redisCrashAofAlways);
+    expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+  });
+
+  it('a torn AOF tail: Redis starts anyway (aof-load-truncated) and the acknowledged writes in the cut bytes are lost', async () => {
+    const result = await run(redisAofTruncated);
+    expect(faultDetail(result)).toMatch(/loaded anyway because aof-load-truncated is enabled|Truncating the AOF/);
+    expect(result.writes.lost).toBeGreaterThan(0);
+    expect(result.writes.lost).toBeLessThan(20); // only what the 256 cut bytes held
+    expect(check(result, 'restore-completed')?.valid).toBe(true);
+    expect(result.documented.ok).toBe(true);
+  });
+
+  it('garbage in the middle of the AOF: Redis refuses to start, and redis-check-aof reports it', async () => {
+    const result = await run(redisAofGarbage);
+    expect(faultDetail(result)).toMatch(/does not start again: .*Bad file format/);
+    expect(check(result, 'integrity')?.valid).toBe(false);
+    expect(check(result, 'restore-completed')?.valid).toBe(false);
+    expect(result.documented.ok).toBe(true);
+  });
+
+  it('a damaged RDB with RDB-only persistence: the restarted server refuses it (checksum)', async () => {
+    const result = await run({
+      ...redisCrashRdb,
+      name: 'redis-rdb-damaged',
+      faults: [{ at: '3s', fault: 'silent-corruption', target: 'primary', params: { kind: 'rdb', blocks: 1, bytes: 32 } }],
+      shows: { failing: ['restore-completed'], why: 'a damaged RDB is refused' },
+    });
+    expect(faultDetail(result)).toMatch(/dump\.rdb.*does not start again/);
+    expect(check(result, 'restore-completed')?.valid).toBe(false);
+  });
+});
+
+describe('Redis replication, as documented', () => {
+  it('promoting an asynchronous replica that was cut off loses acknowledged writes, though WAIT said 0 replicas had them', async () => {
+    const result = await run(redisFailoverAsync);
+    expect(result.verdict).toBe('fail');
+    expect(result.writes.lost).toBeGreaterThan(0);
+    const lost = check(result, 'lost-writes')!;
+    expect(lost.valid).toBe(false);
+    // WAIT told the truth: none of the lost writes had been confirmed by the replica.
+    expect((lost.details as { confirmedLost?: number }).confirmedLost ?? 0).toBe(0);
+    expect(history(result).some((e) => e.type === 'ok' && 'confirmed' in e && e.confirmed?.met === false)).toBe(true);
+    expect(result.documented.ok).toBe(true);
+  });
+
+  it('a primary with persistence off restarts empty, and its replica resynchronises to the empty data set', async () => {
+    const result = await run(redisEmptyRestart);
+    expect(result.writes.lost).toBeGreaterThan(1000);
+    // The replica did not keep the data: it matches the (empty, then refilled) primary.
+    expect(check(result, 'replica-parity')?.valid).toBe(true);
+    expect(result.documented.ok).toBe(true);
+  });
+});
+
+describe('the Redis Sidekick drill, from the command line', () => {
+  it('faultline run redis-sidekick: the one-SAN layout never comes back; spread over domains it fails over with nothing lost and rehearses a restore', async () => {
+    const dir = out();
+    const cli = await execa('node', ['harness/cli.ts', 'run', 'redis-sidekick', '--out', dir, '--seed', '3', '--as-documented'], { reject: false });
+    expect(cli.exitCode, `${cli.stdout}\n${cli.stderr}`).toBe(0); // both behaved as documented
+    expect(cli.stdout).toMatch(/\s+redis-sidekick-naive\s+redis-sidekick-hardened\n/);
+    for (const name of ['redis-sidekick-naive', 'redis-sidekick-hardened']) {
+      for (const file of ['result.json', 'history.jsonl', 'junit.xml', 'report.html', 'final-state.json']) expect(existsSync(join(dir, name, 'latest', file)), `${name}/${file}`).toBe(true);
+    }
+    const naive = JSON.parse(readFileSync(join(dir, 'redis-sidekick-naive', 'latest', 'result.json'), 'utf8')) as ExperimentResult;
+    expect(naive.verdict).toBe('fail');
+    expect(naive.restore.completed).toBe(false);
+    const hardened = JSON.parse(readFileSync(join(dir, 'redis-sidekick-hardened', 'latest', 'result.json'), 'utf8')) as ExperimentResult;
+    expect(hardened.verdict).toBe('pass');
+    expect(hardened.checks.find((c) => c.name === 'restore-rehearsal')?.valid).toBe(true);
+    const list = await execa('node', ['harness/cli.ts', 'list']);
+    expect(list.stdout).toMatch(/^PostgreSQL\n[\s\S]*\nRedis \/ Valkey\n {2}redis-sidekick-naive/m);
+  });
+
+  it('refuses WAITAOF on Redis 7.0 before anything starts, saying to use Valkey', async () => {
+    await expect(
+      runExperiment({ ...redisHealthy, name: 'redis-waitaof', workload: { waitAof: { local: 1, replicas: 0 } } }, { outDir: out() }),
+    ).rejects.toThrow(/WAITAOF, which Redis 7\.0 lacks: set topology\.redis\.engine to 'valkey'/);
+  });
+});
