@@ -22,7 +22,7 @@ export const restoreCompletedChecker: Checker = ({ history, final, expectations 
   }
   const probe = final?.probe;
   if (!probe) return { name: 'restore-completed', valid: 'unknown', summary: 'no write was attempted on the recovered cluster', details: {} };
-  if (probe.ok) return { name: 'restore-completed', valid: true, summary: `the recovered primary ${probe.node} acknowledged a new ledger write in ${probe.latencyMs} ms and served it back through the ledger's index`, details: { ...probe } };
+  if (probe.ok) return { name: 'restore-completed', valid: true, summary: `the recovered primary ${probe.node} acknowledged a new ledger write in ${probe.latencyMs} ms and served it back ${probe.via ?? "through the ledger's index"}`, details: { ...probe } };
   const summary = `the recovered cluster did not take and serve a new write on ${probe.node}: ${probe.error ?? 'no error text'}`;
   return expectations.restoreMustComplete ? { name: 'restore-completed', valid: false, summary, details: { ...probe } } : notRequired(summary, { ...probe });
 };

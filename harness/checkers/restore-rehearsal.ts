@@ -25,13 +25,14 @@ export const restoreRehearsalChecker: Checker = ({ history, final, expectations 
   const missingKeys = recomputed ? recomputed.missing.slice(0, 100).map((w) => w.key) : (end.missingKeys ?? []);
   const details = { detail: end.detail, cutoffMs: end.cutoff, acknowledged, missing, missingKeys };
   const valid = missing <= expectations.maxLostWrites;
+  const cutoffWhat = end.cutoffWhat ?? 'the last archived WAL switch';
   return {
     name: 'restore-rehearsal',
     valid,
     summary:
       missing === 0
-        ? `the backup restored and holds all ${acknowledged} writes acknowledged before the last archived WAL switch: ${end.detail}`
-        : `the backup restored but lacks ${missing} of the ${acknowledged} writes acknowledged before the last archived WAL switch (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed): ${end.detail}`,
+        ? `the backup restored and holds all ${acknowledged} writes acknowledged before ${cutoffWhat}: ${end.detail}`
+        : `the backup restored but lacks ${missing} of the ${acknowledged} writes acknowledged before ${cutoffWhat} (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed): ${end.detail}`,
     details,
   };
 };

@@ -155,6 +155,8 @@ export interface Engine {
    * into a scratch node that serves nothing, and its ledger read.
    */
   prepareRehearsal(cluster: StartedCluster): Promise<string>;
+  /** What prepareRehearsal makes the backups hold, in words: 'the last archived WAL switch'. */
+  readonly rehearsalCutoff: string;
   rehearse(cluster: StartedCluster, options: { domain: string }): Promise<Rehearsed>;
   corrupt(cluster: StartedCluster, node: ClusterNode, options: CorruptionOptions): Promise<Corruption>;
   /** The archive-gap fault: the newest backup in the repository is removed or damaged. */

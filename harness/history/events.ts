@@ -93,6 +93,8 @@ export interface RehearsalEvent {
    * was switched on the current primary and that segment was archived, just before the rehearsal.
    */
   cutoff?: Millis;
+  /** What the cutoff is, in words (default: 'the last archived WAL switch'; Redis: 'the last RDB copy'). */
+  cutoffWhat?: string;
   acknowledged?: number;
   /** Of those, how many the restored scratch node lacks; the first of their keys. */
   missing?: number;

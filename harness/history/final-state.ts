@@ -61,7 +61,7 @@ export interface FinalState {
    * A write into the ledger on the recovered primary after the run, read back through the
    * ledger's primary-key index: did the cluster accept and serve it?
    */
-  probe: { ok: boolean; time: Millis; latencyMs: number; node: string; key?: number; error?: string } | null;
+  probe: { ok: boolean; time: Millis; latencyMs: number; node: string; key?: number; error?: string; /** How it was read back, in words (default: through the ledger's index). */ via?: string } | null;
   /** The ledger rows the restore rehearsal's scratch node held, so the check can be recomputed from the files. */
   rehearsal?: { node: string; rows: Record<string, string> };
 }

@@ -116,15 +116,16 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
     switched = `what was acknowledged did not all reach the backups: ${describeError(caught)}`;
   }
   const cutoff = history.now();
-  history.append({ type: 'rehearsal', phase: 'start', cutoff, detail: switched });
+  history.append({ type: 'rehearsal', phase: 'start', cutoff, cutoffWhat: engine.rehearsalCutoff, detail: switched });
   log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
     const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
     const { detail, node, rows } = await engine.rehearse(cluster, { domain });
     // What lost-writes would call lost, among the writes acknowledged before the switch.
+    history.flush();
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);
-    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, acknowledged, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
-    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged} writes acknowledged before the last archived switch`);
+    history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, cutoffWhat: engine.rehearsalCutoff, acknowledged, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
+    log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged} writes acknowledged before ${engine.rehearsalCutoff}`);
     return { node, rows };
   } catch (caught) {
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'failed', detail: describeError(caught), cutoff });

@@ -45,6 +45,7 @@ export const postgresEngine: Engine = {
   runbook: (cluster, options) => runRunbook(pg(cluster), options),
   rejoin: (cluster) => rejoin(pg(cluster)),
   followPrimary: (cluster) => followPrimary(pg(cluster)),
+  rehearsalCutoff: 'the last archived WAL switch',
   async prepareRehearsal(cluster) {
     const archived = await archiveCurrentSegment(pg(cluster));
     return `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;

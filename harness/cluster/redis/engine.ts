@@ -44,6 +44,7 @@ export const redisEngine: Engine = {
   runbook: () => Promise.reject(new ClusterError('runbooks are not supported for Redis yet: use failover or restore')),
   rejoin: (cluster) => redisRejoin(asRedis(cluster)),
   followPrimary: (cluster) => redisFollowPrimary(asRedis(cluster)),
+  rehearsalCutoff: 'the last RDB copy',
   async prepareRehearsal(cluster) {
     return `${await takeRedisBackup(asRedis(cluster))}, taken after the workload stopped`;
   },

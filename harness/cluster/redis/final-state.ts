@@ -97,7 +97,7 @@ export async function readRedisFinalState(cluster: StartedRedisCluster, { now, c
       return client.get(`${REDIS_KEY_PREFIX}${PROBE_KEY}`);
     }, 10_000);
     if (read !== value) throw new Error(`the probe key read back ${JSON.stringify(read)} instead of ${JSON.stringify(value)}`);
-    final.probe = { ok: true, time, latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY };
+    final.probe = { ok: true, time, latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY, via: 'with GET' };
   } catch (error) {
     final.probe = { ok: false, time, latencyMs: Math.round(performance.now() - started), node: primary.name, key: PROBE_KEY, error: describeError(error) };
   }
