@@ -81,7 +81,7 @@ export const redisFailoverAsync = defineExperiment({
     { at: '1500ms', fault: 'partition', target: 'primary~replica', duration: '4s' },
     { at: '3500ms', fault: 'process-crash', target: 'primary', params: { restart: 'no' } },
   ],
-  recovery: { at: '4s', try: ['failover'] },
+  recovery: { at: '4s', try: ['failover'], rejoin: true },
   expect: { maxLostWrites: 0 },
   shows: { failing: ['lost-writes'], why: 'asynchronous replication: the promoted replica never received what the primary acknowledged while they were cut off; WAIT said so (0 replicas) but the writes were acknowledged all the same' },
 });
