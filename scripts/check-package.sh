@@ -24,7 +24,8 @@ want="$(node -p "require('$root/package.json').version")"
 got="$(npx --no-install faultline --version)"
 [ "$got" = "$want" ] || { echo "npx faultline --version printed '$got', expected '$want'" >&2; exit 1; }
 say "npx faultline --version: $got"
-npx --no-install faultline list | grep -q '^sidekick-naive ' || { echo "npx faultline list does not list sidekick-naive" >&2; exit 1; }
+npx --no-install faultline list | grep -q '^  sidekick-naive ' || { echo "npx faultline list does not list sidekick-naive" >&2; exit 1; }
+npx --no-install faultline list | grep -q '^  redis-sidekick-naive ' || { echo "npx faultline list does not list redis-sidekick-naive" >&2; exit 1; }
 say "npx faultline list: ok"
 # validate from the installed package: the rules list, and preflight on a user's file (no containers).
 npx --no-install faultline validate --rules | grep -q '^archive-command-noop  (error)' || { echo "npx faultline validate --rules does not list archive-command-noop" >&2; exit 1; }
