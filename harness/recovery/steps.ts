@@ -122,6 +122,7 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
     const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
     const { detail, node, rows } = await engine.rehearse(cluster, { domain });
     // What lost-writes would call lost, among the writes acknowledged before the switch.
+    history.flush();
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);
     history.append({ type: 'rehearsal', phase: 'end', outcome: 'ok', detail, cutoff, cutoffWhat: engine.rehearsalCutoff, acknowledged, missing: missing.length, missingKeys: missing.slice(0, 100).map((w) => w.key) });
     log(`restore rehearsal done: ${detail}; it lacks ${missing.length} of the ${acknowledged} writes acknowledged before ${engine.rehearsalCutoff}`);

@@ -168,7 +168,9 @@ export class PostgresWorkload implements Workload {
   }
 
   private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string, warning?: string): void {
-    this.history.append({ type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) });
+    // Completions go out with the next event (see HistoryWriter.appendSoon): one write per operation.
+    const append = type === 'invoke' ? this.history.append.bind(this.history) : this.history.appendSoon.bind(this.history);
+    append({ type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) });
     if (type === 'invoke') this.stats.invoked++;
     else this.stats[type]++;
   }

@@ -244,7 +244,8 @@ export class RedisWorkload implements Workload {
   }
 
   private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string, warning?: string, confirmed?: Confirmed): void {
-    this.history.append({
+    // Completions go out with the next event (see HistoryWriter.appendSoon): one write per operation.
+    const event = {
       type,
       process: slot.process,
       f,
@@ -254,7 +255,9 @@ export class RedisWorkload implements Workload {
       ...(error ? { error } : {}),
       ...(warning ? { warning } : {}),
       ...(confirmed ? { confirmed } : {}),
-    });
+    };
+    if (type === 'invoke') this.history.append(event);
+    else this.history.appendSoon(event);
     if (type === 'invoke') this.stats.invoked++;
     else this.stats[type]++;
   }

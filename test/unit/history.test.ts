@@ -40,3 +40,33 @@ describe('history on disk', () => {
     writer.close();
   });
 });
+
+describe('completions written with the next event', () => {
+  const fresh = () => join(mkdtempSync(join(tmpdir(), 'faultline-history-')), 'history.jsonl');
+  const lines = (path: string) => readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; key?: number; time: number });
+
+  it('goes to disk with the next append, before it, in order and with its own time', () => {
+    const path = fresh();
+    const writer = new HistoryWriter(path);
+    writer.append({ type: 'invoke', process: 1, f: 'write', key: 1, value: 'v1', node: 'n' });
+    const ok = writer.appendSoon({ type: 'ok', process: 1, f: 'write', key: 1, value: 'v1', node: 'n' });
+    expect(lines(path).map((e) => e.type)).toEqual(['invoke']); // held, nothing else happened yet
+    writer.append({ type: 'invoke', process: 1, f: 'write', key: 2, value: 'v2', node: 'n' });
+    const written = lines(path);
+    expect(written.map((e) => `${e.type}${e.key}`)).toEqual(['invoke1', 'ok1', 'invoke2']);
+    expect(written[1]!.time).toBe(ok.time);
+    expect(written[1]!.time).toBeLessThanOrEqual(written[2]!.time);
+    writer.close();
+  });
+
+  it('goes to disk at the end of the turn when no other event comes, and on close', async () => {
+    const path = fresh();
+    const writer = new HistoryWriter(path);
+    writer.appendSoon({ type: 'ok', process: 1, f: 'write', key: 1, value: 'v1', node: 'n' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines(path).map((e) => e.type)).toEqual(['ok']);
+    writer.appendSoon({ type: 'ok', process: 2, f: 'write', key: 2, value: 'v2', node: 'n' });
+    writer.close();
+    expect(lines(path).map((e) => e.key)).toEqual([1, 2]);
+  });
+});
