@@ -36,10 +36,26 @@ async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: nu
   // cover the damage before anyone could read it.
   const last = Math.floor(size / BLOCK) - 2;
   if (last <= first) throw new Error(`${relation} on ${node.name} has only ${Math.floor(size / BLOCK)} blocks: nothing old enough to corrupt yet`);
+  // Only blocks nothing changed since the checkpoint: one changed since then has a full-page image
+  // in the WAL, which crash recovery replays over the damage (seen under load: the checkpoint and
+  // the choice take longer, and autovacuum or a hint bit touches an old block in between).
+  // When every old block changed (a workload rewriting its rows), any will do: the effect check
+  // then reports what crash recovery overwrote.
+  const untouched = await untouchedSinceCheckpoint(node, relation, first, last);
+  const candidates = untouched.length > 0 ? untouched : Array.from({ length: last - first }, (_, i) => first + i);
   const blocks = new Set<number>();
-  while (blocks.size < Math.min(count, last - first)) blocks.add(first + Math.floor(random() * (last - first)));
+  while (blocks.size < Math.min(count, candidates.length)) blocks.add(candidates[Math.floor(random() * candidates.length)]!);
   const offsets = [...blocks].sort((a, b) => a - b).map((block) => block * BLOCK + 64 + Math.floor(random() * (BLOCK - 64 - bytes)));
   return { file, offsets };
+}
+
+/** Blocks in [from, to) whose page LSN (as shared buffers hold it) is before the last checkpoint's redo point (pageinspect, from contrib). */
+async function untouchedSinceCheckpoint(node: PostgresNodeHandle, relation: string, from: number, to: number): Promise<number[]> {
+  await node.psql('CREATE EXTENSION IF NOT EXISTS pageinspect');
+  const rows = await node.psql(
+    `SELECT b FROM generate_series(${from}, ${to - 1}) b WHERE (page_header(get_raw_page('${relation}', b::int))).lsn < (SELECT redo_lsn FROM pg_control_checkpoint()) ORDER BY b`,
+  );
+  return rows.split('\n').filter(Boolean).map(Number);
 }
 
 async function wal(node: PostgresNodeHandle, count: number, bytes: number, random: Random): Promise<Target> {
@@ -99,6 +115,7 @@ export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: 
     await node.exec(['fl-pg', 'stop', 'immediate']);
     const started = await node.exec(['fl-pg', 'start']);
     restarted = started.exitCode === 0;
+    if (!restarted && node.lost) return { detail: `${detail}; the node was lost (its domain) while the server restarted, so nothing read the damage back` };
     detail += restarted ? '; server restarted' : `; server does not start again: ${started.stderr.trim().split('\n').slice(-3).join(' ')}`;
   }
   const noEffect = await effect(node, kind, place, places, restarted, logFrom);
