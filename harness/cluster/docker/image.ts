@@ -18,9 +18,16 @@ export interface ImageOptions {
   log?: (line: string) => void;
 }
 
-/** The build context: the Dockerfile and the helpers under docker/node/ (not the base-image script). */
+/** Binaries a local `make` in docker/faultfs/ leaves behind: built in the image, never sent to it. */
+const BUILT = new Set(['faultfs', 'faultfs-ctl']);
+
+/**
+ * The build context: the Dockerfile, the helpers under docker/node/ and faultfs's sources under
+ * docker/faultfs/ (not the base-image script, not binaries built there by hand).
+ */
 function buildContext(): string[] {
-  return [join(DOCKER_CONTEXT, 'Dockerfile'), ...contextFiles(join(DOCKER_CONTEXT, 'node'))];
+  const faultfs = contextFiles(join(DOCKER_CONTEXT, 'faultfs')).filter((file) => !BUILT.has(relative(join(DOCKER_CONTEXT, 'faultfs'), file)) && !file.endsWith('.o'));
+  return [join(DOCKER_CONTEXT, 'Dockerfile'), ...contextFiles(join(DOCKER_CONTEXT, 'node')), ...faultfs];
 }
 
 function contextFiles(dir: string): string[] {
