@@ -12,14 +12,14 @@ import type { Fault } from './types.ts';
  */
 export const archiveGap: Fault = {
   name: 'archive-gap',
-  description: 'Remove (or damage) the newest finished WAL segment in the backup repository: the archive has a hole',
+  description: 'Remove (or damage) the newest backup in the repository: PostgreSQL the newest finished WAL segment (the archive has a hole), Redis the newest RDB copy',
   mirrors: 'a retention job, a failed copy or bad blocks on the backup LUN',
   targets: ['node'],
   roles: ['archive'],
   disruptive: false,
   healable: false,
   params: {
-    how: { description: "'remove' the segment, or 'damage' bytes where it holds WAL records", kind: 'choice', choices: ['remove', 'damage'], default: 'remove' },
+    how: { description: "'remove' it, or 'damage' bytes in it (where a WAL segment holds records; the middle of an RDB copy)", kind: 'choice', choices: ['remove', 'damage'], default: 'remove' },
   },
   async inject({ cluster, random }, target, params) {
     return engineFor(cluster).damageBackup(cluster, targetNode(target), String(params.how ?? 'remove') === 'damage' ? 'damage' : 'remove', random);

@@ -1,0 +1,68 @@
+// Redis topologies and Redis-only experiment options: checked before anything starts, with errors
+// that say what was wrong and how to fix it.
+
+import { describe, expect, it } from 'vitest';
+import { validateTopology, validatePostgresTopology, REDIS_DEFAULT_SAVE } from '../../harness/cluster/topology.ts';
+import { prepareExperiment } from '../../harness/experiment/definition.ts';
+import { planFaults } from '../../harness/experiment/schedule.ts';
+import { redisHealthy } from '../../experiments/redis.ts';
+
+const redis = (section: Record<string, unknown>) => ({
+  domains: ['san-a', 'san-b'],
+  redis: { nodes: [{ name: 'redis-primary', role: 'primary', domain: 'san-a' }, { name: 'redis-replica', role: 'replica', domain: 'san-b' }], ...section },
+});
+
+describe('a Redis topology', () => {
+  it("keeps Redis's own persistence defaults unless told otherwise", () => {
+    const topology = validateTopology(redis({}));
+    expect(topology.engine).toBe('redis');
+    if (topology.engine !== 'redis') return;
+    expect(topology.redis).toMatchObject({ server: 'redis', appendonly: false, appendfsync: 'everysec', save: REDIS_DEFAULT_SAVE, minReplicasToWrite: 0 });
+    expect(topology.nodes.map((n) => n.role)).toEqual(['primary', 'replica']);
+  });
+
+  it('takes valkey, the AOF settings, no snapshots and extra directives', () => {
+    const topology = validateTopology(redis({ engine: 'valkey', appendonly: true, appendfsync: 'always', save: '', settings: { 'aof-use-rdb-preamble': false } }));
+    if (topology.engine !== 'redis') throw new Error('not redis');
+    expect(topology.redis).toMatchObject({ server: 'valkey', appendonly: true, appendfsync: 'always', save: '' });
+    expect(topology.redis.settings).toEqual([{ name: 'aof-use-rdb-preamble', value: 'no' }]);
+  });
+
+  it('refuses a bad value with its path and what to write instead', () => {
+    expect(() => validateTopology(redis({ appendfsync: 'sometimes' }))).toThrow(/redis\.appendfsync.*'sometimes' is not valid: use 'always', 'everysec' or 'no'/s);
+    expect(() => validateTopology(redis({ save: 'every minute' }))).toThrow(/"seconds changes" pairs/);
+    expect(() => validateTopology(redis({ engine: 'keydb' }))).toThrow(/use 'redis' \(Redis 7\.0\) or 'valkey'/);
+  });
+
+  it('refuses a topology with both engines, or with neither', () => {
+    expect(() => validateTopology({ ...redis({}), postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } })).toThrow(/'postgres' or 'redis', not both/);
+    expect(() => validateTopology({ domains: ['san-a'] })).toThrow(/needs 'postgres' or 'redis'/);
+  });
+
+  it('is refused where only PostgreSQL will do', () => {
+    expect(() => validatePostgresTopology(redis({}))).toThrow(/needs a PostgreSQL topology/);
+  });
+
+  it('checks node names and domains as a PostgreSQL topology does', () => {
+    expect(() => validateTopology({ domains: ['san-a'], redis: { nodes: [{ name: 'redis-primary', role: 'primary', domain: 'elsewhere' }] } })).toThrow(/failure domain "elsewhere"|'elsewhere'/);
+    expect(() => validateTopology({ domains: ['san-a'], redis: { nodes: [{ name: 'r1', role: 'replica', domain: 'san-a' }] } })).toThrow(/without a primary/);
+  });
+});
+
+describe('Redis experiment options', () => {
+  it('turn WAIT into milliseconds, and refuse WAITAOF on Redis 7.0 and WAIT on PostgreSQL', () => {
+    const experiment = prepareExperiment({ ...redisHealthy, workload: { wait: { replicas: 1, timeout: '250ms' } } });
+    expect(experiment.workload.wait).toEqual({ replicas: 1, timeoutMs: 250 });
+    expect(() => prepareExperiment({ ...redisHealthy, workload: { waitAof: { local: 1, replicas: 0 } } })).toThrow(/WAITAOF, which Redis 7\.0 lacks/);
+    expect(() =>
+      prepareExperiment({ name: 'pg-wait', description: 'x', topology: { domains: ['a1'], postgres: { nodes: [{ name: 'pg', role: 'primary', domain: 'a1' }] } }, workload: { wait: { replicas: 1 } } }),
+    ).toThrow(/workload\.wait is a Redis command/);
+  });
+
+  it('refuse a runbook, which the Redis engine cannot run yet, and a PostgreSQL corruption kind', () => {
+    expect(() => prepareExperiment({ ...redisHealthy, recovery: { at: '1s', try: ['runbook'], runbook: { command: './x.sh' } } })).toThrow(/'runbook', which the Redis \/ Valkey engine cannot do/);
+    const topology = validateTopology(redisHealthy.topology);
+    expect(() => planFaults([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'heap' } }], topology, 1, 5000)).toThrow(/no corruption kind 'heap': use aof-tail, aof-middle, rdb/);
+    expect(planFaults([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'aof-middle' } }], topology, 1, 5000)[0]!.params.kind).toBe('aof-middle');
+  });
+});
