@@ -102,6 +102,8 @@ export interface CorruptionOptions {
   /** Restart the server so it reads the damage back from disk. */
   evict: boolean;
   random: Random;
+  /** PostgreSQL: the table whose heap or index is damaged. */
+  table?: string;
 }
 
 export interface RestoreOptions {

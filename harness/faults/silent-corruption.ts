@@ -43,6 +43,7 @@ export const silentCorruption: Fault = {
       bytes: Number(params.bytes ?? 32),
       evict: String(params.evict ?? 'restart') === 'restart',
       random,
+      ...(params.table !== undefined ? { table: String(params.table) } : {}),
     });
   },
 };

@@ -96,8 +96,7 @@ async function effect(node: PostgresNodeHandle, kind: string, place: Target, pla
  * damage back from disk, and proves the damage took effect (read back from the file, or from where
  * crash recovery stopped), or says why it did not.
  */
-export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: count, bytes, evict, random }: CorruptionOptions): Promise<Corruption> {
-  const table = LEDGER_TABLE;
+export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: count, bytes, evict, random, table = LEDGER_TABLE }: CorruptionOptions): Promise<Corruption> {
   let place: Target;
   if (kind === 'heap') place = await heapOrIndex(node, table, count, bytes, random, false);
   else if (kind === 'index') place = await heapOrIndex(node, `${table}_pkey`, count, bytes, random, true);

@@ -74,6 +74,9 @@ export async function corruptRedis(node: RedisNodeHandle, { kind, places: count,
     if (cut === 0) return { detail, noEffect: 'the newest AOF file held nothing to cut' };
     return { detail: `${detail}; ${node.serverName} restarted${said ? ` (it said: ${lastLines(said, 2)})` : ''}` };
   } else if (kind === 'aof-middle' || kind === 'rdb') {
+    if (kind === 'rdb' && evict && (await node.info('persistence')).aof_enabled === '1') {
+      return { detail: `left ${RDB_FILE} on ${node.name} alone`, noEffect: `${node.serverName} loads its AOF, not dump.rdb, at a restart: damage to the RDB would never be read` };
+    }
     if (kind === 'rdb') {
       const exists = (await node.exec(['test', '-s', RDB_FILE])).exitCode === 0;
       if (!exists) {
@@ -102,10 +105,6 @@ export async function corruptRedis(node: RedisNodeHandle, { kind, places: count,
   const restarted = await restart(node);
   if (!restarted.ok) return { detail: `${detail}; ${node.serverName} does not start again: ${lastLines(restarted.log)}` };
   detail += `; ${node.serverName} restarted`;
-  if (kind === 'rdb') {
-    const aof = (await node.info('persistence')).aof_enabled === '1';
-    if (aof) return { detail, noEffect: `${node.serverName} loads its AOF, not dump.rdb, at a restart: the damaged RDB was never read` };
-  }
   return { detail, ...(await noEffect(check)) };
 }
 

@@ -24,13 +24,15 @@ export interface Ledger {
 /** Every ledger key (SET) and list entry (RPUSH `key:value`) the server holds. */
 export async function readLedger(client: Redis): Promise<Ledger> {
   const rows: Record<string, string> = {};
-  const keys: string[] = [];
+  // SCAN may return a key more than once (while the table is rehashed): keep each once.
+  const seen = new Set<string>();
   let cursor = '0';
   do {
     const [next, batch] = await client.scan(cursor, 'MATCH', `${REDIS_KEY_PREFIX}*`, 'COUNT', 1000);
     cursor = next;
-    keys.push(...batch);
+    for (const key of batch) seen.add(key);
   } while (cursor !== '0');
+  const keys = [...seen];
   for (let i = 0; i < keys.length; i += 1000) {
     const slice = keys.slice(i, i + 1000);
     const values = await client.mget(...slice);

@@ -8,7 +8,7 @@ import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { fence } from '../fence.ts';
 import type { RestoreOptions } from '../engine.ts';
-import { AOF_DIR, BACKUPS, RDB_FILE, type RedisNodeHandle } from './redis-node.ts';
+import { AOF_DIR, BACKUPS, RDB_FILE, REDIS_PORT, type RedisNodeHandle } from './redis-node.ts';
 import { configureAndStart, replicaState, REHEARSAL_NODE, RESTORED_NODE, startRedisNode, waitForSync, type StartedRedisCluster } from './start-cluster.ts';
 
 function usableBackupNode(cluster: StartedRedisCluster): RedisNodeHandle {
@@ -30,7 +30,7 @@ export async function takeRedisBackup(cluster: StartedRedisCluster): Promise<str
 async function repoint(cluster: StartedRedisCluster, replica: RedisNodeHandle): Promise<string> {
   const primary = cluster.primary();
   try {
-    await replica.cli('REPLICAOF', primary.name, '6379');
+    await replica.cli('REPLICAOF', primary.name, String(REDIS_PORT));
     await replica.cli('CONFIG', 'REWRITE');
     await waitForSync(primary, [replica], 20_000);
     return `${replica.name} now replicates from ${primary.name}`;
@@ -54,6 +54,11 @@ export async function redisFailover(cluster: StartedRedisCluster): Promise<strin
   const best = reachable.sort((a, b) => b.offset - a.offset)[0]!;
   const fencing = await fence(cluster, old);
   await best.node.cli('REPLICAOF', 'NO', 'ONE');
+  // As PostgreSQL's failover clears synchronous_standby_names: a new primary that waited for more
+  // replicas than survive would refuse every write (NOREPLICAS) and the service never came back.
+  const wanted = cluster.topology.redis.minReplicasToWrite;
+  const survivors = candidates.length - 1;
+  if (wanted > survivors) await best.node.cli('CONFIG', 'SET', 'min-replicas-to-write', String(survivors));
   await best.node.cli('CONFIG', 'REWRITE');
   const role = (await best.node.info('replication')).role;
   if (role !== 'master') throw new ClusterError(`${best.node.name} was not promoted: its role is '${role}'`);
@@ -65,7 +70,7 @@ export async function redisFailover(cluster: StartedRedisCluster): Promise<strin
 
 /** After a failover, the former primary (its server restarted on its own data) replicates from the new one. */
 export async function redisRejoin(cluster: StartedRedisCluster): Promise<string> {
-  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive');
+  const old = cluster.nodes.find((n) => n.role === 'retired' && !n.lost && n.spec.role !== 'archive' && n.name !== REHEARSAL_NODE && n.name !== RESTORED_NODE);
   if (!old) throw new ClusterError('no former primary survives to rejoin');
   const topology = cluster.topology;
   await old.stopServer('immediate');
