@@ -467,5 +467,9 @@ export async function main(argv: string[]): Promise<number> {
 
 // Run when executed (also through npm's bin link), not when imported by tests.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main(process.argv.slice(2));
+  const code = await main(process.argv.slice(2));
+  // Every result is written and every cluster removed by now. A handle a driver left open (a
+  // connection still being attempted when the workload stopped) must not keep the command from
+  // exiting: it once held 'faultline run sidekick' open after both runs had ended.
+  process.exit(code);
 }
