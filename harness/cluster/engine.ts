@@ -114,9 +114,13 @@ export interface RestoreOptions {
 }
 
 export interface RunbookOptions {
+  /** A shell command line, run with /bin/sh -c from the current folder. */
   command: string;
+  /** The runbook's whole process group is stopped after this long. */
   budgetMs: number;
+  /** Where the prepared empty node's volume goes. */
   domain: string;
+  /** The run's folder: context.json, result.json and runbook.log go in `runbook/` there. */
   dir: string;
   log: (line: string) => void;
 }

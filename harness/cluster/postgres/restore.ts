@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
+import type { RestoreOptions as EngineRestoreOptions } from '../engine.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
 import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
@@ -16,15 +17,12 @@ import { rebuildAsReplica } from './rejoin.ts';
 
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
 
-export interface RestoreOptions {
-  /** Failure domain for the restored node's volume. */
-  domain: string;
+/** The engine's restore options (domain, point in time), and PostgreSQL's own. */
+export interface RestoreOptions extends EngineRestoreOptions {
   /** Name of the new node. Default `pg-restored`. */
   name?: string;
   /** How long replay may take. Default 120 s. */
   timeoutMs?: number;
-  /** Replay only up to this moment (point in time), then promote; default: the end of the archive. */
-  targetTime?: Date;
   /**
    * A rehearsal: the restored node does not become the primary, and it archives nothing, so that
    * it cannot write into the repository it was restored from. Its default name is `pg-rehearsal`.

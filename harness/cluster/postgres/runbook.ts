@@ -18,18 +18,9 @@ import { PGDATA, REPO } from './postgres-node.ts';
 import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
+import type { RunbookOptions } from '../engine.ts';
 
-export interface RunbookOptions {
-  /** A shell command line, run with /bin/sh -c from the current folder. */
-  command: string;
-  /** The runbook's whole process group is stopped after this long. */
-  budgetMs: number;
-  /** Where the prepared empty node's volume goes. */
-  domain: string;
-  /** The run's folder: context.json, result.json and runbook.log go in `runbook/` there. */
-  dir: string;
-  log: (line: string) => void;
-}
+export type { RunbookOptions } from '../engine.ts';
 
 /** How long a named primary may take to accept writes once the runbook has exited. */
 const READY_MS = 15_000;
