@@ -10,6 +10,7 @@ import ioStall from './io-stall.ts';
 import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
 import { redisExperiments } from './redis.ts';
+import { powerLossExperiments } from './power-loss.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -24,5 +25,6 @@ export const experiments: ExperimentDefinition[] = [
   staleSnapshot,
   silentCorruption,
   healthy,
+  ...powerLossExperiments,
   ...redisExperiments,
 ];

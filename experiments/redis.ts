@@ -159,12 +159,49 @@ function sidekick(hardened: boolean): ExperimentDefinition {
 export const redisSidekickNaive = sidekick(false);
 export const redisSidekickHardened = sidekick(true);
 
+const powerCut = [{ at: '4s', fault: 'power-loss', target: 'primary', duration: '500ms' }] as const;
+
+/** Guarantee: appendfsync always fsyncs the AOF before replying, so a power loss loses nothing acknowledged. */
+export const redisPowerLossAlways = defineExperiment({
+  name: 'redis-power-loss-always',
+  description: 'Cut the power under Redis with appendfsync always: nothing acknowledged is lost',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'always' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+});
+
+/** Guarantee: appendfsync everysec may lose about a second of writes to a power loss (not to a crash). */
+export const redisPowerLossEverysec = defineExperiment({
+  name: 'redis-power-loss-everysec',
+  description: 'Cut the power under Redis with appendfsync everysec: about the last second of acknowledged writes is lost',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'everysec' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'appendfsync everysec fsyncs the AOF once a second: what was acknowledged since is only in the page cache' },
+});
+
+/** Guarantee: appendfsync no leaves flushing to the kernel; a power loss takes whatever it had not flushed. */
+export const redisPowerLossNo = defineExperiment({
+  name: 'redis-power-loss-no',
+  description: 'Cut the power under Redis with appendfsync no: every acknowledged write the kernel had not flushed is lost',
+  topology: primaryOnly({ appendonly: true, appendfsync: 'no' }),
+  workload: { clients: 4, duration: '7s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'appendfsync no never fsyncs the AOF: writes not yet flushed by the kernel are lost with the power' },
+});
+
 export const redisExperiments: ExperimentDefinition[] = [
   redisSidekickNaive,
   redisSidekickHardened,
   redisCrashRdb,
   redisCrashAofEverysec,
   redisCrashAofAlways,
+  redisPowerLossAlways,
+  redisPowerLossEverysec,
+  redisPowerLossNo,
   redisFailoverAsync,
   redisEmptyRestart,
   redisAofTruncated,

@@ -53,6 +53,7 @@ static struct fuse *g_fuse;       /* for cache invalidations */
 static atomic_int g_lost;         /* lost-writes mode */
 static atomic_int g_fsync_clean;  /* discard un-synced data when an fsync fails by rule */
 static atomic_int g_nrules;       /* error rules + latency rules: fast path when zero */
+static atomic_long g_injected;    /* calls failed by an error rule, since start */
 static atomic_uint_fast64_t g_gen = 1;        /* handle generation: bumped by power-loss */
 static atomic_uint_fast64_t g_dead_before;    /* handles with gen < this return EIO */
 static atomic_long g_cached_bytes;
@@ -163,6 +164,8 @@ static int check_rules(int op, const char *path)
 			x->count--;
 	}
 	pthread_mutex_unlock(&g_rules_mtx);
+	if (err)
+		atomic_fetch_add(&g_injected, 1);
 	if (sleep_us > 0) {
 		struct timespec ts = { sleep_us / 1000000, (sleep_us % 1000000) * 1000 };
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -1657,6 +1660,27 @@ static void command(char *line, char *reply, size_t rsz)
 		pthread_mutex_unlock(&g_rules_mtx);
 		atomic_store(&g_dead_before, 0);
 		snprintf(reply, rsz, "ok reset");
+	} else if (!strcmp(c, "remove")) {
+		char *end = NULL;
+		unsigned long id = argc == 2 ? strtoul(argv[1], &end, 10) : 0;
+		if (argc != 2 || !end || *end || id == 0) {
+			snprintf(reply, rsz, "error usage: remove RULE-ID");
+			return;
+		}
+		int found = 0;
+		pthread_mutex_lock(&g_rules_mtx);
+		for (struct rule **pp = &g_rules; *pp; pp = &(*pp)->next) {
+			if ((*pp)->id != id)
+				continue;
+			struct rule *x = *pp;
+			*pp = x->next;
+			rule_free(x);
+			atomic_fetch_sub(&g_nrules, 1);
+			found = 1;
+			break;
+		}
+		pthread_mutex_unlock(&g_rules_mtx);
+		snprintf(reply, rsz, found ? "ok removed rule %lu" : "ok no rule %lu (expired or used up)", id);
 	} else if (!strcmp(c, "status")) {
 		int nerr = 0, nlat = 0;
 		uint64_t now = now_ns();
@@ -1672,10 +1696,10 @@ static void command(char *line, char *reply, size_t rsz)
 		pthread_mutex_unlock(&g_dir_mtx);
 		snprintf(reply, rsz,
 			 "ok rules=%d error_rules=%d latency_rules=%d cached_bytes=%ld dirty_files=%d "
-			 "pending_dir_entries=%d lost_writes=%s fsync_clean=%s power_lost=%s",
+			 "pending_dir_entries=%d lost_writes=%s fsync_clean=%s power_lost=%s errors_injected=%ld",
 			 nerr + nlat, nerr, nlat, atomic_load(&g_cached_bytes), atomic_load(&g_dirty_files),
 			 nd, atomic_load(&g_lost) ? "on" : "off", atomic_load(&g_fsync_clean) ? "on" : "off",
-			 atomic_load(&g_dead_before) ? "yes" : "no");
+			 atomic_load(&g_dead_before) ? "yes" : "no", atomic_load(&g_injected));
 	} else if (!strcmp(c, "canary")) {
 		if (argc != 2) {
 			snprintf(reply, rsz, "error usage: canary DIR");

@@ -6,7 +6,7 @@
 // checkers and the report import this file, never an engine's folder: a new engine is a new folder.
 
 import type { StartedTestContainer } from 'testcontainers';
-import type { DockerRun, StartedNode } from './docker/docker-run.ts';
+import type { DockerRun, FaultfsOptions, StartedNode } from './docker/docker-run.ts';
 import type { HistoryWriter } from '../history/writer.ts';
 import type { FinalState } from '../history/final-state.ts';
 import type { Random } from '../random.ts';
@@ -132,6 +132,19 @@ export interface Rehearsed {
   rows: Record<string, string>;
 }
 
+/** How to start a cluster. */
+export interface StartOptions {
+  /** Progress lines ("starting 3 node containers"), for a CLI or a test log. */
+  log?: (line: string) => void;
+  /** Use this image instead of building/reusing the node image. */
+  image?: string;
+  runId?: string;
+  /** How long followers may take to catch up. Default 60 s. */
+  readyTimeoutMs?: number;
+  /** Stack faultfs on every node's volume (faults `io-error` and `power-loss` need it). */
+  faultfs?: FaultfsOptions;
+}
+
 /** One storage system behind faultline. */
 export interface Engine {
   readonly name: EngineName;
@@ -141,7 +154,7 @@ export interface Engine {
   readonly corruptionKinds: readonly string[];
   /** The recovery actions it can take. */
   readonly recoveryActions: ReadonlyArray<'failover' | 'restore' | 'runbook'>;
-  start(topology: Topology, options: { log?: (line: string) => void; image?: string; runId?: string }): Promise<StartedCluster>;
+  start(topology: Topology, options: StartOptions): Promise<StartedCluster>;
   /** Makes the ledger ready on the primary; returns the server's version line for the result. */
   prepare(cluster: StartedCluster): Promise<string>;
   workload(cluster: StartedCluster, history: HistoryWriter, options: WorkloadOptions): Workload;

@@ -16,7 +16,7 @@ import { prepareExperiment, type Experiment, type ExperimentDefinition, type Ste
 import { planFaults, type PlannedFault } from './schedule.ts';
 import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
-import { FaultUnavailable, findFault, resolveTarget } from '../faults/index.ts';
+import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
@@ -71,13 +71,17 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   const engine = engineFor(topology);
   const planned = planFaults(definition.faults ?? [], topology, seed, experiment.durationMs);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
+  // faultfs goes under every node's volume when a fault needs it (io-error, power-loss).
+  const faultfs = faultfsFor(planned);
   try {
     phase('starting cluster');
-    cluster = await engine.start(topology, { log, ...(options.image ? { image: options.image } : {}) });
+    if (faultfs) log(`${definition.name}: faultfs under every volume${faultfs.lostWrites ? ', un-fsynced data kept apart' : ''}`);
+    cluster = await engine.start(topology, { log, ...(options.image ? { image: options.image } : {}), ...(faultfs ? { faultfs } : {}) });
     history.append({ type: 'run', phase: 'phase', name: 'cluster ready', runId: cluster.runId });
     versions.image = cluster.image;
     versions[engine.name] = await engine.prepare(cluster);
 
+    if (faultfs?.lostWrites) await settleVolumes(cluster.nodes);
     phase(`workload: ${definition.workload?.clients ?? 4} clients for ${experiment.durationMs / 1000} s`);
     workload = engine.workload(cluster, history, { ...experiment.workload, seed });
     const timetable = new Timetable({
@@ -218,7 +222,10 @@ async function runFault(
   heals.delete(key);
   try {
     const healed = await heal();
-    history.append({ ...base, phase: 'end', detail: `${injected.detail}; healed: ${healed ?? 'done'}`, ...noEffect });
+    const said = typeof healed === 'object' ? healed : { detail: healed ?? 'done' };
+    const lateNoEffect = said.noEffect && !injected.noEffect ? { noEffect: said.noEffect } : noEffect;
+    history.append({ ...base, phase: 'end', detail: `${injected.detail}; healed: ${said.detail}`, ...lateNoEffect });
+    if (said.noEffect) log(`fault ${fault.name} on ${target.label} had no effect: ${said.noEffect}`);
     log(`fault ${fault.name} on ${target.label} healed`);
   } catch (caught) {
     const detail = `${injected.detail}; heal failed: ${describeError(caught)}`;

@@ -83,6 +83,8 @@ function checkParams(fault: Fault, params: ParamValues | undefined, where: strin
     if (spec.kind === 'size' && parseSize(value) === undefined) throw bad("a size like '64M'");
     if (spec.kind === 'number' && !(Number.isInteger(Number(value)) && Number(value) > 0)) throw bad('a whole number above 0');
     if (spec.kind === 'choice' && !spec.choices?.includes(String(value))) throw bad(`one of ${spec.choices?.join(', ')}`);
+    if (spec.kind === 'fraction' && !(typeof value === 'number' && value >= 0 && value <= 1)) throw bad('a number from 0 to 1, e.g. 0.1');
+    if (spec.kind === 'text' && (typeof value !== 'string' || value === '' || /\s/.test(value))) throw bad('a non-empty string without spaces');
     values[name] = value;
   }
   return values;

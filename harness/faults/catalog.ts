@@ -12,7 +12,10 @@ import { readOnly } from './read-only.ts';
 import { silentCorruption } from './silent-corruption.ts';
 import { staleSnapshot } from './stale-snapshot.ts';
 import { volumeLoss } from './volume-loss.ts';
-import type { Fault } from './types.ts';
+import { ioError } from './io-error.ts';
+import { powerLoss } from './power-loss.ts';
+import type { FaultfsOptions } from '../cluster/docker/docker-run.ts';
+import type { Fault, ParamValues } from './types.ts';
 
 export const faults: readonly Fault[] = [
   ioStall,
@@ -27,8 +30,20 @@ export const faults: readonly Fault[] = [
   pause,
   partition,
   latency,
+  ioError,
+  powerLoss,
 ];
 
 export function findFault(name: string): Fault | undefined {
   return faults.find((f) => f.name === name);
+}
+
+/** What faultfs mode a run's faults need: none, errors only, or un-synced data kept apart. */
+export function faultfsFor(planned: Array<{ fault: string; params: ParamValues }>): FaultfsOptions | undefined {
+  let needed: FaultfsOptions | undefined;
+  for (const step of planned) {
+    const mode = findFault(step.fault)?.faultfs?.(step.params);
+    if (mode) needed = { lostWrites: (needed?.lostWrites ?? false) || mode === 'lost-writes' };
+  }
+  return needed;
 }

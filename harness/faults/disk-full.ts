@@ -1,7 +1,6 @@
-import { asRoot, ensureServerUp, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import { asRoot, ensureServerUp, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
-const FILL = `${VOLUME_MOUNT}/faultline-fill`;
 
 /**
  * disk-full: fills the node's volume to ENOSPC with one file. The server's writes that need new
@@ -17,18 +16,20 @@ export const diskFull: Fault = {
   params: {},
   async inject(_context, target) {
     const node = targetNode(target);
+    const fs = node.volume.fsMount;
+    const FILL = `${fs}/faultline-fill`;
     // fallocate takes what is free at once; a dd loop mops up the last blocks it could not reserve.
     await asRoot(node, [
       'bash',
       '-c',
-      `free=$(df --output=avail -B1 ${VOLUME_MOUNT} | tail -1); fallocate -l "$free" ${FILL} 2>/dev/null || fallocate -l $((free - 1048576)) ${FILL}; ` +
-        `dd if=/dev/zero of=${FILL}.tail bs=4096 2>/dev/null; sync -f ${VOLUME_MOUNT}; df --output=avail -B1 ${VOLUME_MOUNT} | tail -1`,
+      `free=$(df --output=avail -B1 ${fs} | tail -1); fallocate -l "$free" ${FILL} 2>/dev/null || fallocate -l $((free - 1048576)) ${FILL}; ` +
+        `dd if=/dev/zero of=${FILL}.tail bs=4096 2>/dev/null; sync -f ${fs}; df --output=avail -B1 ${fs} | tail -1`,
     ]);
     return {
-      detail: `filled ${VOLUME_MOUNT} on ${node.name}`,
+      detail: `filled ${fs} on ${node.name}`,
       heal: async () => {
         await asRoot(node, ['rm', '-f', FILL, `${FILL}.tail`]);
-        return `freed ${VOLUME_MOUNT} on ${node.name}; ${await ensureServerUp(node)}`;
+        return `freed ${fs} on ${node.name}; ${await ensureServerUp(node)}`;
       },
     };
   },

@@ -1,4 +1,4 @@
-import { asRoot, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import { asRoot, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 /**
@@ -15,12 +15,13 @@ export const ioStall: Fault = {
   params: {},
   async inject(_context, target) {
     const node = targetNode(target);
-    await asRoot(node, ['fsfreeze', '-f', VOLUME_MOUNT]);
+    const fs = node.volume.fsMount;
+    await asRoot(node, ['fsfreeze', '-f', fs]);
     return {
-      detail: `froze ${VOLUME_MOUNT} on ${node.name}`,
+      detail: `froze ${fs} on ${node.name}`,
       heal: async () => {
-        await asRoot(node, ['fsfreeze', '-u', VOLUME_MOUNT]);
-        return `thawed ${VOLUME_MOUNT} on ${node.name}`;
+        await asRoot(node, ['fsfreeze', '-u', fs]);
+        return `thawed ${fs} on ${node.name}`;
       },
     };
   },

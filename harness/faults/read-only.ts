@@ -1,4 +1,4 @@
-import { asRoot, ensureServerUp, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import { asRoot, ensureServerUp, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 /**
@@ -17,13 +17,14 @@ export const readOnly: Fault = {
   params: {},
   async inject(_context, target) {
     const node = targetNode(target);
-    await asRoot(node, ['mount', '-o', 'remount,abort', VOLUME_MOUNT]);
+    const fs = node.volume.fsMount;
+    await asRoot(node, ['mount', '-o', 'remount,abort', fs]);
     return {
-      detail: `aborted ext4 on ${VOLUME_MOUNT} of ${node.name}: read-only`,
+      detail: `aborted ext4 on ${fs} of ${node.name}: read-only`,
       heal: async () => {
         await node.killServer();
-        await asRoot(node, ['fl-lun', 'remount-clean', VOLUME_MOUNT, node.owner]);
-        return `${VOLUME_MOUNT} checked and read-write again; ${await ensureServerUp(node)}`;
+        await asRoot(node, ['fl-lun', 'remount-clean', fs, node.owner]);
+        return `${fs} checked and read-write again; ${await ensureServerUp(node)}`;
       },
     };
   },

@@ -1,4 +1,4 @@
-import { asRoot, ensureServerUp, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import { asRoot, ensureServerUp, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 /**
@@ -24,13 +24,14 @@ export const staleSnapshot: Fault = {
   },
   async inject({ random }, target, params) {
     const node = targetNode(target);
+    const fs = node.volume.fsMount;
     const tag = `snap${Math.floor(random() * 1e9)}`;
-    const image = (await asRoot(node, ['fl-lun', 'snapshot', VOLUME_MOUNT, tag])).stdout.trim();
+    const image = (await asRoot(node, ['fl-lun', 'snapshot', fs, tag])).stdout.trim();
     return {
       detail: `snapshot of ${node.name}'s volume taken (${image})`,
       heal: async () => {
         await node.killServer();
-        await asRoot(node, ['fl-lun', 'rollback', VOLUME_MOUNT, tag, node.owner]);
+        await asRoot(node, ['fl-lun', 'rollback', fs, tag, node.owner]);
         if (params.restart === 'no') return `${node.name}'s volume rolled back to the snapshot; its server stays down`;
         return `${node.name}'s volume rolled back to the snapshot; ${await ensureServerUp(node)}`;
       },

@@ -16,7 +16,8 @@ export type ResolvedTarget =
 
 export interface ParamSpec {
   description: string;
-  kind: 'duration' | 'size' | 'number' | 'choice';
+  /** 'text': any string without white space; 'fraction': a number from 0 to 1. */
+  kind: 'duration' | 'size' | 'number' | 'choice' | 'text' | 'fraction';
   default?: string | number;
   choices?: string[];
 }
@@ -33,12 +34,20 @@ export interface FaultContext {
 export interface Injected {
   /** What was done, for the history and the report (e.g. which blocks were overwritten). */
   detail: string;
-  /** Undoes the fault where that is possible; registered at once and always run, even on SIGINT. */
-  heal?: () => Promise<string | void>;
+  /**
+   * Undoes the fault where that is possible; registered at once and always run, even on SIGINT.
+   * It may find that the fault had no effect after all (an error rule no call matched).
+   */
+  heal?: () => Promise<string | void | Healed>;
   /**
    * The fault ran but did not take effect, and why (the damage was overwritten before anyone read
    * it, the segment was already gone). A run with such a fault did not test what it claims.
    */
+  noEffect?: string;
+}
+
+export interface Healed {
+  detail: string;
   noEffect?: string;
 }
 
@@ -64,6 +73,11 @@ export interface Fault {
   /** Whether it lasts `duration` and is then healed; permanent faults are never healed. */
   healable: boolean;
   params: Record<string, ParamSpec>;
+  /**
+   * The faultfs mode the fault needs on every node's volume from the start of the run ('errors':
+   * faultfs stacked; 'lost-writes': also keeping un-fsynced data apart); absent when none.
+   */
+  faultfs?(params: ParamValues): 'errors' | 'lost-writes' | undefined;
   /** Checks the parameters against the engine before the run; returns what is wrong, if anything. */
   check?(topology: Topology, params: ParamValues, engine: Engine): string | undefined;
   inject(context: FaultContext, target: ResolvedTarget, params: ParamValues): Promise<Injected>;

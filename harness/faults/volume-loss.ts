@@ -1,4 +1,4 @@
-import { asRoot, targetNode, VOLUME_MOUNT } from './node-ops.ts';
+import { asRoot, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
 /** volume-loss: the node's volume and everything on it is gone; the node cannot start again. */
@@ -12,9 +12,10 @@ export const volumeLoss: Fault = {
   params: {},
   async inject(_context, target) {
     const node = targetNode(target);
+    const fs = node.volume.fsMount;
     await node.killServer();
     await node.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
-    const image = (await asRoot(node, ['fl-lun', 'destroy', VOLUME_MOUNT])).stdout.trim();
+    const image = (await asRoot(node, ['fl-lun', 'destroy', fs])).stdout.trim();
     node.lost = true;
     return { detail: `destroyed ${node.name}'s volume (${image})` };
   },

@@ -23,6 +23,23 @@ export interface LunSpec {
   owner: string;
 }
 
+/**
+ * faultfs (docker/faultfs) stacked on every LUN of a run: the server then uses its volume through
+ * it, and faults can make calls fail or drop what was never fsynced (`io-error`, `power-loss`).
+ */
+export interface FaultfsOptions {
+  /** Keep un-fsynced data apart from the start, so that a power loss can drop it. */
+  lostWrites: boolean;
+}
+
+/** faultfs's control socket in a node (one LUN per node has faultfs). */
+export const FAULTFS_SOCKET = '/run/faultfs.sock';
+
+/** Where a LUN's ext4 file system is mounted when faultfs shows it at its mount point. */
+function lowerMountPoint(lun: LunSpec): string {
+  return `/var/lib/faultline/lun-${lun.name}`;
+}
+
 export interface NodeContainerSpec {
   name: string;
   image: string;
@@ -33,7 +50,20 @@ export interface NodeContainerSpec {
 export interface StartedNode {
   name: string;
   container: StartedTestContainer;
-  luns: Array<LunSpec & { imagePath: string; volume: string }>;
+  luns: StartedLun[];
+}
+
+export interface StartedLun extends LunSpec {
+  imagePath: string;
+  /** The failure domain's Docker volume that holds the image. */
+  volume: string;
+  /**
+   * Where the LUN's own ext4 file system is mounted: `mountPoint`, unless faultfs is stacked on it
+   * (then faults that act on the file system itself, such as fsfreeze, use this path).
+   */
+  fsMount: string;
+  /** faultfs on this LUN: the server reaches `mountPoint` through it. */
+  faultfs?: FaultfsOptions & { socket: string };
 }
 
 /** Where a domain's Docker volume is mounted inside every node that has a LUN in it. */
@@ -45,22 +75,25 @@ export class DockerRun implements AsyncDisposable {
   readonly id: string;
   readonly networkName: string;
   readonly engine: Engine;
+  /** Set when every node's LUN gets faultfs. */
+  readonly faultfs: FaultfsOptions | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly untrack: () => void;
   private interruptedBy: string | undefined;
   private cleaning: Promise<void> | undefined;
 
-  private constructor(engine: Engine, id: string) {
+  private constructor(engine: Engine, id: string, faultfs: FaultfsOptions | undefined) {
     this.engine = engine;
+    this.faultfs = faultfs;
     this.id = id;
     this.networkName = resourceName(id, 'net');
     this.untrack = trackRun(this);
   }
 
   /** Creates the run's network and one volume per failure domain. */
-  static async create(domains: string[], options: { runId?: string } = {}): Promise<DockerRun> {
+  static async create(domains: string[], options: { runId?: string | undefined; faultfs?: FaultfsOptions | undefined } = {}): Promise<DockerRun> {
     const engine = await getEngine();
-    const run = new DockerRun(engine, options.runId ?? newRunId());
+    const run = new DockerRun(engine, options.runId ?? newRunId(), options.faultfs);
     try {
       await run.track(
         engine.docker.createNetwork({ Name: run.networkName, Labels: runLabels(run.id), CheckDuplicate: true }),
@@ -95,11 +128,17 @@ export class DockerRun implements AsyncDisposable {
   /** Starts a node container with its LUNs attached; resolves once the node said it is ready. */
   async startNode(spec: NodeContainerSpec): Promise<StartedNode> {
     this.checkpoint();
-    const luns = spec.luns.map((lun) => ({
+    const faultfs = this.faultfs;
+    const luns: StartedLun[] = spec.luns.map((lun, index) => ({
       ...lun,
       imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${this.id}.img`,
       volume: this.volumeName(lun.domain),
+      // One faultfs per node (its control socket is the node's): on its first LUN.
+      fsMount: faultfs && index === 0 ? lowerMountPoint(lun) : lun.mountPoint,
+      ...(faultfs && index === 0 ? { faultfs: { ...faultfs, socket: FAULTFS_SOCKET } } : {}),
     }));
+    const lunEnv = (l: StartedLun) =>
+      [l.imagePath, l.fsMount, l.bytes, l.owner, l.faultfs ? l.mountPoint : '', l.faultfs?.lostWrites ? 'lost-writes' : ''].join('|');
     const container = new NodeContainer(spec.image)
       .withLoopDevices(this.engine.appArmor)
       .withName(resourceName(this.id, spec.name))
@@ -108,11 +147,12 @@ export class DockerRun implements AsyncDisposable {
       .withNetworkAliases(spec.name)
       .withLabels({ ...runLabels(this.id), [LABEL_NODE]: spec.name })
       .withEnvironment({
-        FAULTLINE_LUNS: luns.map((l) => `${l.imagePath}|${l.mountPoint}|${l.bytes}|${l.owner}`).join(';'),
+        FAULTLINE_LUNS: luns.map(lunEnv).join(';'),
       })
       .withExposedPorts(...spec.exposedPorts)
       .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
       .withStartupTimeout(60_000);
+    if (faultfs) container.withFuse();
     for (const domain of new Set(luns.map((l) => l.domain))) {
       container.withNamedVolume(this.volumeName(domain), domainMountPoint(domain));
     }

@@ -18,6 +18,12 @@ export class NodeContainer extends GenericContainer {
     return this;
   }
 
+  /** Lets the container mount FUSE file systems (faultfs): /dev/fuse (SYS_ADMIN is already added). */
+  withFuse(): this {
+    this.hostConfig.Devices = [...(this.hostConfig.Devices ?? []), { PathOnHost: '/dev/fuse', PathInContainer: '/dev/fuse', CgroupPermissions: 'rwm' }];
+    return this;
+  }
+
   /** Mounts a named Docker volume (a failure domain) at `target`. */
   withNamedVolume(volume: string, target: string): this {
     this.hostConfig.Mounts = [...(this.hostConfig.Mounts ?? []), { Type: 'volume', Source: volume, Target: target }];

@@ -87,7 +87,13 @@ async function checksums(node: PostgresNodeHandle): Promise<IntegrityRun> {
   if (result.exitCode !== 0 && /must be shut down/.test(result.stderr)) {
     const recovery = await node.exec(['bash', '-c', `rm -f ${PGDATA}/standby.signal ${PGDATA}/recovery.signal; postgres --single -D ${PGDATA} -c archive_mode=off postgres </dev/null`]);
     if (recovery.exitCode !== 0) {
-      return { tool: 'pg_checksums', node: node.name, exitCode: 0, output: '', skipped: `its server was stopped without a clean shutdown, and crash recovery in single-user mode failed: ${(recovery.stderr || recovery.stdout).trim().split('\n').slice(-2).join(' ')}` };
+      const said = `${recovery.stderr}${recovery.stdout}`;
+      // Recovery stopped by a page that fails its data checksum: that is the checksums finding damage.
+      const damage = said.split('\n').filter((l) => /page verification failed|invalid page in block/.test(l));
+      if (damage.length > 0) {
+        return { tool: 'data checksums (crash recovery)', node: node.name, exitCode: 1, output: `crash recovery in single-user mode stopped at a damaged page: ${damage.join('\n')}` };
+      }
+      return { tool: 'pg_checksums', node: node.name, exitCode: 0, output: '', skipped: `its server was stopped without a clean shutdown, and crash recovery in single-user mode failed: ${said.trim().split('\n').slice(-2).join(' ')}` };
     }
     prefix = 'after crash recovery in single-user mode: ';
     result = await run();

@@ -10,20 +10,13 @@ import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './us
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
+import type { StartOptions } from '../engine.ts';
 import { ensureNodeImage } from '../docker/image.ts';
 import { PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
 
-export interface StartClusterOptions {
-  /** Progress lines ("starting 3 node containers"), for a CLI or a test log. */
-  log?: (line: string) => void;
-  /** Use this image instead of building/reusing the node image. */
-  image?: string;
-  runId?: string;
-  /** How long followers may take to stream with zero lag. Default 60 s. */
-  readyTimeoutMs?: number;
-}
+export type StartClusterOptions = StartOptions;
 
 export function slotName(node: string): string {
   return node.replace(/-/g, '_');
@@ -41,7 +34,7 @@ export async function startPostgresCluster(
   const log = options.log ?? (() => {});
   const startedAt = performance.now();
   const image = options.image ?? (await ensureNodeImage({ postgresVersion: topology.postgres.version, log }));
-  const run = await DockerRun.create(topology.domains, { runId: options.runId });
+  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs });
   log(`run ${run.id}: starting ${topology.postgres.nodes.length} node containers`);
   try {
     const password = randomBytes(12).toString('hex');

@@ -8,19 +8,14 @@ import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { DockerRun } from '../docker/docker-run.ts';
 import { ensureNodeImage } from '../docker/image.ts';
-import { VOLUME_MOUNT, type NodeSpec } from '../engine.ts';
+import { VOLUME_MOUNT, type NodeSpec, type StartOptions } from '../engine.ts';
 import { RunningCluster } from '../running-cluster.ts';
 import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../topology.ts';
 import { BACKUPS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
 
 export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}
 
-export interface StartRedisOptions {
-  log?: (line: string) => void;
-  image?: string;
-  runId?: string;
-  readyTimeoutMs?: number;
-}
+export type StartRedisOptions = StartOptions;
 
 /** Seconds between two RDB copies taken by the backup node. */
 export const BACKUP_EVERY_S = 5;
@@ -81,7 +76,7 @@ export async function startRedisCluster(spec: RedisTopologySpec | RedisTopology,
   const log = options.log ?? (() => {});
   const startedAt = performance.now();
   const image = options.image ?? (await ensureNodeImage({ log }));
-  const run = await DockerRun.create(topology.domains, options.runId ? { runId: options.runId } : {});
+  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs });
   const server = topology.redis.server;
   log(`run ${run.id}: starting ${topology.nodes.length} node containers (${server === 'valkey' ? 'Valkey' : 'Redis'})`);
   try {

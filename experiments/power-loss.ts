@@ -1,0 +1,145 @@
+// Power loss and I/O errors on PostgreSQL, through faultfs under every volume: what fsync is for,
+// measured instead of assumed. The safe settings lose nothing; each unsafe one shows its loss.
+// PostgreSQL's documentation of these settings:
+// https://www.postgresql.org/docs/current/runtime-config-wal.html
+// https://www.postgresql.org/docs/current/runtime-config-error-handling.html (data_sync_retry)
+
+import { defineExperiment, type ScheduledStep } from '../harness/experiment/definition.ts';
+import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
+import { asPostgres } from '../harness/cluster/postgres/started-cluster.ts';
+import { describeError } from '../harness/errors.ts';
+
+/** One PostgreSQL primary on its own SAN, with these postgresql.conf settings. */
+function primaryWith(settings: Record<string, string> = {}): PostgresTopologySpec {
+  return { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }], settings } };
+}
+
+/**
+ * A step that runs CHECKPOINT on the primary: the checkpointer writes and fsyncs the table files,
+ * which is when a data-file fsync error strikes. Its failure is what the drill is about, so it is
+ * reported, not raised.
+ */
+export function checkpointAt(at: string): ScheduledStep {
+  return {
+    at,
+    name: 'checkpoint',
+    target: 'primary',
+    run: async ({ cluster }) => {
+      const primary = asPostgres(cluster).primary();
+      try {
+        await primary.psql('CHECKPOINT');
+        return 'CHECKPOINT done';
+      } catch (error) {
+        return `CHECKPOINT failed: ${describeError(error).split('\n').find((l) => /ERROR|PANIC|FATAL|server closed/.test(l)) ?? describeError(error).split('\n')[0]}`;
+      }
+    },
+  };
+}
+
+const powerCut = [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '500ms' }] as const;
+
+/** With the defaults (fsync, synchronous_commit, full_page_writes on), a power loss loses nothing acknowledged. */
+export const powerLoss = defineExperiment({
+  name: 'power-loss',
+  description: 'Cut the power under PostgreSQL with its defaults: un-fsynced data is gone, nothing acknowledged is lost',
+  topology: primaryWith(),
+  workload: { clients: 4, duration: '6s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+});
+
+/** fsync = off: PostgreSQL never forces anything to disk; a power loss takes acknowledged commits. */
+export const powerLossFsyncOff = defineExperiment({
+  name: 'power-loss-fsync-off',
+  description: 'Cut the power under PostgreSQL with fsync = off: acknowledged commits are lost',
+  topology: primaryWith({ fsync: 'off' }),
+  workload: { clients: 4, duration: '6s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'fsync = off: nothing reached the disk, so the power loss took commits PostgreSQL had acknowledged' },
+});
+
+/** synchronous_commit = off: a commit is acknowledged before its WAL is flushed; the last ones go. */
+export const powerLossAsyncCommit = defineExperiment({
+  name: 'power-loss-async-commit',
+  description: 'Cut the power under PostgreSQL with synchronous_commit = off: the last acknowledged commits are lost',
+  topology: primaryWith({ synchronous_commit: 'off' }),
+  workload: { clients: 4, duration: '6s' },
+  faults: [...powerCut],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'synchronous_commit = off acknowledges a commit before its WAL is flushed (up to 3 × wal_writer_delay earlier)' },
+});
+
+/**
+ * full_page_writes = off and a torn page: the power goes while table pages are being written (a
+ * small shared_buffers makes every insert write pages out), and part of a page reaches the disk.
+ * Without a full-page image in the WAL, recovery cannot repair it: data checksums catch it.
+ */
+export const tornPageFpwOff = defineExperiment({
+  name: 'torn-page-fpw-off',
+  description: 'Cut the power mid-write under PostgreSQL with full_page_writes = off: a torn page, caught by data checksums',
+  topology: primaryWith({ full_page_writes: 'off', shared_buffers: '256kB' }),
+  workload: { clients: 4, duration: '6s' },
+  faults: [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '500ms', params: { torn: 'op' } }],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['integrity'], why: 'full_page_writes = off: a page torn by the power loss has no full-page image in the WAL to be repaired from' },
+});
+
+/**
+ * An fsync of a table file fails once (EIO). PostgreSQL does not trust a failed fsync: it PANICs,
+ * and crash recovery replays the WAL, so nothing acknowledged is lost.
+ */
+export const fsyncError = defineExperiment({
+  name: 'fsync-error',
+  description: 'An fsync of a PostgreSQL table file fails with EIO: PostgreSQL PANICs, recovers from the WAL and loses nothing',
+  topology: primaryWith(),
+  workload: { clients: 4, duration: '7s' },
+  schedule: [checkpointAt('2500ms')],
+  faults: [{ at: '2s', fault: 'io-error', target: 'primary', duration: '2s', params: { op: 'fsync', path: '^pgdata/base/', count: 1, clean: 'yes' } }],
+  expect: { maxLostWrites: 0 },
+});
+
+/**
+ * The same failed fsync with data_sync_retry = on, on a kernel that marks the failed pages clean:
+ * PostgreSQL reports an ERROR and retries; the retry succeeds without the data, the next checkpoint
+ * moves the redo point past the WAL that could have repaired it, and a crash then loses the rows.
+ */
+export const fsyncErrorRetry = defineExperiment({
+  name: 'fsync-error-retry',
+  description: 'The same failed fsync with data_sync_retry = on: the retry "succeeds" without the data, and rows are lost after a crash',
+  topology: primaryWith({ data_sync_retry: 'on' }),
+  workload: { clients: 4, duration: '8s' },
+  schedule: [checkpointAt('2500ms'), checkpointAt('4s')],
+  faults: [
+    { at: '2s', fault: 'io-error', target: 'primary', duration: '1s', params: { op: 'fsync', path: '^pgdata/base/', count: 1, clean: 'yes' } },
+    { at: '5s', fault: 'process-crash', target: 'primary', duration: '500ms' },
+  ],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'data_sync_retry = on trusts a retried fsync, but the kernel had already dropped the pages that failed' },
+});
+
+/**
+ * Sidekick's SAN, the other way it can go: its controllers lose their whole cache at once, under the
+ * primary and its replica together, and the database had been tuned with
+ * synchronous_commit = off. The replica on the same SAN lost the same moment, so it cannot help.
+ */
+export const sidekickSanCache = defineExperiment({
+  name: 'sidekick-san-cache',
+  description: "Sidekick's SAN loses its whole cache under primary and replica at once (synchronous_commit = off): commits are lost",
+  topology: {
+    domains: ['san-a'],
+    postgres: {
+      nodes: [
+        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+        { name: 'pg-replica', role: 'replica', domain: 'san-a' },
+      ],
+      settings: { synchronous_commit: 'off' },
+    },
+  },
+  workload: { clients: 4, duration: '6s' },
+  faults: [{ at: '3s', fault: 'power-loss', target: 'domain:san-a', duration: '500ms' }],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'the SAN lost its cache under every copy at once, and commits were acknowledged before their WAL was flushed' },
+});
+
+export const powerLossExperiments = [powerLoss, powerLossFsyncOff, powerLossAsyncCommit, tornPageFpwOff, fsyncError, fsyncErrorRetry, sidekickSanCache];

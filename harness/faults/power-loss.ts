@@ -1,0 +1,64 @@
+import { canaryProblems, cutPower, targetNodes } from './faultfs.ts';
+import { ensureServerUp } from './node-ops.ts';
+import type { ClusterNode } from '../cluster/engine.ts';
+import { describeError } from '../errors.ts';
+import type { Fault } from './types.ts';
+
+/** The lines of a server's failure that say why (FATAL, PANIC), or its last line. */
+function lastLines(text: string): string {
+  const lines = text.split('\n').filter((l) => /FATAL|PANIC|invalid page|Bad file format|error/i.test(l) && !/is starting up|in recovery mode/.test(l));
+  return (lines.length ? lines.slice(-3) : text.trim().split('\n').slice(-1)).join(' / ');
+}
+
+/**
+ * power-loss: the node loses power. Every process using its volume is killed, and faultfs drops
+ * every write that was never fsynced, with the directory entries never made durable (optionally
+ * tearing the last writes: `torn`). On `domain:<name>` every node of the domain loses power at
+ * once: the SAN's cache lost, as in a correlated power failure. Healing powers the nodes on again:
+ * their servers start on what their volumes kept (crash recovery). Before it cuts anything, a
+ * canary proves on each volume that un-fsynced data is dropped and fsynced data kept; if that
+ * fails the power is not cut and the run cannot pass.
+ */
+export const powerLoss: Fault = {
+  name: 'power-loss',
+  description: 'Cut the power: the server dies and every write it never fsynced is gone (faultfs); healing powers the node on again',
+  mirrors: "a power failure, or a controller's write cache lost without its battery",
+  targets: ['node', 'domain'],
+  disruptive: true,
+  healable: true,
+  params: {
+    torn: {
+      description: "'none': every un-synced write is dropped; 'seq': a random prefix of each file's un-synced writes reached the disk; 'op': also part of the next write (a torn page)",
+      kind: 'choice',
+      choices: ['none', 'seq', 'op'],
+      default: 'none',
+    },
+    restart: { description: "'yes': healing starts the servers again; 'no': they stay down (for failover drills)", kind: 'choice', choices: ['yes', 'no'], default: 'yes' },
+  },
+  faultfs: () => 'lost-writes',
+  async inject(_context, target, params) {
+    const nodes = targetNodes(target);
+    if (nodes.length === 0) return { detail: `no node left in ${target.label}`, noEffect: `every node of ${target.label} is lost` };
+    const canary = await canaryProblems(nodes);
+    if (canary) return { detail: `power not cut: ${canary}`, noEffect: `${canary}; the power was not cut` };
+    const running = await Promise.all(nodes.map((n) => n.serverRunning()));
+    const cut = await Promise.all(nodes.map((n) => cutPower(n, String(params.torn))));
+    const dropped = nodes.map((n, i) => {
+      const s = cut[i]!;
+      return `${n.name}: ${s.cached_bytes ?? '?'} un-synced bytes in ${s.dirty_files ?? '?'} files and ${s.pending_dir_entries ?? '?'} directory changes dropped`;
+    });
+    const torn = params.torn === 'none' ? '' : ` (torn=${params.torn})`;
+    return {
+      detail: `power lost${torn}: ${dropped.join('; ')}`,
+      heal: async () => {
+        if (params.restart === 'no') return 'power back; the servers stay down';
+        // A server that cannot start on what the power loss left is the drill's finding, not a
+        // broken run: it is said here, and the checks (recovery, integrity) report it.
+        const start = (n: ClusterNode) =>
+          ensureServerUp(n).catch((error: unknown) => `${n.name} did not start again: ${lastLines(describeError(error))}`);
+        const started = await Promise.all(nodes.map((n, i) => (running[i] ? start(n) : Promise.resolve(`${n.name} ran no server`))));
+        return `power back: ${started.join('; ')}`;
+      },
+    };
+  },
+};
