@@ -11,7 +11,7 @@ import { ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { runExperiment } from '../harness/experiment/index.ts';
 import { experiments } from '../experiments/index.ts';
 
-const SAFE = ['healthy', 'sync-failover', 'pitr-restore', 'disk-full', 'sidekick-hardened', 'redis-crash-aof-everysec', 'redis-sidekick-hardened'];
+const SAFE = ['healthy', 'sync-failover', 'pitr-restore', 'disk-full', 'sidekick-hardened', 'torn-page-fpw-on', 'redis-crash-aof-everysec', 'redis-sidekick-hardened'];
 
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '5' } } });
 const seeds = Number(values.seeds);

@@ -135,8 +135,8 @@ export const fsyncErrorRetry = defineExperiment({
  * primary and its replica together, and the database had been tuned with
  * synchronous_commit = off. The replica on the same SAN lost the same moment, so it cannot help.
  */
-export const sidekickSanCache = defineExperiment({
-  name: 'sidekick-san-cache',
+export const sanCacheLoss = defineExperiment({
+  name: 'san-cache-loss',
   description: "Sidekick's SAN loses its whole cache under primary and replica at once (synchronous_commit = off): commits are lost",
   topology: {
     domains: ['san-a'],
@@ -154,4 +154,4 @@ export const sidekickSanCache = defineExperiment({
   shows: { failing: ['lost-writes'], why: 'the SAN lost its cache under every copy at once, and commits were acknowledged before their WAL was flushed' },
 });
 
-export const powerLossExperiments = [powerLoss, powerLossFsyncOff, powerLossAsyncCommit, tornPageFpwOff, tornPageFpwOn, fsyncError, fsyncErrorRetry, sidekickSanCache];
+export const powerLossExperiments = [powerLoss, powerLossFsyncOff, powerLossAsyncCommit, tornPageFpwOff, tornPageFpwOn, fsyncError, fsyncErrorRetry, sanCacheLoss];

@@ -23,7 +23,7 @@ function restoreDomain(spec: PostgresTopologySpec): string {
   return spec.domains.find((d) => d !== primary.domain) ?? primary.domain;
 }
 
-/** The seven drills, built on the user's topology (with their settings in it). */
+/** The six drills, built on the user's topology (with their settings in it). */
 export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] {
   const nodes = topology.postgres.nodes;
   const primary = nodes.find((n) => n.role === 'primary')!;
@@ -44,17 +44,6 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
         description: 'The primary is killed under load and restarts: crash recovery must keep every acknowledged write',
         workload: { clients: 4, duration: '6s' },
         faults: [{ at: '2s', fault: 'process-crash', target: 'primary' }],
-      },
-    },
-    {
-      name: 'power-loss',
-      title: "the primary's host loses power under load: what was never fsynced is gone",
-      definition: {
-        ...base,
-        name: 'validate-power-loss',
-        description: 'The primary loses power under load (faultfs drops every write it never fsynced) and restarts: every acknowledged write must survive',
-        workload: { clients: 4, duration: '6s' },
-        faults: [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '500ms' }],
       },
     },
     {
@@ -138,4 +127,4 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
   return drills;
 }
 
-export const DRILL_NAMES = ['crash', 'power-loss', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage'];
+export const DRILL_NAMES = ['crash', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage'];

@@ -12,7 +12,6 @@ const CHECK_ORDER = ['restore-completed', 'lost-writes', 'integrity', 'anomalies
 /** Rule ids (by the words in them) that can explain a failure of each drill. */
 const SUSPECTS: Record<string, string[]> = {
   crash: ['fsync', 'full-page', 'data-sync', 'sync-commit'],
-  'power-loss': ['fsync', 'full-page', 'sync-commit', 'data-sync'],
   restore: ['domain', 'archiv', 'wal-level', 'retention', 'queue', 'timeout', 'fsync'],
   'lagging-failover': ['sync-commit', 'standby', 'async', 'replica', 'slot'],
   'stale-snapshot': ['sync-commit', 'standby', 'async', 'replica', 'archiv', 'domain'],

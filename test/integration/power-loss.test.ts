@@ -13,7 +13,7 @@ import {
   powerLoss,
   powerLossAsyncCommit,
   powerLossFsyncOff,
-  sidekickSanCache,
+  sanCacheLoss,
   tornPageFpwOff,
   tornPageFpwOn,
 } from '../../experiments/power-loss.ts';
@@ -96,7 +96,7 @@ describe('power loss on PostgreSQL', () => {
   });
 
   it("Sidekick's SAN loses its cache under primary and replica at once: both drop their un-synced data, commits are lost", async () => {
-    const result = await run(sidekickSanCache);
+    const result = await run(sanCacheLoss);
     const [cut] = fault(result, 'power-loss');
     expect(cut?.target).toBe('domain:san-a');
     expect(cut?.detail).toMatch(/pg-primary: \d+ un-synced bytes/);

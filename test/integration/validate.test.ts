@@ -29,7 +29,7 @@ describe('faultline validate', () => {
       const { exitCode, result } = await validate(['--postgres-conf', join(CONFIGS, 'safe/postgresql.conf'), '--seed', String(seed)]);
       const failed = result.drills.filter((d) => d.status !== 'pass').map((d) => `${d.name}: ${d.status}: ${d.why}`);
       expect(failed, `seed ${seed}`).toEqual([]);
-      expect(result.drills.map((d) => d.name)).toEqual(['crash', 'power-loss', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage']);
+      expect(result.drills.map((d) => d.name)).toEqual(['crash', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage']);
       for (const drill of result.drills) {
         expect(drill.writes!.acknowledged, `${drill.name} acknowledged writes`).toBeGreaterThan(100);
         expect(drill.writes!.lost).toBe(0);

@@ -71,7 +71,11 @@ async function waitForCatchUp(primary: PostgresNodeHandle, replica: PostgresNode
 /** pg_amcheck over every table and every B-tree index (heap against index) of every database. */
 async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<IntegrityRun> {
   const command = ['pg_amcheck', '--all', '--heapallindexed', ...(install ? ['--install-missing'] : [])];
-  const result = await node.exec(command).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  // Bounded: a commit that waits for a synchronous standby that never comes back (installing amcheck
+  // is a write) is cancelled with a warning instead of hanging the run.
+  const result = await node
+    .exec(command, { env: { PGOPTIONS: '-c statement_timeout=120s' } })
+    .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
   return { tool: 'pg_amcheck', node: node.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
 }
 
