@@ -470,6 +470,10 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
   const code = await main(process.argv.slice(2));
   // Every result is written and every cluster removed by now. A handle a driver left open (a
   // connection still being attempted when the workload stopped) must not keep the command from
-  // exiting: it once held 'faultline run sidekick' open after both runs had ended.
+  // exiting: it once held 'faultline run sidekick' open after both runs had ended. Output to a
+  // pipe is written asynchronously: exit only once stdout and stderr have taken everything, or a
+  // large --json result is cut short.
+  process.exitCode = code;
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
   process.exit(code);
 }
