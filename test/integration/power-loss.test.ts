@@ -124,20 +124,6 @@ describe('fsync errors on PostgreSQL', () => {
     expect(result.documented.ok, `${result.documented.why}\n${why(result)}`).toBe(true);
   });
 
-  it('an error rule that matches no call makes the fault one without effect, so the run cannot pass', async () => {
-    const definition: ExperimentDefinition = {
-      ...fsyncError,
-      name: 'io-error-no-match',
-      workload: { clients: 2, duration: '3s' },
-      schedule: [],
-      faults: [{ at: '1s', fault: 'io-error', target: 'primary', duration: '1s', params: { op: 'fsync', path: '^no-such-file$' } }],
-    };
-    const result = await run(definition);
-    expect(result.verdict).toBe('fail');
-    expect(check(result, 'faults-applied')?.valid).toBe(false);
-    expect(check(result, 'faults-applied')?.summary).toMatch(/no call matched/);
-  });
-
   it('a faultfs that fails its canary is not trusted: the power is not cut and the run cannot pass', async () => {
     const definition: ExperimentDefinition = {
       ...powerLoss,

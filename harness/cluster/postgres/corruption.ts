@@ -86,7 +86,7 @@ async function effect(node: PostgresNodeHandle, kind: string, place: Target, pla
     return undefined;
   }
   const there = await damageStillThere(node, place.file, places);
-  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? ': crash recovery overwrote them from full-page images in the WAL' : ''}`;
+  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? ': the restarted server overwrote them' : ''}`;
   return undefined;
 }
 
@@ -105,13 +105,19 @@ export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: 
   else throw new Error(`PostgreSQL has no corruption kind '${kind}' (it has ${POSTGRES_CORRUPTION_KINDS.join(', ')})`);
 
   const places = damageAt(place.offsets, bytes, random);
+  // Table and index blocks are damaged while the server is cleanly stopped: a crash restart would
+  // replay full-page images over them (a hint bit or a vacuum is enough to log one), and the damage
+  // would never be read. The WAL and pg_control are damaged under the running server, which then
+  // crashes, since crash recovery is what reads them.
+  const cleanStop = evict && (kind === 'heap' || kind === 'index');
+  if (cleanStop) await node.run(['fl-pg', 'stop', 'fast']);
   await node.run(['bash', '-c', overwriteScript(place.file, places)], { user: 'root' });
-  let detail = `overwrote ${bytes} bytes at ${place.offsets.length} place(s) of ${place.file} on ${node.name} (offsets ${place.offsets.join(', ')})`;
+  let detail = `overwrote ${bytes} bytes at ${place.offsets.length} place(s) of ${place.file} on ${node.name} (offsets ${place.offsets.join(', ')})${cleanStop ? ' while its server was stopped' : ''}`;
   let restarted: boolean | undefined;
   let logFrom = 0;
   if (evict) {
     logFrom = Number((await node.exec(['stat', '-c', '%s', LOG])).stdout.trim()) || 0;
-    await node.exec(['fl-pg', 'stop', 'immediate']);
+    if (!cleanStop) await node.exec(['fl-pg', 'stop', 'immediate']);
     const started = await node.exec(['fl-pg', 'start']);
     restarted = started.exitCode === 0;
     if (!restarted && node.lost) return { detail: `${detail}; the node was lost (its domain) while the server restarted, so nothing read the damage back` };
