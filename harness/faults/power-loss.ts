@@ -11,7 +11,8 @@ function lastLines(text: string): string {
 }
 
 /**
- * power-loss: the node loses power. Every process using its volume is killed, and faultfs drops
+ * power-loss: the node loses power. Every process of the user that owns its volume (the server
+ * and its helpers) is killed, and faultfs drops
  * every write that was never fsynced, with the directory entries never made durable (optionally
  * tearing the last writes: `torn`). On `domain:<name>` every node of the domain loses power at
  * once: the SAN's cache lost, as in a correlated power failure. Healing powers the nodes on again:

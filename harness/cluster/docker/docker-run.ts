@@ -129,14 +129,17 @@ export class DockerRun implements AsyncDisposable {
   async startNode(spec: NodeContainerSpec): Promise<StartedNode> {
     this.checkpoint();
     const faultfs = this.faultfs;
-    const luns: StartedLun[] = spec.luns.map((lun, index) => ({
-      ...lun,
-      imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${this.id}.img`,
-      volume: this.volumeName(lun.domain),
+    const luns: StartedLun[] = spec.luns.map((lun, index) => {
       // One faultfs per node (its control socket is the node's): on its first LUN.
-      fsMount: faultfs && index === 0 ? lowerMountPoint(lun) : lun.mountPoint,
-      ...(faultfs && index === 0 ? { faultfs: { ...faultfs, socket: FAULTFS_SOCKET } } : {}),
-    }));
+      const stacked = faultfs !== undefined && index === 0;
+      return {
+        ...lun,
+        imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${this.id}.img`,
+        volume: this.volumeName(lun.domain),
+        fsMount: stacked ? lowerMountPoint(lun) : lun.mountPoint,
+        ...(stacked ? { faultfs: { ...faultfs, socket: FAULTFS_SOCKET } } : {}),
+      };
+    });
     const lunEnv = (l: StartedLun) =>
       [l.imagePath, l.fsMount, l.bytes, l.owner, l.faultfs ? l.mountPoint : '', l.faultfs?.lostWrites ? 'lost-writes' : ''].join('|');
     const container = new NodeContainer(spec.image)

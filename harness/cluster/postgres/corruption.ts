@@ -24,8 +24,8 @@ interface Target {
 
 async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: number, bytes: number, random: Random, skipFirst: boolean): Promise<Target> {
   // Hint bits first: with data checksums, the first read of a tuple after its commit sets them and
-  // logs a full-page image, which crash recovery then writes over the damage (seen in the false-
-  // alarm benchmark). A freezing VACUUM sets them all now, before the checkpoint.
+  // dirties the page, and a running server writes it back over the damage (evict 'none'). A
+  // freezing VACUUM sets them all now, before the checkpoint.
   if (!skipFirst) await node.psql(`VACUUM (FREEZE) ${relation}`);
   // Dirty pages reach disk first, so that what is overwritten is what the server will read back.
   await node.psql('CHECKPOINT');
@@ -36,11 +36,11 @@ async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: nu
   // cover the damage before anyone could read it.
   const last = Math.floor(size / BLOCK) - 2;
   if (last <= first) throw new Error(`${relation} on ${node.name} has only ${Math.floor(size / BLOCK)} blocks: nothing old enough to corrupt yet`);
-  // Only blocks nothing changed since the checkpoint: one changed since then has a full-page image
-  // in the WAL, which crash recovery replays over the damage (seen under load: the checkpoint and
-  // the choice take longer, and autovacuum or a hint bit touches an old block in between).
-  // When every old block changed (a workload rewriting its rows), any will do: the effect check
-  // then reports what crash recovery overwrote.
+  // Only blocks nothing changed since the checkpoint: one changed since then is dirty in shared
+  // buffers, and a running server (evict 'none') writes it back over the damage. (With a restart,
+  // corruptPostgres stops the server cleanly before it damages anything, so no crash recovery
+  // replays full-page images over the damage either.) When every old block changed (a workload
+  // rewriting its rows), any will do: the effect check then reports what was overwritten.
   const untouched = await untouchedSinceCheckpoint(node, relation, first, last);
   const candidates = untouched.length > 0 ? untouched : Array.from({ length: last - first }, (_, i) => first + i);
   const blocks = new Set<number>();
