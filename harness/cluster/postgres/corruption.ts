@@ -20,6 +20,8 @@ interface Target {
   /** For WAL: where the WAL ended when it was damaged, and where the damage begins. */
   walEnd?: string;
   damageLsn?: string;
+  /** For table and index blocks: the relation they belong to. */
+  relation?: string;
 }
 
 async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: number, bytes: number, random: Random, skipFirst: boolean): Promise<Target> {
@@ -46,7 +48,7 @@ async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: nu
   const blocks = new Set<number>();
   while (blocks.size < Math.min(count, candidates.length)) blocks.add(candidates[Math.floor(random() * candidates.length)]!);
   const offsets = [...blocks].sort((a, b) => a - b).map((block) => block * BLOCK + 64 + Math.floor(random() * (BLOCK - 64 - bytes)));
-  return { file, offsets };
+  return { file, offsets, relation };
 }
 
 /** Blocks in [from, to) whose page LSN (as shared buffers hold it) is before the last checkpoint's redo point (pageinspect, from contrib). */
@@ -86,8 +88,23 @@ async function effect(node: PostgresNodeHandle, kind: string, place: Target, pla
     return undefined;
   }
   const there = await damageStillThere(node, place.file, places);
-  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? ': the restarted server overwrote them' : ''}`;
+  if (there === 0) return `none of the ${places.length} damaged place(s) of ${place.file} holds the garbage any more${restarted ? `: the restarted server overwrote them${await overwriteEvidence(node, place, logFrom)}` : ''}`;
   return undefined;
+}
+
+/**
+ * What the server says of damaged blocks it overwrote: each block's page LSN against the restart's
+ * checkpoint (after it: a change logged since the restart; before it: an old image written back),
+ * and what its log said of recovery, checksums or invalid pages since the restart. Best effort.
+ */
+async function overwriteEvidence(node: PostgresNodeHandle, place: Target, logFrom: number): Promise<string> {
+  if (!place.relation) return '';
+  const blocks = [...new Set(place.offsets.map((o) => Math.floor(o / BLOCK)))];
+  const lsns = await node
+    .psql(`SELECT string_agg(b || ' at ' || (page_header(get_raw_page('${place.relation}', b))).lsn, ', ') || '; checkpoint redo ' || (SELECT redo_lsn FROM pg_control_checkpoint()) FROM unnest(ARRAY[${blocks.join(',')}]) b`)
+    .catch((error: unknown) => `page LSNs unreadable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  const log = (await node.exec(['bash', '-c', `tail -c +${logFrom + 1} ${LOG} | grep -E 'not properly shut down|redo |checksum|invalid page|PANIC|FATAL' | head -3`])).stdout.trim();
+  return ` (block LSNs: ${lsns}${log ? `; log since the restart: ${log.split('\n').join(' / ')}` : ''})`;
 }
 
 /**
