@@ -14,6 +14,7 @@ import { engineFor, engines } from './cluster/engines.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
 import { isDrillFile, loadDrillFile } from './experiment/drill-file.ts';
 import { formatComparison, formatSummary, toJUnit } from './report/index.ts';
+import { campaignPairs, defaultParallel, formatCampaign, loadCampaignFolders, parseSeeds, parseShard, runCampaign, shardPairs, writeCampaignFiles, type PlannedRun } from './campaign/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
@@ -27,14 +28,15 @@ const HELP = `faultline — rehearse storage failures on real PostgreSQL cluster
 
 Usage:
   faultline list                            the shipped experiments
-  faultline run <name|glob|file…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]
-                                            run experiments (shipped ones, or your drill files); files in DIR/<name>/<time>/ (default faultline-out)
+  faultline run <name|glob|file…> [--seed N | --seeds 1..50] [--parallel N] [--shard i/n] [--out DIR] [--json] [--junit FILE] [--as-documented]
+                                            run experiments (shipped ones, or your drill files), several clusters at once; files in DIR/<name>/<time>/ (default faultline-out)
   faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]
                                             judge your own backup configuration: preflight rules, then drills on your settings
   faultline validate --rules                the preflight rules: what each finds, why it matters, the fix
   faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget D] [--rpo-budget D] [--topology FILE] [--postgres-conf FILE] [--pgbackrest-conf FILE]
                                             rehearse your own disaster-recovery runbook on a real failure
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
+  faultline report --merge DIR… [--out DIR] one summary, junit.xml and report.html for campaigns run apart (CI shards)
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
@@ -51,10 +53,18 @@ type Command = (args: string[]) => Promise<number>;
 const USAGE: Record<string, string> = {
   list: 'faultline list [--json]\n\nThe shipped experiments, one line each, grouped by engine (PostgreSQL, Redis). --json prints name, engine and description of each.',
   run:
-    'faultline run <name|glob…> [--seed N] [--out DIR] [--json] [--junit FILE] [--as-documented]\n\n' +
+    'faultline run <name|glob…> [--seed N | --seeds LIST] [--parallel N] [--shard i/n] [--out DIR] [--json] [--junit FILE] [--as-documented]\n\n' +
     "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), or your own drill file\n" +
-    "(./drills/my-drill.ts, .js, .mjs: its default export is a defineExperiment(…); .json: the same shape), one after the other, with one seed for all.\n" +
+    "(./drills/my-drill.ts, .js, .mjs: its default export is a defineExperiment(…); .json: the same shape), with one seed for all,\n" +
+    'several at once (each cluster isolated: its own network, volumes, names and ports).\n' +
     '  --seed N    replay a run exactly (a whole number, 0 or more; drawn when not given, and shown)\n' +
+    '  --seeds LIST  a campaign: every experiment with every seed, e.g. 1..50, 1,2,7 or 1..10,20. Prints the pass\n' +
+    '              rate per experiment and a replay command for each pair that did not pass, and writes\n' +
+    '              DIR/campaign.json, DIR/junit.xml and DIR/report.html\n' +
+    '  --parallel N  clusters at once (default: one per core, as far as free memory allows; said at the start)\n' +
+    '  --shard i/n   run only shard i of n of the pairs (for a CI matrix: each runner its own i, the same n and\n' +
+    "              command); the split depends only on the pairs. Merge the shards' --out folders with\n" +
+    "              'faultline report --merge'\n" +
     '  --out DIR   where run folders go: DIR/<experiment>/<time>/ and a latest link (default faultline-out)\n' +
     '  --json      print the results as JSON (an array of result.json objects) instead of the summaries\n' +
     '  --junit FILE  one JUnit file for the whole invocation: a testsuite per experiment, a test case per check\n' +
@@ -63,8 +73,11 @@ const USAGE: Record<string, string> = {
     'Exit code: 0 every check held (with --as-documented: every experiment behaved as documented), 1 otherwise,\n' +
     '2 usage or configuration error, 3 environment error.',
   report:
-    'faultline report DIR [--json] [--write]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed, and prints the result.\n' +
-    "  --json   print the result as JSON, as 'run --json' does (an array of result.json objects)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)",
+    'faultline report DIR [--json] [--write]\nfaultline report --merge DIR… [--out DIR] [--json]\n\nChecks a run again from its files (a run folder, or an experiment folder for its latest run), also one that crashed, and prints the result.\n' +
+    "  --json   print the result as JSON, as 'run --json' does (an array of result.json objects)\n  --write  also rewrite the run's result.json, junit.xml and report.html (by default its files are left as they are)\n" +
+    "  --merge  merge campaigns run apart (the --out folders of 'faultline run --seeds … --shard i/n', or folders of plain\n" +
+    '           runs) into one campaign.json, junit.xml and report.html (in --out DIR, default faultline-report): the pass\n' +
+    '           rate per experiment and each pair that did not pass with its replay command. Exit 1 when one did not pass.',
   validate:
     'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n' +
     '                   [--drill NAME…] [--no-drills] [--concurrency N]\n' +
@@ -248,39 +261,90 @@ export function selectExperiments(patterns: string[], known: ExperimentDefinitio
 }
 
 const run: Command = async (args) => {
-  const { values, positionals } = parse(args, { seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, junit: { type: 'string' }, 'as-documented': { type: 'boolean' } }, 'run', true);
+  const { values, positionals } = parse(
+    args,
+    {
+      seed: { type: 'string' },
+      seeds: { type: 'string' },
+      parallel: { type: 'string' },
+      shard: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+      'as-documented': { type: 'boolean' },
+    },
+    'run',
+    true,
+  );
   const documented = values['as-documented'] === true;
   if (values.junit) checkWritable(values.junit);
   if (positionals.length === 0) throw new UsageError(`Name the experiments to run, e.g. 'faultline run healthy'. 'faultline list' shows them.`);
+  if (values.seed !== undefined && values.seeds !== undefined) throw new UsageError("Give either --seed N (one seed) or --seeds LIST (a campaign, e.g. --seeds 1..50), not both");
   // A path (./drills/my-drill.ts, .json) is the user's own drill; anything else names shipped ones.
-  const selected: ExperimentDefinition[] = [];
+  const selected: Array<{ definition: ExperimentDefinition; source: string }> = [];
   for (const argument of positionals) {
-    for (const definition of isDrillFile(argument) ? [await loadDrillFile(argument)] : selectExperiments([argument], experiments)) {
-      if (!selected.includes(definition)) selected.push(definition);
+    const file = isDrillFile(argument);
+    for (const definition of file ? [await loadDrillFile(argument)] : selectExperiments([argument], experiments)) {
+      if (selected.some((s) => s.definition === definition || (file && s.source === argument))) continue;
+      if (selected.some((s) => s.definition.name === definition.name)) throw new UsageError(`Two experiments named '${definition.name}' (${argument} and another): names must differ, since each names its run folder and replay`);
+      selected.push({ definition, source: file ? argument : definition.name });
     }
   }
   // One seed for the whole invocation, drawn when none is given: the seed the summary shows
-  // replays every experiment of this command at once.
-  const seed = values.seed === undefined ? randomSeed() : parseSeed(values.seed);
+  // replays every experiment of this command at once. --seeds makes a campaign: every pair.
+  const campaign = values.seeds !== undefined || values.shard !== undefined;
+  const seeds = values.seeds !== undefined ? parseSeeds(values.seeds) : [values.seed === undefined ? randomSeed() : parseSeed(values.seed)];
+  let pairs = campaignPairs(selected.map((s) => s.definition.name), seeds);
+  const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+  if (shard) pairs = shardPairs(pairs, shard.index, shard.count);
+  const parallel = parseParallel(values.parallel);
+  const outDir = values.out ?? 'faultline-out';
+  const plan: PlannedRun[] = pairs.map((pair) => {
+    const { definition, source } = selected.find((s) => s.definition.name === pair.experiment)!;
+    return { definition, source, seed: pair.seed };
+  });
   const log = createProgress();
+  const at = Math.min(parallel.parallel, Math.max(1, plan.length));
+  log(`faultline: ${plan.length} run(s)${shard ? ` (shard ${shard.index}/${shard.count} of ${campaignPairs(selected.map((s) => s.definition.name), seeds).length})` : ''}, ${at} at a time (${parallel.why})`);
   installInterruptCleanup();
-  const results: ExperimentResult[] = [];
-  for (const definition of selected) {
-    const result = await runExperiment(definition, { seed, outDir: values.out, log });
-    results.push(result);
-    log.pause(); // the summary goes to stdout; the status line must not run into it
-    if (!values.json) process.stdout.write(`${formatSummary(result, { documented })}\n\n`);
-  }
+  const outcomes = await runCampaign(plan, {
+    parallel: parallel.parallel,
+    outDir,
+    log,
+    documented,
+    onResult: (result) => {
+      if (campaign || values.json) return;
+      log.pause(); // the summary goes to stdout; the status line must not run into it
+      process.stdout.write(`${formatSummary(result, { documented })}\n\n`);
+    },
+  });
+  log.pause();
+  const results = outcomes.map((o) => o.result);
   if (values.junit) writeFileSync(values.junit, toJUnit(results));
+  let ok = outcomes.every((o) => o.entry.ok);
+  if (campaign) {
+    const summary = writeCampaignFiles(resolve(outDir), outcomes.map((o) => ({ entry: o.entry, result: o.result, dir: o.result.dir })), documented ? 'documented' : 'verdict', shard ? `faultline campaign, shard ${shard.index}/${shard.count}` : 'faultline campaign');
+    ok = summary.failed === 0;
+    if (!values.json) process.stdout.write(`${formatCampaign(summary)}\nfiles: ${resolve(outDir)}/campaign.json, junit.xml, report.html\n`);
+  }
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-  else if (results.length > 1) process.stdout.write(`${formatComparison(results, { documented })}\n`);
+  else if (!campaign && results.length > 1) process.stdout.write(`${formatComparison(results, { documented })}\n`);
   // --as-documented: a demonstration that fails as documented is what CI wants to see.
-  if (documented) return results.every((r) => r.documented.ok) ? 0 : 1;
-  return results.every((r) => r.verdict === 'pass') ? 0 : 1;
+  return ok ? 0 : 1;
 };
 
+/** --parallel N (1 to 16), or what the machine holds. */
+function parseParallel(text: string | undefined): { parallel: number; why: string } {
+  if (text === undefined) return defaultParallel();
+  const parallel = Number(text);
+  if (!/^\d+$/.test(text) || parallel < 1 || parallel > 16) throw new UsageError(`--parallel must be a whole number of clusters at once, 1 to 16: got '${text}'`);
+  return { parallel, why: 'as asked' };
+}
+
 const report: Command = async (args) => {
-  const parsed = parse(args, { json: { type: 'boolean' }, write: { type: 'boolean' } }, 'report', true);
+  const parsed = parse(args, { json: { type: 'boolean' }, write: { type: 'boolean' }, merge: { type: 'boolean' }, out: { type: 'string' } }, 'report', true);
+  if (parsed.values.merge) return mergeReport(parsed.positionals, parsed.values.out ?? 'faultline-report', parsed.values.json === true);
+  if (parsed.values.out !== undefined) throw new UsageError("--out goes with --merge: 'faultline report --merge shard-1 shard-2 --out merged'");
   const [dir] = parsed.positionals;
   if (!dir || parsed.positionals.length > 1) throw new UsageError('Usage: faultline report DIR (the folder of a run, or of an experiment for its latest run)');
   const { result, skippedLines, complete } = recheckRun(dir, { write: parsed.values.write === true });
@@ -290,6 +354,16 @@ const report: Command = async (args) => {
   process.stdout.write(parsed.values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
   return result.verdict === 'pass' ? 0 : 1;
 };
+
+/** `report --merge DIR…`: one summary, junit.xml and report.html for the campaigns (shards) in the folders. */
+function mergeReport(dirs: string[], out: string, json: boolean): number {
+  const { runs, judgedBy, sources } = loadCampaignFolders(dirs);
+  const summary = writeCampaignFiles(resolve(out), runs, judgedBy, `faultline campaign, merged from ${sources.length} folder(s)`);
+  const missing = runs.filter((r) => !r.result).length;
+  if (missing > 0) process.stderr.write(`faultline: ${missing} run folder(s) named in the campaigns are gone; their pairs count in the summary but are not in junit.xml\n`);
+  process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatCampaign(summary)}\nmerged ${sources.length} campaign folder(s) into ${resolve(out)}: campaign.json, junit.xml, report.html\n`);
+  return summary.failed === 0 ? 0 : 1;
+}
 
 const validateCommand: Command = async (args) => {
   const { values } = parse(

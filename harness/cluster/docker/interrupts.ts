@@ -2,7 +2,7 @@
 // signal each run is told to stop, its in-flight Docker calls are allowed to settle (so a container
 // being created is not missed), and its resources are removed by label before the process exits.
 
-import { describeError } from '../../errors.ts';
+import { InterruptedError, describeError } from '../../errors.ts';
 
 export interface InterruptibleRun {
   readonly id: string;
@@ -18,6 +18,8 @@ let interrupting = false;
 let exitGuard = false;
 
 export function trackRun(run: InterruptibleRun): () => void {
+  // Once clean-up began, no new run may start (a campaign's next pair): it would be missed.
+  if (interrupting) throw new InterruptedError('Interrupted: clean-up is under way, no new run starts');
   active.add(run);
   if (!exitGuard) {
     exitGuard = true;
