@@ -53,3 +53,20 @@ describe('faultline up with bad input', () => {
     expect(result.stderr).toMatch(/frobnicate/);
   });
 });
+
+describe('campaign options with bad input', () => {
+  it.each([
+    [['run', 'healthy', '--seed', '1', '--seeds', '1..3'], /Give either --seed N \(one seed\) or --seeds LIST/],
+    [['run', 'healthy', '--seeds', '5..1'], /the range '5\.\.1' ends before it starts: write the smaller seed first \(1\.\.5\)/],
+    [['run', 'healthy', '--seeds', 'ten'], /--seeds: 'ten' in 'ten' is not a whole number/],
+    [['run', 'healthy', '--shard', '3/2'], /--shard must be i\/n with 1 <= i <= n/],
+    [['run', 'healthy', '--parallel', '0'], /--parallel must be a whole number of clusters at once, 1 to 16: got '0'/],
+    [['report', '--merge', '/nonexistent/shard-1'], /--merge: '\/nonexistent\/shard-1' is not a folder/],
+    [['report', '--merge'], /Name the campaign folders to merge/],
+    [['report', 'x', '--out', 'y'], /--out goes with --merge/],
+  ])('refuses %j with exit code 2, before touching Docker', async (args, message) => {
+    const result = await cli(args, { env: noDocker });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});
