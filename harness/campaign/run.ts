@@ -87,7 +87,7 @@ export async function runCampaign(plan: readonly PlannedRun[], options: Campaign
           seed: run.seed,
           outDir: options.outDir,
           image: imageOf(run),
-          log: prefix ? (line) => log(`[${tag}] ${line}`) : log,
+          log: prefix ? (line) => log(`[${tag}] ${line.startsWith(`${run.definition.name}: `) ? line.slice(run.definition.name.length + 2) : line}`) : log,
         });
         const entry = entryOf(result, { source: run.source, documented: options.documented === true, dir: relative(resolve(options.outDir), result.dir) });
         outcomes[index] = { result, entry };
