@@ -2,6 +2,7 @@
 // to prove it is there. Engines use it for their corruption kinds, faults for the backup repository.
 
 import type { ClusterNode } from './engine.ts';
+import { ClusterError } from '../errors.ts';
 import type { Random } from '../random.ts';
 
 /** `bytes` seeded random bytes, as hex ('0a1bff…'). */
@@ -32,10 +33,15 @@ export function readBytesScript(file: string, offset: number, bytes: number): st
   return `dd if='${file}' bs=1 skip=${offset} count=${bytes} status=none | od -An -v -tx1 | tr -d ' \\n'; echo`;
 }
 
-/** How many of the places still hold the garbage written there (read back from the file itself). */
+/**
+ * How many of the places still hold the garbage written there (read back from the file itself).
+ * Throws when the file could not be read at all (the node's container or volume is gone): that is
+ * not the same as damage that was overwritten.
+ */
 export async function damageStillThere(node: ClusterNode, file: string, places: readonly Damage[]): Promise<number> {
-  const script = places.map((p) => readBytesScript(file, p.offset, p.hex.length / 2)).join('; ');
+  const script = `set -eo pipefail; ${places.map((p) => readBytesScript(file, p.offset, p.hex.length / 2)).join('; ')}`;
   const read = await node.exec(['bash', '-c', script], { user: 'root' });
+  if (read.exitCode !== 0) throw new ClusterError(`could not read the damaged places of ${file} on ${node.name} back (exit ${read.exitCode}): ${read.stderr.trim().split('\n').slice(-2).join(' ')}`);
   const lines = read.stdout.split('\n');
   return places.filter((p, i) => lines[i]?.trim() === p.hex).length;
 }

@@ -140,6 +140,15 @@ export async function corruptPostgres(node: PostgresNodeHandle, { kind, places: 
     if (!restarted && node.lost) return { detail: `${detail}; the node was lost (its domain) while the server restarted, so nothing read the damage back` };
     detail += restarted ? '; server restarted' : `; server does not start again: ${started.stderr.trim().split('\n').slice(-3).join(' ')}`;
   }
-  const noEffect = await effect(node, kind, place, places, restarted, logFrom);
+  let noEffect: string | undefined;
+  try {
+    noEffect = await effect(node, kind, place, places, restarted, logFrom);
+  } catch (error) {
+    // The node's failure domain was lost while the damage was being read back (the Sidekick drills
+    // lose the SAN right after): the damage was written and the server restarted on it, but nothing
+    // can read it back now. Any other failure to read it back is the fault's own failure.
+    if (!node.lost) throw error;
+    return { detail: `${detail}; the node was lost (its domain) before the damage could be read back` };
+  }
   return { detail, ...(noEffect ? { noEffect } : {}) };
 }
