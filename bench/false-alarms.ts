@@ -46,10 +46,11 @@ rmSync(out, { recursive: true, force: true });
 
 const percent = (passed: number, runs: number) => `${((100 * passed) / runs).toFixed(0)} %`;
 console.log(`false alarms: safe drills over ${seeds} seed(s) each, ${parallel} at a time (${why}; image ${image})`);
-console.log(`  ${'drill'.padEnd(20)}${'passed/runs'.padStart(14)}${'rate'.padStart(8)}`);
-for (const r of rows) console.log(`  ${r.drill.padEnd(20)}${`${r.passed}/${r.runs}`.padStart(14)}${percent(r.passed, r.runs).padStart(8)}`);
+const width = Math.max(...SAFE.map((name) => name.length)) + 2;
+console.log(`  ${'drill'.padEnd(width)}${'passed/runs'.padStart(14)}${'rate'.padStart(8)}`);
+for (const r of rows) console.log(`  ${r.drill.padEnd(width)}${`${r.passed}/${r.runs}`.padStart(14)}${percent(r.passed, r.runs).padStart(8)}`);
 const passed = rows.reduce((a, r) => a + r.passed, 0);
 const runs = rows.reduce((a, r) => a + r.runs, 0);
-console.log(`  ${'total'.padEnd(20)}${`${passed}/${runs}`.padStart(14)}${percent(passed, runs).padStart(8)}   (target: 100 %)`);
+console.log(`  ${'total'.padEnd(width)}${`${passed}/${runs}`.padStart(14)}${percent(passed, runs).padStart(8)}   (target: 100 %)`);
 console.log(`  wall time: ${((performance.now() - started) / 1000).toFixed(0)} s`);
 for (const r of rows) for (const f of r.failures) console.log(`  did not pass: ${f}`);
