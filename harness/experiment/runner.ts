@@ -16,7 +16,7 @@ import { prepareExperiment, type Experiment, type ExperimentDefinition, type Ste
 import { planFaults, type PlannedFault } from './schedule.ts';
 import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
-import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes } from '../faults/index.ts';
+import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes, type Fault } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
@@ -177,11 +177,35 @@ async function runFault(
   onError: (error: string) => void,
 ): Promise<void> {
   const fault = findFault(planned.fault)!;
+  const order = timetable.fault(planned.atMs);
+  try {
+    await runFaultInOrder(fault, planned, id, context, seed, timetable, heals, onError, order);
+  } finally {
+    order.end();
+  }
+}
+
+async function runFaultInOrder(
+  fault: Fault,
+  planned: PlannedFault,
+  id: string,
+  context: StepContext,
+  seed: number,
+  timetable: Timetable,
+  heals: Map<string, () => Promise<unknown>>,
+  onError: (error: string) => void,
+  { begin, end }: { begin: (nodes: readonly string[]) => Promise<number>; end: () => void },
+): Promise<void> {
   const { history, log, cluster } = context;
   await timetable.until(planned.atMs);
   let target;
+  let waitedMs = 0;
   try {
     target = resolveTarget(cluster, planned.target);
+    waitedMs = await begin(target.kind === 'node' ? [target.node.name] : target.kind === 'domain' ? target.nodes.map((n) => n.name) : []);
+    if (waitedMs > 0) log(`fault ${fault.name} on ${target.label} begins ${waitedMs} ms late: an earlier fault was still acting on the same node(s)`);
+    // The node may have changed role or been lost while it waited.
+    if (waitedMs > 0) target = resolveTarget(cluster, planned.target);
   } catch (caught) {
     const base = { type: 'fault' as const, id, name: fault.name, target: planned.target };
     history.append({ ...base, phase: 'start', disruptive: planned.disruptive, ...(planned.optional ? { optional: true } : {}) });
@@ -208,6 +232,8 @@ async function runFault(
     onError(`fault '${fault.name}' on ${target.label} ${detail}`);
     return;
   }
+  end(); // it has acted: a later fault on the same node may begin (a heal comes later, on its own)
+  if (waitedMs > 0) injected = { ...injected, detail: `${injected.detail} (began ${waitedMs} ms after its time: an earlier fault was still acting on the same node(s))` };
   const noEffect = injected.noEffect ? { noEffect: injected.noEffect } : {};
   history.append({ ...base, phase: 'active', detail: injected.detail, ...noEffect });
   if (injected.noEffect) log(`fault ${fault.name} on ${target.label} had no effect: ${injected.noEffect}`);

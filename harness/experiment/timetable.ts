@@ -2,6 +2,10 @@
 // that takes a fresh backup before its risky change gets what operators do: the change (every
 // fault, step, recovery and the end of the workload scheduled after the backup) waits until the
 // backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
+// Faults keep their order too: one does not begin on a node while a fault scheduled earlier is still
+// acting on it (a slow corruption is not cut short by the domain loss meant to follow it), and
+// recovery waits for every fault scheduled before it to have acted. On a busy machine (clusters
+// side by side) a fault can take longer than the schedule leaves it.
 
 import { sleep } from '../wait.ts';
 
@@ -18,8 +22,16 @@ export interface TimetableOptions {
   onShift?: (shiftMs: number, gaveUpWaiting: boolean) => void;
 }
 
+/** A fault of the schedule: when it was planned, the nodes it acts on (once known), and when it has acted. */
+interface Acting {
+  atMs: number;
+  nodes: ReadonlySet<string> | undefined;
+  done: Promise<void>;
+}
+
 export class Timetable {
   readonly start: number;
+  #acting: Acting[] = [];
   #backupAtMs: number | undefined;
   #firstGated: number;
   #maxWaitMs: number;
@@ -60,6 +72,34 @@ export class Timetable {
   /** performance.now() of a scheduled moment, once known (after the backup, for gated moments). */
   time(atMs: number): number {
     return this.start + atMs + (this.#gated(atMs) ? this.#shiftMs : 0);
+  }
+
+  /**
+   * Registers a fault planned for `atMs` (call before waiting for its moment). `begin(nodes)` waits
+   * until no fault planned earlier is still acting on any of these nodes and returns how long it
+   * waited (ms); `end()` says this one has acted (injected, failed or skipped).
+   */
+  fault(atMs: number): { begin: (nodes: readonly string[]) => Promise<number>; end: () => void } {
+    let end!: () => void;
+    const entry: Acting = { atMs, nodes: undefined, done: new Promise<void>((resolve) => (end = resolve)) };
+    this.#acting.push(entry);
+    return {
+      begin: async (nodes) => {
+        entry.nodes = new Set(nodes);
+        const earlier = this.#acting.filter((a) => a.atMs < atMs && (a.nodes === undefined || nodes.some((n) => a.nodes!.has(n))));
+        const from = performance.now();
+        await Promise.all(earlier.map((a) => a.done));
+        return Math.round(performance.now() - from);
+      },
+      end,
+    };
+  }
+
+  /** Waits until every fault planned at or before `atMs` has acted (for recovery); returns how long it waited (ms). */
+  async faultsActed(atMs: number): Promise<number> {
+    const from = performance.now();
+    await Promise.all(this.#acting.filter((a) => a.atMs <= atMs).map((a) => a.done));
+    return Math.round(performance.now() - from);
   }
 
   /** Waits until a scheduled moment: for one after the backup, first until the backup has ended. */

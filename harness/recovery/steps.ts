@@ -45,6 +45,9 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
   const { cluster, history, log } = context;
   const engine = engineFor(cluster);
   await timetable.until(plan.atMs);
+  // Recovery answers the faults before it: one that is still acting (slow on a busy machine) is waited for.
+  const waited = await timetable.faultsActed(plan.atMs);
+  if (waited > 0) log(`recovery begins ${waited} ms late: a fault scheduled before it was still acting`);
   for (const action of plan.try) {
     const before = cluster.primary();
     history.append({ type: 'recovery', phase: 'start', name: action });

@@ -47,3 +47,31 @@ describe('the timetable of a run with a fresh backup', () => {
     expect(table.time(1)).toBe(table.start + 1);
   });
 });
+
+describe('faults in order', () => {
+  it('a fault waits while one planned earlier still acts on the same node; others and equals do not wait; recovery waits for all before it', async () => {
+    const table = new Timetable({ start: performance.now(), moments: [0, 10, 20] });
+    const corruption = table.fault(0);
+    const domainLoss = table.fault(10);
+    const elsewhere = table.fault(10);
+    const sameTime = table.fault(0);
+    expect(await corruption.begin(['pg-primary'])).toBe(0);
+    expect(await sameTime.begin(['pg-primary'])).toBe(0); // planned at the same moment: no order between them
+    sameTime.end();
+    let lossBegan = false;
+    const loss = domainLoss.begin(['pg-primary', 'pg-archive']).then((waited) => ((lossBegan = true), waited));
+    expect(await elsewhere.begin(['pg-replica'])).toBe(0); // another node: no wait
+    elsewhere.end();
+    let recovered = false;
+    const recovery = table.faultsActed(20).then(() => (recovered = true));
+    await tick(40);
+    expect(lossBegan).toBe(false); // the corruption is still acting on pg-primary
+    corruption.end();
+    expect(await loss).toBeGreaterThanOrEqual(30);
+    expect(recovered).toBe(false); // the domain loss has not acted yet
+    domainLoss.end();
+    await recovery;
+    expect(recovered).toBe(true);
+    expect(await table.faultsActed(5)).toBe(0);
+  });
+});
