@@ -9,3 +9,4 @@ export * from './checkers/index.ts';
 export * from './workload/index.ts';
 export * from './faults/index.ts';
 export { formatSummary, toJUnit } from './report/index.ts';
+export { runCampaign, defaultParallel, parseSeeds, parseShard, campaignPairs, shardPairs, summarize, formatCampaign, loadCampaignFolders, writeCampaignFiles, type PlannedRun, type CampaignSummary, type CampaignEntry, type Pair } from './campaign/index.ts';
