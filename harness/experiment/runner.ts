@@ -16,11 +16,11 @@ import { prepareExperiment, type Experiment, type ExperimentDefinition, type Ste
 import { planFaults, type PlannedFault } from './schedule.ts';
 import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
-import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes, type Fault } from '../faults/index.ts';
+import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
-import { Timetable } from './timetable.ts';
+import { Timetable, type FaultOrder } from './timetable.ts';
 import { sleep } from '../wait.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
 
@@ -100,7 +100,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     await Promise.all([
       timetable.until(experiment.durationMs),
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
-      ...planned.map((fault, index) => runFault(fault, `f${index}`, context, seed, timetable, heals, (e) => (error ??= e))),
+      ...planned.map((fault, index) => {
+        // Registered before any fault waits for its moment, so that later ones know to wait for it.
+        const order = timetable.fault(fault.atMs);
+        return runFault(fault, `f${index}`, context, seed, timetable, heals, (e) => (error ??= e), order).finally(order.end);
+      }),
       runFreshBackup(experiment, context, timetable),
       runRecovery(experiment, context, timetable),
     ]);
@@ -175,27 +179,9 @@ async function runFault(
   timetable: Timetable,
   heals: Map<string, () => Promise<unknown>>,
   onError: (error: string) => void,
+  { begin, end }: FaultOrder,
 ): Promise<void> {
   const fault = findFault(planned.fault)!;
-  const order = timetable.fault(planned.atMs);
-  try {
-    await runFaultInOrder(fault, planned, id, context, seed, timetable, heals, onError, order);
-  } finally {
-    order.end();
-  }
-}
-
-async function runFaultInOrder(
-  fault: Fault,
-  planned: PlannedFault,
-  id: string,
-  context: StepContext,
-  seed: number,
-  timetable: Timetable,
-  heals: Map<string, () => Promise<unknown>>,
-  onError: (error: string) => void,
-  { begin, end }: { begin: (nodes: readonly string[]) => Promise<number>; end: () => void },
-): Promise<void> {
   const { history, log, cluster } = context;
   await timetable.until(planned.atMs);
   let target;

@@ -22,6 +22,12 @@ export interface TimetableOptions {
   onShift?: (shiftMs: number, gaveUpWaiting: boolean) => void;
 }
 
+/** A fault's place in the order: `begin` waits for earlier faults on the same nodes, `end` says it has acted. */
+export interface FaultOrder {
+  begin: (nodes: readonly string[]) => Promise<number>;
+  end: () => void;
+}
+
 /** A fault of the schedule: when it was planned, the nodes it acts on (once known), and when it has acted. */
 interface Acting {
   atMs: number;
@@ -79,7 +85,7 @@ export class Timetable {
    * until no fault planned earlier is still acting on any of these nodes and returns how long it
    * waited (ms); `end()` says this one has acted (injected, failed or skipped).
    */
-  fault(atMs: number): { begin: (nodes: readonly string[]) => Promise<number>; end: () => void } {
+  fault(atMs: number): FaultOrder {
     let end!: () => void;
     const entry: Acting = { atMs, nodes: undefined, done: new Promise<void>((resolve) => (end = resolve)) };
     this.#acting.push(entry);
