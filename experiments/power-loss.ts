@@ -73,7 +73,11 @@ export const powerLossAsyncCommit = defineExperiment({
 /**
  * full_page_writes = off and a torn page: the power goes while table pages are being written (a
  * small shared_buffers makes every insert write pages out), and part of a page reaches the disk.
- * Without a full-page image in the WAL, recovery cannot repair it: data checksums catch it.
+ * Without a full-page image in the WAL, recovery cannot repair it: data checksums catch it. The page
+ * that shows it is one that existed at the last checkpoint and was written again since: here the
+ * catalog page that records the ledger table (crash recovery must read it to replay the table's
+ * creation). Pages the workload itself created are rebuilt by replay from their first record, torn
+ * or not. faultfs tears, in every file with un-synced writes, one write that can be torn.
  */
 export const tornPageFpwOff = defineExperiment({
   name: 'torn-page-fpw-off',

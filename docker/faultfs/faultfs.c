@@ -607,8 +607,46 @@ static int under(const char *path, const char *prefix)
 
 enum { TORN_NONE, TORN_SEQ, TORN_OP };
 
-/* Drops un-synced data and entries; scope limits it to paths under a prefix (canary). */
-static void power_loss(int torn, const char *scope)
+/*
+ * Where a torn write can be cut: a 512-byte-aligned length c (0 < c < len) such that the write's
+ * first c bytes and the rest both differ from what LOWER holds there, so that what the tear leaves
+ * is neither the old data nor the new (bytes beyond LOWER's end differ from anything). Returns 0
+ * when no such cut exists (the write changes only one sector, or nothing): it can only land whole
+ * or not at all.
+ */
+static size_t tear_cut(int fd, const struct wop *w, unsigned short xs[3])
+{
+	if (w->kind != WOP_WRITE || w->len <= 512)
+		return 0;
+	char *old = malloc(w->len);
+	if (!old)
+		return 0;
+	ssize_t got = pread(fd, old, w->len, w->off);
+	size_t have = got > 0 ? (size_t)got : 0;
+	size_t first = w->len, last = 0;
+	for (size_t i = 0; i < w->len; i++) {
+		if (i >= have || old[i] != w->data[i]) {
+			if (first == w->len)
+				first = i;
+			last = i;
+		}
+	}
+	free(old);
+	if (first == w->len)
+		return 0;
+	size_t lo = (first / 512 + 1) * 512, hi = (last / 512) * 512;
+	if (lo > hi)
+		return 0;
+	return lo + 512 * (size_t)(erand48(xs) * (double)((hi - lo) / 512 + 1));
+}
+
+/*
+ * Drops un-synced data and entries; scope limits it to paths under a prefix (canary). torn=seq
+ * applies a random prefix of each file's log first; torn=op applies a random prefix and then tears
+ * the next write that can be torn (see tear_cut), applying the writes it passes over whole.
+ * xs seeds the choices, so the same log and seed tear the same way (NULL with TORN_NONE).
+ */
+static void power_loss(int torn, const char *scope, unsigned short xs[3])
 {
 	char **inval = NULL;
 	size_t ninval = 0, capinval = 0;
@@ -622,16 +660,16 @@ static void power_loss(int torn, const char *scope)
 			int n = atomic_load(&fs->nops);
 			if (n > 0) {
 				if (torn != TORN_NONE) {
-					int keep = (int)(rnd() * (n + 1));
+					int keep = (int)(erand48(xs) * (torn == TORN_OP ? n : n + 1));
 					if (keep > n)
 						keep = n;
 					for (int i = 0; i < keep; i++)
 						apply_op(fs->wfd, &fs->ops[i], fs->ops[i].len);
-					if (torn == TORN_OP && keep < n && fs->ops[keep].kind == WOP_WRITE) {
-						size_t part = (size_t)(rnd() * (double)fs->ops[keep].len);
-						part &= ~(size_t)511;
-						if (part > 0)
-							apply_op(fs->wfd, &fs->ops[keep], part);
+					for (int i = keep; torn == TORN_OP && i < n; i++) {
+						size_t cut = tear_cut(fs->wfd, &fs->ops[i], xs);
+						apply_op(fs->wfd, &fs->ops[i], cut ? cut : fs->ops[i].len);
+						if (cut)
+							break;
 					}
 				}
 				log_clear(fs);
@@ -1425,7 +1463,7 @@ static void canary(const char *dir, char *reply, size_t rsz)
 		goto out;
 	}
 
-	power_loss(TORN_NONE, d);
+	power_loss(TORN_NONE, d, NULL);
 
 	if (read_all_at(a, buf, sizeof(buf), &got) != 0) {
 		fail = "fsynced-lost (file A missing)";
@@ -1451,7 +1489,7 @@ out:
 	if (fdd >= 0)
 		close(fdd);
 	/* forget whatever is left of the canary's own state, then remove its files */
-	power_loss(TORN_NONE, d);
+	power_loss(TORN_NONE, d, NULL);
 	rm_rf(d);
 	if (fail)
 		snprintf(reply, rsz, "error canary %s", fail);
@@ -1634,19 +1672,32 @@ static void command(char *line, char *reply, size_t rsz)
 		}
 		snprintf(reply, rsz, "ok lost-writes %s", v ? "on" : "off");
 	} else if (!strcmp(c, "power-loss")) {
-		int torn = TORN_NONE;
+		int torn = TORN_NONE, seeded = 0;
+		unsigned long long seed = 0;
 		for (int i = 1; i < argc; i++) {
 			if (!strcmp(argv[i], "torn=none")) torn = TORN_NONE;
 			else if (!strcmp(argv[i], "torn=seq")) torn = TORN_SEQ;
 			else if (!strcmp(argv[i], "torn=op")) torn = TORN_OP;
-			else {
-				snprintf(reply, rsz, "error usage: power-loss [torn=none|seq|op]");
+			else if (!strncmp(argv[i], "seed=", 5) && argv[i][5]) {
+				char *end;
+				unsigned long long v = strtoull(argv[i] + 5, &end, 10);
+				if (*end) {
+					snprintf(reply, rsz, "error usage: power-loss [torn=none|seq|op] [seed=N]");
+					return;
+				}
+				seed = v;
+				seeded = 1;
+			} else {
+				snprintf(reply, rsz, "error usage: power-loss [torn=none|seq|op] [seed=N]");
 				return;
 			}
 		}
 		uint64_t g = atomic_fetch_add(&g_gen, 1) + 1;
 		atomic_store(&g_dead_before, g);
-		power_loss(torn, NULL);
+		if (!seeded)
+			seed = now_ns();
+		unsigned short xs[3] = { (unsigned short)seed, (unsigned short)(seed >> 16), (unsigned short)(seed >> 32) };
+		power_loss(torn, NULL, xs);
 		snprintf(reply, rsz, "ok power-loss torn=%s",
 			 torn == TORN_NONE ? "none" : torn == TORN_SEQ ? "seq" : "op");
 	} else if (!strcmp(c, "reset")) {

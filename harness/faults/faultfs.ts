@@ -62,10 +62,11 @@ export async function canaryProblems(nodes: ClusterNode[]): Promise<string> {
 /**
  * Kills every process of the user that owns the node's volume (its server and helpers), then drops
  * what was never fsynced, and ends the outage state; returns faultfs's status just before the drop.
+ * The seed makes a torn cut repeatable for the same un-synced writes.
  */
-export async function cutPower(node: ClusterNode, torn: string): Promise<Record<string, string>> {
+export async function cutPower(node: ClusterNode, torn: string, seed: number): Promise<Record<string, string>> {
   const user = node.owner.split(':')[0]!;
-  const record = await asRoot(node, ['fl-lun', 'power-loss', node.volume.fsMount, torn, user]);
+  const record = await asRoot(node, ['fl-lun', 'power-loss', node.volume.fsMount, torn, user, String(seed)]);
   const before = record.stdout.split('\n').find((l) => l.startsWith('ok rules='));
   return parseStatus(before ?? '');
 }

@@ -37,13 +37,13 @@ export const powerLoss: Fault = {
     restart: { description: "'yes': healing starts the servers again; 'no': they stay down (for failover drills)", kind: 'choice', choices: ['yes', 'no'], default: 'yes' },
   },
   faultfs: () => 'lost-writes',
-  async inject(_context, target, params) {
+  async inject(context, target, params) {
     const nodes = targetNodes(target);
     if (nodes.length === 0) return { detail: `no node left in ${target.label}`, noEffect: `every node of ${target.label} is lost` };
     const canary = await canaryProblems(nodes);
     if (canary) return { detail: `power not cut: ${canary}`, noEffect: `${canary}; the power was not cut` };
     const running = await Promise.all(nodes.map((n) => n.serverRunning()));
-    const cut = await Promise.all(nodes.map((n) => cutPower(n, String(params.torn))));
+    const cut = await Promise.all(nodes.map((n) => cutPower(n, String(params.torn), Math.floor(context.random() * 2 ** 32))));
     const dropped = nodes.map((n, i) => {
       const s = cut[i]!;
       return `${n.name}: ${s.cached_bytes ?? '?'} un-synced bytes in ${s.dirty_files ?? '?'} files and ${s.pending_dir_entries ?? '?'} directory changes dropped`;
