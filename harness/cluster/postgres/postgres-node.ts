@@ -20,9 +20,7 @@ export const REPO = VOLUME_MOUNT;
  * files through pg_read_file) as values, rather than parsing what psql printed through `exec`.
  */
 export async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });
-  client.on('error', () => {});
-  await client.connect();
+  const client = await connectClient(node);
   try {
     return await work(client);
   } finally {
@@ -30,6 +28,13 @@ export async function withClient<T>(node: PostgresNodeHandle, work: (client: pg.
   }
 }
 
+/** A client connected to the node over its mapped port; the caller ends it. */
+export async function connectClient(node: PostgresNodeHandle): Promise<pg.Client> {
+  const client = new pg.Client({ ...node.clientConfig(), connectionTimeoutMillis: 5000, query_timeout: 60_000 });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
 
 export class PostgresNodeHandle implements ClusterNode {
   readonly owner = 'postgres:postgres';

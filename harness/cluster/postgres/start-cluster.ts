@@ -12,7 +12,7 @@ type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
 import type { StartOptions } from '../engine.ts';
 import { ensureNodeImage } from '../docker/image.ts';
-import { PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+import { connectClient, PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
 
@@ -38,29 +38,46 @@ export async function startPostgresCluster(
   log(`run ${run.id}: starting ${topology.postgres.nodes.length} node containers`);
   try {
     const password = randomBytes(12).toString('hex');
-    const handles = await Promise.all(
-      topology.postgres.nodes.map(async (node) => {
-        const started = await run.startNode({
+    const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
+    if (!primarySpec) throw new ClusterError('The topology has no primary');
+    const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
+    const startContainer = async (node: PostgresTopology['postgres']['nodes'][number]) =>
+      new PostgresNodeHandle(
+        await run.startNode({
           name: node.name,
           image,
           exposedPorts: [PG_PORT],
           luns: [{ name: node.role === 'archive' ? 'repo' : 'data', domain: node.domain, mountPoint: VOLUME_MOUNT, bytes: node.volumeBytes, owner: 'postgres:postgres' }],
-        });
-        return new PostgresNodeHandle(started, node, password);
+        }),
+        node,
+        password,
+      );
+    // Every container starts at once; the primary is initialised as soon as its own container is
+    // up, and each follower is cloned as soon as both it and the primary are ready.
+    const primaryStarted = startContainer(primarySpec);
+    const primaryReady = primaryStarted.then(async (primary) => {
+      log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
+      await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name) } }));
+      for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
+      run.checkpoint();
+      return primary;
+    });
+    const handles = await Promise.all(
+      topology.postgres.nodes.map(async (node) => {
+        if (node === primarySpec) return primaryReady;
+        await primaryStarted;
+        const follower = await startContainer(node);
+        const primary = await primaryReady;
+        // pgBackRest's repository host is set up below, once every node runs.
+        if (pgbackrest && node.role === 'archive') return follower;
+        log(`run ${run.id}: cloning '${follower.name}' from the primary`);
+        await run.track(startFollower(follower, primary, topology));
+        run.checkpoint();
+        return follower;
       }),
     );
-    const primary = handles.find((h) => h.spec.role === 'primary');
-    if (!primary) throw new ClusterError('The topology has no primary');
-    log(`run ${run.id}: initialising primary '${primary.name}' (initdb with data checksums)`);
-    await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name) } }));
-    for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
-    run.checkpoint();
-
-    const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
+    const primary = await primaryReady;
     const followers = handles.filter((h) => h !== primary);
-    const started = followers.filter((f) => !(pgbackrest && f.spec.role === 'archive'));
-    if (started.length > 0) log(`run ${run.id}: cloning ${started.map((f) => `'${f.name}'`).join(', ')} from the primary`);
-    await Promise.all(started.map((follower) => run.track(startFollower(follower, primary, topology))));
     // An archive that receives no WAL by streaming (pgBackRest's, or one with archiveWal 'none') is not waited for.
     const streaming = followers.filter((f) => !(f.spec.role === 'archive' && !archiveStreams(topology)));
     run.checkpoint();
@@ -175,39 +192,51 @@ async function startFollower(follower: PostgresNodeHandle, primary: PostgresNode
  * Waits until every follower streams from the primary and has caught up with its current WAL:
  * a replica when it has replayed it (read on the replica itself, since a standby reports its replay
  * position to the primary only every wal_receiver_status_interval), the archive when it has flushed
- * it (pg_receivewal --synchronous reports each flush at once).
+ * it (pg_receivewal --synchronous reports each flush at once). It asks over one connection per
+ * node, held for the wait, so a look costs a query rather than a process in each container.
  */
 async function waitForStreaming(primary: PostgresNodeHandle, followers: PostgresNodeHandle[], timeoutMs: number): Promise<void> {
   if (followers.length === 0) return;
-  await waitFor(
-    {
-      what: `followers ${followers.map((f) => `'${f.name}'`).join(', ')} to stream with zero lag (state:caught-up per node)`,
-      timeoutMs,
-      intervalMs: 50,
-      error: (message) => new ClusterError(message),
-    },
-    async (seen) => {
-      const target = await primary.psql('SELECT pg_current_wal_lsn()');
-      const states = await Promise.all(
-        followers.map(async (follower) => {
-          if (follower.spec.role === 'archive') {
-            const row = await primary.psql(
-              `SELECT state || ':' || (flush_lsn >= '${target}') FROM pg_stat_replication WHERE application_name = '${follower.name}'`,
+  const replicas = followers.filter((f) => f.spec.role !== 'archive');
+  const clients = await Promise.all([primary, ...replicas].map((node) => connectClient(node)));
+  const on = new Map([primary, ...replicas].map((node, i) => [node, clients[i]!]));
+  const value = async (node: PostgresNodeHandle, sql: string, params: string[] = []) => {
+    const { rows } = await on.get(node)!.query<{ v: string | null }>({ text: sql, values: params });
+    return rows[0]?.v ?? undefined;
+  };
+  try {
+    await waitFor(
+      {
+        what: `followers ${followers.map((f) => `'${f.name}'`).join(', ')} to stream with zero lag (state:caught-up per node)`,
+        timeoutMs,
+        intervalMs: 20,
+        error: (message) => new ClusterError(message),
+      },
+      async (seen) => {
+        const target = (await value(primary, 'SELECT pg_current_wal_lsn()::text AS v'))!;
+        const states = await Promise.all(
+          followers.map(async (follower) => {
+            if (follower.spec.role === 'archive') {
+              const row = await value(primary, "SELECT state || ':' || (flush_lsn >= $1::pg_lsn) AS v FROM pg_stat_replication WHERE application_name = $2", [target, follower.name]);
+              return `${follower.name}=${row ?? 'not connected'}`;
+            }
+            const row = await value(
+              follower,
+              "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'no receiver') || ':' || (coalesce(pg_last_wal_replay_lsn(), '0/0') >= $1::pg_lsn) AS v",
+              [target],
             );
-            return `${follower.name}=${row || 'not connected'}`;
-          }
-          const row = await follower.psql(
-            `SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'no receiver') || ':' || (coalesce(pg_last_wal_replay_lsn(), '0/0') >= '${target}')`,
-          );
-          return `${follower.name}=${row}`;
-        }),
-      );
-      seen(states.join(', '));
-      if (states.every((state) => state.endsWith('=streaming:true'))) return true;
-      // pg_receivewal reports a flush that ends exactly on a segment boundary only at its next status
-      // interval; a small WAL record makes it write, flush and report at once.
-      if (states.some((state) => state.endsWith('=streaming:false'))) await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'ready')");
-      return undefined;
-    },
-  );
+            return `${follower.name}=${row}`;
+          }),
+        );
+        seen(states.join(', '));
+        if (states.every((state) => state.endsWith('=streaming:true'))) return true;
+        // pg_receivewal reports a flush that ends exactly on a segment boundary only at its next status
+        // interval; a small WAL record makes it write, flush and report at once.
+        if (states.some((state) => state.endsWith('=streaming:false'))) await value(primary, "SELECT pg_logical_emit_message(false, 'faultline', 'ready')::text AS v");
+        return undefined;
+      },
+    );
+  } finally {
+    await Promise.all(clients.map((client) => client.end().catch(() => {})));
+  }
 }
