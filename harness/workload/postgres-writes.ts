@@ -15,6 +15,8 @@ export type { WorkloadOptions, WorkloadStats } from './types.ts';
 
 export const LEDGER_TABLE = 'faultline_ledger';
 export const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (key bigint PRIMARY KEY, value text NOT NULL)`;
+const INSERT = `INSERT INTO ${LEDGER_TABLE} (key, value) VALUES ($1, $2)`;
+const SELECT = `SELECT value FROM ${LEDGER_TABLE} WHERE key = $1`;
 
 /** Where clients should write now: asked again at every (re)connect, so clients follow a failover. */
 export interface WorkloadTarget {
@@ -104,7 +106,8 @@ export class PostgresWorkload implements Workload {
     }
     slot.notices = [];
     try {
-      await slot.client!.query({ text: `INSERT INTO ${LEDGER_TABLE} (key, value) VALUES ($1, $2)`, values: [key, value] });
+      // (text, values) rather than a config object, which node-postgres would copy on every call.
+      await slot.client!.query(INSERT, [key, value]);
       // The client was told success: acknowledged, even when PostgreSQL warned that the commit
       // happened only locally (a cancelled synchronous wait). The warning stays on the record.
       const committedLocally = slot.notices.find(isCommittedLocallyNotice);
@@ -126,7 +129,7 @@ export class PostgresWorkload implements Workload {
     this.record('invoke', slot, 'read', key, null, node);
     try {
       if (!slot.client) await this.connect(slot, target!);
-      const result = await slot.client!.query<{ value: string }>({ text: `SELECT value FROM ${LEDGER_TABLE} WHERE key = $1`, values: [key] });
+      const result = await slot.client!.query<{ value: string }>(SELECT, [key]);
       this.record('ok', slot, 'read', key, result.rows[0]?.value ?? null, node);
       return false;
     } catch (error) {
@@ -169,8 +172,9 @@ export class PostgresWorkload implements Workload {
 
   private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string, warning?: string): void {
     // Completions go out with the next event (see HistoryWriter.appendSoon): one write per operation.
-    const append = type === 'invoke' ? this.history.append.bind(this.history) : this.history.appendSoon.bind(this.history);
-    append({ type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) });
+    const event = { type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) };
+    if (type === 'invoke') this.history.append(event);
+    else this.history.appendSoon(event);
     if (type === 'invoke') this.stats.invoked++;
     else this.stats[type]++;
   }
