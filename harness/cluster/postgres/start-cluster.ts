@@ -52,8 +52,10 @@ export async function startPostgresCluster(
         node,
         password,
       );
-    // Every container starts at once; the primary is initialised as soon as its own container is
-    // up, and each follower is cloned as soon as both it and the primary are ready.
+    // The primary's container starts first and is initialised while the followers' containers
+    // start (on a 2-core machine three containers started at once are all up only after about
+    // twice the time of one, so the primary would wait for the others); each follower is cloned as
+    // soon as both it and the primary are ready.
     const primaryStarted = startContainer(primarySpec);
     const primaryReady = primaryStarted.then(async (primary) => {
       log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
