@@ -112,3 +112,28 @@ describe('a PostgreSQL primary, streaming replica and WAL archive on separate SA
     expect(Number(size)).toBe(16 * 1024 * 1024);
   });
 });
+
+describe('a primary whose settings make every commit wait for a synchronous standby', () => {
+  it("starts anyway (the primary's password is set before any standby exists) and answers over the network with its SCRAM password", async () => {
+    const cluster = await startPostgresCluster({
+      domains: ['san-a', 'san-b'],
+      postgres: {
+        nodes: [
+          { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+          { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
+        ],
+        settings: { password_encryption: 'md5' },
+      },
+    });
+    try {
+      const rows = await query<{ sync_state: string; stored: string }>(
+        cluster.primary().clientConfig(),
+        "SELECT (SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg-replica') AS sync_state, (SELECT left(rolpassword, 13) FROM pg_authid WHERE rolname = 'postgres') AS stored",
+      );
+      expect(rows).toEqual([{ sync_state: 'quorum', stored: 'SCRAM-SHA-256' }]);
+    } finally {
+      await cluster.stop();
+      expect(await waitForNoLeftovers(cluster.runId)).toEqual(nothingLeft);
+    }
+  }, 120_000);
+});
