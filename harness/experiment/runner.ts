@@ -16,7 +16,7 @@ import { prepareExperiment, type Experiment, type ExperimentDefinition, type Ste
 import { planFaults, type PlannedFault } from './schedule.ts';
 import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
-import { FaultUnavailable, faultfsFor, findFault, resolveTarget, settleVolumes } from '../faults/index.ts';
+import { FaultUnavailable, faultfsFor, findFault, namesRole, resolveTarget, settleVolumes } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
@@ -97,6 +97,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     workload.start();
     // The workload runs for its duration and at least until every fault has been healed.
     const context = { cluster, history, log, dir };
+    if (experiment.recovery) timetable.planRecovery(experiment.recovery.atMs);
     await Promise.all([
       timetable.until(experiment.durationMs),
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
@@ -106,7 +107,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
         return runFault(fault, `f${index}`, context, seed, timetable, heals, (e) => (error ??= e), order).finally(order.end);
       }),
       runFreshBackup(experiment, context, timetable),
-      runRecovery(experiment, context, timetable),
+      runRecovery(experiment, context, timetable).finally(() => timetable.recoveryEnded()),
     ]);
     const stats = await workload.stop();
     workload = undefined;
@@ -187,6 +188,10 @@ async function runFault(
   let target;
   let waitedMs = 0;
   try {
+    if (namesRole(planned.target)) {
+      const settledMs = await timetable.rolesSettled(planned.atMs);
+      if (settledMs > 0) log(`fault ${fault.name} on ${planned.target} begins ${settledMs} ms late: it waited for the recovery scheduled before it to end, so that '${planned.target}' means what the recovery made of it`);
+    }
     target = resolveTarget(cluster, planned.target);
     waitedMs = await begin(target.kind === 'node' ? [target.node.name] : target.kind === 'domain' ? target.nodes.map((n) => n.name) : []);
     if (waitedMs > 0) log(`fault ${fault.name} on ${target.label} begins ${waitedMs} ms late: an earlier fault was still acting on the same node(s)`);

@@ -4,8 +4,10 @@
 // backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
 // Faults keep their order too: one does not begin on a node while a fault scheduled earlier is still
 // acting on it (a slow corruption is not cut short by the domain loss meant to follow it), and
-// recovery waits for every fault scheduled before it to have acted. On a busy machine (clusters
-// side by side) a fault can take longer than the schedule leaves it.
+// recovery waits for every fault scheduled before it to have acted, and a fault scheduled after the
+// recovery that names a role ('primary', 'replica') waits for the recovery to end, so that the role
+// means what the recovery made of it. On a busy machine (clusters side by side) a fault or a
+// failover can take longer than the schedule leaves it.
 
 import { sleep } from '../wait.ts';
 
@@ -46,6 +48,9 @@ export class Timetable {
   #released = false;
   #open: Promise<void>;
   #release!: () => void;
+  #recoveryAtMs: number | undefined;
+  #recoveryEnd!: () => void;
+  #recoveryDone = new Promise<void>((resolve) => (this.#recoveryEnd = resolve));
 
   constructor({ start, backupAtMs, moments, maxWaitMs = 120_000, onShift }: TimetableOptions) {
     this.start = start;
@@ -99,6 +104,28 @@ export class Timetable {
       },
       end,
     };
+  }
+
+  /** The recovery planned for `atMs` (registered before anything waits for its moment). */
+  planRecovery(atMs: number): void {
+    this.#recoveryAtMs = atMs;
+  }
+
+  /** The recovery has ended (done or failed, follow-ups included): roles are settled. */
+  recoveryEnded(): void {
+    this.#recoveryEnd();
+  }
+
+  /**
+   * For a fault planned at `atMs` that names a role: waits until a recovery planned before it has
+   * ended (during a failover 'primary' is the old primary or the new one by chance); returns how
+   * long it waited (ms).
+   */
+  async rolesSettled(atMs: number): Promise<number> {
+    if (this.#recoveryAtMs === undefined || this.#recoveryAtMs >= atMs) return 0;
+    const from = performance.now();
+    await this.#recoveryDone;
+    return Math.round(performance.now() - from);
   }
 
   /** Waits until every fault planned at or before `atMs` has acted (for recovery); returns how long it waited (ms). */

@@ -83,6 +83,11 @@ function currentNode(cluster: StartedCluster, label: string): ClusterNode {
   return cluster.node(label);
 }
 
+/** Whether a target label names a role that recovery can move to another node ('primary', 'replica', or a link with one at an end). */
+export function namesRole(label: string): boolean {
+  return label.split('~').some((end) => end === 'primary' || end === 'replica');
+}
+
 /**
  * Resolves a checked target label against the running cluster, at the moment the fault fires:
  * roles name the node that has the role now. The resolved label names the nodes themselves.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Timetable } from '../../harness/experiment/timetable.ts';
+import { namesRole } from '../../harness/faults/targets.ts';
 
 const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,5 +74,24 @@ describe('faults in order', () => {
     await recovery;
     expect(recovered).toBe(true);
     expect(await table.faultsActed(5)).toBe(0);
+  });
+
+  it('a fault that names a role waits for the recovery planned before it to end; one planned before the recovery does not', async () => {
+    const table = new Timetable({ start: performance.now(), moments: [0, 10, 20] });
+    table.planRecovery(10);
+    expect(await table.rolesSettled(5)).toBe(0); // planned before the failover: 'primary' is the old one
+    expect(await table.rolesSettled(10)).toBe(0); // at the same moment: no order
+    let settled = false;
+    const after = table.rolesSettled(20).then((waited) => ((settled = true), waited));
+    await tick(30);
+    expect(settled).toBe(false); // the failover is still running
+    table.recoveryEnded();
+    expect(await after).toBeGreaterThanOrEqual(20);
+    expect(await new Timetable({ start: performance.now(), moments: [1] }).rolesSettled(1)).toBe(0); // no recovery planned
+  });
+
+  it('knows which targets name a role', () => {
+    expect(['primary', 'replica', 'primary~pg-archive', 'pg-archive~replica'].map(namesRole)).toEqual([true, true, true, true]);
+    expect(['archive', 'pg-primary', 'domain:san-a', 'pg-primary~pg-replica'].map(namesRole)).toEqual([false, false, false, false]);
   });
 });
