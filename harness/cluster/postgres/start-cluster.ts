@@ -206,6 +206,8 @@ async function waitForStreaming(primary: PostgresNodeHandle, followers: Postgres
     const { rows } = await on.get(node)!.query<{ v: string | null }>({ text: sql, values: params });
     return rows[0]?.v ?? undefined;
   };
+  let target: string | undefined;
+  let emittedAt = 0;
   try {
     await waitFor(
       {
@@ -215,17 +217,21 @@ async function waitForStreaming(primary: PostgresNodeHandle, followers: Postgres
         error: (message) => new ClusterError(message),
       },
       async (seen) => {
-        const target = (await value(primary, 'SELECT pg_current_wal_lsn()::text AS v'))!;
+        // The WAL the followers must have: the primary's position when the wait began. (Read again
+        // at every look, with a WAL record written now and then below, the target could move away
+        // faster than a busy follower reports reaching it.)
+        target ??= (await value(primary, 'SELECT pg_current_wal_lsn()::text AS v'))!;
+        const lsn = target;
         const states = await Promise.all(
           followers.map(async (follower) => {
             if (follower.spec.role === 'archive') {
-              const row = await value(primary, "SELECT state || ':' || (flush_lsn >= $1::pg_lsn) AS v FROM pg_stat_replication WHERE application_name = $2", [target, follower.name]);
+              const row = await value(primary, "SELECT state || ':' || (flush_lsn >= $1::pg_lsn) AS v FROM pg_stat_replication WHERE application_name = $2", [lsn, follower.name]);
               return `${follower.name}=${row ?? 'not connected'}`;
             }
             const row = await value(
               follower,
               "SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'no receiver') || ':' || (coalesce(pg_last_wal_replay_lsn(), '0/0') >= $1::pg_lsn) AS v",
-              [target],
+              [lsn],
             );
             return `${follower.name}=${row}`;
           }),
@@ -234,7 +240,10 @@ async function waitForStreaming(primary: PostgresNodeHandle, followers: Postgres
         if (states.every((state) => state.endsWith('=streaming:true'))) return true;
         // pg_receivewal reports a flush that ends exactly on a segment boundary only at its next status
         // interval; a small WAL record makes it write, flush and report at once.
-        if (states.some((state) => state.endsWith('=streaming:false'))) await value(primary, "SELECT pg_logical_emit_message(false, 'faultline', 'ready')::text AS v");
+        if (states.some((state) => state.endsWith('=streaming:false')) && performance.now() - emittedAt > 250) {
+          emittedAt = performance.now();
+          await value(primary, "SELECT pg_logical_emit_message(false, 'faultline', 'ready')::text AS v");
+        }
         return undefined;
       },
     );
