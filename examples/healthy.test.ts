@@ -7,6 +7,7 @@ import { experiments } from 'faultline/experiments';
 it('loses no acknowledged write on a healthy cluster', async () => {
   const healthy = experiments.find((e) => e.name === 'healthy')!;
   const result = await runExperiment({ ...healthy, workload: { clients: 2, duration: '3s' } }, { seed: 1 });
+  expect(result.error, 'the run broke').toBeUndefined();
   expect(result.writes.acknowledged).toBeGreaterThan(100);
   expect(result.writes.lost).toBe(0);
   expect(result.verdict).toBe('pass');
