@@ -180,7 +180,7 @@ async function runFault(
   timetable: Timetable,
   heals: Map<string, () => Promise<unknown>>,
   onError: (error: string) => void,
-  { begin, end }: FaultOrder,
+  { begin, end, healing }: FaultOrder,
 ): Promise<void> {
   const fault = findFault(planned.fault)!;
   const { history, log, cluster } = context;
@@ -194,7 +194,7 @@ async function runFault(
     }
     target = resolveTarget(cluster, planned.target);
     waitedMs = await begin(target.kind === 'node' ? [target.node.name] : target.kind === 'domain' ? target.nodes.map((n) => n.name) : []);
-    if (waitedMs > 0) log(`fault ${fault.name} on ${target.label} begins ${waitedMs} ms late: an earlier fault was still acting on the same node(s)`);
+    if (waitedMs > 0) log(`fault ${fault.name} on ${target.label} begins ${waitedMs} ms late: an earlier fault was still acting on (or healing) the same node(s)`);
     // The node may have changed role or been lost while it waited.
     if (waitedMs > 0) target = resolveTarget(cluster, planned.target);
   } catch (caught) {
@@ -224,7 +224,7 @@ async function runFault(
     return;
   }
   end(); // it has acted: a later fault on the same node may begin (a heal comes later, on its own)
-  if (waitedMs > 0) injected = { ...injected, detail: `${injected.detail} (began ${waitedMs} ms after its time: an earlier fault was still acting on the same node(s))` };
+  if (waitedMs > 0) injected = { ...injected, detail: `${injected.detail} (began ${waitedMs} ms after its time: an earlier fault was still acting on or healing the same node(s))` };
   const noEffect = injected.noEffect ? { noEffect: injected.noEffect } : {};
   history.append({ ...base, phase: 'active', detail: injected.detail, ...noEffect });
   if (injected.noEffect) log(`fault ${fault.name} on ${target.label} had no effect: ${injected.noEffect}`);
@@ -237,6 +237,7 @@ async function runFault(
   heals.set(key, heal);
   await sleep(planned.durationMs);
   heals.delete(key);
+  const healOver = healing();
   try {
     const healed = await heal();
     const said = typeof healed === 'object' ? healed : { detail: healed ?? 'done' };
@@ -248,6 +249,8 @@ async function runFault(
     const detail = `${injected.detail}; heal failed: ${describeError(caught)}`;
     history.append({ ...base, phase: 'end', detail, ...noEffect });
     onError(`fault '${fault.name}' on ${target.label}: heal failed: ${describeError(caught)}`);
+  } finally {
+    healOver();
   }
 }
 

@@ -24,17 +24,22 @@ export interface TimetableOptions {
   onShift?: (shiftMs: number, gaveUpWaiting: boolean) => void;
 }
 
-/** A fault's place in the order: `begin` waits for earlier faults on the same nodes, `end` says it has acted. */
+/**
+ * A fault's place in the order: `begin` waits for earlier faults on the same nodes, `end` says it
+ * has acted, `healing` says its heal has begun and returns what to call when the heal is over.
+ */
 export interface FaultOrder {
   begin: (nodes: readonly string[]) => Promise<number>;
   end: () => void;
+  healing: () => () => void;
 }
 
-/** A fault of the schedule: when it was planned, the nodes it acts on (once known), and when it has acted. */
+/** A fault of the schedule: when it was planned, the nodes it acts on (once known), when it has acted, and its heal while one runs. */
 interface Acting {
   atMs: number;
   nodes: ReadonlySet<string> | undefined;
   done: Promise<void>;
+  healing?: Promise<void>;
 }
 
 export class Timetable {
@@ -87,8 +92,10 @@ export class Timetable {
 
   /**
    * Registers a fault planned for `atMs` (call before waiting for its moment). `begin(nodes)` waits
-   * until no fault planned earlier is still acting on any of these nodes and returns how long it
-   * waited (ms); `end()` says this one has acted (injected, failed or skipped).
+   * until no fault planned earlier is still acting on any of these nodes, nor in the middle of
+   * healing there (a volume rolled back and its server restarting), and returns how long it waited
+   * (ms); `end()` says this one has acted (injected, failed or skipped). A heal that begins later
+   * overlaps the new fault as planned.
    */
   fault(atMs: number): FaultOrder {
     let end!: () => void;
@@ -100,9 +107,18 @@ export class Timetable {
         const earlier = this.#acting.filter((a) => a.atMs < atMs && (a.nodes === undefined || nodes.some((n) => a.nodes!.has(n))));
         const from = performance.now();
         await Promise.all(earlier.map((a) => a.done));
+        await Promise.all(earlier.map((a) => a.healing));
         return Math.round(performance.now() - from);
       },
       end,
+      healing: () => {
+        let healed!: () => void;
+        entry.healing = new Promise<void>((resolve) => (healed = resolve));
+        return () => {
+          entry.healing = undefined;
+          healed();
+        };
+      },
     };
   }
 

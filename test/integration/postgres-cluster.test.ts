@@ -126,11 +126,15 @@ describe('a primary whose settings make every commit wait for a synchronous stan
       },
     });
     try {
-      const rows = await query<{ sync_state: string; stored: string }>(
-        cluster.primary().clientConfig(),
-        "SELECT (SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pg-replica') AS sync_state, (SELECT left(rolpassword, 13) FROM pg_authid WHERE rolname = 'postgres') AS stored",
+      const primary = cluster.primary().clientConfig();
+      const rows = await query<{ standbys: string; stored: string }>(
+        primary,
+        "SELECT current_setting('synchronous_standby_names') AS standbys, (SELECT left(rolpassword, 13) FROM pg_authid WHERE rolname = 'postgres') AS stored",
       );
-      expect(rows).toEqual([{ sync_state: 'quorum', stored: 'SCRAM-SHA-256' }]);
+      expect(rows).toEqual([{ standbys: 'ANY 1 ("pg-replica")', stored: 'SCRAM-SHA-256' }]);
+      // A commit now waits for the replica, and comes back: the standby the password did not wait for is there.
+      await query(primary, 'CREATE TABLE t (id int)');
+      expect(await query(cluster.replicas()[0]!.clientConfig(), "SELECT to_regclass('t')::text AS t")).toEqual([{ t: 't' }]);
     } finally {
       await cluster.stop();
       expect(await waitForNoLeftovers(cluster.runId)).toEqual(nothingLeft);

@@ -90,6 +90,24 @@ describe('faults in order', () => {
     expect(await new Timetable({ start: performance.now(), moments: [1] }).rolesSettled(1)).toBe(0); // no recovery planned
   });
 
+  it("a fault waits while an earlier fault's heal is running on the same node, not for a heal still to come", async () => {
+    const table = new Timetable({ start: performance.now(), moments: [0, 10, 20] });
+    const rollback = table.fault(0);
+    const powerLoss = table.fault(10);
+    const later = table.fault(20);
+    expect(await rollback.begin(['pg-primary'])).toBe(0);
+    rollback.end();
+    const healed = rollback.healing(); // the volume is being rolled back, its server restarting
+    let began = false;
+    const cut = powerLoss.begin(['pg-primary']).then((waited) => ((began = true), waited));
+    await tick(30);
+    expect(began).toBe(false);
+    healed();
+    expect(await cut).toBeGreaterThanOrEqual(20);
+    powerLoss.end();
+    expect(await later.begin(['pg-primary'])).toBe(0); // the power loss's heal has not begun: planned overlap
+  });
+
   it('knows which targets name a role', () => {
     expect(['primary', 'replica', 'primary~pg-archive', 'pg-archive~replica'].map(namesRole)).toEqual([true, true, true, true]);
     expect(['archive', 'pg-primary', 'domain:san-a', 'pg-primary~pg-replica'].map(namesRole)).toEqual([false, false, false, false]);
