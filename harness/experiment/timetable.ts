@@ -3,8 +3,8 @@
 // fault, step, recovery and the end of the workload scheduled after the backup) waits until the
 // backup has finished, and keeps its spacing. A backup that overruns moves the rest later.
 // Faults keep their order too: one does not begin on a node while a fault scheduled earlier is still
-// acting on it (a slow corruption is not cut short by the domain loss meant to follow it), and
-// recovery waits for every fault scheduled before it to have acted, and a fault scheduled after the
+// acting on it or in the middle of healing it (a slow corruption is not cut short by the domain loss
+// meant to follow it, nor a rollback's restart by a power loss), and recovery waits for every fault scheduled before it to have acted, and a fault scheduled after the
 // recovery that names a role ('primary', 'replica') waits for the recovery to end, so that the role
 // means what the recovery made of it. On a busy machine (clusters side by side) a fault or a
 // failover can take longer than the schedule leaves it.

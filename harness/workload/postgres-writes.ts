@@ -173,10 +173,13 @@ export class PostgresWorkload implements Workload {
   private record(type: OpType, slot: Slot, f: OpFunction, key: number, value: string | null, node: string, error?: string, warning?: string): void {
     // Completions go out with the next event (see HistoryWriter.appendSoon): one write per operation.
     const event = { type, process: slot.process, f, key, value, node, ...(error ? { error } : {}), ...(warning ? { warning } : {}) };
-    if (type === 'invoke') this.history.append(event);
-    else this.history.appendSoon(event);
-    if (type === 'invoke') this.stats.invoked++;
-    else this.stats[type]++;
+    if (type === 'invoke') {
+      this.history.append(event);
+      this.stats.invoked++;
+    } else {
+      this.history.appendSoon(event);
+      this.stats[type]++;
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { ClusterError, describeError } from '../../errors.ts';
-import { validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../topology.ts';
+import { validatePostgresTopology, type PostgresNode, type PostgresTopology, type PostgresTopologySpec } from '../topology.ts';
 import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
@@ -41,7 +41,7 @@ export async function startPostgresCluster(
     const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
     if (!primarySpec) throw new ClusterError('The topology has no primary');
     const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
-    const startContainer = async (node: PostgresTopology['postgres']['nodes'][number]) =>
+    const startContainer = async (node: PostgresNode) =>
       new PostgresNodeHandle(
         await run.startNode({
           name: node.name,
