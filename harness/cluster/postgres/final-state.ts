@@ -170,6 +170,12 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
     final.probe = { ok: false, time: options.now(), latencyMs: 0, node: primary.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
     return final;
   }
+  // Nodes outside the primary's stream (a rehearsal's scratch node, a fenced former primary) and
+  // the backup repository are verified while the primary and its replicas are read: each is its
+  // own node, and none of them depends on the others. Results keep their order.
+  // Settled, so that a failure is not left unhandled while the primary is read: it is thrown in its turn, as before.
+  const othersVerified = Promise.allSettled(others.map((node) => verifyNode(node, false)));
+  const backupsVerified = Promise.allSettled([archive && !archive.lost ? verifyBackups(archive, cluster.topology.postgres.backupTool) : undefined]);
   try {
     await withClient(primary, async (client) => {
       final.primary!.rows = await ledgerRowsOf(client, options.table);
@@ -195,11 +201,12 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
     }
     final.integrity.push(await verifyNode(replica, false));
   }
-  for (const node of others) final.integrity.push(await verifyNode(node, false));
-  if (archive && !archive.lost) {
-    const backups = await verifyBackups(archive, cluster.topology.postgres.backupTool);
-    if (backups) final.integrity.push(backups);
+  for (const verified of [...(await othersVerified), ...(await backupsVerified)]) {
+    if (verified.status === 'rejected') throw verified.reason;
+    if (verified.value) final.integrity.push(verified.value);
   }
+  // After the primary's reads and writes (amcheck's installation): the archive is judged through
+  // the end of the run.
   const evidence = await archiveEvidence(cluster);
   if (evidence) final.archive = evidence;
 

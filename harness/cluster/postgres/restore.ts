@@ -1,7 +1,6 @@
 // Restore: a new primary from the latest base backup plus the WAL archive (pg_receivewal's or
 // pgBackRest's), checked against the archive's end; surviving replicas then follow it.
 
-import type { Readable } from 'node:stream';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
@@ -11,11 +10,13 @@ import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.t
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
 import { archivedWalDir } from './archive.ts';
 import { fence } from '../fence.ts';
+import { pipeBetween } from '../docker/pipe.ts';
 import { BASE, usableArchive } from './base-backup.ts';
 import { repoint } from './failover.ts';
 import { rebuildAsReplica } from './rejoin.ts';
 
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
+const INCOMING = `${VOLUME_MOUNT}/incoming`;
 
 /** The engine's restore options (domain, point in time), and PostgreSQL's own. */
 export interface RestoreOptions extends EngineRestoreOptions {
@@ -115,21 +116,27 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
 /** The base backup and every streamed WAL segment, copied from the repository node. */
 async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target?: Date): Promise<void> {
   const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
-  // Copy the base backup and the WAL archive from the repository node to the new node. Docker's
-  // archive API sees a container's root file system, not the volumes mounted inside it, so the
-  // files are staged in /tmp on each side.
-  await archive.run(['bash', '-c', `rm -rf /tmp/export && mkdir /tmp/export && cp -a ${BASE}/${latest} /tmp/export/base && cp -a ${REPO}/wal /tmp/export/wal`], { user: 'root' });
-  try {
-    const tar = await archive.container.copyArchiveFromContainer('/tmp/export');
-    await restored.container.copyArchiveToContainer(tar as unknown as Readable, '/tmp');
-  } finally {
-    await archive.exec(['rm', '-rf', '/tmp/export'], { user: 'root' });
-  }
+  // The base backup and the WAL archive stream from the repository node into the new node's
+  // volume (tar to tar), and are moved into place there.
+  // Only the WAL replay can ask for goes: segments from the backup's start (backup_label names it)
+  // on, of any timeline, and the timeline histories. pg_receivewal may still be writing its
+  // current segment: tar's exit 1 ('file changed as we read it') is taken as a copy of that
+  // moment, as cp would have made.
+  const send =
+    `export LC_ALL=C; cd ${REPO}; ` +
+    `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null); ` +
+    `files=(); for f in wal/*; do n=\${f#wal/}; [ -f "$f" ] || continue; ` +
+    `if [[ $n == *.history || -z $start || ! $n =~ ^[0-9A-F]{24} || ! \${n:8:16} < \${start:8:16} ]]; then files+=("$f"); fi; done; ` +
+    `tar -c --warning=no-file-changed -C ${BASE} ${latest} -C ${REPO} "\${files[@]}"; s=$?; [ $s -eq 1 ] && s=0; exit $s`;
+  await pipeBetween(
+    { container: archive.container, name: archive.name, command: ['bash', '-c', send] },
+    { container: restored.container, name: restored.name, command: ['bash', '-c', `rm -rf ${INCOMING} && mkdir -p ${INCOMING} && exec tar -x -C ${INCOMING}`] },
+  );
   await restored.run(
     [
       'bash',
       '-c',
-      `set -e; mv /tmp/export/base ${PGDATA}; mv /tmp/export/wal ${RESTORE_WAL}; rm -rf /tmp/export; ` +
+      `set -e; mkdir -p ${INCOMING}/wal; mv ${INCOMING}/${latest} ${PGDATA}; mv ${INCOMING}/wal ${RESTORE_WAL}; rmdir ${INCOMING}; ` +
         // The segment pg_receivewal was still writing holds the newest commits: replay it too.
         `for f in ${RESTORE_WAL}/*.partial; do [ -e "$f" ] && mv "$f" "\${f%.partial}"; done; ` +
         `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; ` +

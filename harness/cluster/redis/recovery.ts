@@ -3,7 +3,7 @@
 // the newest RDB copy from the backup node into a new node, rejoin a former primary as a replica,
 // point the backup job at the new primary, and take a fresh backup.
 
-import type { Readable } from 'node:stream';
+import { pipeBetween } from '../docker/pipe.ts';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { fence } from '../fence.ts';
@@ -117,16 +117,11 @@ export async function redisRestore(cluster: StartedRedisCluster, options: Restor
   const restored = await startRedisNode(cluster.run, cluster.image, { name, role: 'primary', domain: options.domain, volumeBytes: template.spec.volumeBytes }, cluster.topology.redis.server);
   restored.role = 'retired'; // not the primary until it serves
   cluster.nodes.push(restored);
-  // Docker's archive API sees a container's root file system, not the volumes mounted in it: the
-  // copy is staged in /tmp on each side.
-  await backup.run(['bash', '-c', `rm -rf /tmp/export && mkdir /tmp/export && cp '${file}' /tmp/export/dump.rdb`], { user: 'root' });
-  try {
-    const tar = await backup.container.copyArchiveFromContainer('/tmp/export');
-    await restored.container.copyArchiveToContainer(tar as unknown as Readable, '/tmp');
-  } finally {
-    await backup.exec(['rm', '-rf', '/tmp/export'], { user: 'root' });
-  }
-  await restored.run(['bash', '-c', `set -e; rm -rf ${AOF_DIR}; mv /tmp/export/dump.rdb ${RDB_FILE}; rm -rf /tmp/export; chown redis:redis ${RDB_FILE}; sync -f ${RDB_FILE}`], { user: 'root' });
+  // The RDB copy streams from the backup node into the new node's volume.
+  await pipeBetween(
+    { container: backup.container, name: backup.name, command: ['cat', file] },
+    { container: restored.container, name: restored.name, command: ['bash', '-c', `set -e; rm -rf ${AOF_DIR}; cat > ${RDB_FILE}.part; mv ${RDB_FILE}.part ${RDB_FILE}; chown redis:redis ${RDB_FILE}; sync -f ${RDB_FILE}`] },
+  );
   // Started with the AOF off, it loads the RDB; the AOF (if configured) is then written from it.
   await configureAndStart(restored, cluster.topology, undefined, ['appendonly no']);
   if (cluster.topology.redis.appendonly) {
