@@ -1,13 +1,18 @@
 // Benchmark: is the workload's recording a bottleneck? In one run, against the same primary and
 // through the same network path (the container's mapped port), alternating rounds of
-//   (a) faultline's workload: N clients, one INSERT per transaction, every operation recorded twice
-//       in history.jsonl with a synchronous write, and
-//   (b) pgbench with an equivalent single-row INSERT script and the same N clients (in a container
-//       on the host network, so it too goes through the mapped port),
-// then acknowledged writes per second for each and the ratio a ÷ b, the median of the rounds' own
-// ratios (the three run seconds apart, in reverse order every other round). Target: at least 0.8. Also
-//   (c) node-postgres alone, the same clients and INSERT with nothing recorded, so the ratios show
-//       what recording costs (a ÷ c) apart from what the driver costs (c ÷ b).
+//   (a) faultline's workload: N clients, one INSERT per transaction (prepared once per connection),
+//       every operation recorded in history.jsonl with a synchronous write, and
+//   (b) pgbench with an equivalent single-row INSERT script and the same N clients (run in one
+//       container on the host network, so it too goes through the mapped port), -M extended as
+//       when the target was set (the statement parsed at every execution), and
+//   (b') the same pgbench -M prepared: the protocol faultline's workload uses,
+// then acknowledged writes per second for each (from the first acknowledgement to the last, as
+// pgbench leaves out its connection time) and the ratios a ÷ b and a ÷ b', the medians of the
+// rounds' own ratios (short rounds after one uncounted warm-up, each round's runs a second apart,
+// in reverse order every other round).
+// Target: a ÷ b at least 0.8. Also
+//   (c) node-postgres alone, the same clients and prepared INSERT with nothing recorded, so the
+//       ratios show what recording costs (a ÷ c) apart from what the driver costs (c ÷ b).
 // Also the cost of one history append, measured alone.
 // Then the same for Redis, against one redis-server (no persistence), alternating rounds of
 //   (a) faultline's Redis workload: N clients, one SET or RPUSH per operation, recorded as above,
@@ -15,7 +20,7 @@
 //   (b) redis-benchmark -t set with the same N clients, no pipelining (-P 1), a fixed number of
 //       requests, from a host-network container through the same mapped port (as pgbench),
 // with FLUSHALL before each, and the ratio a ÷ b of acknowledged writes per second. Target: 0.5.
-// Run: npm run bench:workload [-- --clients N --seconds S --rounds R --redis-requests M]
+// Run: npm run bench:workload [-- --clients N --seconds S --rounds R --redis-requests M --redis-seconds S --redis-rounds R]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,22 +31,26 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { newRunId, removeRunResources, getEngine, runLabels, ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
-import { HistoryWriter } from '../harness/history/index.ts';
+import { HistoryWriter, readHistory } from '../harness/history/index.ts';
 import { LEDGER_DDL, PostgresWorkload } from '../harness/workload/index.ts';
 import { RedisWorkload } from '../harness/workload/redis-writes.ts';
 
 const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '4' },
-    seconds: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '15' },
     'redis-requests': { type: 'string', default: '50000' },
+    'redis-seconds': { type: 'string', default: '3' },
+    'redis-rounds': { type: 'string', default: '5' },
   },
 });
 const clients = Number(values.clients);
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const redisRequests = Number(values['redis-requests']);
+const redisSeconds = Number(values['redis-seconds']);
+const redisRounds = Number(values['redis-rounds']);
 const scratch = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
 // Testcontainers' one-shot wait polls with timers that do not hold the event loop open.
 const keepAlive = setInterval(() => {}, 1000);
@@ -64,58 +73,66 @@ async function faultlineRate(round: number): Promise<number> {
   const stats = await workload.stop();
   history.close();
   if (stats.fail + stats.info > 0) throw new Error(`faultline round ${round}: ${stats.fail} failed and ${stats.info} indeterminate writes on a healthy primary`);
-  return stats.ok / (stats.durationMs / 1000);
+  // From the first acknowledgement to the last, as pgbench leaves out its connection time.
+  const acks = readHistory(history.path).events.filter((e) => e.type === 'ok').map((e) => e.time);
+  return ackRate(acks);
+}
+
+/** Acknowledgements per second between the first and the last of them. */
+function ackRate(times: number[]): number {
+  if (times.length < 2) throw new Error(`only ${times.length} write(s) acknowledged in a round`);
+  return (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
 }
 
 /** node-postgres alone: the same clients and INSERT, nothing recorded (what the driver costs, apart from faultline). */
 async function driverRate(): Promise<number> {
   await primary.psql('TRUNCATE faultline_ledger');
   let stop = false;
-  let ok = 0;
   let next = 0;
-  const started = performance.now();
+  const acks: number[] = [];
   const loops = Array.from({ length: clients }, async (_, i) => {
     const client = new pg.Client(primary.clientConfig());
     await client.connect();
     while (!stop) {
       const key = ++next;
-      await client.query('INSERT INTO faultline_ledger (key, value) VALUES ($1, $2)', [key, `v${key}.p${i}`]);
-      ok++;
+      await client.query({ name: 'insert', text: 'INSERT INTO faultline_ledger (key, value) VALUES ($1, $2)', values: [key, `v${key}.p${i}`] });
+      acks.push(performance.now());
     }
     await client.end();
   });
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   stop = true;
   await Promise.all(loops);
-  return ok / ((performance.now() - started) / 1000);
+  return ackRate(acks);
 }
 
-async function pgbenchRate(): Promise<number> {
+// pgbench runs in one container on the host network, started once: a container started and removed
+// every round would load the machine around the round after it.
+const pgbenchRunId = newRunId();
+const pgbenchContainer = await new GenericContainer(image)
+  .withLabels(runLabels(pgbenchRunId))
+  .withNetworkMode('host')
+  .withEntrypoint(['sleep', 'infinity'])
+  .start();
+await using _pgbenchCleanup = { [Symbol.asyncDispose]: async () => removeRunResources(await getEngine(), pgbenchRunId) };
+
+async function pgbenchRate(mode: 'extended' | 'prepared'): Promise<number> {
   const { host, port } = primary.endpoint();
   const { password } = primary.clientConfig();
   const script = "INSERT INTO pgbench_ledger (key, value) VALUES (nextval('pgbench_keys'), 'v' || :client_id);";
-  const runId = newRunId();
-  try {
-    const container = await new GenericContainer(image)
-      .withLabels(runLabels(runId))
-      .withNetworkMode('host')
-      .withEnvironment({ PGPASSWORD: String(password) })
-      .withEntrypoint(['bash', '-c'])
-      .withCommand([
-        `echo "${script}" > /tmp/insert.sql && pgbench -h ${host === 'localhost' ? '127.0.0.1' : host} -p ${port} -U postgres -n -M extended ` +
-          `-c ${clients} -j ${Math.min(clients, 2)} -T ${seconds} -f /tmp/insert.sql postgres`,
-      ])
-      .withWaitStrategy(Wait.forOneShotStartup())
-      .withStartupTimeout((seconds + 60) * 1000)
-      .start();
-    let output = '';
-    for await (const chunk of await container.logs()) output += String(chunk);
-    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1];
-    if (!tps) throw new Error(`pgbench printed no tps:\n${output}`);
-    return Number(tps);
-  } finally {
-    await removeRunResources(await getEngine(), runId);
-  }
+  const result = await pgbenchContainer.exec(
+    [
+      'bash',
+      '-c',
+      `echo "${script}" > /tmp/insert.sql && pgbench -h ${host === 'localhost' ? '127.0.0.1' : host} -p ${port} -U postgres -n -M ${mode} ` +
+        `-c ${clients} -j ${Math.min(clients, 2)} -T ${seconds} -f /tmp/insert.sql postgres`,
+    ],
+    { env: { PGPASSWORD: String(password) } },
+  );
+  const output = `${result.stdout}${result.stderr}`;
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1];
+  if (result.exitCode !== 0 || !tps) throw new Error(`pgbench exited ${result.exitCode} and printed no tps:\n${output}`);
+  return Number(tps);
 }
 
 // The cost of recording alone: appends of a typical operation event to a file.
@@ -128,20 +145,26 @@ probe.close();
 
 const faultline: number[] = [];
 const pgbench: number[] = [];
+const pgbenchPrepared: number[] = [];
 const driver: number[] = [];
 // The commit rate of one primary on a shared disk drifts by 20 % and more within a minute, so the
-// three run side by side in short rounds, in reverse order every other round, and each ratio is the
-// median of the rounds' own ratios (each round's three runs are seconds apart).
+// four run side by side in short rounds, in reverse order every other round, and each ratio is the
+// median of the rounds' own ratios (each round's runs are seconds apart).
+const runners = {
+  faultline: async (round: number) => faultline.push(await faultlineRate(round)),
+  pgbench: async () => pgbench.push(await pgbenchRate('extended')),
+  'pgbench-prepared': async () => pgbenchPrepared.push(await pgbenchRate('prepared')),
+  driver: async () => driver.push(await driverRate()),
+};
+// A round to warm up (the JIT, the server's caches), not counted.
+for (const run of Object.values(runners)) await run(0);
+for (const list of [faultline, pgbench, pgbenchPrepared, driver]) list.length = 0;
 for (let round = 1; round <= rounds; round++) {
-  const order = round % 2 === 1 ? ['faultline', 'pgbench', 'driver'] : ['driver', 'pgbench', 'faultline'];
-  for (const which of order) {
-    if (which === 'faultline') faultline.push(await faultlineRate(round));
-    else if (which === 'pgbench') pgbench.push(await pgbenchRate());
-    else driver.push(await driverRate());
-  }
+  const order = Object.keys(runners) as Array<keyof typeof runners>;
+  for (const which of round % 2 === 1 ? order : order.reverse()) await runners[which](round);
   console.log(
-    `round ${round}: faultline ${faultline.at(-1)!.toFixed(0)} writes/s, pgbench ${pgbench.at(-1)!.toFixed(0)} writes/s, node-postgres alone ${driver.at(-1)!.toFixed(0)} writes/s; ` +
-      `faultline / pgbench ${(faultline.at(-1)! / pgbench.at(-1)!).toFixed(2)}`,
+    `round ${round}: faultline ${faultline.at(-1)!.toFixed(0)} writes/s, pgbench ${pgbench.at(-1)!.toFixed(0)} (prepared ${pgbenchPrepared.at(-1)!.toFixed(0)}) writes/s, ` +
+      `node-postgres alone ${driver.at(-1)!.toFixed(0)} writes/s; faultline / pgbench ${(faultline.at(-1)! / pgbench.at(-1)!).toFixed(2)}`,
   );
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -155,9 +178,12 @@ const spread = (xs: number[]) => `rounds ${Math.min(...xs).toFixed(2)} to ${Math
 const vsPgbench = ratios(faultline, pgbench);
 console.log(`workload (${clients} clients, ${seconds} s x ${rounds} rounds each, same primary, through the mapped port)`);
 console.log(`  faultline workload (recording every operation): ${mean(faultline).toFixed(0)} acknowledged writes/s`);
-console.log(`  pgbench, equivalent single-row INSERT:          ${mean(pgbench).toFixed(0)} writes/s`);
+console.log(`  pgbench, equivalent single-row INSERT:          ${mean(pgbench).toFixed(0)} writes/s (-M extended: parsed at every execution)`);
+console.log(`  pgbench -M prepared (parsed once per connection, as faultline's workload does): ${mean(pgbenchPrepared).toFixed(0)} writes/s`);
 console.log(`  node-postgres alone (same clients and INSERT, nothing recorded): ${mean(driver).toFixed(0)} writes/s`);
 console.log(`  ratio faultline / pgbench: ${median(vsPgbench).toFixed(2)} (median of rounds; ${spread(vsPgbench)}; target at least 0.8)`);
+const vsPrepared = ratios(faultline, pgbenchPrepared);
+console.log(`  ratio faultline / pgbench -M prepared: ${median(vsPrepared).toFixed(2)} (median of rounds; ${spread(vsPrepared)}; the same protocol on both sides)`);
 console.log(
   `  ratio node-postgres alone / pgbench: ${median(ratios(driver, pgbench)).toFixed(2)}; ` +
     `faultline / node-postgres alone: ${median(ratios(faultline, driver)).toFixed(2)} (what recording costs; ${spread(ratios(faultline, driver))})`,
@@ -183,7 +209,7 @@ try {
     const history = new HistoryWriter(join(scratch, `redis-history-${round}.jsonl`));
     const workload = new RedisWorkload(history, () => target, { clients });
     workload.start();
-    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    await new Promise((resolve) => setTimeout(resolve, redisSeconds * 1000));
     const stats = await workload.stop();
     history.close();
     if (stats.fail + stats.info > 0) throw new Error(`faultline Redis round ${round}: ${stats.fail} failed and ${stats.info} indeterminate writes on a healthy server`);
@@ -224,7 +250,7 @@ try {
       await Promise.all(drivers.map((d) => d.ping()));
       let done = 0;
       const started = performance.now();
-      const end = started + seconds * 1000;
+      const end = started + redisSeconds * 1000;
       await Promise.all(drivers.map(async (d, i) => {
         for (let key = i; performance.now() < end; key += clients) {
           await (key % 2 === 0 ? d.set(`fl:k:${key}`, `v${key}`) : d.rpush('fl:log', `${key}:v${key}`));
@@ -241,7 +267,7 @@ try {
   const redisBenchmark: number[] = [];
   const ioredisAlone: number[] = [];
   try {
-    for (let round = 1; round <= rounds; round++) {
+    for (let round = 1; round <= redisRounds; round++) {
       redisFaultline.push(await redisFaultlineRate(round));
       redisBenchmark.push(await redisBenchmarkRate());
       ioredisAlone.push(await ioredisAloneRate());
@@ -250,7 +276,7 @@ try {
   } finally {
     admin.disconnect();
   }
-  console.log(`redis workload (${clients} clients; faultline ${seconds} s, redis-benchmark ${redisRequests} SETs; x ${rounds} rounds each, same server)`);
+  console.log(`redis workload (${clients} clients; faultline ${redisSeconds} s, redis-benchmark ${redisRequests} SETs; x ${redisRounds} rounds each, same server)`);
   console.log(`  faultline workload (SET or RPUSH, recording every operation, mapped port): ${mean(redisFaultline).toFixed(0)} acknowledged writes/s`);
   console.log(`  redis-benchmark -t set -P 1, same clients, same mapped port:              ${mean(redisBenchmark).toFixed(0)} SET/s`);
   console.log(`  ioredis alone (same clients and commands, nothing recorded):           ${mean(ioredisAlone).toFixed(0)} writes/s`);

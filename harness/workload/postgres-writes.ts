@@ -106,8 +106,7 @@ export class PostgresWorkload implements Workload {
     }
     slot.notices = [];
     try {
-      // (text, values) rather than a config object, which node-postgres would copy on every call.
-      await slot.client!.query(INSERT, [key, value]);
+      await slot.client!.query({ name: 'faultline-insert', text: INSERT, values: [key, value] });
       // The client was told success: acknowledged, even when PostgreSQL warned that the commit
       // happened only locally (a cancelled synchronous wait). The warning stays on the record.
       const committedLocally = slot.notices.find(isCommittedLocallyNotice);
