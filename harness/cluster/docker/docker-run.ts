@@ -224,7 +224,7 @@ export class DockerRun implements AsyncDisposable {
 
 /**
  * Removes what a run left in Docker, found by its label: containers (killed, so frozen or hung
- * servers cannot stall this), then the network, then the domain volumes. Failures are collected and
+ * servers cannot stall this), then the network and the domain volumes. Failures are collected and
  * reported together after every step was tried.
  */
 export async function removeRunResources(engine: Engine, runId: string): Promise<void> {
@@ -251,17 +251,17 @@ export async function removeRunResources(engine: Engine, runId: string): Promise
         }),
     ),
   );
-  const networks = await docker.listNetworks({ filters });
-  for (const network of networks) {
-    await docker
-      .getNetwork(network.Id)
-      .remove()
-      .catch((error: unknown) => problems.push(`network ${network.Name}: ${describeError(error)}`));
-  }
-  const { Volumes: volumes } = await docker.listVolumes({ filters });
-  for (const volume of volumes ?? []) {
-    await removeVolume(engine, volume.Name).catch((error: unknown) => problems.push(`volume ${volume.Name}: ${describeError(error)}`));
-  }
+  // The network and the volumes, all at once: none depends on another once the containers are gone.
+  const [networks, { Volumes: volumes }] = await Promise.all([docker.listNetworks({ filters }), docker.listVolumes({ filters })]);
+  await Promise.all([
+    ...networks.map((network) =>
+      docker
+        .getNetwork(network.Id)
+        .remove()
+        .catch((error: unknown) => problems.push(`network ${network.Name}: ${describeError(error)}`)),
+    ),
+    ...(volumes ?? []).map((volume) => removeVolume(engine, volume.Name).catch((error: unknown) => problems.push(`volume ${volume.Name}: ${describeError(error)}`))),
+  ]);
   if (problems.length > 0) {
     throw new ClusterError(`Clean-up of run ${runId} left resources behind:\n  ${problems.join('\n  ')}\nRun 'faultline doctor --cleanup' to retry.`);
   }

@@ -97,17 +97,33 @@ async function drained(stream: Duplex): Promise<void> {
   }
 }
 
-/** Reads Docker's multiplexed exec stream (8-byte frame headers: 1 stdout, 2 stderr) to its end. */
+/**
+ * Reads Docker's multiplexed exec stream (frames of an 8-byte header, 1 stdout or 2 stderr, then
+ * the payload) to its end, handing on payloads as slices of what was read: nothing is copied.
+ */
 async function demux(stream: Duplex, stdout: (chunk: Buffer) => void | Promise<void>, stderr: (chunk: Buffer) => void): Promise<void> {
-  let pending: Buffer = Buffer.alloc(0);
+  const header = Buffer.alloc(8);
+  let headerBytes = 0;
+  let remaining = 0; // payload bytes of the current frame still to come
+  let kind = 0;
   for await (const data of stream as AsyncIterable<Buffer>) {
-    pending = pending.length === 0 ? data : Buffer.concat([pending, data]);
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      const payload = pending.subarray(8, 8 + size);
-      const kind = pending[0];
-      pending = pending.subarray(8 + size);
+    let at = 0;
+    while (at < data.length) {
+      if (remaining === 0) {
+        const take = Math.min(8 - headerBytes, data.length - at);
+        data.copy(header, headerBytes, at, at + take);
+        headerBytes += take;
+        at += take;
+        if (headerBytes < 8) break;
+        headerBytes = 0;
+        kind = header[0]!;
+        remaining = header.readUInt32BE(4);
+        continue;
+      }
+      const take = Math.min(remaining, data.length - at);
+      const payload = data.subarray(at, at + take);
+      at += take;
+      remaining -= take;
       if (kind === 2) stderr(payload);
       else await stdout(payload);
     }
