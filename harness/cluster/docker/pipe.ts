@@ -14,6 +14,8 @@ export interface PipeEnd {
   /** For messages: the node's name. */
   name: string;
   command: string[];
+  /** What the command does, for messages (default: the command itself). */
+  what?: string;
   /** Default root. */
   user?: string;
 }
@@ -74,9 +76,10 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd): Promise<void> {
   await from.container.exec(['rm', '-f', pidFile], { user: 'root' }).catch(() => {});
   if (readerExit !== 0 || writerExit !== 0) {
     const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').trim().slice(-2000);
+    const what = (end: PipeEnd) => end.what ?? `'${end.command.join(' ')}'`;
     throw new ClusterError(
-      `copying from '${from.name}' to '${to.name}' failed: '${from.command.join(' ')}' on ${from.name} exited ${readerExit}${readerErr.length ? ` (${text(readerErr)})` : ''}, ` +
-        `'${to.command.join(' ')}' on ${to.name} exited ${writerExit}${writerOut.length ? ` (${text(writerOut)})` : ''}`,
+      `copying from '${from.name}' to '${to.name}' failed: ${what(from)} on ${from.name} exited ${readerExit}${readerErr.length ? ` (${text(readerErr)})` : ''}, ` +
+        `${what(to)} on ${to.name} exited ${writerExit}${writerOut.length ? ` (${text(writerOut)})` : ''}`,
     );
   }
 }

@@ -172,8 +172,8 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
   }
   // Nodes outside the primary's stream (a rehearsal's scratch node, a fenced former primary) and
   // the backup repository are verified while the primary and its replicas are read: each is its
-  // own node, and none of them depends on the others. Results keep their order.
-  // Settled, so that a failure is not left unhandled while the primary is read: it is thrown in its turn, as before.
+  // own node, and none of them depends on the others. Results keep their order. Settled, so that a
+  // failure is not left unhandled while the primary is read: it is thrown in its turn, as before.
   const othersVerified = Promise.allSettled(others.map((node) => verifyNode(node, false)));
   const backupsVerified = Promise.allSettled([archive && !archive.lost ? verifyBackups(archive, cluster.topology.postgres.backupTool) : undefined]);
   try {

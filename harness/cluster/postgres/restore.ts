@@ -113,15 +113,14 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
   ]);
 }
 
-/** The base backup and every streamed WAL segment, copied from the repository node. */
+/** The base backup and the streamed WAL segments replay can ask for, copied from the repository node. */
 async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target?: Date): Promise<void> {
   const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
-  // The base backup and the WAL archive stream from the repository node into the new node's
-  // volume (tar to tar), and are moved into place there.
-  // Only the WAL replay can ask for goes: segments from the backup's start (backup_label names it)
-  // on, of any timeline, and the timeline histories. pg_receivewal may still be writing its
-  // current segment: tar's exit 1 ('file changed as we read it') is taken as a copy of that
-  // moment, as cp would have made.
+  // The base backup and the WAL archive stream from the repository node into the new node's volume
+  // (tar to tar), and are moved into place there. Only the WAL that replay can ask for goes:
+  // segments from the backup's start (backup_label names it) on, of any timeline, and the timeline
+  // histories. pg_receivewal may still be writing its current segment: tar's exit 1 ('file changed
+  // as we read it') is taken as a copy of that moment, as cp would have made.
   const send =
     `export LC_ALL=C; cd ${REPO}; ` +
     `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null); ` +
@@ -129,8 +128,8 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
     `if [[ $n == *.history || -z $start || ! $n =~ ^[0-9A-F]{24} || ! \${n:8:16} < \${start:8:16} ]]; then files+=("$f"); fi; done; ` +
     `tar -c --warning=no-file-changed -C ${BASE} ${latest} -C ${REPO} "\${files[@]}"; s=$?; [ $s -eq 1 ] && s=0; exit $s`;
   await pipeBetween(
-    { container: archive.container, name: archive.name, command: ['bash', '-c', send] },
-    { container: restored.container, name: restored.name, command: ['bash', '-c', `rm -rf ${INCOMING} && mkdir -p ${INCOMING} && exec tar -x -C ${INCOMING}`] },
+    { container: archive.container, name: archive.name, command: ['bash', '-c', send], what: `tar of base backup ${latest} and the WAL archive` },
+    { container: restored.container, name: restored.name, command: ['bash', '-c', `rm -rf ${INCOMING} && mkdir -p ${INCOMING} && exec tar -x -C ${INCOMING}`], what: `tar -x into ${INCOMING}` },
   );
   await restored.run(
     [
