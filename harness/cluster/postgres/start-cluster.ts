@@ -59,13 +59,13 @@ export async function startPostgresCluster(
     const primaryStarted = startContainer(primarySpec);
     const primaryReady = primaryStarted.then(async (primary) => {
       log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
-      await run.track(primary.run(['fl-pg', 'init-primary'], { env: { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name) } }));
-      for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
-      // Every follower's slot, reserving WAL from now, before any clone begins: clones run side by
-      // side, and one's checkpoint and segment switch could otherwise remove WAL another still needs
-      // ("requested WAL segment … has already been removed").
+      // Every follower's slot is made as the primary is initialised, reserving WAL from then, before
+      // any clone begins: clones run side by side, and one's checkpoint and segment switch could
+      // otherwise remove WAL another still needs ("requested WAL segment … has already been removed").
       const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && archiveStreams(topology)));
-      if (slots.length > 0) await run.track(primary.psql(slots.map((n) => `SELECT pg_create_physical_replication_slot('${slotName(n.name)}', true);`).join(' ')));
+      const env = { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
+      await run.track(primary.run(['fl-pg', 'init-primary'], { env }));
+      for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
       run.checkpoint();
       return primary;
     });
