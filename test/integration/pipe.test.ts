@@ -54,4 +54,8 @@ describe('pipeBetween', () => {
     // The endless sender did not outlive the copy.
     expect((await a.exec(['pgrep', '-f', 'cat /dev/zero'])).exitCode).toBe(1);
   });
+
+  it('leaves no pid file of its senders behind', async () => {
+    expect(await ok(a, 'ls /tmp | grep -c "^faultline-pipe-" || true')).toBe('0');
+  });
 });

@@ -40,9 +40,9 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd): Promise<void> {
     return { exec, stream };
   };
   // The sender says its process id, so that it can be stopped when the receiver fails: Docker
-  // does not end a command whose output nobody reads any more.
+  // does not end a command whose output nobody reads any more. It removes the file when it ends.
   const pidFile = `/tmp/faultline-pipe-${randomUUID()}.pid`;
-  const sender = { ...from, command: ['bash', '-c', 'echo $$ > "$0"; exec "$@"', pidFile, ...from.command] };
+  const sender = { ...from, command: ['bash', '-c', 'echo $$ > "$0"; "$@"; s=$?; rm -f "$0"; exit $s', pidFile, ...from.command] };
   const writer = await start(to, true);
   const reader = await start(sender, false).catch((error: unknown) => {
     writer.stream.destroy();
@@ -73,7 +73,6 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd): Promise<void> {
   }
   await collected;
   const [readerExit, writerExit] = await Promise.all([exitCode(reader.exec), exitCode(writer.exec)]);
-  await from.container.exec(['rm', '-f', pidFile], { user: 'root' }).catch(() => {});
   if (readerExit !== 0 || writerExit !== 0) {
     const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8').trim().slice(-2000);
     const what = (end: PipeEnd) => end.what ?? `'${end.command.join(' ')}'`;
@@ -84,9 +83,9 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd): Promise<void> {
   }
 }
 
-/** Stops the sending command and everything it started (TERM, children first). */
+/** Stops the sending command and everything it started (TERM, children first), and removes its pid file. */
 async function stopSender(from: PipeEnd, pidFile: string): Promise<void> {
-  const script = 'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; [ -s "$0" ] && k "$(cat "$0")"; true';
+  const script = 'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; [ -s "$0" ] && k "$(cat "$0")"; rm -f "$0"; true';
   await from.container.exec(['bash', '-c', script, pidFile], { user: 'root' }).catch(() => {});
 }
 
