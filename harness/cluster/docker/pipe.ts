@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { StartedTestContainer } from 'testcontainers';
 import { ClusterError } from '../../errors.ts';
 import { getEngine } from './engine.ts';
+import { demux } from './demux.ts';
+import { runInContainer } from './agent.ts';
 
 export interface PipeEnd {
   container: StartedTestContainer;
@@ -86,7 +88,7 @@ export async function pipeBetween(from: PipeEnd, to: PipeEnd): Promise<void> {
 /** Stops the sending command and everything it started (TERM, children first), and removes its pid file. */
 async function stopSender(from: PipeEnd, pidFile: string): Promise<void> {
   const script = 'k() { for c in $(pgrep -P "$1"); do k "$c"; done; kill -TERM "$1" 2>/dev/null; }; [ -s "$0" ] && k "$(cat "$0")"; rm -f "$0"; true';
-  await from.container.exec(['bash', '-c', script, pidFile], { user: 'root' }).catch(() => {});
+  await runInContainer(from.container, ['bash', '-c', script, pidFile], { user: 'root' }).catch(() => {});
 }
 
 /** Until `stream` can take more, or closed. */
@@ -96,39 +98,6 @@ async function drained(stream: Duplex): Promise<void> {
     await Promise.race([once(stream, 'drain', { signal: stop.signal }), once(stream, 'close', { signal: stop.signal })]);
   } finally {
     stop.abort();
-  }
-}
-
-/**
- * Reads Docker's multiplexed exec stream (frames of an 8-byte header, 1 stdout or 2 stderr, then
- * the payload) to its end, handing on payloads as slices of what was read: nothing is copied.
- */
-async function demux(stream: Duplex, stdout: (chunk: Buffer) => void | Promise<void>, stderr: (chunk: Buffer) => void): Promise<void> {
-  const header = Buffer.alloc(8);
-  let headerBytes = 0;
-  let remaining = 0; // payload bytes of the current frame still to come
-  let kind = 0;
-  for await (const data of stream as AsyncIterable<Buffer>) {
-    let at = 0;
-    while (at < data.length) {
-      if (remaining === 0) {
-        const take = Math.min(8 - headerBytes, data.length - at);
-        data.copy(header, headerBytes, at, at + take);
-        headerBytes += take;
-        at += take;
-        if (headerBytes < 8) break;
-        headerBytes = 0;
-        kind = header[0]!;
-        remaining = header.readUInt32BE(4);
-        continue;
-      }
-      const take = Math.min(remaining, data.length - at);
-      const payload = data.subarray(at, at + take);
-      at += take;
-      remaining -= take;
-      if (kind === 2) stderr(payload);
-      else await stdout(payload);
-    }
   }
 }
 

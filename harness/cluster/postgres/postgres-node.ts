@@ -7,6 +7,7 @@ import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from '../topology.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
+import { runInContainer } from '../docker/agent.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../engine.ts';
 
 export { VOLUME_MOUNT, type ExecRecord };
@@ -86,7 +87,7 @@ export class PostgresNodeHandle implements ClusterNode {
   /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */
   async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
     const started = performance.now();
-    const result = await this.container.exec(command, {
+    const result = await runInContainer(this.container, command, {
       user: options.user ?? 'postgres',
       env: { PGDATA, HOME: '/var/lib/postgresql', FL_PASSWORD: this.password, ...options.env },
     });

@@ -5,6 +5,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
+import { runInContainer } from '../docker/agent.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../engine.ts';
 import type { RedisTopology } from '../topology.ts';
 
@@ -76,7 +77,7 @@ export class RedisNodeHandle implements ClusterNode {
 
   async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
     const started = performance.now();
-    const result = await this.container.exec(command, { user: options.user ?? 'redis', env: { HOME: '/tmp', ...options.env } });
+    const result = await runInContainer(this.container, command, { user: options.user ?? 'redis', env: { HOME: '/tmp', ...options.env } });
     return { node: this.name, command, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: Math.round(performance.now() - started) };
   }
 
