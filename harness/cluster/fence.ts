@@ -24,7 +24,7 @@ export async function fence(cluster: StartedCluster, node: ClusterNode): Promise
   if (before.Paused) return { fenced: false, how: `${node.name}'s container is paused (a hung host): its server cannot be killed or proven down` };
   try {
     await node.killServer();
-    await waitFor({ what: `the ${node.serverName} processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 100 }, async (seen) => {
+    await waitFor({ what: `the ${node.serverName} processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 25 }, async (seen) => {
       const left = await node.exec(['pgrep', '-x', node.serverProcess], { user: 'root' });
       seen(left.exitCode === 0 ? `pids ${left.stdout.trim().split('\n').join(' ')}` : `pgrep exit ${left.exitCode}`);
       return left.exitCode === 1 ? true : undefined;

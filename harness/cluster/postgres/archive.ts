@@ -79,6 +79,7 @@ export async function archiveCurrentSegment(cluster: StartedPostgresCluster, tim
     {
       what: `WAL segment ${segment}, switched on ${primary.name}, to reach the archive on ${archive.name}`,
       timeoutMs,
+      intervalMs: 25,
       error: (message) => new ClusterError(`the archive does not follow the primary: ${message}`),
     },
     async (seen) => {
@@ -140,7 +141,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
   }
   if (cluster.topology.postgres.archiveWal === 'none') return `the archive on ${archive.name} receives no WAL (archiveWal 'none'): it holds base backups only`;
   await archive.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
-  await waitFor({ what: `pg_receivewal on ${archive.name} to stop`, timeoutMs: 10_000, intervalMs: 100 }, async () =>
+  await waitFor({ what: `pg_receivewal on ${archive.name} to stop`, timeoutMs: 10_000, intervalMs: 25 }, async () =>
     (await archive.exec(['pgrep', '-x', 'pg_receivewal'])).exitCode === 1 ? true : undefined,
   );
   const { timeline, history, segmentBytes } = await timelineOf(primary);
@@ -167,7 +168,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
   }
   await archive.run(['fl-pg', 'start-archive'], { env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(archive.name), FL_NAME: archive.name, FL_REPO: REPO } });
   await waitFor(
-    { what: `the archive ${archive.name} to stream from ${primary.name}`, timeoutMs: 20_000, error: (m) => new ClusterError(m) },
+    { what: `the archive ${archive.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 50, error: (m) => new ClusterError(m) },
     async (seen) => {
       const state = await primary.replicationState(archive.name);
       seen(state);

@@ -23,7 +23,7 @@ export async function damageArchivedWal(cluster: StartedPostgresCluster, archive
   await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-gap')");
   const [segment, used] = (await primary.psql("SELECT file_name || ' ' || file_offset FROM pg_walfile_name_offset(pg_switch_wal())")).split(' ') as [string, string];
   const dir = archivedWalDir(cluster);
-  const file = await waitFor({ what: `WAL segment ${segment} to reach the archive on ${archive.name} (${dir})`, timeoutMs: 15_000 }, async () =>
+  const file = await waitFor({ what: `WAL segment ${segment} to reach the archive on ${archive.name} (${dir})`, timeoutMs: 15_000, intervalMs: 50 }, async () =>
     (await findArchivedSegment(cluster, archive, segment)) || undefined,
   );
   if (how === 'remove') {

@@ -60,7 +60,7 @@ export async function repoint(cluster: StartedPostgresCluster, replica: Postgres
     await replica.psql(`ALTER SYSTEM SET primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${replica.name}'`);
     await replica.psql(`ALTER SYSTEM SET primary_slot_name = '${slot}'`);
     await replica.psql('SELECT pg_reload_conf()');
-    await waitFor({ what: `${replica.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
+    await waitFor({ what: `${replica.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 50 }, async (seen) => {
       const state = await primary.replicationState(replica.name);
       seen(state);
       return state === 'streaming' ? true : undefined;

@@ -57,7 +57,7 @@ async function tableHashes(client: pg.Client): Promise<TableHashes> {
  * still following a retired primary never counts) and has replayed up to `lsn`.
  */
 async function waitForCatchUp(primary: PostgresNodeHandle, replica: PostgresNodeHandle, client: pg.Client, lsn: string, timeoutMs: number): Promise<void> {
-  await waitFor({ what: `${replica.name} to stream from ${primary.name} and replay its WAL up to ${lsn}`, timeoutMs, intervalMs: 100 }, async (seen) => {
+  await waitFor({ what: `${replica.name} to stream from ${primary.name} and replay its WAL up to ${lsn}`, timeoutMs, intervalMs: 50 }, async (seen) => {
     const state = await primary.replicationState(replica.name);
     const { rows } = await client.query<{ replayed: string | null; done: boolean }>(
       'SELECT pg_last_wal_replay_lsn()::text AS replayed, coalesce(pg_last_wal_replay_lsn() >= $1::pg_lsn, false) AS done',

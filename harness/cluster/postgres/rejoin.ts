@@ -60,7 +60,7 @@ export async function rebuildAsReplica(cluster: StartedPostgresCluster, old: Pos
   ]);
   await old.startServer();
   try {
-    await waitFor({ what: `${old.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 250 }, async (seen) => {
+    await waitFor({ what: `${old.name} to stream from ${primary.name}`, timeoutMs: 20_000, intervalMs: 50 }, async (seen) => {
       const status = await old.psql("SELECT coalesce((SELECT status FROM pg_stat_wal_receiver), 'none')").catch(() => 'down');
       seen(status);
       return status === 'streaming' ? true : undefined;

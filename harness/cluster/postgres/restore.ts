@@ -117,7 +117,8 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
 async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target?: Date): Promise<void> {
   const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
   // The base backup and the WAL archive stream from the repository node into the new node's volume
-  // (tar to tar), and are moved into place there. Only the WAL that replay can ask for goes:
+  // (tar to tar, through lz4: the stream goes through the Docker engine twice, and WAL segments are
+  // mostly zeros until filled), and are moved into place there. Only the WAL that replay can ask for goes:
   // segments from the backup's start (backup_label names it) on, of any timeline, and the timeline
   // histories. pg_receivewal may still be writing its current segment: tar's exit 1 ('file changed
   // as we read it') is taken as a copy of that moment, as cp would have made.
@@ -126,10 +127,11 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
     `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null); ` +
     `files=(); for f in wal/*; do n=\${f#wal/}; [ -f "$f" ] || continue; ` +
     `if [[ $n == *.history || -z $start || ! $n =~ ^[0-9A-F]{24} || ! \${n:8:16} < \${start:8:16} ]]; then files+=("$f"); fi; done; ` +
-    `tar -c --warning=no-file-changed -C ${BASE} ${latest} -C ${REPO} "\${files[@]}"; s=$?; [ $s -eq 1 ] && s=0; exit $s`;
+    `tar -c --warning=no-file-changed -C ${BASE} ${latest} -C ${REPO} "\${files[@]}" | lz4 -1 -q -c; t=\${PIPESTATUS[0]} z=\${PIPESTATUS[1]}; ` +
+    `[ $t -eq 1 ] && t=0; [ $t -ne 0 ] && exit $t; exit $z`;
   await pipeBetween(
-    { container: archive.container, name: archive.name, command: ['bash', '-c', send], what: `tar of base backup ${latest} and the WAL archive` },
-    { container: restored.container, name: restored.name, command: ['bash', '-c', `rm -rf ${INCOMING} && mkdir -p ${INCOMING} && exec tar -x -C ${INCOMING}`], what: `tar -x into ${INCOMING}` },
+    { container: archive.container, name: archive.name, command: ['bash', '-c', send], what: `tar (lz4) of base backup ${latest} and the WAL archive` },
+    { container: restored.container, name: restored.name, command: ['bash', '-c', `set -o pipefail; rm -rf ${INCOMING} && mkdir -p ${INCOMING} && lz4 -d -q -c | tar -x -C ${INCOMING}`], what: `lz4 -d | tar -x into ${INCOMING}` },
   );
   await restored.run(
     [
@@ -162,7 +164,7 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   const logTail = async () => (await restored.exec(['tail', '-n', '15', '/var/log/faultline/postgresql.log'])).stdout.trim();
   let stopped = false;
   await waitFor(
-    { what: `${name} to finish replaying the archive`, timeoutMs, error: (message) => new ClusterError(message) },
+    { what: `${name} to finish replaying the archive`, timeoutMs, intervalMs: 50, error: (message) => new ClusterError(message) },
     async (seen) => {
       const inRecovery = await restored.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `error: ${describeError(error)}`);
       seen(inRecovery === 't' ? 'still in recovery' : inRecovery);

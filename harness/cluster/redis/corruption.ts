@@ -82,7 +82,7 @@ export async function corruptRedis(node: RedisNodeHandle, { kind, places: count,
       if (!exists) {
         // No snapshot yet (save points not reached): take one, as the next save point would.
         await node.cli('BGSAVE');
-        await waitFor({ what: `${node.name} to write ${RDB_FILE}`, timeoutMs: 30_000, intervalMs: 100 }, async () => ((await node.info('persistence')).rdb_bgsave_in_progress === '0' && (await node.exec(['test', '-s', RDB_FILE])).exitCode === 0 ? true : undefined));
+        await waitFor({ what: `${node.name} to write ${RDB_FILE}`, timeoutMs: 30_000, intervalMs: 50 }, async () => ((await node.info('persistence')).rdb_bgsave_in_progress === '0' && (await node.exec(['test', '-s', RDB_FILE])).exitCode === 0 ? true : undefined));
       }
       file = RDB_FILE;
     } else {

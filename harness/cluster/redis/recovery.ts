@@ -126,7 +126,7 @@ export async function redisRestore(cluster: StartedRedisCluster, options: Restor
   await configureAndStart(restored, cluster.topology, undefined, ['appendonly no']);
   if (cluster.topology.redis.appendonly) {
     await restored.cli('CONFIG', 'SET', 'appendonly', 'yes');
-    await waitFor({ what: `${restored.name} to write its AOF from the restored data`, timeoutMs: 60_000, intervalMs: 100 }, async () => {
+    await waitFor({ what: `${restored.name} to write its AOF from the restored data`, timeoutMs: 60_000, intervalMs: 50 }, async () => {
       const info = await restored.info('persistence');
       return info.aof_enabled === '1' && info.aof_rewrite_in_progress === '0' && info.aof_rewrite_scheduled === '0' ? true : undefined;
     });
