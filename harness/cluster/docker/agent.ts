@@ -220,3 +220,10 @@ export async function runInContainer(container: StartedTestContainer, command: s
   const result = await container.exec(command, { ...(options.user ? { user: options.user } : {}), ...(options.env ? { env: options.env } : {}) });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** Runs a command through an idle agent the container already has, or says there is none (undefined). */
+export function runWithIdleAgent(containerId: string, command: string[], options: CommandOptions = {}): Promise<CommandResult> | undefined {
+  if (paused.has(containerId)) return undefined;
+  const agent = agents.get(containerId)?.find((a) => a.alive && !a.busy);
+  return agent?.run(encode(command, options));
+}

@@ -10,6 +10,7 @@ import { trackRun } from './interrupts.ts';
 import { LABEL_DOMAIN, LABEL_NODE, LABEL_RUN, newRunId, resourceName, runLabels } from './labels.ts';
 import { NodeContainer } from './node-container.ts';
 import { waitFor } from '../../wait.ts';
+import { runWithIdleAgent } from './agent.ts';
 
 /** One volume of a node: an ext4 image on its failure domain's Docker volume, loop-mounted in the node. */
 export interface LunSpec {
@@ -269,7 +270,7 @@ export async function removeRunResources(engine: Engine, runId: string): Promise
 
 /** Removes a volume, retrying while it is still busy just after its containers went. */
 async function removeVolume(engine: Engine, name: string): Promise<void> {
-  await waitFor({ what: `volume ${name} to be free to remove`, timeoutMs: 2000, intervalMs: 200 }, async (seen) => {
+  await waitFor({ what: `volume ${name} to be free to remove`, timeoutMs: 2000, intervalMs: 50 }, async (seen) => {
     const error = await engine.docker.getVolume(name).remove().then(() => undefined, (caught: unknown) => caught);
     if (!error || /no such volume/i.test(describeError(error))) return true;
     seen(describeError(error));
@@ -279,8 +280,16 @@ async function removeVolume(engine: Engine, name: string): Promise<void> {
 
 /** Thaws every LUN mount of a node container (bounded: never let clean-up hang). */
 async function thawAll(container: import('dockerode').Container): Promise<void> {
+  const thaw = ['sh', '-c', 'for m in /var/lib/faultline/*; do fsfreeze -u "$m" 2>/dev/null; done; true'];
+  const bound = new Promise((resolve) => setTimeout(resolve, 5000).unref());
   try {
-    const exec = await container.exec({ Cmd: ['sh', '-c', 'for m in /var/lib/faultline/*; do fsfreeze -u "$m" 2>/dev/null; done; true'], User: 'root' });
+    // Through the node's command agent when it has one waiting (a docker exec costs far more).
+    const viaAgent = runWithIdleAgent(container.id, thaw);
+    if (viaAgent) {
+      await Promise.race([viaAgent.catch(() => {}), bound]);
+      return;
+    }
+    const exec = await container.exec({ Cmd: thaw, User: 'root' });
     const stream = await exec.start({});
     await Promise.race([
       new Promise((resolve) => {
@@ -288,7 +297,7 @@ async function thawAll(container: import('dockerode').Container): Promise<void> 
         stream.on('close', resolve);
         stream.resume();
       }),
-      new Promise((resolve) => setTimeout(resolve, 5000).unref()),
+      bound,
     ]);
   } catch {
     // not our image, or already gone
