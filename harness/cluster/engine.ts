@@ -125,6 +125,9 @@ export interface RunbookOptions {
   log: (line: string) => void;
 }
 
+/** A scratch node being started for the rehearsal (the engine's own node handle, once started). */
+export type ScratchNode = Promise<unknown>;
+
 /** What the restore rehearsal restored: the ledger as the scratch node holds it. */
 export interface Rehearsed {
   detail: string;
@@ -176,7 +179,13 @@ export interface Engine {
   prepareRehearsal(cluster: StartedCluster): Promise<string>;
   /** What prepareRehearsal makes the backups hold, in words: 'the last archived WAL switch'. */
   readonly rehearsalCutoff: string;
-  rehearse(cluster: StartedCluster, options: { domain: string }): Promise<Rehearsed>;
+  rehearse(cluster: StartedCluster, options: { domain: string; scratch?: ScratchNode }): Promise<Rehearsed>;
+  /**
+   * Starts the rehearsal's scratch node ahead of time: an empty node in `domain` that serves
+   * nothing and is not one of the cluster's nodes until `rehearse` takes it. Engines without it
+   * start the scratch node in `rehearse`.
+   */
+  startScratchNode?(cluster: StartedCluster, options: { domain: string }): ScratchNode;
   corrupt(cluster: StartedCluster, node: ClusterNode, options: CorruptionOptions): Promise<Corruption>;
   /** The archive-gap fault: the newest backup in the repository is removed or damaged. */
   damageBackup(cluster: StartedCluster, node: ClusterNode, how: 'remove' | 'damage', random: Random): Promise<Corruption>;

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { FaultlineError, describeError } from '../errors.ts';
 import { engineFor } from '../cluster/engines.ts';
-import type { StartedCluster, Workload } from '../cluster/engine.ts';
+import type { ScratchNode, StartedCluster, Workload } from '../cluster/engine.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
@@ -14,7 +14,7 @@ import { randomSeed } from '../random.ts';
 import { writeRunFiles } from '../report/files.ts';
 import { prepareExperiment, type Experiment, type ExperimentDefinition, type StepContext } from './definition.ts';
 import { planFaults, type PlannedFault } from './schedule.ts';
-import { runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
+import { restoreDomainOf, runFreshBackup, runRecovery, runRehearsal } from '../recovery/steps.ts';
 import { validateTopology } from '../cluster/topology.ts';
 import { FaultUnavailable, faultfsFor, findFault, namesRole, resolveTarget, settleVolumes } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
@@ -66,6 +66,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   let rehearsal: FinalState['rehearsal'];
   let error: string | undefined;
   let workloadMs: number | null = null;
+  let scratch: ScratchNode | undefined;
   const heals = new Map<string, () => Promise<unknown>>();
   const topology = validateTopology(definition.topology);
   const engine = engineFor(topology);
@@ -98,8 +99,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     // The workload runs for its duration and at least until every fault has been healed.
     const context = { cluster, history, log, dir };
     if (experiment.recovery) timetable.planRecovery(experiment.recovery.atMs);
-    await Promise.all([
-      timetable.until(experiment.durationMs),
+    const acting = [
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
       ...planned.map((fault, index) => {
         // Registered before any fault waits for its moment, so that later ones know to wait for it.
@@ -108,14 +108,24 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       }),
       runFreshBackup(experiment, context, timetable),
       runRecovery(experiment, context, timetable).finally(() => timetable.recoveryEnded()),
-    ]);
+    ];
+    // The rehearsal's scratch node starts as soon as nothing scheduled is left to act (every step,
+    // fault and heal, the backup and the recovery have ended), while the workload runs out: no fault
+    // can reach it, and the rehearsal does not wait for a container to start.
+    if (experiment.recovery?.rehearseRestore && engine.startScratchNode) {
+      const domain = restoreDomainOf(experiment.recovery, cluster);
+      const started = cluster;
+      scratch = Promise.allSettled(acting).then(() => engine.startScratchNode!(started, { domain }));
+      scratch.catch(() => {}); // its failure is the rehearsal's to report
+    }
+    await Promise.all([timetable.until(experiment.durationMs), ...acting]);
     const stats = await workload.stop();
     workload = undefined;
     workloadMs = stats.durationMs;
     log(`${definition.name}: ${stats.ok} writes acknowledged, ${stats.fail} failed, ${stats.info} indeterminate`);
     if (experiment.recovery?.rehearseRestore) {
       phase('restore rehearsal');
-      rehearsal = await runRehearsal(experiment.recovery, context);
+      rehearsal = await runRehearsal(experiment.recovery, context, scratch);
     }
 
     phase('reading final state');

@@ -5,6 +5,7 @@
 
 import { describeError } from '../errors.ts';
 import { engineFor } from '../cluster/engines.ts';
+import type { ScratchNode, StartedCluster } from '../cluster/engine.ts';
 import { rehearsalLoss } from '../checkers/index.ts';
 import { readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
@@ -54,7 +55,7 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
     log(`recovery: ${action}`);
     let ok = false;
     try {
-      const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
+      const domain = restoreDomainOf(plan, cluster);
       // The history's clock is monotonic; the server's recovery target is wall-clock time.
       const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
       const detail =
@@ -83,6 +84,11 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
   }
 }
 
+/** Where a restore (and the restore rehearsal) restores: the recovery's restore domain, else the archive's. */
+export function restoreDomainOf(plan: NonNullable<Experiment['recovery']>, cluster: StartedCluster): string {
+  return plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
+}
+
 /** How long the workload writes to the cluster a runbook recovered before the run ends. */
 const RUNBOOK_AFTER_MS = 3_000;
 
@@ -107,7 +113,7 @@ async function runFollowUp(name: string, { history, log }: StepContext, step: ()
  * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
  * with its reason; the run goes on.
  */
-export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext): Promise<FinalState['rehearsal']> {
+export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext, scratch?: ScratchNode): Promise<FinalState['rehearsal']> {
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the
   // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
   // and whatever the archive lacks shows up as missing writes.
@@ -122,8 +128,7 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
   history.append({ type: 'rehearsal', phase: 'start', cutoff, cutoffWhat: engine.rehearsalCutoff, detail: switched });
   log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
-    const domain = plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
-    const { detail, node, rows } = await engine.rehearse(cluster, { domain });
+    const { detail, node, rows } = await engine.rehearse(cluster, { domain: restoreDomainOf(plan, cluster), ...(scratch ? { scratch } : {}) });
     // What lost-writes would call lost, among the writes acknowledged before the switch.
     history.flush();
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);

@@ -11,7 +11,7 @@ import { failover } from './failover.ts';
 import { ledgerRows, readFinalState } from './final-state.ts';
 import { PostgresNodeHandle } from './postgres-node.ts';
 import { rejoin } from './rejoin.ts';
-import { restoreFromArchive } from './restore.ts';
+import { restoreFromArchive, startEmptyNode } from './restore.ts';
 import { runRunbook } from './runbook.ts';
 import { REHEARSAL_NODE, startPostgresCluster } from './start-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
@@ -50,11 +50,12 @@ export const postgresEngine: Engine = {
     const archived = await archiveCurrentSegment(pg(cluster));
     return `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
   },
-  async rehearse(cluster, { domain }) {
+  async rehearse(cluster, { domain, scratch }) {
     const c = pg(cluster);
-    const detail = await restoreFromArchive(c, { domain, rehearsal: true });
+    const detail = await restoreFromArchive(c, { domain, rehearsal: true, ...(scratch ? { into: scratch as Promise<PostgresNodeHandle> } : {}) });
     return { detail, node: REHEARSAL_NODE, rows: await ledgerRows(c.node(REHEARSAL_NODE), LEDGER_TABLE) };
   },
+  startScratchNode: (cluster, { domain }) => startEmptyNode(pg(cluster), REHEARSAL_NODE, domain),
   corrupt: (_cluster, node, options) => corruptPostgres(pgNode(node), options),
   damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), pgNode(node), how, random),
 };

@@ -29,6 +29,8 @@ export interface RestoreOptions extends EngineRestoreOptions {
    * it cannot write into the repository it was restored from. Its default name is `pg-rehearsal`.
    */
   rehearsal?: boolean;
+  /** An empty node already being started (startEmptyNode) to restore into, instead of starting one. */
+  into?: Promise<PostgresNodeHandle>;
 }
 
 /** A timestamp PostgreSQL and pgBackRest both read: 2026-11-21 14:45:20.123+00. */
@@ -59,7 +61,9 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     const fencing = await fence(cluster, previous);
     fenced = fencing.fenced ? `; ${previous.name} fenced first: ${fencing.how}` : `; ${previous.name} NOT fenced: ${fencing.how}`;
   }
-  const restored = await prepareEmptyNode(cluster, options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE), options.domain);
+  const restored = options.into
+    ? adoptNode(cluster, await options.into)
+    : await prepareEmptyNode(cluster, options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE), options.domain);
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
   const settings = ["synchronous_standby_names = ''", "primary_conninfo = ''", "primary_slot_name = ''", ...(options.rehearsal ? ["archive_mode = 'off'"] : [])];
@@ -78,6 +82,14 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
  * restores into.
  */
 export async function prepareEmptyNode(cluster: StartedPostgresCluster, name: string, domain: string): Promise<PostgresNodeHandle> {
+  return adoptNode(cluster, await startEmptyNode(cluster, name, domain));
+}
+
+/**
+ * Starts that node without listing it in the cluster yet (adoptNode does): the restore rehearsal's
+ * scratch node is started while the workload's last seconds run, and taken when the rehearsal begins.
+ */
+export async function startEmptyNode(cluster: StartedPostgresCluster, name: string, domain: string): Promise<PostgresNodeHandle> {
   const template = cluster.nodes.find((n) => n.spec.role === 'primary') ?? cluster.nodes[0]!;
   const started = await cluster.run.startNode({
     name,
@@ -88,6 +100,11 @@ export async function prepareEmptyNode(cluster: StartedPostgresCluster, name: st
   const spec = { name, role: 'primary' as const, domain, volumeBytes: template.spec.volumeBytes, synchronous: false, settings: [] };
   const node = new PostgresNodeHandle(started, spec, String(template.clientConfig().password));
   node.role = 'retired'; // not the primary until its replay ended
+  return node;
+}
+
+/** Lists a node startEmptyNode started among the cluster's nodes. */
+function adoptNode(cluster: StartedPostgresCluster, node: PostgresNodeHandle): PostgresNodeHandle {
   cluster.nodes.push(node);
   return node;
 }
