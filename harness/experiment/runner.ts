@@ -112,10 +112,10 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     // The rehearsal's scratch node starts as soon as nothing scheduled is left to act (every step,
     // fault and heal, the backup and the recovery have ended), while the workload runs out: no fault
     // can reach it, and the rehearsal does not wait for a container to start.
-    if (experiment.recovery?.rehearseRestore && engine.startScratchNode) {
-      const domain = restoreDomainOf(experiment.recovery, cluster);
+    const plan = experiment.recovery;
+    if (plan?.rehearseRestore && engine.startScratchNode) {
       const started = cluster;
-      scratch = Promise.allSettled(acting).then(() => engine.startScratchNode!(started, { domain }));
+      scratch = Promise.allSettled(acting).then(() => engine.startScratchNode!(started, { domain: restoreDomainOf(plan, started) }));
       scratch.catch(() => {}); // its failure is the rehearsal's to report
     }
     await Promise.all([timetable.until(experiment.durationMs), ...acting]);
