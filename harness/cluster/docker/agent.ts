@@ -102,6 +102,8 @@ class Agent {
   #pending: { resolve: (result: CommandResult) => void; reject: (error: Error) => void } | undefined;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  /** The length of the answer being read (header included), once its header came. */
+  #total: number | undefined;
   #said: Buffer[] = [];
   busy = false;
   alive = true;
@@ -141,17 +143,20 @@ class Agent {
   #take(chunk: Buffer): void {
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
-    if (this.#bytes < 12) return;
-    let data = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    this.#chunks = [data];
-    const outBytes = data.readUInt32BE(4);
-    const errBytes = data.readUInt32BE(8);
-    const total = 12 + outBytes + errBytes;
-    if (data.length < total) return;
-    const result = { exitCode: data.readUInt32BE(0), stdout: data.toString('utf8', 12, 12 + outBytes), stderr: data.toString('utf8', 12 + outBytes, total) };
-    data = data.subarray(total);
-    this.#chunks = data.length > 0 ? [data] : [];
-    this.#bytes = data.length;
+    if (this.#total === undefined) {
+      if (this.#bytes < 12) return;
+      const head = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+      this.#chunks = [head];
+      this.#total = 12 + head.readUInt32BE(4) + head.readUInt32BE(8);
+    }
+    if (this.#bytes < this.#total) return; // the answer's output is joined once, when all of it came
+    const data = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const outEnd = 12 + data.readUInt32BE(4);
+    const result = { exitCode: data.readUInt32BE(0), stdout: data.toString('utf8', 12, outEnd), stderr: data.toString('utf8', outEnd, this.#total) };
+    const rest = data.subarray(this.#total);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#bytes = rest.length;
+    this.#total = undefined;
     const pending = this.#pending;
     this.#pending = undefined;
     pending?.resolve(result);
