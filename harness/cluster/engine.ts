@@ -60,7 +60,7 @@ export interface ClusterNode {
   /** Starts the server on what its volume holds (after a crash: crash recovery); throws if it does not come up. */
   startServer(): Promise<ExecRecord>;
   stopServer(mode?: 'smart' | 'fast' | 'immediate'): Promise<ExecRecord>;
-  /** SIGKILL to the server: a host crash, as the server sees it. */
+  /** SIGKILL to the server (a host crash, as the server sees it); resolves once no server process is left. */
   killServer(): Promise<ExecRecord>;
   exec(command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecRecord>;
   /** Like exec, but a non-zero exit throws with the command's output. */

@@ -1,5 +1,6 @@
 import { asRoot, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
+import { killAllCommand } from '../cluster/kill.ts';
 
 /** volume-loss: the node's volume and everything on it is gone; the node cannot start again. */
 export const volumeLoss: Fault = {
@@ -14,7 +15,7 @@ export const volumeLoss: Fault = {
     const node = targetNode(target);
     const fs = node.volume.fsMount;
     await node.killServer();
-    await node.exec(['pkill', '-KILL', '-x', 'pg_receivewal'], { user: 'root' });
+    await node.exec(killAllCommand('pg_receivewal'), { user: 'root' });
     const image = (await asRoot(node, ['fl-lun', 'destroy', fs])).stdout.trim();
     node.lost = true;
     return { detail: `destroyed ${node.name}'s volume (${image})` };

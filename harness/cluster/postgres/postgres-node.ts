@@ -8,6 +8,7 @@ import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from '../topology.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
 import { runInContainer } from '../docker/agent.ts';
+import { killAllCommand } from '../kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../engine.ts';
 
 export { VOLUME_MOUNT, type ExecRecord };
@@ -79,9 +80,9 @@ export class PostgresNodeHandle implements ClusterNode {
     return this.run(['fl-pg', 'stop', mode]);
   }
 
-  /** SIGKILL to every PostgreSQL process of the node: a host crash, as the server sees it. */
+  /** SIGKILL to every PostgreSQL process of the node (a host crash, as the server sees it), once they are gone. */
   async killServer(): Promise<ExecRecord> {
-    return this.exec(['pkill', '-KILL', '-x', 'postgres'], { user: 'root' });
+    return this.exec(killAllCommand('postgres'), { user: 'root' });
   }
 
   /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */

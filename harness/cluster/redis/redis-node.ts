@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
 import { runInContainer } from '../docker/agent.ts';
+import { killAllCommand } from '../kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../engine.ts';
 import type { RedisTopology } from '../topology.ts';
 
@@ -71,8 +72,9 @@ export class RedisNodeHandle implements ClusterNode {
     return this.run(['fl-redis', 'stop', mode]);
   }
 
+  /** SIGKILL to the server (a host crash, as it sees it), once it is gone. */
   killServer(): Promise<ExecRecord> {
-    return this.exec(['pkill', '-KILL', '-x', this.serverProcess], { user: 'root' });
+    return this.exec(killAllCommand(this.serverProcess), { user: 'root' });
   }
 
   async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
