@@ -218,8 +218,7 @@ export async function runInContainer(container: StartedTestContainer, command: s
   const id = container.getId();
   const request = encode(command, options);
   if (!paused.has(id)) {
-    let agent = agents.get(id)?.find((a) => a.alive && !a.busy);
-    if (!agent) agent = await startAgent(id).catch(() => undefined);
+    const agent = idleAgent(id) ?? (await startAgent(id).catch(() => undefined));
     if (agent) return agent.run(request);
   }
   const result = await container.exec(command, { ...(options.user ? { user: options.user } : {}), ...(options.env ? { env: options.env } : {}) });
@@ -228,7 +227,11 @@ export async function runInContainer(container: StartedTestContainer, command: s
 
 /** Runs a command through an idle agent the container already has, or says there is none (undefined). */
 export function runWithIdleAgent(containerId: string, command: string[], options: CommandOptions = {}): Promise<CommandResult> | undefined {
+  return idleAgent(containerId)?.run(encode(command, options));
+}
+
+/** An agent of the container waiting for work; none while the container is paused. */
+function idleAgent(containerId: string): Agent | undefined {
   if (paused.has(containerId)) return undefined;
-  const agent = agents.get(containerId)?.find((a) => a.alive && !a.busy);
-  return agent?.run(encode(command, options));
+  return agents.get(containerId)?.find((a) => a.alive && !a.busy);
 }
