@@ -7,7 +7,8 @@ import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 describe('interrupting a starting cluster with SIGINT', () => {
   it.each([
     ['while its containers start', /starting \d+ node containers/],
-    ['while the replica is being cloned', /cloning /],
+    ['while the replica is being prepared', /preparing replica /],
+    ['while the replica starts', /starting 'pg-replica'/],
   ])('leaves no container, network, volume or loop device behind (%s)', async (_when, phase) => {
     const child = execa('node', ['harness/cli.ts', 'up'], { reject: false, all: true });
     let output = '';
@@ -16,6 +17,7 @@ describe('interrupting a starting cluster with SIGINT', () => {
       child.stderr.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         if (phase.test(output)) resolve();
+        else if (/cluster ready/.test(output)) reject(new Error(`the cluster was ready before the phase showed:\n${output}`));
       });
       void child.then(() => reject(new Error(`faultline up ended before the phase showed:\n${output}`)));
     });

@@ -141,3 +141,42 @@ describe('a primary whose settings make every commit wait for a synchronous stan
     }
   }, 120_000);
 });
+
+describe('a replica of a primary whose settings are below PostgreSQL defaults a standby must match', () => {
+  it('starts as a streaming standby with those settings, a clone of the primary', async () => {
+    // A standby refuses to start when max_connections (and the like) are lower than the values
+    // recorded in its data directory; the replica's comes from the image, not from the primary.
+    const settings = { max_connections: '20', max_worker_processes: '2', max_locks_per_transaction: '32', max_wal_senders: '8' };
+    const cluster = await startPostgresCluster({
+      domains: ['san-a', 'san-b'],
+      postgres: {
+        nodes: [
+          { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+          { name: 'pg-replica', role: 'replica', domain: 'san-b' },
+        ],
+        settings,
+      },
+    });
+    try {
+      const show = "SELECT current_setting('max_connections') || ',' || current_setting('max_worker_processes') || ',' || current_setting('max_locks_per_transaction') || ',' || current_setting('max_wal_senders') AS v";
+      const replica = cluster.replicas()[0]!.clientConfig();
+      expect(await query(replica, show)).toEqual([{ v: '20,2,32,8' }]);
+      const identity = 'SELECT system_identifier::text AS id FROM pg_control_system()';
+      const [primaryId] = await query<{ id: string }>(cluster.primary().clientConfig(), identity);
+      expect(await query(replica, identity)).toEqual([primaryId]);
+      await query(cluster.primary().clientConfig(), 'CREATE TABLE t AS SELECT 42 AS answer');
+      const deadline = Date.now() + 30_000;
+      let seen: unknown[] = [];
+      while (Date.now() < deadline) {
+        seen = await query(replica, "SELECT answer FROM t").catch(() => []);
+        if (seen.length > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(seen).toEqual([{ answer: 42 }]);
+      expect(await query(replica, 'SELECT status FROM pg_stat_wal_receiver')).toEqual([{ status: 'streaming' }]);
+    } finally {
+      await cluster.stop();
+      expect(await waitForNoLeftovers(cluster.runId)).toEqual(nothingLeft);
+    }
+  }, 120_000);
+});

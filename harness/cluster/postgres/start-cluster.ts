@@ -1,9 +1,11 @@
 // Starting a PostgreSQL cluster from a topology: node containers (each with its own loop-mounted
-// volume in its failure domain) start in parallel; the primary is initialised with data checksums;
-// replicas are cloned with pg_basebackup, each with a replication slot; the archive node streams the
+// volume in its failure domain) start in parallel; the primary and the replicas get the image's
+// initialised data directory (data checksums); each replica starts as a standby of the primary, on a
+// replication slot, and replays its WAL from the primary's first start; the archive node streams the
 // WAL into its repository with pg_receivewal. Ready means every follower streams with zero lag.
 
 import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
 import { ClusterError, describeError } from '../../errors.ts';
 import { validatePostgresTopology, type PostgresNode, type PostgresTopology, type PostgresTopologySpec } from '../topology.ts';
 import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
@@ -54,16 +56,16 @@ export async function startPostgresCluster(
       );
     // The primary's container starts first and is initialised while the followers' containers
     // start (on a 2-core machine three containers started at once are all up only after about
-    // twice the time of one, so the primary would wait for the others); each follower is cloned as
-    // soon as both it and the primary are ready.
+    // twice the time of one, so the primary would wait for the others). A replica's data directory
+    // is the same as the primary's before it started (the image's), so it is copied and configured
+    // meanwhile, and the replica starts as soon as the primary has its password and slots.
     const primaryStarted = startContainer(primarySpec);
     const primaryReady = primaryStarted.then(async (primary) => {
       log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
       // Every follower's slot is made as the primary is initialised, reserving WAL from then, before
-      // any clone begins: clones run side by side, and one's checkpoint and segment switch could
-      // otherwise remove WAL another still needs ("requested WAL segment … has already been removed").
+      // any follower starts: the followers need all of it, from the primary's first start on.
       const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && archiveStreams(topology)));
-      const env = { FL_CONF: primaryConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
+      const env = { FL_CONF: serverConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
       await run.track(primary.run(['fl-pg', 'init-primary'], { env }));
       for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
       run.checkpoint();
@@ -74,11 +76,22 @@ export async function startPostgresCluster(
         if (node === primarySpec) return primaryReady;
         await primaryStarted;
         const follower = await startContainer(node);
+        if (node.role === 'replica') {
+          log(`run ${run.id}: preparing replica '${follower.name}' (the data directory the primary starts from)`);
+          await run.track(follower.run(['fl-pg', 'prepare-replica'], { env: replicaEnv(follower, primarySpec.name, topology) }));
+          run.checkpoint();
+        }
         const primary = await primaryReady;
         // pgBackRest's repository host is set up below, once every node runs.
         if (pgbackrest && node.role === 'archive') return follower;
-        log(`run ${run.id}: cloning '${follower.name}' from the primary`);
-        await run.track(startFollower(follower, primary, topology));
+        log(`run ${run.id}: starting '${follower.name}' (${node.role === 'replica' ? 'a standby of the primary' : 'streaming the WAL of the primary'})`);
+        await run.track(
+          node.role === 'replica'
+            ? follower.run(['fl-pg', 'start'])
+            : follower.run(['fl-pg', 'start-archive'], {
+                env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_ARCHIVE_WAL: topology.postgres.archiveWal },
+              }),
+        );
         run.checkpoint();
         return follower;
       }),
@@ -159,7 +172,8 @@ export async function pgBackRestNode(
   });
 }
 
-function primaryConf(topology: PostgresTopology): string {
+/** The server's settings, the same on every node (a replica has the primary's, as a clone would). */
+function serverConf(topology: PostgresTopology): string {
   const lines = [`synchronous_commit = '${topology.postgres.synchronousCommit}'`];
   if (topology.postgres.backupTool === 'pgbackrest') {
     lines.push(
@@ -186,13 +200,9 @@ export function archiveStreams(topology: PostgresTopology): boolean {
   return topology.postgres.backupTool === 'pg_receivewal' && topology.postgres.archiveWal === 'stream';
 }
 
-async function startFollower(follower: PostgresNodeHandle, primary: PostgresNodeHandle, topology: PostgresTopology): Promise<void> {
-  const env = { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_NODE_CONF: nodeConf(topology, follower.name), FL_ARCHIVE_WAL: topology.postgres.archiveWal };
-  if (follower.spec.role === 'archive') {
-    await follower.run(['fl-pg', 'start-archive'], { env });
-  } else {
-    await follower.run(['fl-pg', 'clone-replica'], { env });
-  }
+/** What `fl-pg prepare-replica` needs: the settings the primary has (and this node's own), its upstream and slot. */
+function replicaEnv(replica: PostgresNodeHandle, upstream: string, topology: PostgresTopology): Record<string, string> {
+  return { FL_CONF: serverConf(topology), FL_NODE_CONF: nodeConf(topology, replica.name), FL_UPSTREAM: upstream, FL_SLOT: slotName(replica.name), FL_NAME: replica.name };
 }
 
 /**
@@ -200,15 +210,33 @@ async function startFollower(follower: PostgresNodeHandle, primary: PostgresNode
  * a replica when it has replayed it (read on the replica itself, since a standby reports its replay
  * position to the primary only every wal_receiver_status_interval), the archive when it has flushed
  * it (pg_receivewal --synchronous reports each flush at once). It asks over one connection per
- * node, held for the wait, so a look costs a query rather than a process in each container.
+ * node, held for the wait, so a look costs a query rather than a process in each container. A
+ * replica accepts the password only once it has replayed the primary's setting of it: until then,
+ * each look tries to connect again.
  */
 async function waitForStreaming(primary: PostgresNodeHandle, followers: PostgresNodeHandle[], timeoutMs: number): Promise<void> {
   if (followers.length === 0) return;
-  const replicas = followers.filter((f) => f.spec.role !== 'archive');
-  const clients = await Promise.all([primary, ...replicas].map((node) => connectClient(node)));
-  const on = new Map([primary, ...replicas].map((node, i) => [node, clients[i]!]));
+  const on = new Map<PostgresNodeHandle, pg.Client>([[primary, await connectClient(primary)]]);
+  const connecting = new Map<PostgresNodeHandle, Promise<pg.Client | string>>();
+  /** The node's client, or why there is none yet (a look later tries again). */
+  const clientOf = async (node: PostgresNodeHandle): Promise<pg.Client | string> => {
+    const connected = on.get(node);
+    if (connected) return connected;
+    let attempt = connecting.get(node);
+    if (!attempt) {
+      attempt = connectClient(node).then(
+        (client) => (on.set(node, client), client),
+        (error: unknown) => `cannot connect yet (${describeError(error)})`,
+      );
+      connecting.set(node, attempt);
+      void attempt.finally(() => connecting.delete(node));
+    }
+    return attempt;
+  };
   const value = async (node: PostgresNodeHandle, sql: string, params: string[] = []) => {
-    const { rows } = await on.get(node)!.query<{ v: string | null }>({ text: sql, values: params });
+    const client = await clientOf(node);
+    if (typeof client === 'string') return client;
+    const { rows } = await client.query<{ v: string | null }>({ text: sql, values: params });
     return rows[0]?.v ?? undefined;
   };
   let target: string | undefined;
@@ -253,6 +281,7 @@ async function waitForStreaming(primary: PostgresNodeHandle, followers: Postgres
       },
     );
   } finally {
-    await Promise.all(clients.map((client) => client.end().catch(() => {})));
+    await Promise.all([...connecting.values()]);
+    await Promise.all([...on.values()].map((client) => client.end().catch(() => {})));
   }
 }
