@@ -216,22 +216,19 @@ function replicaEnv(replica: PostgresNodeHandle, upstream: string, topology: Pos
  */
 async function waitForStreaming(primary: PostgresNodeHandle, followers: PostgresNodeHandle[], timeoutMs: number): Promise<void> {
   if (followers.length === 0) return;
-  const on = new Map<PostgresNodeHandle, pg.Client>([[primary, await connectClient(primary)]]);
-  const connecting = new Map<PostgresNodeHandle, Promise<pg.Client | string>>();
-  /** The node's client, or why there is none yet (a look later tries again). */
-  const clientOf = async (node: PostgresNodeHandle): Promise<pg.Client | string> => {
-    const connected = on.get(node);
-    if (connected) return connected;
-    let attempt = connecting.get(node);
-    if (!attempt) {
-      attempt = connectClient(node).then(
-        (client) => (on.set(node, client), client),
-        (error: unknown) => `cannot connect yet (${describeError(error)})`,
-      );
-      connecting.set(node, attempt);
-      void attempt.finally(() => connecting.delete(node));
+  // A node's connection, or why it has none yet: a failed attempt is forgotten, so the next look
+  // tries again. The primary's must be there from the start.
+  const clients = new Map<PostgresNodeHandle, Promise<pg.Client | string>>([[primary, Promise.resolve(await connectClient(primary))]]);
+  const clientOf = (node: PostgresNodeHandle): Promise<pg.Client | string> => {
+    let client = clients.get(node);
+    if (!client) {
+      client = connectClient(node).catch((error: unknown) => {
+        clients.delete(node);
+        return `cannot connect yet (${describeError(error)})`;
+      });
+      clients.set(node, client);
     }
-    return attempt;
+    return client;
   };
   const value = async (node: PostgresNodeHandle, sql: string, params: string[] = []) => {
     const client = await clientOf(node);
@@ -281,7 +278,7 @@ async function waitForStreaming(primary: PostgresNodeHandle, followers: Postgres
       },
     );
   } finally {
-    await Promise.all([...connecting.values()]);
-    await Promise.all([...on.values()].map((client) => client.end().catch(() => {})));
+    const open = (await Promise.all(clients.values())).filter((client): client is pg.Client => typeof client !== 'string');
+    await Promise.all(open.map((client) => client.end().catch(() => {})));
   }
 }
