@@ -7,7 +7,7 @@ import type { ArchiveEvidence } from '../../history/final-state.ts';
 import { waitFor } from '../../wait.ts';
 import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
-import { killAllCommand } from '../kill.ts';
+import { killAll } from '../kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 
@@ -141,8 +141,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
     return `the pgBackRest repository on ${archive.name} now backs up ${primary.name}, which archives with ${mode.slice(3)}`;
   }
   if (cluster.topology.postgres.archiveWal === 'none') return `the archive on ${archive.name} receives no WAL (archiveWal 'none'): it holds base backups only`;
-  const killed = await archive.exec(killAllCommand('pg_receivewal'), { user: 'root' });
-  if (killed.exitCode > 1) throw new ClusterError(`pg_receivewal on ${archive.name} did not stop: ${(killed.stderr || killed.stdout).trim()}`);
+  await killAll(archive, 'pg_receivewal');
   const { timeline, history, segmentBytes } = await timelineOf(primary);
   let moved = 0;
   const fork = history.at(-1);

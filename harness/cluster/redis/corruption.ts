@@ -11,6 +11,7 @@ import type { Random } from '../../random.ts';
 import { damageAt, damageStillThere, overwriteScript } from '../damage.ts';
 import type { Corruption, CorruptionOptions } from '../engine.ts';
 import { waitFor } from '../../wait.ts';
+import { killAll } from '../kill.ts';
 import { AOF_DIR, BACKUPS, RDB_FILE, type RedisNodeHandle } from './redis-node.ts';
 
 export const REDIS_CORRUPTION_KINDS = ['aof-tail', 'aof-middle', 'rdb'] as const;
@@ -30,9 +31,7 @@ async function newestAof(node: RedisNodeHandle): Promise<string> {
 }
 
 async function stopNow(node: RedisNodeHandle): Promise<void> {
-  // killServer returns once no server process is left (exit 2, saying which are, after 10 s).
-  const killed = await node.killServer();
-  if (killed.exitCode > 1) throw new ClusterError(`${node.serverProcess} on ${node.name} did not exit: ${(killed.stderr || killed.stdout).trim()}`);
+  await killAll(node, node.serverProcess);
 }
 
 /** Kills the server and starts it again on what its volume holds; says whether it came back. */
