@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The faultline command line. Exit codes (docs/architecture.md): 0 every check held; 1 a check failed;
-// 2 usage or configuration error; 3 environment error (no Docker engine, image build failed).
+// 2 usage or configuration error; 3 environment error (no Docker engine, image build failed) or a
+// run that broke (faultline's own failure: nothing shown either way).
 
 import { accessSync, constants, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,12 +10,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FaultlineError, UsageError, describeError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster/topology.ts';
-import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup } from './cluster/docker/index.ts';
+import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup, interruptInProgress } from './cluster/docker/index.ts';
 import { engineFor, engines } from './cluster/engines.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
 import { isDrillFile, loadDrillFile } from './experiment/drill-file.ts';
-import { formatComparison, formatSummary, toJUnit } from './report/index.ts';
-import { campaignPairs, defaultParallel, formatCampaign, loadCampaignFolders, parseSeeds, parseShard, runCampaign, shardPairs, writeCampaignFiles, type PlannedRun } from './campaign/index.ts';
+import { exitCodeOf, formatComparison, formatSummary, toJUnit } from './report/index.ts';
+import { campaignExitCode, campaignPairs, defaultParallel, summarize, formatCampaign, loadCampaignFolders, parseSeeds, parseShard, runCampaign, shardPairs, writeCampaignFiles, type PlannedRun } from './campaign/index.ts';
 import { experiments } from '../experiments/index.ts';
 import { faults } from './faults/index.ts';
 import { randomSeed } from './random.ts';
@@ -45,7 +46,8 @@ Usage:
   faultline help [command]                  this text, or one command's (also: faultline <command> --help)
   faultline --version                       faultline's version
 
-Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error, 3 environment error.`;
+Exit codes: 0 ok, 1 a check failed, 2 usage or configuration error, 3 environment error or a
+run that broke (faultline's own failure, verdict BROKEN; a failed run elsewhere still gives 1).`;
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -321,16 +323,17 @@ const run: Command = async (args) => {
   log.pause();
   const results = outcomes.map((o) => o.result);
   if (values.junit) writeFileSync(values.junit, toJUnit(results));
-  let ok = outcomes.every((o) => o.entry.ok);
+  // 1 when a run failed; 3 when the only runs that did not pass broke (faultline's own failure).
+  let code = campaignExitCode(summarize(outcomes.map((o) => o.entry)));
   if (campaign) {
     const summary = writeCampaignFiles(resolve(outDir), outcomes.map((o) => ({ entry: o.entry, result: o.result, dir: o.result.dir })), documented ? 'documented' : 'verdict', shard ? `faultline campaign, shard ${shard.index}/${shard.count}` : 'faultline campaign');
-    ok = summary.failed === 0;
+    code = campaignExitCode(summary);
     if (!values.json) process.stdout.write(`${formatCampaign(summary)}\nfiles: ${resolve(outDir)}/campaign.json, junit.xml, report.html\n`);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else if (!campaign && results.length > 1) process.stdout.write(`${formatComparison(results, { documented })}\n`);
   // --as-documented: a demonstration that fails as documented is what CI wants to see.
-  return ok ? 0 : 1;
+  return code;
 };
 
 /** --parallel N (1 to 16), or what the machine holds. */
@@ -352,7 +355,7 @@ const report: Command = async (args) => {
   if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
   // The same shape as `run --json`: an array of results.
   process.stdout.write(parsed.values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
-  return result.verdict === 'pass' ? 0 : 1;
+  return exitCodeOf([result.verdict]);
 };
 
 /** `report --merge DIR…`: one summary, junit.xml and report.html for the campaigns (shards) in the folders. */
@@ -362,7 +365,7 @@ function mergeReport(dirs: string[], out: string, json: boolean): number {
   const missing = runs.filter((r) => !r.result).length;
   if (missing > 0) process.stderr.write(`faultline: ${missing} run folder(s) named in the campaigns are gone; their pairs count in the summary but are not in junit.xml\n`);
   process.stdout.write(json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatCampaign(summary)}\nmerged ${sources.length} campaign folder(s) into ${resolve(out)}: campaign.json, junit.xml, report.html\n`);
-  return summary.failed === 0 ? 0 : 1;
+  return campaignExitCode(summary);
 }
 
 const validateCommand: Command = async (args) => {
@@ -467,7 +470,7 @@ const rehearseCommand: Command = async (args) => {
   log.pause();
   if (values.junit) writeFileSync(values.junit, toJUnit([result]));
   process.stdout.write(values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
-  return result.verdict === 'pass' ? 0 : 1;
+  return exitCodeOf([result.verdict]);
 };
 
 const schema: Command = async (args) => {
@@ -542,6 +545,12 @@ export async function main(argv: string[]): Promise<number> {
 // Run when executed (also through npm's bin link), not when imported by tests.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const code = await main(process.argv.slice(2));
+  // A signal's clean-up is still removing the runs (a run that ended by its interrupt returns
+  // here first): its handler exits when it is done, with the signal's code. Never exit before.
+  if (interruptInProgress()) {
+    setInterval(() => {}, 1 << 30);
+    await new Promise(() => {});
+  }
   // Every result is written and every cluster removed by now. A handle a driver left open (a
   // connection still being attempted when the workload stopped) must not keep the command from
   // exiting: it once held 'faultline run sidekick' open after both runs had ended. Output to a

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'E_CONFIG'
   | 'E_ENVIRONMENT'
   | 'E_CLUSTER'
+  | 'E_DEADLINE'
   | 'E_INTERRUPTED';
 
 const exitCodes: Record<ErrorCode, number> = {
@@ -13,6 +14,7 @@ const exitCodes: Record<ErrorCode, number> = {
   E_CONFIG: 2,
   E_ENVIRONMENT: 3,
   E_CLUSTER: 3,
+  E_DEADLINE: 3,
   E_INTERRUPTED: 130,
 };
 
@@ -54,6 +56,32 @@ export class ClusterError extends FaultlineError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_CLUSTER', message, options);
   }
+}
+
+/**
+ * A phase (or one command) did not end within its bound. It says what was awaited and what was last
+ * seen; whether the system under test stopped serving or faultline itself hung is for the evidence
+ * gathered afterwards to tell, never this error.
+ */
+export class DeadlineError extends FaultlineError {
+  readonly phase: string;
+  readonly boundMs: number;
+  readonly awaited: string;
+  readonly lastSeen: string | undefined;
+
+  constructor(phase: string, boundMs: number, awaited: string, lastSeen?: string, options?: { cause?: unknown }) {
+    super('E_DEADLINE', `${phase} did not end within its bound of ${formatBound(boundMs)}: it was waiting for ${awaited}${lastSeen ? ` (last seen: ${lastSeen})` : ''}`, options);
+    this.phase = phase;
+    this.boundMs = boundMs;
+    this.awaited = awaited;
+    this.lastSeen = lastSeen;
+  }
+}
+
+/** '90 s', '1.5 s', '300 ms'. */
+export function formatBound(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 /** The run was interrupted (SIGINT/SIGTERM) and cleaned up. Exit code 130. */

@@ -1,6 +1,9 @@
 // One way to wait: poll a condition until it holds, a deadline passes or an abort signal fires,
 // and when giving up say what was awaited and what was last seen. Every "until ready" loop of the
 // harness goes through here, so each timeout message reads the same and none can spin forever.
+// `withDeadline` bounds a whole phase the same way.
+
+import { DeadlineError, formatBound } from './errors.ts';
 
 export interface WaitOptions {
   /** What is awaited, in words that finish "timed out waiting for …": "pg-replica to stream". */
@@ -50,10 +53,38 @@ export async function waitFor<T>(options: WaitOptions, check: (seen: (text: stri
     if (left <= 0) break;
     await sleep(Math.min(intervalMs, left), signal);
   }
-  const message = `timed out after ${formatSeconds(timeoutMs)} waiting for ${what}${last ? ` (last seen: ${last})` : ''}`;
+  const message = `timed out after ${formatBound(timeoutMs)} waiting for ${what}${last ? ` (last seen: ${last})` : ''}`;
   throw options.error ? options.error(message) : new Error(message);
 }
 
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+export interface DeadlineOptions {
+  /** The phase or step, for the message: 'the final read'. */
+  phase: string;
+  ms: number;
+  /** What the phase waits for, in words that finish "it was waiting for …". */
+  awaited: string;
+  /** What was last seen when the bound passed (read then, not before). */
+  lastSeen?: () => string | undefined;
+}
+
+/**
+ * Settles as `work` does, or rejects with a DeadlineError once `ms` have passed. The work itself is
+ * not stopped (a promise cannot be): the caller ends what it waited on (clean-up removes the
+ * containers), and the late outcome is ignored.
+ */
+export function withDeadline<T>(work: Promise<T>, options: DeadlineOptions): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      let seen: string | undefined;
+      try {
+        seen = options.lastSeen?.();
+      } catch {
+        // what was last seen is a courtesy; the deadline stands without it
+      }
+      reject(new DeadlineError(options.phase, options.ms, options.awaited, seen));
+    }, Math.max(0, options.ms));
+  });
+  work.catch(() => {}); // a late failure after the bound is not an unhandled rejection
+  return Promise.race([work, bound]).finally(() => clearTimeout(timer));
 }

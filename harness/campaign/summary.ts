@@ -3,7 +3,7 @@
 // `faultline report --merge` builds the same summary from several campaigns' folders (the shards of
 // one CI matrix), so a merged summary equals the one an unsharded campaign would have written.
 
-import type { ExperimentResult } from '../report/result.ts';
+import type { ExperimentResult, Verdict } from '../report/result.ts';
 import { comparePairs, type Pair } from './plan.ts';
 
 export const CAMPAIGN_SCHEMA_VERSION = 1;
@@ -12,7 +12,7 @@ export const CAMPAIGN_SCHEMA_VERSION = 1;
 export interface CampaignEntry extends Pair {
   /** Whether the pair passed: its verdict, or with --as-documented, whether it behaved as documented. */
   ok: boolean;
-  verdict: 'pass' | 'fail';
+  verdict: Verdict;
   /** The checks that did not hold (failed or unknown), and a run error, as one line each. */
   why: string[];
   /** The command that replays this pair. */
@@ -38,7 +38,10 @@ export interface CampaignSummary {
   judgedBy: 'verdict' | 'documented';
   pairs: number;
   passed: number;
+  /** Pairs that did not pass, broken ones included. */
   failed: number;
+  /** Of those, the pairs whose run broke (faultline's own failure: nothing shown either way). */
+  broken: number;
   experiments: ExperimentRate[];
   /** Every pair, in canonical order (experiment name, then seed). */
   entries: CampaignEntry[];
@@ -83,7 +86,8 @@ export function summarize(entries: readonly CampaignEntry[], judgedBy: CampaignS
     rates.set(entry.experiment, rate);
   }
   const passed = sorted.filter((e) => e.ok).length;
-  return { schemaVersion: CAMPAIGN_SCHEMA_VERSION, judgedBy, pairs: sorted.length, passed, failed: sorted.length - passed, experiments: [...rates.values()], entries: sorted };
+  const broken = sorted.filter((e) => !e.ok && e.verdict === 'broken').length;
+  return { schemaVersion: CAMPAIGN_SCHEMA_VERSION, judgedBy, pairs: sorted.length, passed, failed: sorted.length - passed, broken, experiments: [...rates.values()], entries: sorted };
 }
 
 const percent = (rate: number) => `${(100 * rate).toFixed(rate === 1 || rate === 0 ? 0 : 1)} %`;
@@ -92,7 +96,7 @@ const percent = (rate: number) => `${(100 * rate).toFixed(rate === 1 || rate ===
 export function formatCampaign(summary: CampaignSummary): string {
   const width = Math.max('experiment'.length, ...summary.experiments.map((e) => e.experiment.length));
   const lines = [
-    `campaign: ${summary.pairs} pair(s), ${summary.passed} passed, ${summary.failed} did not${summary.judgedBy === 'documented' ? ' (judged as documented)' : ''}`,
+    `campaign: ${summary.pairs} pair(s), ${summary.passed} passed, ${summary.failed} did not${summary.broken ? ` (${summary.broken} broke: faultline's own failure)` : ''}${summary.judgedBy === 'documented' ? ' (judged as documented)' : ''}`,
     `  ${'experiment'.padEnd(width)}  ${'passed/runs'.padStart(11)}  ${'rate'.padStart(7)}`,
     ...summary.experiments.map((e) => `  ${e.experiment.padEnd(width)}  ${`${e.passed}/${e.runs}`.padStart(11)}  ${percent(e.passRate).padStart(7)}`),
   ];
@@ -102,4 +106,10 @@ export function formatCampaign(summary: CampaignSummary): string {
     for (const e of failing) lines.push(`  ${e.replay}`, ...e.why.slice(0, 3).map((w) => `      ${w.length > 240 ? `${w.slice(0, 237)}...` : w}`));
   }
   return lines.join('\n');
+}
+
+/** The exit code of a campaign: 0 all passed; 1 a pair failed; 3 the only pairs that did not pass broke. */
+export function campaignExitCode(summary: Pick<CampaignSummary, 'failed' | 'broken'>): 0 | 1 | 3 {
+  if (summary.failed === 0) return 0;
+  return summary.failed === (summary.broken ?? 0) ? 3 : 1;
 }

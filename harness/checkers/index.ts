@@ -4,6 +4,7 @@
 import { describeError } from '../errors.ts';
 import { isOp } from '../history/events.ts';
 import { anomaliesChecker } from './anomalies.ts';
+import { availabilityChecker } from './availability.ts';
 import { archiveContinuityChecker } from './archive-continuity.ts';
 import { faultsAppliedChecker } from './faults-applied.ts';
 import { indeterminateChecker } from './indeterminate.ts';
@@ -17,13 +18,16 @@ import { rpoChecker, rtoChecker } from './rpo-rto.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
 export * from './types.ts';
-export { computeRpo, computeRto, type Outage, type Rpo, type Rto } from './rpo-rto.ts';
+export { computeLossWindow, computeRpo, computeRto, type LossWindow, type Outage, type Rpo, type Rto } from './rpo-rto.ts';
+export { verdictOf } from './integrity.ts';
+export type { RestoreLoss } from './restore-loss.ts';
 export { faultRecords, tookEffect, type FaultRecord } from './faults.ts';
 export { writeRecords, acknowledged, lostWrites, isWriteFunction, type WriteRecord, type WriteOutcome, type WriteFunction } from './writes.ts';
 export { orderFindings, type OrderFindings, type Reordering } from './order.ts';
 export { rehearsalLoss } from './restore-rehearsal.ts';
 export {
   anomaliesChecker,
+  availabilityChecker,
   archiveContinuityChecker,
   faultsAppliedChecker,
   indeterminateChecker,
@@ -51,15 +55,18 @@ export const standardCheckers: Array<[string, Checker]> = [
 ];
 
 /** Every check a run may report: the standard ones and those only some runs have (`shows.failing` names these). */
-export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order'];
+export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability'];
 
 /**
- * The standard checks, the restore rehearsal's where the experiment asked for one, and the order of
- * appends where the history has any (a Redis list workload; PostgreSQL runs have none).
+ * The standard checks, the restore rehearsal's where the experiment asked for one, the order of
+ * appends where the history has any (a Redis list workload; PostgreSQL runs have none), and
+ * availability where a phase passed its bound.
  */
 export function checkersFor(input: CheckInput): Array<[string, Checker]> {
   const checkers: Array<[string, Checker]> = input.expectations.rehearseRestore ? [...standardCheckers, ['restore-rehearsal', restoreRehearsalChecker]] : standardCheckers;
-  return input.history.some((e) => isOp(e) && e.f === 'append') ? [...checkers, ['order', orderChecker]] : checkers;
+  const withOrder: Array<[string, Checker]> = input.history.some((e) => isOp(e) && e.f === 'append') ? [...checkers, ['order', orderChecker]] : checkers;
+  // Availability is judged where a phase passed its bound; elsewhere every phase ended in time.
+  return input.history.some((e) => e.type === 'run' && e.phase === 'stalled') ? [['availability', availabilityChecker], ...withOrder] : withOrder;
 }
 
 export function runCheckers(input: CheckInput, checkers = checkersFor(input)): CheckResult[] {

@@ -1,4 +1,5 @@
 import { acknowledged, lostWrites, writeRecords, type WriteRecord } from './writes.ts';
+import { recoveryRestore, restoreLoss } from './restore-loss.ts';
 import type { Checker } from './types.ts';
 
 /**
@@ -9,6 +10,9 @@ import type { Checker } from './types.ts';
  * been replicated") is acknowledged all the same; the details count how many lost writes carried
  * one. Likewise a write that Redis's WAIT or WAITAOF confirmed (`confirmed.met`) counts like any
  * other, but losing one is worth saying: the summary names how many and how they were confirmed.
+ * With no write acknowledged at all nothing was shown either way: unknown, never a pass. Where a
+ * restore brought the primary back, what it recorded says why the writes it lacks were lost (the
+ * archive held no WAL past the backup; they came after the last WAL an asynchronous archive held).
  */
 export const lostWritesChecker: Checker = ({ history, final, expectations }) => {
   const writes = writeRecords(history);
@@ -22,8 +26,13 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
       details: { acknowledged: acked },
     };
   }
+  if (acked === 0) {
+    return { name: 'lost-writes', valid: 'unknown', summary: 'no write was acknowledged, so nothing shows whether acknowledged writes survive', details: { acknowledged: 0, lost: 0 } };
+  }
   const lost = lostWrites(writes, rows);
   const valid = lost.length <= expectations.maxLostWrites;
+  const restore = recoveryRestore(history, final);
+  const why = restore ? restoreLoss(history, restore.restore, lost, rows, restore.began) : undefined;
   const tolerance = expectations.maxLostWrites >= Number.MAX_SAFE_INTEGER ? ' (their window is judged by the RPO budget)' : expectations.maxLostWrites > 0 ? ` (tolerated: ${expectations.maxLostWrites})` : '';
   // Acknowledged, with PostgreSQL's warning that the commit might not have been replicated: the
   // client was told success, so they count as lost like any other; how many is worth knowing.
@@ -40,7 +49,7 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
     summary:
       lost.length === 0
         ? `all ${acked} acknowledged writes are in the final state`
-        : `${lost.length} of ${acked} acknowledged writes are missing from the final state${tolerance}${warning}${confirmed}`,
+        : `${lost.length} of ${acked} acknowledged writes are missing from the final state${tolerance}${warning}${confirmed}${why ? `; ${why.summary}` : ''}`,
     details: {
       acknowledged: acked,
       lost: lost.length,
@@ -53,6 +62,8 @@ export const lostWritesChecker: Checker = ({ history, final, expectations }) => 
       ...(appends ? { lostAppends: lost.filter((w) => w.f === 'append').length } : {}),
       /** Every lost key, up to 10,000 (the count above is always complete). */
       lostKeys: lost.slice(0, 10_000).map((w) => w.key),
+      /** Why a restore lost them, where what it recorded shows it (restore-loss.ts). */
+      ...(why ? { restoreLoss: why } : {}),
       firstLost: lost.slice(0, 20).map((w) => ({ key: w.key, value: w.value, node: w.node, ackTime: w.completeTime, found: rows[String(w.key)] ?? null, ...(w.confirmed ? { confirmed: w.confirmed } : {}) })),
     },
   };

@@ -6,7 +6,8 @@ import type { Checker } from './types.ts';
  * compared as a content hash per table. A replica that could not be compared (unreadable, not
  * streaming from the current primary, orphaned by a failover, or not caught up) fails the check,
  * and so does a former primary that could not rejoin. With no replica left to compare the check is
- * skipped: that is not evidence of parity.
+ * skipped: that is not evidence of parity. Replicas compared over no table at all (the primary
+ * holds none) show nothing either: unknown, never a pass.
  */
 export const replicaParityChecker: Checker = ({ history, final }) => {
   const primary = final?.primary?.tables;
@@ -28,6 +29,10 @@ export const replicaParityChecker: Checker = ({ history, final }) => {
   ];
   if (problems.length > 0) return { name: 'replica-parity', valid: false, summary: problems.join('; '), details };
   if (compared.length === 0) return { name: 'replica-parity', valid: 'skipped', summary: 'no surviving replica to compare', details };
+  const tables = new Set([...Object.keys(primary), ...compared.flatMap((r) => Object.keys(r.tables!))]);
+  if (tables.size === 0) {
+    return { name: 'replica-parity', valid: 'unknown', summary: `${compared.map((r) => r.node).join(', ')} and the primary hold no table to compare, so their parity was not shown`, details };
+  }
   return {
     name: 'replica-parity',
     valid: true,

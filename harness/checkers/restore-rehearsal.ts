@@ -1,12 +1,14 @@
 import type { HistoryEvent, RehearsalEvent } from '../history/events.ts';
 import { lostWrites, writeRecords, type WriteRecord } from './writes.ts';
+import { rehearsalRestore, restoreLoss } from './restore-loss.ts';
 import type { Checker } from './types.ts';
 
 /**
  * Restore rehearsal (only in experiments that ask for one): the latest backup and the WAL archive
  * restored into a scratch node, and it holds every write acknowledged before the WAL was switched
  * on the current primary and that segment archived (just before the rehearsal), but for
- * `maxLostWrites`. Recovery by failover alone proves nothing about the backups; this does.
+ * `maxLostWrites`. Recovery by failover alone proves nothing about the backups; this does. With no
+ * write acknowledged before the cut-off there is nothing the backup must hold: unknown, never a pass.
  */
 export const restoreRehearsalChecker: Checker = ({ history, final, expectations }) => {
   const end = history.find((e): e is RehearsalEvent => e.type === 'rehearsal' && e.phase === 'end');
@@ -23,16 +25,21 @@ export const restoreRehearsalChecker: Checker = ({ history, final, expectations 
   const missing = recomputed?.missing.length ?? end.missing ?? 0;
   const acknowledged = recomputed?.acknowledged ?? end.acknowledged;
   const missingKeys = recomputed ? recomputed.missing.slice(0, 100).map((w) => w.key) : (end.missingKeys ?? []);
-  const details = { detail: end.detail, cutoffMs: end.cutoff, acknowledged, missing, missingKeys };
-  const valid = missing <= expectations.maxLostWrites;
   const cutoffWhat = end.cutoffWhat ?? 'the last archived WAL switch';
+  const restore = rehearsalRestore(history, final);
+  const why = restore && recomputed && final?.rehearsal ? restoreLoss(history, restore.restore, recomputed.missing, final.rehearsal.rows, restore.began) : undefined;
+  const details = { detail: end.detail, cutoffMs: end.cutoff, acknowledged, missing, missingKeys, ...(why ? { restoreLoss: why } : {}) };
+  if (acknowledged === 0 || acknowledged === undefined) {
+    return { name: 'restore-rehearsal', valid: 'unknown', summary: `the backup restored, but no write was acknowledged before ${cutoffWhat}, so nothing shows it holds what it must: ${end.detail}`, details };
+  }
+  const valid = missing <= expectations.maxLostWrites;
   return {
     name: 'restore-rehearsal',
     valid,
     summary:
       missing === 0
         ? `the backup restored and holds all ${acknowledged} writes acknowledged before ${cutoffWhat}: ${end.detail}`
-        : `the backup restored but lacks ${missing} of the ${acknowledged} writes acknowledged before ${cutoffWhat} (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed): ${end.detail}`,
+        : `the backup restored but lacks ${missing} of the ${acknowledged} writes acknowledged before ${cutoffWhat} (${valid ? 'within' : 'over'} the ${expectations.maxLostWrites} allowed)${why ? `; ${why.summary}` : ''}: ${end.detail}`,
     details,
   };
 };

@@ -5,7 +5,9 @@
 //   blocked by the fault and acknowledged once it is healed counts: service came back then. Each
 //   disruptive fault that took effect gives an outage window the same way; RTO is the first.
 // RPO: the lost writes, and the window they span: from the acknowledgement of the earliest lost
-//   write to that of the latest.
+//   write to that of the latest. An RPO budget judges the data lost as time: from the recovery
+//   point (the last write that survived before the earliest lost one) to the latest lost write,
+//   so that one lost write, whose own span is 0 ms, is never within any budget for that alone.
 // Without a budget, both are measures: reported, never a pass.
 
 import { isRecoveryAction, type HistoryEvent, type Millis, type RecoveryEvent } from '../history/events.ts';
@@ -73,6 +75,40 @@ export function computeRpo(history: readonly HistoryEvent[], final: FinalState |
   return { writes: lost.length, ms: Math.max(0, Math.round(lost.at(-1)!.completeTime! - lost[0]!.completeTime!)) };
 }
 
+export interface LossWindow {
+  /** null when nothing was lost (or the final state could not be read). */
+  ms: Millis | null;
+  /** Where the window starts, and what marks it. */
+  fromMs: Millis | null;
+  from: 'the last write that survived before them' | 'the invocation of the earliest lost write' | null;
+  /** The acknowledgement of the latest lost write. */
+  toMs: Millis | null;
+}
+
+/**
+ * The time an RPO budget judges: from the recovery point (the acknowledgement of the last write
+ * that survived and was acknowledged before the earliest lost one; without one, the invocation of
+ * the earliest lost write, since its data was never safe after that) to the acknowledgement of the
+ * latest lost write. Rounded up: a write lost is never a 0 ms loss.
+ */
+export function computeLossWindow(history: readonly HistoryEvent[], final: FinalState | null): LossWindow {
+  const rows = final?.primary?.rows;
+  const none: LossWindow = { ms: null, fromMs: null, from: null, toMs: null };
+  if (!rows) return none;
+  const writes = writeRecords(history);
+  const lost = lostWrites(writes, rows);
+  if (lost.length === 0) return none;
+  const earliest = lost[0]!;
+  const toMs = lost.at(-1)!.completeTime!;
+  let survivor: Millis | null = null;
+  for (const w of acknowledged(writes)) {
+    const t = w.completeTime!;
+    if (t < earliest.completeTime! && rows[String(w.key)] === w.value && (survivor === null || t > survivor)) survivor = t;
+  }
+  const fromMs = survivor ?? earliest.invokeTime;
+  return { ms: Math.max(1, Math.ceil(toMs - fromMs)), fromMs, from: survivor !== null ? 'the last write that survived before them' : 'the invocation of the earliest lost write', toMs };
+}
+
 /** RTO within the experiment's budget; without a budget, a measure. Fails when service never came back. */
 export const rtoChecker: Checker = ({ history, final, expectations }) => {
   const rto = computeRto(history, final);
@@ -87,13 +123,25 @@ export const rtoChecker: Checker = ({ history, final, expectations }) => {
   return { name: 'rto', valid: rto.ms <= budget, summary: `${measured} (budget ${budget} ms)`, details };
 };
 
-/** RPO within the experiment's budget; without a budget, a measure (lost-writes judges the loss). */
+/**
+ * RPO within the experiment's budget; without a budget, a measure (lost-writes judges the loss).
+ * The budget judges the loss window (computeLossWindow), never the lost writes' own span alone,
+ * which is 0 ms for a single lost write.
+ */
 export const rpoChecker: Checker = ({ history, final, expectations }) => {
   const rpo = computeRpo(history, final);
+  const window = computeLossWindow(history, final);
   const budget = expectations.rpoBudgetMs;
-  const details = { ...rpo, budgetMs: budget ?? null };
+  const details = { ...rpo, lossWindow: window, budgetMs: budget ?? null };
   if (rpo.writes === null) return { name: 'rpo', valid: 'unknown', summary: 'the final state could not be read', details };
-  const measured = rpo.writes === 0 ? 'RPO zero: no acknowledged write lost' : `RPO ${rpo.writes} writes over ${rpo.ms} ms`;
+  if (rpo.writes === 0) {
+    const measured = 'RPO zero: no acknowledged write lost';
+    if (budget === undefined) return { name: 'rpo', valid: 'skipped', summary: `${measured} (a measure: the experiment sets no RPO budget)`, details };
+    // Nothing lost is within any budget only where something was acknowledged to lose.
+    if (acknowledged(writeRecords(history)).length === 0) return { name: 'rpo', valid: 'unknown', summary: `no write was acknowledged, so the RPO was not measured (budget ${budget} ms)`, details };
+    return { name: 'rpo', valid: true, summary: `${measured} (budget ${budget} ms)`, details };
+  }
+  const measured = `RPO ${rpo.writes} writes over ${rpo.ms} ms`;
   if (budget === undefined) return { name: 'rpo', valid: 'skipped', summary: `${measured} (a measure: the experiment sets no RPO budget)`, details };
-  return { name: 'rpo', valid: (rpo.ms ?? 0) <= budget, summary: `${measured} (budget ${budget} ms)`, details };
+  return { name: 'rpo', valid: window.ms! <= budget, summary: `${measured}: ${window.ms} ms of data lost, counted from ${window.from} (budget ${budget} ms)`, details };
 };

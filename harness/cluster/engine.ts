@@ -62,9 +62,9 @@ export interface ClusterNode {
   stopServer(mode?: 'smart' | 'fast' | 'immediate'): Promise<ExecRecord>;
   /** SIGKILL to the server (a host crash, as the server sees it); resolves once no server process is left. */
   killServer(): Promise<ExecRecord>;
-  exec(command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecRecord>;
+  exec(command: string[], options?: { user?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ExecRecord>;
   /** Like exec, but a non-zero exit throws with the command's output. */
-  run(command: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecRecord>;
+  run(command: string[], options?: { user?: string; env?: Record<string, string>; timeoutMs?: number }): Promise<ExecRecord>;
 }
 
 /** A running cluster of any engine. */
@@ -146,6 +146,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Stack faultfs on every node's volume (faults `io-error` and `power-loss` need it). */
   faultfs?: FaultfsOptions;
+  /**
+   * Keep every node's logs here (`<dir>/<node>/`: the server's, its archiver's and backup tool's,
+   * the container's output), collected before its containers are removed, whatever ended the run.
+   */
+  logsDir?: string;
 }
 
 /** One storage system behind faultline. */
@@ -187,6 +192,14 @@ export interface Engine {
    */
   startScratchNode?(cluster: StartedCluster, options: { domain: string }): ScratchNode;
   corrupt(cluster: StartedCluster, node: ClusterNode, options: CorruptionOptions): Promise<Corruption>;
+  /**
+   * When a phase passed its bound: what the servers show of having stopped serving (a commit waiting
+   * for a synchronous standby, a backend waiting on a lock or on I/O), one line each, quoting the
+   * server's own view; empty when they show nothing of the kind. Never throws for a server that
+   * does not answer: that is said as a line too. Engines without it have every stall taken as
+   * faultline's own.
+   */
+  diagnoseStall?(cluster: StartedCluster): Promise<string[]>;
   /** The archive-gap fault: the newest backup in the repository is removed or damaged. */
   damageBackup(cluster: StartedCluster, node: ClusterNode, how: 'remove' | 'damage', random: Random): Promise<Corruption>;
 }

@@ -12,16 +12,28 @@ export interface Fencing {
   how: string;
 }
 
+/** What Docker says of the node's container: its state, gone (no such container), or why it could not say. */
+type Inspected = { running: boolean; paused: boolean } | { gone: true } | { error: string };
+
+async function inspect(cluster: StartedCluster, node: ClusterNode): Promise<Inspected> {
+  try {
+    const { State } = await cluster.run.engine.docker.getContainer(node.container.getId()).inspect();
+    return { running: State.Running, paused: State.Paused };
+  } catch (error) {
+    // Only the engine's own "no such container" proves it gone; any other error (the engine busy or
+    // unreachable, a timeout) says nothing about whether the old primary still serves.
+    if ((error as { statusCode?: number }).statusCode === 404) return { gone: true };
+    return { error: describeError(error) };
+  }
+}
+
 /** Kills the node's server and proves it is gone. Never throws: what could not be proven is the answer. */
 export async function fence(cluster: StartedCluster, node: ClusterNode): Promise<Fencing> {
   if (node.lost) return { fenced: true, how: `${node.name} was lost with its volume` };
-  const state = async () => {
-    const inspected = await cluster.run.engine.docker.getContainer(node.container.getId()).inspect().catch(() => undefined);
-    return inspected ? inspected.State : undefined;
-  };
-  const before = await state();
-  if (!before || !before.Running) return { fenced: true, how: `${node.name}'s container is not running` };
-  if (before.Paused) return { fenced: false, how: `${node.name}'s container is paused (a hung host): its server cannot be killed or proven down` };
+  const before = await inspect(cluster, node);
+  if ('gone' in before) return { fenced: true, how: `${node.name}'s container no longer exists` };
+  if ('running' in before && !before.running) return { fenced: true, how: `${node.name}'s container is not running` };
+  if ('paused' in before && before.paused) return { fenced: false, how: `${node.name}'s container is paused (a hung host): its server cannot be killed or proven down` };
   try {
     await node.killServer();
     await waitFor({ what: `the ${node.serverName} processes of ${node.name} to exit`, timeoutMs: 10_000, intervalMs: 25 }, async (seen) => {
@@ -31,8 +43,10 @@ export async function fence(cluster: StartedCluster, node: ClusterNode): Promise
     });
     return { fenced: true, how: `${node.name}'s server was killed and no ${node.serverProcess} process is left` };
   } catch (error) {
-    const after = await state();
-    if (!after || !after.Running) return { fenced: true, how: `${node.name}'s container is not running` };
-    return { fenced: false, how: `${node.name} could not be proven down: ${describeError(error)}` };
+    const after = await inspect(cluster, node);
+    if ('gone' in after) return { fenced: true, how: `${node.name}'s container no longer exists` };
+    if ('running' in after && !after.running) return { fenced: true, how: `${node.name}'s container is not running` };
+    const inspecting = 'error' in before ? `; inspecting its container failed: ${before.error}` : '';
+    return { fenced: false, how: `${node.name} could not be proven down: ${describeError(error)}${inspecting}` };
   }
 }

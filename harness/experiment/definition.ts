@@ -13,6 +13,7 @@ import { parseDuration } from '../units.ts';
 import type { StartedCluster, WorkloadOptions } from '../cluster/engine.ts';
 import type { HistoryWriter } from '../history/writer.ts';
 import { planFaults, type FaultSpec } from './schedule.ts';
+import { checkDeadlinesSpec, DEADLINE_PHASES, type Deadlines, type DeadlinesSpec } from './deadlines.ts';
 
 /** What a scheduled step gets to work with. */
 export interface StepContext {
@@ -21,6 +22,8 @@ export interface StepContext {
   log: (line: string) => void;
   /** The run's folder, for files a step writes. */
   dir?: string;
+  /** The bound on each phase of this run. */
+  deadlines?: Deadlines;
 }
 
 /**
@@ -102,6 +105,13 @@ export interface ExperimentDefinition {
     rpoBudget?: string | number;
     restoreMustComplete?: boolean;
   };
+  /**
+   * The bound on each phase, overriding the defaults derived from the experiment (cluster start
+   * 120 s, the ledger 30 s, the workload its duration + the faults' durations + 30 s, recovery 60 s,
+   * the rehearsal 90 s, the final read with integrity 120 s, clean-up 60 s). A phase past its bound
+   * ends with what it waited for and what was last seen; result.json has the bounds.
+   */
+  deadlines?: DeadlinesSpec;
 }
 
 export type RecoveryAction = 'failover' | 'restore' | 'runbook';
@@ -119,6 +129,8 @@ export interface Experiment {
   recovery?: { atMs: number; try: Array<RecoveryAction>; runbook?: { command: string; budgetMs: number }; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
+  /** The experiment's own bounds (resolved against the run's faults by resolveDeadlines). */
+  deadlines: DeadlinesSpec;
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
@@ -158,6 +170,7 @@ const definitionKeys = strictObject({
   recovery: strictObject({ at: anything, try: anything, runbook: strictObject({ command: anything, budget: anything }).optional(), restoreDomain: anything, rejoin: anything, restoreTo: anything, rehearseRestore: anything }).optional(),
   schedule: z.array(strictObject({ at: anything, name: anything, target: anything, disruptive: anything, run: anything })).optional(),
   expect: strictObject({ maxLostWrites: anything, rtoBudget: anything, rpoBudget: anything, restoreMustComplete: anything }).optional(),
+  deadlines: strictObject(Object.fromEntries(DEADLINE_PHASES.map((phase) => [phase, anything]))).optional(),
   shows: strictObject({
     failing: z.array(z.enum(CHECK_NAMES, { error: (i) => `${JSON.stringify(i.input)} is not a check: use ${CHECK_NAMES.join(', ')}` })).min(1),
     why: z.string().min(1),
@@ -290,9 +303,11 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
     };
     if (r.rehearseRestore) expectations.rehearseRestore = true;
   }
+  const deadlines = checkDeadlinesSpec(definition.deadlines, where);
   return {
     definition,
     durationMs,
+    deadlines,
     workload: workloadOptions,
     schedule: schedule.sort((a, b) => a.atMs - b.atMs),
     expectations,

@@ -4,7 +4,7 @@
 // on what is on disk, the same files `faultline report` reads.
 
 import { join } from 'node:path';
-import { FaultlineError, describeError } from '../errors.ts';
+import { DeadlineError, FaultlineError, describeError } from '../errors.ts';
 import { engineFor } from '../cluster/engines.ts';
 import type { ScratchNode, StartedCluster, Workload } from '../cluster/engine.ts';
 import { runCheckers } from '../checkers/index.ts';
@@ -21,7 +21,9 @@ import { seededRandom } from '../random.ts';
 import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
 import { Timetable, type FaultOrder } from './timetable.ts';
-import { sleep } from '../wait.ts';
+import { sleep, withDeadline } from '../wait.ts';
+import { PHASE_AWAITS, PHASE_NAMES, resolveDeadlines, type DeadlinePhase, type Deadlines } from './deadlines.ts';
+import { newRunId, removeRunResources, getEngine } from '../cluster/docker/index.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
 
 export interface RunOptions {
@@ -43,8 +45,17 @@ export interface RunOptions {
 export async function runExperiment(definition: ExperimentDefinition, options: RunOptions = {}): Promise<ExperimentResult> {
   const experiment = prepareExperiment(definition);
   const seed = options.seed ?? randomSeed();
-  const log = options.log ?? (() => {});
+  const userLog = options.log ?? (() => {});
   const startedAt = performance.now();
+  const topology = validateTopology(definition.topology);
+  const engine = engineFor(topology);
+  const planned = planFaults(definition.faults ?? [], topology, seed, experiment.durationMs);
+  const deadlines = resolveDeadlines(experiment.deadlines, {
+    durationMs: experiment.durationMs,
+    planned,
+    recovery: experiment.recovery ? (experiment.recovery.runbook ? { runbookBudgetMs: experiment.recovery.runbook.budgetMs } : {}) : undefined,
+    freshBackup: experiment.freshBackupAtMs !== undefined,
+  });
   const dir = createRunDir(options.outDir ?? 'faultline-out', definition.name);
   const history = new HistoryWriter(join(dir, 'history.jsonl'), startedAt);
   history.append({
@@ -54,10 +65,26 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     seed,
     wallTime: new Date().toISOString(),
     expectations: experiment.expectations,
+    deadlines,
   });
+  // What was last seen, for a phase that passes its bound: the last progress line and its age.
+  let lastLine: { text: string; at: number } | undefined;
+  const log = (line: string) => {
+    lastLine = { text: line, at: performance.now() };
+    userLog(line);
+  };
+  const lastSeen = () => (lastLine ? `'${lastLine.text}', ${((performance.now() - lastLine.at) / 1000).toFixed(1)} s before` : undefined);
+  const bounded = <T>(phaseName: DeadlinePhase, work: Promise<T>): Promise<T> =>
+    withDeadline(work, { phase: PHASE_NAMES[phaseName], ms: deadlines[phaseName], awaited: PHASE_AWAITS[phaseName], lastSeen });
   const phase = (name: string) => {
     history.append({ type: 'run', phase: 'phase', name });
     log(`${definition.name}: ${name}`);
+  };
+  // faultline's own failure: the run is broken, whatever its checks say.
+  const runError = (text: string) => {
+    error = text;
+    history.append({ type: 'run', phase: 'phase', name: `error: ${text}` });
+    log(`${definition.name}: run error: ${text}`);
   };
 
   let cluster: StartedCluster | undefined;
@@ -65,22 +92,36 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   let final: FinalState | null = null;
   let rehearsal: FinalState['rehearsal'];
   let error: string | undefined;
+  // A configuration, environment or interrupt error ends the run without a result: it is thrown
+  // once the clean-up in `finally` (which still writes to the history) has run.
+  let abort: FaultlineError | undefined;
   let workloadMs: number | null = null;
   let scratch: ScratchNode | undefined;
   const heals = new Map<string, () => Promise<unknown>>();
-  const topology = validateTopology(definition.topology);
-  const engine = engineFor(topology);
-  const planned = planFaults(definition.faults ?? [], topology, seed, experiment.durationMs);
+  // Chosen here, so that a cluster start past its bound can still be removed by its label.
+  const runId = newRunId();
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   // faultfs goes under every node's volume when a fault needs it (io-error, power-loss).
   const faultfs = faultfsFor(planned);
   try {
     phase('starting cluster');
     if (faultfs) log(`${definition.name}: faultfs under every volume${faultfs.lostWrites ? ', un-fsynced data kept apart' : ''}`);
-    cluster = await engine.start(topology, { log, ...(options.image ? { image: options.image } : {}), ...(faultfs ? { faultfs } : {}) });
+    const starting = engine.start(topology, { log, runId, logsDir: join(dir, 'logs'), ...(options.image ? { image: options.image } : {}), ...(faultfs ? { faultfs } : {}) });
+    try {
+      cluster = await bounded('clusterStart', starting);
+    } catch (caught) {
+      // A start that hangs is stopped by removing what it made: its own clean-up then runs as it fails.
+      if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
+      abort = caught;
+    } else if (caught instanceof DeadlineError) {
+        starting.then((late) => late.stop(), () => {}).catch(() => {});
+        await getEngine().then((docker) => removeRunResources(docker, runId)).catch(() => {});
+      }
+      throw caught;
+    }
     history.append({ type: 'run', phase: 'phase', name: 'cluster ready', runId: cluster.runId });
     versions.image = cluster.image;
-    versions[engine.name] = await engine.prepare(cluster);
+    versions[engine.name] = await bounded('prepare', engine.prepare(cluster));
 
     if (faultfs?.lostWrites) await settleVolumes(cluster.nodes);
     phase(`workload: ${definition.workload?.clients ?? 4} clients for ${experiment.durationMs / 1000} s`);
@@ -97,7 +138,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     });
     workload.start();
     // The workload runs for its duration and at least until every fault has been healed.
-    const context = { cluster, history, log, dir };
+    const context = { cluster, history, log, dir, deadlines };
     if (experiment.recovery) timetable.planRecovery(experiment.recovery.atMs);
     const acting = [
       runSchedule(experiment, context, timetable, (e) => (error ??= e)),
@@ -118,8 +159,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       scratch = Promise.allSettled(acting).then(() => engine.startScratchNode!(started, { domain: restoreDomainOf(plan, started) }));
       scratch.catch(() => {}); // its failure is the rehearsal's to report
     }
-    await Promise.all([timetable.until(experiment.durationMs), ...acting]);
-    const stats = await workload.stop();
+    const running = workload;
+    const stats = await bounded(
+      'workload',
+      Promise.all([timetable.until(experiment.durationMs), ...acting]).then(() => running.stop()),
+    );
     workload = undefined;
     workloadMs = stats.durationMs;
     log(`${definition.name}: ${stats.ok} writes acknowledged, ${stats.fail} failed, ${stats.info} indeterminate`);
@@ -129,31 +173,47 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     }
 
     phase('reading final state');
-    final = await engine.readFinalState(cluster, { now: () => history.now() });
+    const started = cluster;
+    final = await bounded('finalRead', engine.readFinalState(started, { now: () => history.now() }));
     if (rehearsal) final.rehearsal = rehearsal;
   } catch (caught) {
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
-      history.append({ type: 'run', phase: 'end', name: `aborted: ${caught.message}` });
-      history.close();
-      throw caught;
+      abort = caught;
+    } else if (caught instanceof DeadlineError) {
+      // Whether the system under test stopped serving is for the evidence to say: what its servers
+      // show now (a commit waiting for a synchronous standby). Without such evidence the hang is
+      // taken as faultline's own, and the run is broken rather than blamed on the user's setup.
+      const evidence = cluster && engine.diagnoseStall ? await withDeadline(engine.diagnoseStall(cluster), { phase: 'looking for why the phase stalled', ms: 15_000, awaited: "the servers' own view" }).catch(() => [] as string[]) : [];
+      history.append({ type: 'run', phase: 'stalled', name: caught.message, deadline: caught.phase, boundMs: caught.boundMs, awaited: caught.awaited, ...(caught.lastSeen ? { lastSeen: caught.lastSeen } : {}), evidence });
+      log(`${definition.name}: ${caught.message}`);
+      if (evidence.length > 0) log(`${definition.name}: the system under test stopped serving: ${evidence.join('; ')}`);
+      else runError(`${caught.message}; nothing the servers showed explains it, so it is taken as faultline's own hang`);
+    } else {
+      runError(describeError(caught));
     }
-    error = describeError(caught);
-    history.append({ type: 'run', phase: 'phase', name: `error: ${error}` });
-    log(`${definition.name}: run error: ${error}`);
   } finally {
     // A fault left injected (the run broke mid-way) is healed before anything else: a frozen
     // volume or a paused container would otherwise hang the clean-up.
-    for (const [label, heal] of heals) {
-      await heal().catch((healError: unknown) => log(`${definition.name}: healing ${label} failed: ${describeError(healError)}`));
+    // Each heal is bounded: a heal that hangs must not keep the cluster from being removed. After a
+    // signal none is tried: the run's containers take no more commands, and clean-up thaws.
+    for (const [label, heal] of abort?.code === 'E_INTERRUPTED' ? [] : heals) {
+      await withDeadline(heal(), { phase: `healing ${label}`, ms: 15_000, awaited: 'the fault to be healed' }).catch((healError: unknown) =>
+        log(`${definition.name}: healing ${label} failed: ${describeError(healError)}`),
+      );
     }
-    if (workload) await workload.stop().catch(() => {});
+    if (workload) await withDeadline(workload.stop(), { phase: 'stopping the workload', ms: 15_000, awaited: 'the clients to end' }).catch(() => {});
     if (cluster) {
       phase('removing cluster');
-      await cluster.stop().catch((cleanupError: unknown) => {
+      await bounded('cleanup', cluster.stop()).catch((cleanupError: unknown) => {
         const text = `clean-up failed: ${describeError(cleanupError)}`;
         error = error ? `${error}; ${text}` : text;
       });
     }
+  }
+  if (abort) {
+    history.append({ type: 'run', phase: 'end', name: `aborted: ${abort.message}` });
+    history.close();
+    throw abort;
   }
   history.append({ type: 'run', phase: 'end' });
   history.close();
@@ -164,11 +224,12 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   const result = buildResult({
     experiment: definition.name,
     seed,
-    runId: cluster?.runId ?? null,
+    runId: cluster?.runId ?? runId,
     history: events,
     final,
     checks,
     timings: { clusterReadyMs: cluster?.readyMs ?? null, workloadMs, totalMs: Math.round(performance.now() - startedAt) },
+    deadlines,
     versions,
     dir,
     ...(error ? { error } : {}),

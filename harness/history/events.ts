@@ -104,7 +104,8 @@ export interface RehearsalEvent {
 /** Run bookkeeping: start (with experiment and seed), phase changes, end. */
 export interface RunEvent {
   type: 'run';
-  phase: 'start' | 'phase' | 'end';
+  /** `stalled`: a phase did not end within its bound (`deadline`, `boundMs`, `awaited`, `lastSeen`, `evidence`). */
+  phase: 'start' | 'phase' | 'stalled' | 'end';
   time: Millis;
   name?: string;
   experiment?: string;
@@ -116,6 +117,18 @@ export interface RunEvent {
   expectations?: object;
   /** The change after a fresh backup began this much later than planned (the backup overran). */
   shiftMs?: number;
+  /** On start: the bound on each phase (milliseconds). */
+  deadlines?: Record<string, number>;
+  /** On stalled: the phase, its bound, what it waited for and what was last seen. */
+  deadline?: string;
+  boundMs?: number;
+  awaited?: string;
+  lastSeen?: string;
+  /**
+   * On stalled: what the system under test showed when the bound passed (a commit waiting for a
+   * synchronous standby, say). Empty when nothing showed it had stopped serving.
+   */
+  evidence?: string[];
 }
 
 /** A shell command run in a node, with its result, instead of letting it vanish. */

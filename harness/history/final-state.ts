@@ -6,14 +6,61 @@ import type { Millis } from './events.ts';
 /** Table name to a content hash of all its rows. */
 export type TableHashes = Record<string, string>;
 
+/**
+ * What one verification run shows, read from the tool's exit code and words as its manual defines
+ * them: `ok` (it found no damage), `damaged` (it reports damage: a finding), `unknown` (it could not
+ * tell: its own error, a timeout, nothing to check; never a pass, never a finding).
+ */
+export type IntegrityVerdict = 'ok' | 'damaged' | 'unknown';
+
 /** One run of a server's own verification tool on one node (or why it could not run there). */
 export interface IntegrityRun {
   tool: string;
   node: string;
   exitCode: number;
   output: string;
+  /**
+   * What the run shows (see IntegrityVerdict). Runs recorded before it existed have none: their
+   * exit code is read instead (0 no damage; -1, the tool did not run, could not tell; else damage).
+   */
+  verdict?: IntegrityVerdict;
+  /** With verdict `unknown`: why the tool could not tell, in its own words. */
+  why?: string;
   /** The node could not be verified (and why): not a pass, not a finding. */
   skipped?: string;
+  /** With `skipped`: there is nothing to verify on this node by design (a Redis node with persistence off). */
+  notApplicable?: boolean;
+}
+
+/**
+ * How WAL reaches the backup repository: `none` (it receives none, as behind an archive_command
+ * that copies nothing), `archive_command` (each segment once it is complete: asynchronous),
+ * `streamed` (pg_receivewal, without commits waiting for it: asynchronous), `synchronous`
+ * (pg_receivewal as a synchronous standby: commits wait for it).
+ */
+export type ArchiveMode = 'none' | 'archive_command' | 'streamed' | 'synchronous';
+
+/**
+ * What a restore from the backup repository had and reached: faultline's own restore (recovery
+ * or rehearsal), or a user's runbook that restored into the empty node it was given. The checkers
+ * match it with the lost writes' acknowledgement times to say why they were lost.
+ */
+export interface RestoreEvidence {
+  /** The restored node. */
+  node: string;
+  /** Who restored: faultline's restore, its restore rehearsal, or the user's runbook. */
+  by: 'restore' | 'rehearsal' | 'runbook';
+  /** The base backup restored (its label), when faultline restored it. */
+  backup?: string;
+  /** WAL segments the archive held from the base backup's start on (what replay could use past the backup itself). */
+  walSegments?: number;
+  /** The newest of them. */
+  lastSegment?: string;
+  /** Where replay ended (where the restored node's new timeline begins). */
+  reachedLsn?: string;
+  /** How WAL reaches the archive, and that in words (naming the tool). */
+  archive: ArchiveMode;
+  how: string;
 }
 
 /** What the archive held at the end of the run, on the final primary's timeline. */
@@ -64,4 +111,6 @@ export interface FinalState {
   probe: { ok: boolean; time: Millis; latencyMs: number; node: string; key?: number; error?: string; /** How it was read back, in words (default: through the ledger's index). */ via?: string } | null;
   /** The ledger rows the restore rehearsal's scratch node held, so the check can be recomputed from the files. */
   rehearsal?: { node: string; rows: Record<string, string> };
+  /** Every restore from the backup repository in the run (recovery, rehearsal, runbook), in order. */
+  restores?: RestoreEvidence[];
 }

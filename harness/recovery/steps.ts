@@ -11,7 +11,8 @@ import { readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
 import type { Experiment, StepContext } from '../experiment/definition.ts';
 import type { Timetable } from '../experiment/timetable.ts';
-import { sleep } from '../wait.ts';
+import { sleep, withDeadline } from '../wait.ts';
+import { PHASE_AWAITS } from '../experiment/deadlines.ts';
 
 /**
  * The fresh base backup before the risky change, when the experiment takes one. The change (what
@@ -58,12 +59,15 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
       const domain = restoreDomainOf(plan, cluster);
       // The history's clock is monotonic; the server's recovery target is wall-clock time.
       const targetTime = plan.restoreToMs === undefined ? undefined : new Date(Date.now() - (performance.now() - timetable.time(plan.restoreToMs)));
-      const detail =
+      const acting =
         action === 'failover'
-          ? await engine.failover(cluster)
+          ? engine.failover(cluster)
           : action === 'runbook'
-            ? await engine.runbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
-            : await engine.restore(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
+            ? engine.runbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
+            : engine.restore(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
+      // A recovery that does not finish has failed, whatever it was waiting for: never a hang.
+      const bound = context.deadlines?.recovery;
+      const detail = bound === undefined ? await acting : await withDeadline(acting, { phase: `recovery '${action}'`, ms: bound, awaited: PHASE_AWAITS.recovery });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
       ok = true;
@@ -113,7 +117,7 @@ async function runFollowUp(name: string, { history, log }: StepContext, step: ()
  * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
  * with its reason; the run goes on.
  */
-export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log }: StepContext, scratch?: ScratchNode): Promise<FinalState['rehearsal']> {
+export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log, deadlines }: StepContext, scratch?: ScratchNode): Promise<FinalState['rehearsal']> {
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the
   // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
   // and whatever the archive lacks shows up as missing writes.
@@ -128,7 +132,8 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
   history.append({ type: 'rehearsal', phase: 'start', cutoff, cutoffWhat: engine.rehearsalCutoff, detail: switched });
   log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
-    const { detail, node, rows } = await engine.rehearse(cluster, { domain: restoreDomainOf(plan, cluster), ...(scratch ? { scratch } : {}) });
+    const rehearsing = engine.rehearse(cluster, { domain: restoreDomainOf(plan, cluster), ...(scratch ? { scratch } : {}) });
+    const { detail, node, rows } = deadlines ? await withDeadline(rehearsing, { phase: 'the restore rehearsal', ms: deadlines.rehearsal, awaited: PHASE_AWAITS.rehearsal }) : await rehearsing;
     // What lost-writes would call lost, among the writes acknowledged before the switch.
     history.flush();
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);

@@ -216,7 +216,7 @@ export function renderHtml(result: ExperimentResult, events: readonly HistoryEve
 <style>
 body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1000px;color:#1b1b1b;padding:0 12px}
 h1{font-size:22px;margin:0 0 4px} .verdict{padding:2px 10px;border-radius:4px;color:#fff}
-.pass{background:#2a9d8f}.fail{background:#c1121f} .meta{color:#555;font-size:13px;margin-bottom:16px}
+.pass{background:#2a9d8f}.fail{background:#c1121f}.broken{background:#6c757d} .meta{color:#555;font-size:13px;margin-bottom:16px}
 .numbers{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:12px 0 20px}
 .numbers div{background:#f5f5f5;border-radius:6px;padding:8px 10px}.numbers b{display:block;font-size:20px}
 table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 20px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e5e5e5;vertical-align:top}
@@ -253,8 +253,24 @@ ${result.faults.map((f) => `<tr><td>${esc(f.name)}${f.optional ? ' <span class="
 <table><tr><th>action</th><th>outcome</th><th>at</th><th>detail</th></tr>
 ${recoveries.map((r) => `<tr><td>${esc(r.name)}</td><td>${r.outcome === 'ok' ? '<span class="ok">ok</span>' : '<span class="bad">failed</span>'}</td><td>${Math.round(r.time)} ms</td><td>${esc(r.detail ?? '')}</td></tr>`).join('\n') || '<tr><td colspan="4">none</td></tr>'}
 </table>
-${result.error ? `<h2>Run error</h2><p class="bad">${esc(result.error)}</p>` : ''}
+${result.error ? `<h2>Run error</h2><p>faultline itself failed, so this run shows nothing about the system under test either way (verdict BROKEN; exit code 3):</p><p class="bad">${esc(result.error)}</p>` : ''}
+${logsSection(result)}
 <p class="meta">This run's files: ${['result.json', 'history.jsonl', 'final-state.json', 'junit.xml'].map((f) => `<a href="${f}">${f}</a>`).join(' · ')} · faultline ${esc(result.versions.faultline ?? '')}</p>
 </body></html>
 `;
+}
+
+/** Links to the nodes' logs kept with the run (`logs/<node>/<file>`), with the lines worth reading first. */
+function logsSection(result: ExperimentResult): string {
+  if (!result.logs?.length) return '';
+  const href = (path: string) => path.split('/').map(encodeURIComponent).join('/');
+  const rows = result.logs.map(
+    (l) =>
+      `<tr><td>${esc(l.node)}</td><td><a href="${esc(href(l.path))}">${esc(l.file)}</a></td><td>${esc(l.bytes)} bytes${l.truncated ? ' (only its last 10 MiB kept)' : ''}</td><td>${(l.notable ?? []).map((line) => `<code>${esc(line)}</code>`).join('<br>')}</td></tr>`,
+  );
+  return `<h2>Logs</h2>
+<p class="meta">Every node's logs, as they were when its container was removed: the servers', the archiver's and backup tool's, and each container's output.</p>
+<table><tr><th>node</th><th>log</th><th>size</th><th>notable lines</th></tr>
+${rows.join('\n')}
+</table>`;
 }

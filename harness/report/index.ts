@@ -3,6 +3,6 @@ export { toJUnit } from './junit.ts';
 export { formatSummary, formatComparison } from './summary.ts';
 export { writeRunFiles } from './files.ts';
 export { renderHtml } from './html.ts';
-export { buildResult, RESULT_SCHEMA_VERSION, type ExperimentResult } from './result.ts';
+export { buildResult, exitCodeOf, RESULT_SCHEMA_VERSION, type ExperimentResult, type Verdict } from './result.ts';
 export { recheckRun, type Recheck } from './recheck.ts';
 export { createRunDir, resolveRunDir } from './run-dir.ts';

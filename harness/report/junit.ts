@@ -48,8 +48,9 @@ export function toJUnit(results: ExperimentResult[]): string {
       const time = ((check.durationMs ?? 0) / 1000).toFixed(3);
       return `    <testcase classname="faultline.${escapeXml(result.experiment)}" name="${escapeXml(check.name)}" time="${time}">${body}</testcase>`;
     });
+    // A broken run is faultline's own failure: a JUnit error (not a failure), so CI tells it apart.
     if (result.error) {
-      cases.push(`    <testcase classname="faultline.${escapeXml(result.experiment)}" name="run" time="${(result.timings.totalMs / 1000).toFixed(3)}"><error message="${escapeXml(result.error)}"/></testcase>`);
+      cases.push(`    <testcase classname="faultline.${escapeXml(result.experiment)}" name="run" time="${(result.timings.totalMs / 1000).toFixed(3)}"><error type="broken" message="${escapeXml(`faultline itself failed (verdict broken): ${result.error}`)}"/></testcase>`);
     }
     const failures = result.checks.filter((c) => c.valid === false || c.valid === 'unknown').length;
     const skipped = result.checks.filter((c) => c.valid === 'skipped').length;

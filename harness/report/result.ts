@@ -4,9 +4,24 @@
 import { composeValidity, computeRpo, computeRto, documentedOutcome, faultRecords, statusOf, writeRecords, type CheckResult, type CheckStatus, type Shows, type Validity } from '../checkers/index.ts';
 import { isRecoveryAction, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
+import { readRunLogs, type RunLog } from './logs.ts';
 
 /** The version of result.json's shape; it changes when a field changes meaning or goes away. */
 export const RESULT_SCHEMA_VERSION = 2;
+
+/** A run's outcome. `broken` is faultline's own failure, never the user's. */
+export type Verdict = 'pass' | 'fail' | 'broken';
+
+/**
+ * The process exit code for a set of verdicts: 1 when any run failed (the evidence shows loss,
+ * damage, a failed restore or a check that could not tell), else 3 when any broke (faultline's own
+ * failure: nothing shown either way), else 0.
+ */
+export function exitCodeOf(verdicts: readonly Verdict[]): 0 | 1 | 3 {
+  if (verdicts.includes('fail')) return 1;
+  if (verdicts.includes('broken')) return 3;
+  return 0;
+}
 
 export interface ExperimentResult {
   /** The shape's version (RESULT_SCHEMA_VERSION). */
@@ -14,7 +29,12 @@ export interface ExperimentResult {
   experiment: string;
   seed: number;
   runId: string | null;
-  verdict: 'pass' | 'fail';
+  /**
+   * `pass`: every check held; `fail`: a check failed or could not tell (unknown is never a pass);
+   * `broken`: faultline itself failed (its own error, in `error`), so the run shows nothing about
+   * the system under test either way, whatever its checks say.
+   */
+  verdict: Verdict;
   /** false over unknown over true, over every check; skipped checks do not count, and skipped alone is unknown. */
   validity: Validity;
   /** `ok` is true only for a check that passed; `status` tells a skipped check (not evidence) from a failed one. */
@@ -35,13 +55,17 @@ export interface ExperimentResult {
   /** `notApplied`: why a fault did not take effect (skipped here, failed, no effect); `optional` faults may. */
   faults: Array<{ name: string; target: string; startMs: number; endMs: number | null; detail?: string; skipped?: string; notApplied?: string; optional?: boolean }>;
   timings: { clusterReadyMs: number | null; workloadMs: number | null; totalMs: number };
+  /** The bound on each phase (milliseconds), from the experiment's `deadlines` or their defaults. */
+  deadlines?: Record<string, number>;
   versions: Record<string, string>;
-  /** Set when the run itself broke (not when a check failed). */
+  /** Set when the run itself broke (not when a check failed): the verdict is then `broken`. */
   error?: string;
   /** Whether the run behaved as its experiment documents (`faultline run --as-documented` exits on this). */
   documented: { ok: boolean; why: string };
   /** Files of this run. */
   dir: string;
+  /** The nodes' logs kept in the run's folder (`logs/<node>/<file>`), from `logs/logs.json`. */
+  logs?: RunLog[];
 }
 
 export interface ResultInput {
@@ -52,6 +76,7 @@ export interface ResultInput {
   final: FinalState | null;
   checks: CheckResult[];
   timings: ExperimentResult['timings'];
+  deadlines?: Record<string, number>;
   versions: Record<string, string>;
   dir: string;
   error?: string;
@@ -107,7 +132,7 @@ export function buildResult(input: ResultInput): ExperimentResult {
     experiment: input.experiment,
     seed: input.seed,
     runId: input.runId,
-    verdict: validity === true && !input.error ? 'pass' : 'fail',
+    verdict: input.error ? 'broken' : validity === true ? 'pass' : 'fail',
     validity,
     checks: checks.map((c) => ({ name: c.name, ok: c.valid === true, status: statusOf(c.valid), valid: c.valid, summary: c.summary, details: c.details, ...(c.durationMs !== undefined ? { durationMs: c.durationMs } : {}) })),
     writes: {
@@ -128,9 +153,17 @@ export function buildResult(input: ResultInput): ExperimentResult {
     },
     faults,
     timings: input.timings,
+    ...(input.deadlines ? { deadlines: input.deadlines } : {}),
     versions: input.versions,
     ...(input.error ? { error: input.error } : {}),
     documented: documentedOutcome(input.shows, checks, input.error),
     dir: input.dir,
+    ...logsOf(input.dir),
   };
+}
+
+/** The logs the clean-up kept in the run's folder (the one thing read from it, not from the history). */
+function logsOf(dir: string): { logs?: RunLog[] } {
+  const logs = readRunLogs(dir)?.logs;
+  return logs && logs.length > 0 ? { logs } : {};
 }

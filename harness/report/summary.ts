@@ -16,7 +16,7 @@ export function formatSummary(result: ExperimentResult, options: { documented?: 
     const how = f.notApplied ? `NOT APPLIED${f.optional ? ' (optional)' : ''}: ${f.notApplied}` : (f.detail ?? '');
     lines.push(`  fault ${f.name} on ${f.target} at ${Math.round(f.startMs)} ms: ${how}`);
   }
-  if (result.error) lines.push(`  run error: ${result.error}`);
+  if (result.error) lines.push(`  run error (faultline's own failure: this run shows nothing either way): ${result.error}`);
   if (options.documented) lines.push(`  ${result.documented.ok ? 'as documented' : 'NOT AS DOCUMENTED'}: ${result.documented.why}`);
   lines.push(`  files: ${result.dir}`);
   return lines.join('\n');

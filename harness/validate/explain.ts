@@ -1,37 +1,176 @@
 // Why a drill failed, in one sentence a user understands: what the checks saw (writes lost, a
-// restore that stopped short), then the setting most likely behind it, from the preflight findings.
+// restore that stopped short), then the preflight finding behind it only where the drill's own
+// evidence shows that finding's mechanism at work. A finding the evidence does not link to the
+// failure is never named as its cause: the sentence is then just what the checks saw.
 
+import type { RestoreLoss } from '../checkers/index.ts';
 import type { ExperimentResult } from '../experiment/index.ts';
 import type { Finding } from './rules/types.ts';
+import { TOPOLOGY } from './rules/settings.ts';
 import type { LoadedUserConfig } from './user-config.ts';
 import type { ValidateDrill } from './drills.ts';
 
-/** Checks in the order a user cares about: the first failing one is what the sentence says. */
-const CHECK_ORDER = ['restore-completed', 'lost-writes', 'integrity', 'anomalies', 'archive-continuity', 'replica-parity', 'restore-rehearsal', 'faults-applied'];
+/** Checks in the order a user cares about: the first failing one is what the sentence says. A system that stopped serving comes first. */
+const CHECK_ORDER = ['availability', 'restore-completed', 'lost-writes', 'integrity', 'anomalies', 'archive-continuity', 'replica-parity', 'restore-rehearsal', 'faults-applied'];
 
-/** Rule ids (by the words in them) that can explain a failure of each drill. */
-const SUSPECTS: Record<string, string[]> = {
-  crash: ['fsync', 'full-page', 'data-sync', 'sync-commit'],
-  restore: ['domain', 'archiv', 'wal-level', 'retention', 'queue', 'timeout', 'fsync'],
-  'lagging-failover': ['sync-commit', 'standby', 'async', 'replica', 'slot'],
-  'stale-snapshot': ['sync-commit', 'standby', 'async', 'replica', 'archiv', 'domain'],
-  'domain-loss': ['domain', 'standby', 'async', 'replica', 'archiv', 'sync-commit'],
-  'archive-outage': ['queue', 'archiv', 'standby', 'async', 'sync-commit', 'slot'],
-};
+type Check = ExperimentResult['checks'][number];
 
-export function explainDrill(drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig): string {
+/** What the drill showed, read once from its result: the only ground a cause may stand on. */
+export interface DrillEvidence {
+  check: (name: string) => Check | undefined;
+  failed: (name: string) => boolean;
+  /** Acknowledged writes lost (0 when the check could not tell). */
+  lost: number;
+  /** Of them, how many came with PostgreSQL's "committed locally" warning (a cancelled synchronous wait). */
+  lostWithWarning: number;
+  /** Why a restore lost them, where what it recorded shows it. */
+  restoreLoss?: RestoreLoss;
+  /** Did a fault of this name take effect (on this target, when given)? */
+  applied: (fault: string, target?: string) => boolean;
+  /** Recovery actions that ended well ('failover', 'restore', 'runbook'). */
+  recovered: string[];
+  /** The primary at the end (the node that took the probe write). */
+  finalPrimary?: string;
+  /** WAL segments the archive lacks at the end of the run. */
+  archiveHoles: string[];
+}
+
+export function drillEvidence(result: ExperimentResult): DrillEvidence {
+  const check = (name: string) => result.checks.find((c) => c.name === name);
+  const lostWrites = check('lost-writes')?.details ?? {};
+  const rehearsal = check('restore-rehearsal')?.details ?? {};
+  const notApplied = new Set(
+    ((check('faults-applied')?.details.notApplied ?? []) as Array<{ name: string; target: string; startMs: number }>)
+      .concat((check('faults-applied')?.details.optionalNotApplied ?? []) as Array<{ name: string; target: string; startMs: number }>)
+      .map((f) => `${f.name} ${f.target} ${f.startMs}`),
+  );
+  const recoveries = (check('restore-completed')?.details.recoveries ?? []) as Array<{ name: string; outcome?: string }>;
+  const completed = check('restore-completed')?.details as { node?: string } | undefined;
+  const archive = check('archive-continuity')?.details as { missing?: string[] } | undefined;
+  return {
+    check,
+    failed: (name) => check(name)?.status === 'fail',
+    lost: typeof lostWrites.lost === 'number' ? lostWrites.lost : 0,
+    lostWithWarning: typeof lostWrites.lostWithWarning === 'number' ? lostWrites.lostWithWarning : 0,
+    ...((lostWrites.restoreLoss ?? rehearsal.restoreLoss) ? { restoreLoss: (lostWrites.restoreLoss ?? rehearsal.restoreLoss) as RestoreLoss } : {}),
+    applied: (fault, target) =>
+      result.faults.some((f) => f.name === fault && (target === undefined || f.target === target) && !f.notApplied && !notApplied.has(`${f.name} ${f.target} ${f.startMs}`)),
+    recovered: recoveries.filter((r) => r.outcome === 'ok').map((r) => r.name),
+    ...(completed?.node ? { finalPrimary: completed.node } : {}),
+    archiveHoles: archive?.missing ?? [],
+  };
+}
+
+/**
+ * A preflight rule's mechanism, and what of it a drill can show: given the drill's evidence and the
+ * finding, the rest of the sentence after what the checks saw, or undefined when the evidence does
+ * not show this mechanism at work.
+ */
+interface Mechanism {
+  rules: string[];
+  shows: (evidence: DrillEvidence, finding: Finding, loaded: LoadedUserConfig) => string | undefined;
+}
+
+const crashed = (e: DrillEvidence) => (e.applied('process-crash') || e.applied('power-loss')) && e.recovered.length === 0;
+
+/** In order: where two findings both fit, the first named is the one whose mechanism is most direct. */
+const MECHANISMS: Mechanism[] = [
+  {
+    // The archive received no WAL: the restore could bring back the base backup alone.
+    rules: ['archive-command-noop', 'archive-mode-off', 'wal-level-minimal'],
+    shows: (e, f) => (e.restoreLoss?.kind === 'no-wal' ? `the archive held no WAL segment after the base backup: ${f.message}` : undefined),
+  },
+  {
+    // A hole in the archive: WAL the primary recycled or pgBackRest dropped never reached it.
+    rules: ['pgbackrest-queue-max', 'slot-wal-limit'],
+    shows: (e, f) => (e.archiveHoles.length > 0 ? `the archive lacks WAL segment${e.archiveHoles.length > 1 ? 's' : ''} ${shown(e.archiveHoles)}: ${f.message}` : undefined),
+  },
+  {
+    // The lost writes came after the last segment archive_command had pushed.
+    rules: ['archive-timeout-zero'],
+    shows: (e, f) =>
+      e.restoreLoss?.kind === 'after-archive' && e.restoreLoss.archive === 'archive_command'
+        ? `${e.restoreLoss.after} of them were acknowledged after the last WAL segment the archive held${e.restoreLoss.lastSegment ? ` (${e.restoreLoss.lastSegment})` : ''}: ${f.message}`
+        : undefined,
+  },
+  {
+    // The archive was in the domain the drill lost, with the primary.
+    rules: ['archive-same-domain'],
+    shows: (e, f, loaded) => {
+      if (f.source?.file !== TOPOLOGY.file) return undefined;
+      const nodes = loaded.topology.postgres.nodes;
+      const primary = nodes.find((n) => n.role === 'primary');
+      const archives = nodes.filter((n) => n.role === 'archive' && n.domain === primary?.domain);
+      if (!primary || archives.length === 0 || !e.applied('domain-loss', `domain:${primary.domain}`)) return undefined;
+      return `${f.message}; losing that domain took ${archives.map((n) => `'${n.name}'`).join(' and ')} with the primary`;
+    },
+  },
+  {
+    // A promoted replica lacked what the old primary acknowledged: without a warning, a standby
+    // that cannot be promoted (or none at all) had confirmed them.
+    rules: ['sync-standby-archive', 'sync-standby-unknown'],
+    shows: (e, f) => (e.recovered.includes('failover') && e.lost > e.lostWithWarning ? `${f.message} (${e.finalPrimary ?? 'the replica'} was promoted without them)` : undefined),
+  },
+  {
+    rules: ['async-replica'],
+    shows: (e, f) => (e.recovered.includes('failover') && e.lost > 0 ? `${f.message} (${e.finalPrimary ?? 'the replica'} was promoted without them)` : undefined),
+  },
+  {
+    // Lost on the primary itself, with no failover or restore in between.
+    rules: ['synchronous-commit-off'],
+    shows: (e, f) => (crashed(e) && e.lost > 0 ? `${f.message} (the primary crashed and came back by itself)` : undefined),
+  },
+  {
+    // Only a power loss drops what was written but not flushed; a process crash keeps the page cache.
+    rules: ['fsync-off'],
+    shows: (e, f) => (e.applied('power-loss') && (e.lost > 0 || e.failed('integrity')) ? `${f.message} (the power was cut)` : undefined),
+  },
+  {
+    rules: ['full-page-writes-off'],
+    shows: (e, f) => (e.applied('power-loss') && e.failed('integrity') ? `${f.message} (the power was cut mid-write)` : undefined),
+  },
+  {
+    rules: ['data-sync-retry'],
+    shows: (e, f) => (e.applied('io-error') && (e.lost > 0 || e.failed('integrity')) ? `${f.message} (an fsync failed)` : undefined),
+  },
+  {
+    // Commits that wait for standbys that cannot come: the servers showed it, or nothing was acknowledged.
+    rules: ['sync-standby-unreachable'],
+    shows: (e, f) => {
+      if (e.failed('availability')) return f.message;
+      return e.check('lost-writes')?.details.acknowledged === 0 ? `${f.message} (no write was acknowledged)` : undefined;
+    },
+  },
+  {
+    // The only way back was a restore, and it lost what the archive had not received yet.
+    rules: ['no-replica'],
+    shows: (e, f) => (e.restoreLoss?.kind === 'after-archive' && e.recovered.some((r) => r !== 'failover') ? `${f.message}, and the restore lost what the archive had not received` : undefined),
+  },
+];
+
+function shown(segments: string[]): string {
+  return segments.length > 4 ? `${segments.slice(0, 3).join(', ')} … ${segments.at(-1)} (${segments.length})` : segments.join(', ');
+}
+
+export function explainDrill(_drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig): string {
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown');
   if (failing.length === 0) return `the drill could not run: ${(result.error ?? 'no check failed, yet the run failed').split('\n')[0]}`;
   const first = [...failing].sort((a, b) => rank(a.name) - rank(b.name))[0]!;
   const what =
-    first.name === 'lost-writes' && result.writes.lost !== null
+    first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null
       ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost`
       : first.summary.replace(/\.$/, '');
-  const words = SUSPECTS[drill.name] ?? [];
-  const suspect = findings.find((f) => f.severity !== 'info' && words.some((w) => f.rule.includes(w)));
-  if (suspect) return `${what}: ${suspect.message}`;
-  const restoreDomainShared = drill.name === 'domain-loss' && sharesPrimaryDomain(loaded);
-  if (restoreDomainShared) return `${what}: ${restoreDomainShared}`;
+  const evidence = drillEvidence(result);
+  for (const mechanism of MECHANISMS) {
+    for (const finding of findings.filter((f) => f.severity !== 'info' && mechanism.rules.includes(f.rule))) {
+      const tail = mechanism.shows(evidence, finding, loaded);
+      if (tail) return `${what}: ${tail}`;
+    }
+  }
+  const shared = sharedDomain(evidence, loaded);
+  if (shared) return `${what}: ${shared}`;
+  // No finding explains it; what the restore recorded may still say why the writes were lost.
+  if (first.name === 'lost-writes' && evidence.restoreLoss) return `${what}: ${evidence.restoreLoss.summary}`;
   return what;
 }
 
@@ -40,10 +179,11 @@ function rank(check: string): number {
   return i === -1 ? CHECK_ORDER.length : i;
 }
 
-/** The nodes lost with the primary's domain, when the archive or every replica is among them. */
-function sharesPrimaryDomain(loaded: LoadedUserConfig): string | undefined {
+/** The nodes the drill lost with the primary's domain, when it did lose that domain and others were in it. */
+function sharedDomain(evidence: DrillEvidence, loaded: LoadedUserConfig): string | undefined {
   const nodes = loaded.topology.postgres.nodes;
-  const primary = nodes.find((n) => n.role === 'primary')!;
+  const primary = nodes.find((n) => n.role === 'primary');
+  if (!primary || !evidence.applied('domain-loss', `domain:${primary.domain}`)) return undefined;
   const shared = nodes.filter((n) => n !== primary && n.domain === primary.domain);
   if (shared.length === 0) return undefined;
   return `${shared.map((n) => `'${n.name}' (${n.role})`).join(' and ')} ${shared.length === 1 ? 'was' : 'were'} in the primary's failure domain '${primary.domain}' and went with it`;

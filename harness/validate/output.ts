@@ -53,7 +53,8 @@ export function formatValidate(result: ValidateResult): string {
   } else {
     out.push('', 'Drills: not run (--no-drills)');
   }
-  out.push('', `Verdict: ${result.verdict.toUpperCase()} in ${seconds(result.durationMs)}${result.verdict === 'fail' ? ` (replay the drills with --seed ${result.seed})` : ''}`);
+  if (result.note) out.push('', `Note: ${result.note}`);
+  out.push('', `Verdict: ${result.verdict.toUpperCase()} in ${seconds(result.durationMs)}${result.verdict !== 'pass' ? ` (replay the drills with --seed ${result.seed})` : ''}`);
   out.push(`Files: ${join(result.dir, 'validate.json')}, junit.xml, report.html`);
   return out.join('\n');
 }
@@ -66,16 +67,22 @@ export function validateJUnit(result: ValidateResult): string {
   if (findingCases.length === 0) findingCases.push('    <testcase classname="faultline.validate.preflight" name="no findings"/>');
   const drillCases = result.drills.map((o) => {
     const body =
-      o.status === 'pass' ? '' : o.status === 'unavailable' ? `<skipped message="${esc(o.why ?? '')}"/>` : `<failure type="${o.status}" message="${esc(o.why ?? '')}">${esc(`seed ${o.seed}; report: ${o.report ?? ''}`)}</failure>`;
+      o.status === 'pass'
+        ? ''
+        : o.status === 'unavailable'
+          ? `<skipped message="${esc(o.why ?? '')}"/>`
+          : o.status === 'broken'
+            ? `<error type="broken" message="${esc(o.why ?? '')}">${esc(`seed ${o.seed}; report: ${o.report ?? ''}`)}</error>`
+            : `<failure type="${o.status}" message="${esc(o.why ?? '')}">${esc(`seed ${o.seed}; report: ${o.report ?? ''}`)}</failure>`;
     return `    <testcase classname="faultline.validate.drills" name="${esc(o.name)}" time="${((o.durationMs ?? 0) / 1000).toFixed(3)}">${body}</testcase>`;
   });
-  const suite = (name: string, cases: string[], failures: number, skipped: number) =>
-    `  <testsuite name="${name}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}">\n    <properties><property name="seed" value="${result.seed}"/></properties>\n${cases.join('\n')}\n  </testsuite>`;
+  const suite = (name: string, cases: string[], failures: number, skipped: number, errors = 0) =>
+    `  <testsuite name="${name}" tests="${cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}">\n    <properties><property name="seed" value="${result.seed}"/></properties>\n${cases.join('\n')}\n  </testsuite>`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<testsuites name="faultline validate">',
     suite('preflight', findingCases, result.findings.filter((f) => f.severity === 'error').length, 0),
-    ...(drillCases.length > 0 ? [suite('drills', drillCases, result.drills.filter((o) => o.status === 'fail' || o.status === 'broken').length, result.drills.filter((o) => o.status === 'unavailable').length)] : []),
+    ...(drillCases.length > 0 ? [suite('drills', drillCases, result.drills.filter((o) => o.status === 'fail').length, result.drills.filter((o) => o.status === 'unavailable').length, result.drills.filter((o) => o.status === 'broken').length)] : []),
     '</testsuites>',
     '',
   ].join('\n');
@@ -97,6 +104,7 @@ export function validateHtml(result: ValidateResult): string {
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
 tr.error td:first-child,tr.fail td:nth-child(2),tr.broken td:nth-child(2){color:#b00020;font-weight:bold}tr.warning td:first-child{color:#a05a00}tr.pass td:nth-child(2){color:#1b7f3b}small{color:#555}</style></head>
 <body><h1>faultline validate: ${esc(result.verdict.toUpperCase())}</h1>
+${result.note ? `<p>${esc(result.note)}</p>` : ''}
 <p>${esc(result.inputs.postgresConf)}${result.inputs.pgbackrestConf ? ` + ${esc(result.inputs.pgbackrestConf)}` : ''}; seed ${result.seed}; ${esc(seconds(result.durationMs))}. <a href="validate.json">validate.json</a> · <a href="junit.xml">junit.xml</a></p>
 ${result.assumptions.map((a) => `<p><small>Assuming ${esc(a)}</small></p>`).join('\n')}
 <h2>Findings</h2>${findings ? `<table><tr><th>severity</th><th>rule</th><th>where</th><th>finding</th></tr>\n${findings}</table>` : '<p>No findings.</p>'}

@@ -16,7 +16,12 @@ export interface RehearseOptions extends UserConfigFiles {
   scenario?: string;
   /** RTO budget; also the runbook's time limit (default 10 min, not judged). */
   rtoBudgetMs?: number;
-  /** When given, writes lost within this window pass (a restore from archived WAL loses its last segment); default: none may be lost. */
+  /**
+   * When given, lost writes pass if the data they take is within this window (a restore from
+   * archived WAL loses its last segment), counted from the last write that survived before them to
+   * the latest lost one: one lost write is never a 0 ms loss (checkers/rpo-rto.ts). Default: none
+   * may be lost.
+   */
   rpoBudgetMs?: number;
   seed?: number;
   outDir?: string;
@@ -56,7 +61,7 @@ export function rehearsalDefinition(options: RehearseOptions): ExperimentDefinit
       ...(recovery.restoreDomain ? { restoreDomain: recovery.restoreDomain } : {}),
     },
     expect: {
-      // With an RPO budget, the window of lost writes is judged instead of their number.
+      // With an RPO budget, the loss window is judged instead of the number of lost writes.
       maxLostWrites: options.rpoBudgetMs === undefined ? 0 : Number.MAX_SAFE_INTEGER,
       restoreMustComplete: true,
       ...(options.rtoBudgetMs !== undefined ? { rtoBudget: options.rtoBudgetMs } : {}),

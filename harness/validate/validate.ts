@@ -56,9 +56,17 @@ export interface DrillOutcome {
 
 export interface ValidateResult {
   schemaVersion: number;
-  verdict: 'pass' | 'fail';
-  /** 0 pass; 1 an error finding, a lost write, a failed restore or another failed check. */
-  exitCode: 0 | 1;
+  /**
+   * `fail`: an error finding, or a drill whose evidence shows loss, damage or a failed restore;
+   * `broken`: no finding is an error and no drill failed, but some drill broke (faultline's own
+   * failure, or a setting the server refused at start), so safety was not shown; `pass`: every drill
+   * that ran passed. A broken drill never makes the configuration read as unsafe.
+   */
+  verdict: 'pass' | 'fail' | 'broken';
+  /** 0 pass; 1 fail; 3 broken. */
+  exitCode: 0 | 1 | 3;
+  /** Why the verdict is what it is when drills broke or none could run. */
+  note?: string;
   seed: number;
   inputs: { postgresConf: string; pgbackrestConf?: string; topology?: string };
   assumptions: string[];
@@ -91,14 +99,13 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
   const drills = selectDrills(loaded, options.drills);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   const outcomes = options.noDrills ? [] : await runDrills(drills, loaded, findings, seed, dir, options, log, versions);
-  // Drills asked for and none could run: nothing was shown, which is no pass.
-  const nothingRan = !options.noDrills && outcomes.length > 0 && outcomes.every((o) => o.status === 'unavailable');
-  if (nothingRan) log('validate: no drill could run on this topology');
-  const failed = nothingRan || findings.some((f) => f.severity === 'error') || outcomes.some((o) => o.status === 'fail' || o.status === 'broken');
+  const { verdict, exitCode, note } = validateVerdict(findings, outcomes, options.noDrills === true);
+  if (note) log(`validate: ${note}`);
   const result: ValidateResult = {
     schemaVersion: VALIDATE_SCHEMA_VERSION,
-    verdict: failed ? 'fail' : 'pass',
-    exitCode: failed ? 1 : 0,
+    verdict,
+    exitCode,
+    ...(note ? { note } : {}),
     seed,
     inputs: { postgresConf: resolve(options.postgresConf), ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}) },
     assumptions: loaded.assumptions,
@@ -154,9 +161,9 @@ async function runDrills(
 
 function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig, dir: string): DrillOutcome {
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown').map((c) => c.name);
-  // A run that broke (a cluster that never started) proves nothing about the settings: its checks
-  // are unknown, not failed, and the reason is the run's error, not a finding.
-  const status = result.error && !result.checks.some((c) => c.status === 'fail') ? 'broken' : result.verdict;
+  // A run that broke (a cluster that never started, faultline's own error) proves nothing about the
+  // settings, whatever its checks say: the reason is the run's error, never a finding.
+  const status = result.verdict;
   const outcome: DrillOutcome = {
     name: drill.name,
     title: drill.title,
@@ -174,4 +181,25 @@ function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Fin
   if (status === 'broken') outcome.why = `the drill could not run: ${result.error!.split('\n')[0]}`;
   else if (status !== 'pass') outcome.why = explainDrill(drill, result, findings, loaded);
   return outcome;
+}
+
+/**
+ * The verdict of a validate run. Error findings and failed drills make it `fail`. Broken drills show
+ * nothing either way: named, never counted as unsafe; with no failure otherwise the verdict is
+ * `broken` (exit 3), since safety was not shown. Drills asked for of which none could run (each
+ * unavailable) is no pass either: `fail`, as nothing was shown.
+ */
+export function validateVerdict(findings: readonly Finding[], outcomes: readonly DrillOutcome[], noDrills: boolean): Pick<ValidateResult, 'verdict' | 'exitCode' | 'note'> {
+  const errors = findings.some((f) => f.severity === 'error');
+  const failed = outcomes.filter((o) => o.status === 'fail');
+  const broken = outcomes.filter((o) => o.status === 'broken');
+  const ran = outcomes.filter((o) => o.status !== 'unavailable');
+  const brokeNote = broken.length > 0 ? `${broken.length} drill(s) broke and showed nothing either way: ${broken.map((o) => o.name).join(', ')} (faultline's own failure or a setting the server refused; see each drill's run error)` : undefined;
+  if (errors || failed.length > 0) return { verdict: 'fail', exitCode: 1, ...(brokeNote ? { note: brokeNote } : {}) };
+  if (!noDrills && outcomes.length > 0 && ran.length === 0) return { verdict: 'fail', exitCode: 1, note: 'no drill could run on this topology, so nothing was shown' };
+  if (broken.length > 0) {
+    const all = broken.length === ran.length;
+    return { verdict: 'broken', exitCode: 3, note: `${all ? 'every drill that ran broke' : `no drill failed, but ${broken.length} of ${ran.length} broke`}, so the configuration was ${all ? 'neither shown safe nor unsafe' : 'not shown safe'}: ${brokeNote}` };
+  }
+  return { verdict: 'pass', exitCode: 0 };
 }

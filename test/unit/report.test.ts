@@ -117,13 +117,13 @@ describe('reports', () => {
 });
 
 describe('checking a run again from its files', () => {
-  it('leaves the run’s files alone unless asked to write them, and never touches the history', () => {
+  it('leaves the run’s files alone unless asked to write them, and never touches the history; a run that never ended is broken', () => {
     const dir = mkdtempSync(join(tmpdir(), 'faultline-recheck-'));
     const lines = history.map((e) => JSON.stringify(e)).join('\n');
     writeFileSync(join(dir, 'history.jsonl'), `${JSON.stringify({ type: 'run', phase: 'start', experiment: 'x', seed: 3, time: 0 })}\n${lines}\n`);
     writeFileSync(join(dir, 'final-state.json'), JSON.stringify(final));
     const checked = recheckRun(dir);
-    expect(checked.result).toMatchObject({ schemaVersion: 2, experiment: 'x', seed: 3, verdict: 'fail' });
+    expect(checked.result).toMatchObject({ schemaVersion: 2, experiment: 'x', seed: 3, verdict: 'broken' });
     expect(existsSync(join(dir, 'result.json'))).toBe(false);
     recheckRun(dir, { write: true });
     expect(JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8'))).toMatchObject({ schemaVersion: 2, experiment: 'x' });

@@ -15,7 +15,7 @@ describe('waiting for a condition', () => {
         seen('catchup');
         return undefined;
       }),
-    ).rejects.toThrow('timed out after 0.1 s waiting for pg-replica to stream (last seen: catchup)');
+    ).rejects.toThrow('timed out after 50 ms waiting for pg-replica to stream (last seen: catchup)');
   });
 
   it('builds the error the caller asks for, and stops at once on an error from the check', async () => {

@@ -20,6 +20,8 @@ import type { Socket } from 'node:net';
 import type { StartedTestContainer } from 'testcontainers';
 import { getEngine } from './engine.ts';
 import { demux } from './demux.ts';
+import { InterruptedError } from '../../errors.ts';
+import { LABEL_RUN } from './labels.ts';
 
 export interface CommandResult {
   exitCode: number;
@@ -31,6 +33,22 @@ export interface CommandOptions {
   /** A user name (or uid) in the container. Default root. */
   user?: string;
   env?: Record<string, string>;
+  /**
+   * The longest the command may take (default EXEC_BOUND_MS): past it the call fails saying so,
+   * and the agent it ran on is dropped (a command stuck on a frozen file system holds it).
+   */
+  timeoutMs?: number;
+}
+
+/** The longest any command of the harness may take in a node unless its caller says otherwise. */
+export const EXEC_BOUND_MS = 180_000;
+
+/** A command in a node that did not end within its bound. */
+export class CommandTimeout extends Error {
+  constructor(command: readonly string[], ms: number) {
+    super(`'${command.join(' ').slice(0, 200)}' did not end within its bound of ${Math.round(ms / 1000)} s`);
+    this.name = 'CommandTimeout';
+  }
 }
 
 /**
@@ -128,6 +146,12 @@ class Agent {
     (this.#stream as Partial<Socket>).unref?.();
   }
 
+  /** Gives up on this agent (its command overran): it takes no more work, and its stream is closed. */
+  abandon(): void {
+    this.alive = false;
+    this.#stream.destroy();
+  }
+
   run(request: Buffer): Promise<CommandResult> {
     this.busy = true;
     (this.#stream as Partial<Socket>).ref?.();
@@ -212,22 +236,70 @@ async function startAgent(containerId: string): Promise<Agent> {
 /**
  * Runs a command in a node container, as `container.exec` would, through an idle agent of that
  * container, or a new one. When no agent can be started (no perl in the image, the container not
- * running), the command goes through docker exec, which fails or works as it always did.
+ * running), the command goes through docker exec, which fails or works as it always did. Once the
+ * container's run is being removed (fenceRun), a new command is refused with an InterruptedError.
  */
-export async function runInContainer(container: StartedTestContainer, command: string[], options: CommandOptions = {}): Promise<CommandResult> {
+export function runInContainer(container: StartedTestContainer, command: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  const runId = container.getLabels?.()[LABEL_RUN];
+  if (runId !== undefined && fenced.has(runId)) {
+    return Promise.reject(new InterruptedError(`Run ${runId} is being removed: '${command.join(' ').slice(0, 80)}' was not started in ${container.getName()}`));
+  }
+  const work = runCommand(container, command, options);
+  if (runId !== undefined) {
+    const set = running.get(runId) ?? new Set<Promise<unknown>>();
+    running.set(runId, set);
+    set.add(work);
+    const forget = () => {
+      set.delete(work);
+      if (set.size === 0 && running.get(runId) === set) running.delete(runId);
+    };
+    work.then(forget, forget);
+  }
+  return work;
+}
+
+/**
+ * Runs whose containers are being removed: they take no new command. Clean-up thaws every volume
+ * before it kills anything, and a fault's freeze sent after that thaw would wedge the kill.
+ */
+const fenced = new Set<string>();
+/** Commands running now in each run's containers (by run id). */
+const running = new Map<string, Set<Promise<unknown>>>();
+
+/** From now on, commands in this run's containers are refused (an InterruptedError): it is being removed. */
+export function fenceRun(runId: string): void {
+  fenced.add(runId);
+}
+
+/** The commands still running in a run's containers (one may be a freeze still on its way). */
+export function commandsRunning(runId: string): Promise<unknown>[] {
+  return [...(running.get(runId) ?? [])];
+}
+
+async function runCommand(container: StartedTestContainer, command: string[], options: CommandOptions): Promise<CommandResult> {
   const id = container.getId();
   const request = encode(command, options);
+  const ms = options.timeoutMs ?? EXEC_BOUND_MS;
   if (!paused.has(id)) {
     const agent = idleAgent(id) ?? (await startAgent(id).catch(() => undefined));
-    if (agent) return agent.run(request);
+    if (agent) return bound(agent.run(request), command, ms, () => agent.abandon());
   }
-  const result = await container.exec(command, { ...(options.user ? { user: options.user } : {}), ...(options.env ? { env: options.env } : {}) });
+  const result = await bound(container.exec(command, { ...(options.user ? { user: options.user } : {}), ...(options.env ? { env: options.env } : {}) }), command, ms);
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** Runs a command through an idle agent the container already has, or says there is none (undefined). */
-export function runWithIdleAgent(containerId: string, command: string[], options: CommandOptions = {}): Promise<CommandResult> | undefined {
-  return idleAgent(containerId)?.run(encode(command, options));
+/** `work`, or a CommandTimeout once `ms` have passed (then `onTimeout`). */
+function bound<T>(work: Promise<T>, command: readonly string[], ms: number, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new CommandTimeout(command, ms));
+    }, ms);
+    timer.unref();
+  });
+  work.catch(() => {});
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** An agent of the container waiting for work; none while the container is paused. */

@@ -3,11 +3,12 @@
 // owning faultline process is still alive on this host is left alone unless `all` is set.
 
 import { hostname } from 'node:os';
-import { execa } from 'execa';
 import { describeError } from '../../errors.ts';
 import type { Engine } from './engine.ts';
 import { LABEL_APP, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN } from './labels.ts';
-import { removeRunResources } from './docker-run.ts';
+import { listLoopDevices, releaseLoopDevices, removeRunResources, type LoopLeftover } from './docker-run.ts';
+
+export { listLoopDevices, type LoopLeftover };
 
 export interface RunLeftovers {
   runId: string;
@@ -18,12 +19,6 @@ export interface RunLeftovers {
   volumes: string[];
 }
 
-export interface LoopLeftover {
-  device: string;
-  backingFile: string;
-  runId: string | undefined;
-}
-
 export interface Diagnosis {
   runs: RunLeftovers[];
   loopDevices: LoopLeftover[];
@@ -31,26 +26,28 @@ export interface Diagnosis {
   actions: string[];
 }
 
-/** LUN images are named `<node>-<lun>.<runId>.img` under `/domains/<domain>/` (see docker-run.ts). */
-const LUN_IMAGE = /^\/domains\/[^/]+\/[^/]+\.([0-9a-f]{8})\.img$/;
-
-export async function listLoopDevices(): Promise<LoopLeftover[]> {
-  const result = await execa('losetup', ['--json', '--list', '--output', 'NAME,BACK-FILE'], { reject: false });
-  if (result.exitCode !== 0 || !result.stdout.trim()) return [];
-  const parsed = JSON.parse(result.stdout) as { loopdevices?: Array<{ name: string; 'back-file': string | null }> };
-  return (parsed.loopdevices ?? [])
-    .map((d) => ({ device: d.name, backingFile: (d['back-file'] ?? '').replace(/ \(deleted\)$/, '') }))
-    .filter((d) => LUN_IMAGE.test(d.backingFile))
-    .map((d) => ({ ...d, runId: LUN_IMAGE.exec(d.backingFile)?.[1] }));
+/**
+ * Lists what faultline runs left behind and, with `cleanup`, removes it the way a run's own clean-up
+ * does (removeRunResources): a volume a crashed run left frozen is thawed before its container is
+ * killed, from outside the container when Docker cannot enter it any more (a kill already tried), so
+ * a process stuck on it can die; then loop devices still attached are detached.
+ */
+export interface DiagnoseOptions {
+  /** Remove what is found (else only list it). */
+  cleanup?: boolean;
+  /** Also runs whose faultline process is still alive. */
+  all?: boolean;
+  /** Only this run (and its loop devices). */
+  only?: string;
 }
 
-export async function diagnose(engine: Engine, options: { cleanup?: boolean; all?: boolean } = {}): Promise<Diagnosis> {
+export async function diagnose(engine: Engine, options: DiagnoseOptions = {}): Promise<Diagnosis> {
   const { docker } = engine;
   const filters = JSON.stringify({ label: [`${LABEL_APP}=true`] });
   const runs = new Map<string, RunLeftovers>();
   const entry = (labels: Record<string, string> | undefined): RunLeftovers | undefined => {
     const runId = labels?.[LABEL_RUN];
-    if (!runId) return undefined;
+    if (!runId || (options.only !== undefined && runId !== options.only)) return undefined;
     let run = runs.get(runId);
     if (!run) {
       run = { runId, ownerAlive: ownerAlive(labels), containers: [], networks: [], volumes: [] };
@@ -61,7 +58,8 @@ export async function diagnose(engine: Engine, options: { cleanup?: boolean; all
   for (const c of await docker.listContainers({ all: true, filters })) entry(c.Labels)?.containers.push(`${c.Names[0]?.slice(1)} (${c.State})`);
   for (const n of await docker.listNetworks({ filters })) entry(n.Labels)?.networks.push(n.Name);
   for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) entry(v.Labels ?? undefined)?.volumes.push(v.Name);
-  const loopDevices = await listLoopDevices();
+  const ours = (loop: LoopLeftover) => options.only === undefined || loop.runId === options.only;
+  const loopDevices = (await listLoopDevices()).filter(ours);
   const actions: string[] = [];
   if (options.cleanup) {
     for (const run of runs.values()) {
@@ -69,18 +67,17 @@ export async function diagnose(engine: Engine, options: { cleanup?: boolean; all
         actions.push(`kept run ${run.runId}: its faultline process is still running (use --all to remove it anyway)`);
         continue;
       }
-      await removeRunResources(engine, run.runId).then(
+      await removeRunResources(engine, run.runId, { log: (line) => actions.push(`run ${run.runId}: ${line}`) }).then(
         () => actions.push(`removed run ${run.runId}`),
         (error: unknown) => actions.push(`could not remove run ${run.runId}: ${describeError(error)}`),
       );
     }
-    // Removing a run's containers releases its loop devices by itself (they are set to clear
-    // automatically); only those still attached afterwards are real leaks.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const loop of await listLoopDevices()) {
-      if (loop.runId && runs.get(loop.runId)?.ownerAlive && !options.all) continue;
-      const result = await execa('losetup', ['-d', loop.device], { reject: false });
-      actions.push(result.exitCode === 0 ? `detached ${loop.device} (${loop.backingFile})` : `could not detach ${loop.device}: ${result.stderr.trim()}`);
+    // Loop devices of runs that have nothing left in Docker (removing a run released its own): one
+    // never mounted, or one holding a file system left frozen with no mount (releaseLoopDevices).
+    const loopRuns = new Set((await listLoopDevices()).filter(ours).map((loop) => loop.runId));
+    for (const runId of loopRuns) {
+      if (!runId || (runs.get(runId)?.ownerAlive && !options.all)) continue;
+      for (const problem of await releaseLoopDevices(runId, (line) => actions.push(line))) actions.push(`could not release ${problem}`);
     }
   }
   return { runs: [...runs.values()], loopDevices, actions };

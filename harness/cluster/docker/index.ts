@@ -2,6 +2,6 @@
 export { getEngine, type Engine } from './engine.ts';
 export { ensureNodeImage, nodeImageTag, BASE_IMAGE } from './image.ts';
 export { DockerRun, removeRunResources, domainMountPoint, FAULTFS_SOCKET, type FaultfsOptions, type LunSpec, type StartedLun, type StartedNode } from './docker-run.ts';
-export { installInterruptCleanup, activeRunCount } from './interrupts.ts';
+export { installInterruptCleanup, activeRunCount, interruptInProgress } from './interrupts.ts';
 export { diagnose, type Diagnosis } from './doctor.ts';
 export * from './labels.ts';

@@ -53,7 +53,8 @@ async function heapOrIndex(node: PostgresNodeHandle, relation: string, count: nu
 
 /** Blocks in [from, to) whose page LSN (as shared buffers hold it) is before the last checkpoint's redo point (pageinspect, from contrib). */
 async function untouchedSinceCheckpoint(node: PostgresNodeHandle, relation: string, from: number, to: number): Promise<number[]> {
-  await node.psql('CREATE EXTENSION IF NOT EXISTS pageinspect');
+  // The harness's own commit must not wait for synchronous standbys (one may be gone by now): local.
+  await node.psql('SET synchronous_commit = local; CREATE EXTENSION IF NOT EXISTS pageinspect');
   const rows = await node.psql(
     `SELECT b FROM generate_series(${from}, ${to - 1}) b WHERE (page_header(get_raw_page('${relation}', b::int))).lsn < (SELECT redo_lsn FROM pg_control_checkpoint()) ORDER BY b`,
   );

@@ -15,6 +15,7 @@ import { restoreFromArchive, startEmptyNode } from './restore.ts';
 import { runRunbook } from './runbook.ts';
 import { REHEARSAL_NODE, startPostgresCluster } from './start-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
+import { diagnosePostgresStall } from './stall.ts';
 
 const pg = asPostgres;
 
@@ -56,6 +57,7 @@ export const postgresEngine: Engine = {
     return { detail, node: REHEARSAL_NODE, rows: await ledgerRows(c.node(REHEARSAL_NODE), LEDGER_TABLE) };
   },
   startScratchNode: (cluster, { domain }) => startEmptyNode(pg(cluster), REHEARSAL_NODE, domain),
+  diagnoseStall: (cluster) => diagnosePostgresStall(pg(cluster)),
   corrupt: (_cluster, node, options) => corruptPostgres(pgNode(node), options),
   damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), pgNode(node), how, random),
 };

@@ -5,14 +5,17 @@
 // repository's verification, the archive's continuity, and a probe write into the ledger.
 
 import pg from 'pg';
-import type { FinalState, IntegrityRun, TableHashes } from '../../history/final-state.ts';
+import type { FinalState, IntegrityRun, RestoreEvidence, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
 import { archiveEvidence } from './archive.ts';
 import { PGDATA, REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
-import { REHEARSAL_NODE } from './start-cluster.ts';
+import { REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
+import { readPgAmcheck, readPgBackRestVerify, readPgChecksums, readPgVerifyBackup, type Reading } from './verification.ts';
+import { replayEnd } from './restore.ts';
+import { archiveModeOf, restoresOf } from './restore-evidence.ts';
 
 export interface FinalStateOptions {
   /** The ledger table holding key → value. */
@@ -68,6 +71,11 @@ async function waitForCatchUp(primary: PostgresNodeHandle, replica: PostgresNode
   });
 }
 
+/** A verification run, with what its tool's result means (verification.ts). */
+function run(tool: string, node: string, exitCode: number, output: string, reading: Reading): IntegrityRun {
+  return { tool, node, exitCode, output, verdict: reading.verdict, ...(reading.why ? { why: reading.why } : {}) };
+}
+
 /** pg_amcheck over every table and every B-tree index (heap against index) of every database. */
 async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<IntegrityRun> {
   const command = ['pg_amcheck', '--all', '--heapallindexed', ...(install ? ['--install-missing'] : [])];
@@ -76,7 +84,8 @@ async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<Inte
   const result = await node
     .exec(command, { env: { PGOPTIONS: '-c statement_timeout=120s' } })
     .catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
-  return { tool: 'pg_amcheck', node: node.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
+  const output = `${result.stdout}${result.stderr}`;
+  return run('pg_amcheck', node.name, result.exitCode, output, readPgAmcheck(result.exitCode, output));
 }
 
 /**
@@ -85,8 +94,8 @@ async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<Inte
  * serves nobody, then is checked.
  */
 async function checksums(node: PostgresNodeHandle): Promise<IntegrityRun> {
-  const run = () => node.exec(['pg_checksums', '--check', '-D', PGDATA]);
-  let result = await run();
+  const check = () => node.exec(['pg_checksums', '--check', '-D', PGDATA]).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  let result = await check();
   let prefix = '';
   if (result.exitCode !== 0 && /must be shut down/.test(result.stderr)) {
     const recovery = await node.exec(['bash', '-c', `rm -f ${PGDATA}/standby.signal ${PGDATA}/recovery.signal; postgres --single -D ${PGDATA} -c archive_mode=off postgres </dev/null`]);
@@ -95,14 +104,15 @@ async function checksums(node: PostgresNodeHandle): Promise<IntegrityRun> {
       // Recovery stopped by a page that fails its data checksum: that is the checksums finding damage.
       const damage = said.split('\n').filter((l) => /page verification failed|invalid page in block/.test(l));
       if (damage.length > 0) {
-        return { tool: 'data checksums (crash recovery)', node: node.name, exitCode: 1, output: `crash recovery in single-user mode stopped at a damaged page: ${damage.join('\n')}` };
+        return { tool: 'data checksums (crash recovery)', node: node.name, exitCode: 1, output: `crash recovery in single-user mode stopped at a damaged page: ${damage.join('\n')}`, verdict: 'damaged' };
       }
       return { tool: 'pg_checksums', node: node.name, exitCode: 0, output: '', skipped: `its server was stopped without a clean shutdown, and crash recovery in single-user mode failed: ${said.trim().split('\n').slice(-2).join(' ')}` };
     }
     prefix = 'after crash recovery in single-user mode: ';
-    result = await run();
+    result = await check();
   }
-  return { tool: 'pg_checksums', node: node.name, exitCode: result.exitCode, output: `${prefix}${result.stdout}${result.stderr}` };
+  const output = `${prefix}${result.stdout}${result.stderr}`;
+  return run('pg_checksums', node.name, result.exitCode, output, readPgChecksums(result.exitCode, output));
 }
 
 /**
@@ -122,13 +132,14 @@ async function verifyNode(node: PostgresNodeHandle, isPrimary: boolean): Promise
 /** The backup repository's own verification: pgbackrest verify, or pg_verifybackup on the newest base backup. */
 async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<IntegrityRun | undefined> {
   if (tool === 'pgbackrest') {
-    const verified = await verifyPgBackRest(archive).catch((error: unknown) => ({ exitCode: -1, output: describeError(error) }));
-    return { tool: 'pgbackrest verify', node: archive.name, ...verified };
+    const verified = await verifyPgBackRest(archive).catch((error: unknown) => ({ exitCode: -1, output: `pgbackrest verify did not run: ${describeError(error)}` }));
+    return run('pgbackrest verify', archive.name, verified.exitCode, verified.output, readPgBackRestVerify(verified.exitCode, verified.output));
   }
   const command = ['bash', '-c', `b=$(ls -1d ${REPO}/base/* 2>/dev/null | sort | tail -n 1); [ -n "$b" ] || exit 100; pg_verifybackup -n "$b"`];
   const result = await archive.exec(command).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
   if (result.exitCode === 100) return undefined; // no base backup was taken: nothing to verify
-  return { tool: 'pg_verifybackup', node: archive.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}` };
+  const output = `${result.stdout}${result.stderr}`;
+  return run('pg_verifybackup', archive.name, result.exitCode, output, readPgVerifyBackup(result.exitCode, output));
 }
 
 /**
@@ -168,6 +179,8 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
     for (const node of others) final.integrity.push(await verifyNode(node, false));
     if (archive) final.archive = { node: archive.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
     final.probe = { ok: false, time: options.now(), latencyMs: 0, node: primary.name, error: `no primary: ${primary.name} was lost and recovery did not replace it` };
+    const restores = restoresOf(cluster);
+    if (restores.length > 0) final.restores = restores;
     return final;
   }
   // Nodes outside the primary's stream (a rehearsal's scratch node, a fenced former primary) and
@@ -210,7 +223,22 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
   const evidence = await archiveEvidence(cluster);
   if (evidence) final.archive = evidence;
 
+  const restores = await restoreEvidence(cluster, primary);
+  if (restores.length > 0) final.restores = restores;
+
   // Last, so that it changes nothing the reads above saw.
   final.probe = await probe(primary, options.table, options.now);
   return final;
+}
+
+/**
+ * The run's restores from the repository: faultline's own, as they recorded themselves, and the
+ * user's runbook's when the primary it named is the empty node it was given (so it was restored
+ * from the repository): where its replay ended, and how WAL reached the archive it restored from.
+ */
+async function restoreEvidence(cluster: StartedPostgresCluster, primary: PostgresNodeHandle): Promise<RestoreEvidence[]> {
+  const restores = restoresOf(cluster);
+  if (primary.name !== RESTORED_NODE || restores.some((r) => r.node === primary.name)) return restores;
+  const ended = await replayEnd(primary).catch(() => undefined);
+  return [...restores, { node: primary.name, by: 'runbook', ...(ended ? { reachedLsn: ended.lsn } : {}), ...archiveModeOf(cluster) }];
 }

@@ -7,15 +7,30 @@ import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from '../topology.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
-import { runInContainer } from '../docker/agent.ts';
+import { CommandTimeout, runInContainer } from '../docker/agent.ts';
 import { killAllCommand } from '../kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../engine.ts';
+import type { NodeLogs } from '../docker/logs.ts';
 
 export { VOLUME_MOUNT, type ExecRecord };
 
 export const PG_PORT = 5432;
 export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
+
+/**
+ * The logs a PostgreSQL node keeps (docker/node/fl-pg): in /var/log/faultline the server's
+ * (postgresql.log), pg_receivewal's and the pgBackRest TLS server's; pgBackRest's own log-path; and
+ * what pg_receivewal said when it could not create its slot. Notable: what ends a session or the
+ * server (but the routine), and what makes pg_receivewal or pgBackRest fail.
+ */
+export const POSTGRES_LOGS: NodeLogs = {
+  sources: [{ path: '/var/log/faultline' }, { path: '/var/log/pgbackrest', into: 'pgbackrest' }, { path: '/tmp/receivewal.log' }],
+  notable: /\b(PANIC|FATAL):|pg_receivewal: error:|\bERROR: \[\d+\]:|^fl-pg: /,
+  // Sessions ended by a shutdown or refused while the server starts or stops, and the replicas'
+  // logins refused until they replay the primary's password (start-cluster waits through them).
+  routine: /FATAL: +(terminating connection due to administrator command|the database system is (starting up|shutting down|not yet accepting connections|in recovery mode)|password authentication failed for user "postgres")/,
+};
 
 /**
  * Runs `work` with a client connected to the node over its mapped port: for reading data (rows,
@@ -86,11 +101,14 @@ export class PostgresNodeHandle implements ClusterNode {
   }
 
   /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */
-  async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+  async exec(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
     const started = performance.now();
     const result = await runInContainer(this.container, command, {
       user: options.user ?? 'postgres',
       env: { PGDATA, HOME: '/var/lib/postgresql', FL_PASSWORD: this.password, ...options.env },
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    }).catch((error: unknown) => {
+      throw error instanceof CommandTimeout ? new ClusterError(`${error.message} on node '${this.name}'`, { cause: error }) : error;
     });
     return {
       node: this.name,
@@ -103,7 +121,7 @@ export class PostgresNodeHandle implements ClusterNode {
   }
 
   /** Like exec, but a non-zero exit is a ClusterError that quotes the command's stderr. */
-  async run(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+  async run(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
     const record = await this.exec(command, options);
     if (record.exitCode !== 0) {
       throw new ClusterError(

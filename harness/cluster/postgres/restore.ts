@@ -2,12 +2,14 @@
 // pgBackRest's), checked against the archive's end; surviving replicas then follow it.
 
 import { ClusterError, describeError } from '../../errors.ts';
+import type { RestoreEvidence } from '../../history/final-state.ts';
 import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import type { RestoreOptions as EngineRestoreOptions } from '../engine.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
 import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
+import { archiveModeOf, recordRestore, walPastBackup } from './restore-evidence.ts';
 import { archivedWalDir } from './archive.ts';
 import { fence } from '../fence.ts';
 import { pipeBetween } from '../docker/pipe.ts';
@@ -50,7 +52,8 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     throw new ClusterError(`cannot restore into domain '${options.domain}': the topology declares ${cluster.topology.domains.join(', ')}`);
   }
   const pgbackrest = cluster.topology.postgres.backupTool === 'pgbackrest';
-  const latest = pgbackrest ? await latestPgBackRestBackup(archive) : (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim();
+  const backup = pgbackrest ? await latestPgBackRestBackup(archive) : { label: (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim() };
+  const latest = backup.label;
   if (!latest) throw new ClusterError(`no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`);
 
   const previous = cluster.primary();
@@ -64,6 +67,10 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const restored = options.into
     ? adoptNode(cluster, await options.into)
     : await prepareEmptyNode(cluster, options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE), options.domain);
+  // What the archive holds past the backup, counted before the copy: the evidence for what the
+  // restore can bring back (none at all behind an archive_command that copies nothing).
+  const wal = await walPastBackup(cluster, archive, latest, backup.start);
+  const evidence = recordRestore(cluster, { node: restored.name, by: options.rehearsal ? 'rehearsal' : 'restore', backup: latest, walSegments: wal.count, ...(wal.last ? { lastSegment: wal.last } : {}), ...archiveModeOf(cluster) });
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
   const settings = ["synchronous_standby_names = ''", "primary_conninfo = ''", "primary_slot_name = ''", ...(options.rehearsal ? ["archive_mode = 'off'"] : [])];
@@ -73,7 +80,11 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime);
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
-  return finishRestore(cluster, archive, restored, options, `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`, fenced);
+  const source =
+    wal.count === 0
+      ? `base backup ${latest} alone: the archive on ${archive.name} held no WAL segment after it (${evidence.how})`
+      : `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`;
+  return finishRestore(cluster, archive, restored, options, source, fenced, evidence);
 }
 
 /**
@@ -109,12 +120,13 @@ function adoptNode(cluster: StartedPostgresCluster, node: PostgresNodeHandle): P
   return node;
 }
 
-/** The label of the newest backup in the pgBackRest repository, or '' when there is none. */
-async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<string> {
+/** The label of the newest backup in the pgBackRest repository ('' when there is none), and the WAL segment it starts in. */
+async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<{ label: string; start?: string }> {
   const info = await archive.exec(['pgbackrest', '--stanza=main', 'info', '--output=json']);
-  if (info.exitCode !== 0) return '';
-  const stanzas = JSON.parse(info.stdout) as Array<{ backup?: Array<{ label: string }> }>;
-  return stanzas[0]?.backup?.at(-1)?.label ?? '';
+  if (info.exitCode !== 0) return { label: '' };
+  const stanzas = JSON.parse(info.stdout) as Array<{ backup?: Array<{ label: string; archive?: { start?: string } }> }>;
+  const newest = stanzas[0]?.backup?.at(-1);
+  return { label: newest?.label ?? '', ...(newest?.archive?.start ? { start: newest.archive.start } : {}) };
 }
 
 /** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
@@ -144,7 +156,10 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
     `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null); ` +
     `files=(); for f in wal/*; do n=\${f#wal/}; [ -f "$f" ] || continue; ` +
     `if [[ $n == *.history || -z $start || ! $n =~ ^[0-9A-F]{24} || ! \${n:8:16} < \${start:8:16} ]]; then files+=("$f"); fi; done; ` +
-    `tar -c --warning=no-file-changed -C ${BASE} ${latest} -C ${REPO} "\${files[@]}" | lz4 -1 -q -c; t=\${PIPESTATUS[0]} z=\${PIPESTATUS[1]}; ` +
+    // With no WAL to send (an archive that never received any), the backup goes alone: a trailing
+    // '-C dir' with no file after it is an error to tar.
+    `args=(-C ${BASE} ${latest}); [ \${#files[@]} -gt 0 ] && args+=(-C ${REPO} "\${files[@]}"); ` +
+    `tar -c --warning=no-file-changed "\${args[@]}" | lz4 -1 -q -c; t=\${PIPESTATUS[0]} z=\${PIPESTATUS[1]}; ` +
     `[ $t -eq 1 ] && t=0; [ $t -ne 0 ] && exit $t; exit $z`;
   await pipeBetween(
     { container: archive.container, name: archive.name, command: ['bash', '-c', send], what: `tar (lz4) of base backup ${latest} and the WAL archive` },
@@ -174,7 +189,7 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
  * restored server stays the primary (it is what the operator has), and the ledger counts what it
  * lacks.
  */
-async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string, took: string): Promise<string> {
+async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string, took: string, evidence: RestoreEvidence): Promise<string> {
   const name = restored.name;
   const timeoutMs = options.timeoutMs ?? 120_000;
   await restored.startServer();
@@ -201,9 +216,11 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   if (!options.rehearsal) cluster.setPrimary(restored);
   if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}${await followRestored(cluster, options)}`; // it stopped where told
   const ended = await replayEnd(restored);
+  evidence.reachedLsn = ended.lsn;
   const gap = await archiveGap(cluster, archive, ended);
   if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}${took}`);
-  return `restored ${name} in ${options.domain} from ${source}; replay reached the end of the archive at ${ended.lsn}${took}${await followRestored(cluster, options, ended.lsn)}`;
+  const reached = evidence.walSegments === 0 ? `replay ended where the backup ends, at ${ended.lsn}` : `replay reached the end of the archive at ${ended.lsn}`;
+  return `restored ${name} in ${options.domain} from ${source}; ${reached}${took}${await followRestored(cluster, options, ended.lsn)}`;
 }
 
 /**
@@ -235,7 +252,7 @@ async function followRestored(cluster: StartedPostgresCluster, options: RestoreO
  * that was replayed and the position where the new one branched off; the lines before it are that
  * timeline's own history.
  */
-async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: number; lsn: string; segmentBytes: number; history: TimelineSwitch[] }> {
+export async function replayEnd(restored: PostgresNodeHandle): Promise<{ timeline: number; lsn: string; segmentBytes: number; history: TimelineSwitch[] }> {
   const { name, text, segmentBytes } = await withClient(restored, async (client) => {
     const size = await client.query<{ bytes: string }>("SELECT pg_size_bytes(current_setting('wal_segment_size'))::text AS bytes");
     const segmentBytes = Number(size.rows[0]!.bytes);

@@ -14,7 +14,7 @@ type PgBackRestOptions = AppliedSettings['pgbackrest'];
 import { DockerRun } from '../docker/docker-run.ts';
 import type { StartOptions } from '../engine.ts';
 import { ensureNodeImage } from '../docker/image.ts';
-import { connectClient, PG_PORT, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
 
@@ -36,7 +36,7 @@ export async function startPostgresCluster(
   const log = options.log ?? (() => {});
   const startedAt = performance.now();
   const image = options.image ?? (await ensureNodeImage({ postgresVersion: topology.postgres.version, log }));
-  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs });
+  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs, logs: options.logsDir ? { dir: options.logsDir, ...POSTGRES_LOGS } : undefined });
   log(`run ${run.id}: starting ${topology.postgres.nodes.length} node containers`);
   try {
     const password = randomBytes(12).toString('hex');

@@ -144,3 +144,22 @@ export function findArchiveHoles(timeline: number, history: readonly TimelineSwi
   }
   return { from: segmentName(timelineForSegment(timeline, history, oldest, segmentBytes), oldest, segmentBytes), missing };
 }
+
+/**
+ * The WAL segments a restore of a base backup that began in segment `start` can replay past the
+ * backup: those held from `start` on, of any timeline (restore_command may be asked for any),
+ * complete or not (pg_receivewal's `.partial`, pgBackRest's `-<sha1>.lz4` suffixes are ignored).
+ * History files and backup labels are not segments. `last` is the newest of them.
+ */
+export function segmentsFrom(archived: readonly string[], start: string | undefined): { count: number; last?: string } {
+  const names = new Set<string>();
+  for (const file of archived) {
+    if (file.endsWith('.history') || file.includes('.backup')) continue;
+    const name = /^[0-9A-F]{24}/.exec(file)?.[0];
+    // The log and segment numbers (after the timeline) order segments across timelines.
+    if (!name || (start && name.slice(8) < start.slice(8))) continue;
+    names.add(name);
+  }
+  const sorted = [...names].sort((a, b) => a.slice(8).localeCompare(b.slice(8)) || a.localeCompare(b));
+  return { count: sorted.length, ...(sorted.length > 0 ? { last: sorted.at(-1)! } : {}) };
+}

@@ -5,7 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { FinalState, IntegrityRun, TableHashes } from '../../history/final-state.ts';
+import type { FinalState, IntegrityRun, IntegrityVerdict, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
 import { REDIS_KEY_PREFIX, REDIS_LOG_KEY } from '../../workload/redis-writes.ts';
 import { withRedis, type RedisNodeHandle } from './redis-node.ts';
@@ -58,12 +58,53 @@ export async function readLedger(client: Redis): Promise<Ledger> {
   return { rows, sequence, tables };
 }
 
-/** The server's own checks of a node's files: redis-check-aof, redis-check-rdb. */
-async function verifyNode(node: RedisNodeHandle): Promise<IntegrityRun> {
+/**
+ * What `fl-redis check` says (redis-check-aof and redis-check-rdb on the node's files; it exits 1
+ * when either does): damage in their words (an AOF "is not valid", "RDB ERROR DETECTED", a bad
+ * format), else their own failure to tell.
+ */
+export function readRedisCheck(exitCode: number, output: string): { verdict: IntegrityVerdict; why?: string } {
+  if (exitCode === 0) return { verdict: 'ok' };
+  const damage = /is not valid|ERROR DETECTED|Bad file format|Expected prefix|Unexpected EOF|truncated|checksum|invalid|corrupt/i;
+  if (exitCode > 0 && damage.test(output)) return { verdict: 'damaged' };
+  const lines = output.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  return { verdict: 'unknown', why: exitCode < 0 ? `the check did not run: ${lines[0] ?? 'no output'}` : (lines.at(-1) ?? 'no output') };
+}
+
+/** The persistence a node is configured with, in redis.conf's words, or undefined when it has none (AOF off, no save points). */
+async function persistenceOf(node: RedisNodeHandle, cluster: StartedRedisCluster): Promise<string | undefined> {
+  let appendonly = cluster.topology.redis.appendonly ? 'yes' : 'no';
+  let save = cluster.topology.redis.save;
+  // The running server's own answer wins (the user's settings, or CONFIG SET after a restore).
+  try {
+    appendonly = (await node.cli('CONFIG', 'GET', 'appendonly')).split('\n')[1]?.trim() ?? appendonly;
+    save = (await node.cli('CONFIG', 'GET', 'save')).split('\n')[1]?.trim() ?? save;
+  } catch {
+    // not running: as configured
+  }
+  const parts = [...(appendonly === 'yes' ? ['appendonly yes'] : []), ...(save.trim() ? [`save "${save.trim()}"`] : [])];
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}
+
+/**
+ * The server's own checks of a node's files: redis-check-aof, redis-check-rdb. A node with no file
+ * to check is no pass: skipped, with the reason, when its persistence is off (nothing is meant to
+ * be on disk; lost-writes judges what that costs), else unknown (it should hold a file and does
+ * not, e.g. no save point was reached yet).
+ */
+async function verifyNode(node: RedisNodeHandle, cluster: StartedRedisCluster): Promise<IntegrityRun> {
   const tool = `${node.server}-check-aof, ${node.server}-check-rdb`;
   if (node.lost) return { tool, node: node.name, exitCode: -1, output: '', skipped: `${node.name} was lost with its volume` };
-  const result = await node.exec(['fl-redis', 'check']);
-  return { tool, node: node.name, exitCode: result.exitCode, output: `${result.stdout}${result.stderr}`.trim().slice(-4000) };
+  const result = await node.exec(['fl-redis', 'check']).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
+  const output = `${result.stdout}${result.stderr}`.trim().slice(-4000);
+  if (result.exitCode === 0 && /no AOF or RDB file on/.test(output)) {
+    if (!node.runsServer) return { tool, node: node.name, exitCode: 0, output, verdict: 'unknown', why: `the backup node ${node.name} holds no RDB copy to verify` };
+    const persistence = await persistenceOf(node, cluster);
+    if (!persistence) return { tool, node: node.name, exitCode: 0, output, skipped: 'its persistence is off (appendonly no, save ""): no AOF or RDB file is meant to exist', notApplicable: true };
+    return { tool, node: node.name, exitCode: 0, output, verdict: 'unknown', why: `it is configured to persist (${persistence}) but holds no AOF or RDB file to verify` };
+  }
+  const reading = readRedisCheck(result.exitCode, output);
+  return { tool, node: node.name, exitCode: result.exitCode, output, verdict: reading.verdict, ...(reading.why ? { why: reading.why } : {}) };
 }
 
 export async function readRedisFinalState(cluster: StartedRedisCluster, { now, catchUpTimeoutMs = 30_000 }: { now: () => number; catchUpTimeoutMs?: number }): Promise<FinalState> {
@@ -75,7 +116,7 @@ export async function readRedisFinalState(cluster: StartedRedisCluster, { now, c
   } catch (error) {
     final.primary = { node: primary.name, error: describeError(error) };
   }
-  if (!primary.lost) final.integrity.push(await verifyNode(primary));
+  if (!primary.lost) final.integrity.push(await verifyNode(primary, cluster));
   for (const replica of cluster.replicas()) {
     try {
       await waitForSync(primary, [replica], catchUpTimeoutMs);
@@ -84,10 +125,10 @@ export async function readRedisFinalState(cluster: StartedRedisCluster, { now, c
     } catch (error) {
       final.replicas.push({ node: replica.name, error: describeError(error) });
     }
-    final.integrity.push(await verifyNode(replica));
+    final.integrity.push(await verifyNode(replica, cluster));
   }
   const backup = cluster.archive();
-  if (backup && !backup.lost) final.integrity.push(await verifyNode(backup));
+  if (backup && !backup.lost) final.integrity.push(await verifyNode(backup, cluster));
 
   // Last, so that it changes nothing the reads above saw.
   const started = performance.now();

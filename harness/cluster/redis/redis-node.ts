@@ -5,10 +5,11 @@ import type { StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
 import type { StartedNode } from '../docker/docker-run.ts';
-import { runInContainer } from '../docker/agent.ts';
+import { CommandTimeout, runInContainer } from '../docker/agent.ts';
 import { killAllCommand } from '../kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../engine.ts';
 import type { RedisTopology } from '../topology.ts';
+import type { NodeLogs } from '../docker/logs.ts';
 
 export const REDIS_PORT = 6379;
 export const REDIS_DATA = VOLUME_MOUNT;
@@ -16,6 +17,16 @@ export const REDIS_DATA = VOLUME_MOUNT;
 export const BACKUPS = `${VOLUME_MOUNT}/backups`;
 export const AOF_DIR = `${REDIS_DATA}/appendonlydir`;
 export const RDB_FILE = `${REDIS_DATA}/dump.rdb`;
+
+/**
+ * The logs a Redis or Valkey node keeps (docker/node/fl-redis): in /var/log/faultline the server's
+ * (redis.log) and the backup loop's (backup.log), and the last RDB copy's and check's output.
+ * Notable: the server's warnings (level `#`) and what fl-redis gave up on.
+ */
+export const REDIS_LOGS: NodeLogs = {
+  sources: [{ path: '/var/log/faultline' }, { path: '/tmp/faultline-backup.log' }, { path: '/tmp/faultline-check.log' }],
+  notable: /^\d+:[A-Z] \d+ \w+ \d+ [\d:.]+ # |^fl-redis: /,
+};
 
 export class RedisNodeHandle implements ClusterNode {
   readonly spec: NodeSpec;
@@ -77,13 +88,17 @@ export class RedisNodeHandle implements ClusterNode {
     return this.exec(killAllCommand(this.serverProcess), { user: 'root' });
   }
 
-  async exec(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+  async exec(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
     const started = performance.now();
-    const result = await runInContainer(this.container, command, { user: options.user ?? 'redis', env: { HOME: '/tmp', ...options.env } });
+    const result = await runInContainer(this.container, command, { user: options.user ?? 'redis', env: { HOME: '/tmp', ...options.env }, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) }).catch(
+      (error: unknown) => {
+        throw error instanceof CommandTimeout ? new ClusterError(`${error.message} on node '${this.name}'`, { cause: error }) : error;
+      },
+    );
     return { node: this.name, command, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: Math.round(performance.now() - started) };
   }
 
-  async run(command: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecRecord> {
+  async run(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
     const record = await this.exec(command, options);
     if (record.exitCode !== 0) {
       throw new ClusterError(`'${command.join(' ')}' failed on node '${this.name}' (exit ${record.exitCode}): ${(record.stderr || record.stdout).trim()}`);

@@ -11,7 +11,7 @@ import { ensureNodeImage } from '../docker/image.ts';
 import { VOLUME_MOUNT, type NodeSpec, type StartOptions } from '../engine.ts';
 import { RunningCluster } from '../running-cluster.ts';
 import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../topology.ts';
-import { BACKUPS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
+import { BACKUPS, REDIS_LOGS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
 
 export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}
 
@@ -76,7 +76,7 @@ export async function startRedisCluster(spec: RedisTopologySpec | RedisTopology,
   const log = options.log ?? (() => {});
   const startedAt = performance.now();
   const image = options.image ?? (await ensureNodeImage({ log }));
-  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs });
+  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs, logs: options.logsDir ? { dir: options.logsDir, ...REDIS_LOGS } : undefined });
   const server = topology.redis.server;
   log(`run ${run.id}: starting ${topology.nodes.length} node containers (${server === 'valkey' ? 'Valkey' : 'Redis'})`);
   try {

@@ -19,6 +19,7 @@ import { rule as retentionArchive } from './retention-archive.ts';
 import { rule as slotWalLimit } from './slot-wal-limit.ts';
 import { rule as syncStandbyArchive } from './sync-standby-archive.ts';
 import { rule as syncStandbyUnknown } from './sync-standby-unknown.ts';
+import { rule as syncStandbyUnreachable } from './sync-standby-unreachable.ts';
 import { rule as synchronousCommitOff } from './synchronous-commit-off.ts';
 import { rule as walLevelMinimal } from './wal-level-minimal.ts';
 import type { Finding, Rule, Severity, UserConfig } from './types.ts';
@@ -42,6 +43,7 @@ export const rules: Rule[] = [
   noReplica,
   asyncReplica,
   syncStandbyArchive,
+  syncStandbyUnreachable,
   syncStandbyUnknown,
   replicationNoSlot,
   slotWalLimit,
