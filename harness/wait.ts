@@ -65,6 +65,10 @@ export interface DeadlineOptions {
   awaited: string;
   /** What was last seen when the bound passed (read then, not before). */
   lastSeen?: () => string | undefined;
+  /** Called when the bound passes, before the rejection (give up on what was waited for). */
+  onTimeout?: () => void;
+  /** The error to reject with instead of a DeadlineError. */
+  error?: () => Error;
 }
 
 /**
@@ -79,10 +83,11 @@ export function withDeadline<T>(work: Promise<T>, options: DeadlineOptions): Pro
       let seen: string | undefined;
       try {
         seen = options.lastSeen?.();
+        options.onTimeout?.();
       } catch {
-        // what was last seen is a courtesy; the deadline stands without it
+        // what was last seen, and giving up, are courtesies; the deadline stands without them
       }
-      reject(new DeadlineError(options.phase, options.ms, options.awaited, seen));
+      reject(options.error ? options.error() : new DeadlineError(options.phase, options.ms, options.awaited, seen));
     }, Math.max(0, options.ms));
   });
   work.catch(() => {}); // a late failure after the bound is not an unhandled rejection

@@ -95,12 +95,13 @@ describe('the ledger on a real primary + replica', () => {
       const before = readFileSync(join(dir, 'healthy', 'latest', 'history.jsonl'), 'utf8');
       const report = await execa('node', ['harness/cli.ts', 'report', join(dir, 'healthy'), '--write'], { reject: false });
       expect(readFileSync(join(dir, 'healthy', 'latest', 'history.jsonl'), 'utf8')).toBe(before); // the evidence is never rewritten
-      expect(report.exitCode).toBe(1); // no final state: unknown, never a pass
+      expect(report.exitCode).toBe(3); // a run that never ended is broken: it shows nothing either way, never a pass
       expect(report.stderr).toMatch(/did not finish/);
       const result = JSON.parse(readFileSync(join(dir, 'healthy', 'latest', 'result.json'), 'utf8'));
       expect(result.writes.acknowledged).toBe(acked.length);
       expect(result.checks.find((c: { name: string }) => c.name === 'lost-writes').valid).toBe('unknown');
-      expect(result.verdict).toBe('fail');
+      expect(result.verdict).toBe('broken');
+      expect(result.error).toMatch(/did not finish/);
 
       // The killed harness left its cluster running: every write the history calls acknowledged is
       // really in the database (an ack is recorded only after PostgreSQL gave it).

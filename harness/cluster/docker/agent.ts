@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import type { StartedTestContainer } from 'testcontainers';
 import { getEngine } from './engine.ts';
 import { demux } from './demux.ts';
+import { withDeadline } from '../../wait.ts';
 import { InterruptedError } from '../../errors.ts';
 import { LABEL_RUN } from './labels.ts';
 
@@ -290,16 +291,7 @@ async function runCommand(container: StartedTestContainer, command: string[], op
 
 /** `work`, or a CommandTimeout once `ms` have passed (then `onTimeout`). */
 function bound<T>(work: Promise<T>, command: readonly string[], ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new CommandTimeout(command, ms));
-    }, ms);
-    timer.unref();
-  });
-  work.catch(() => {});
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  return withDeadline(work, { phase: 'a command', ms, awaited: command.join(' '), error: () => new CommandTimeout(command, ms), ...(onTimeout ? { onTimeout } : {}) });
 }
 
 /** An agent of the container waiting for work; none while the container is paused. */

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { sleep, waitFor } from '../../wait.ts';
+import { sleep, waitFor, withDeadline } from '../../wait.ts';
 import { commandsRunning, fenceRun } from './agent.ts';
 import { demux } from './demux.ts';
 import { collectRunLogs, writeLogsManifest, type NodeLogs } from './logs.ts';
@@ -630,10 +630,5 @@ async function thawOrphan(device: string): Promise<boolean> {
 
 /** `work`, or a rejection once `ms` have passed (the work itself goes on; its outcome is ignored). */
 function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not done within ${ms} ms`)), ms);
-  });
-  work.catch(() => {});
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  return withDeadline(work, { phase: 'a clean-up step', ms, awaited: 'it to end', error: () => new Error(`not done within ${ms} ms`) });
 }
