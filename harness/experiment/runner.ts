@@ -82,7 +82,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   };
   // faultline's own failure: the run is broken, whatever its checks say.
   const runError = (text: string) => {
-    error = text;
+    error = error ? `${error}; ${text}` : text;
     history.append({ type: 'run', phase: 'phase', name: `error: ${text}` });
     log(`${definition.name}: run error: ${text}`);
   };
@@ -95,6 +95,12 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   // A configuration, environment or interrupt error ends the run without a result: it is thrown
   // once the clean-up in `finally` (which still writes to the history) has run.
   let abort: FaultlineError | undefined;
+  // A step or fault that fails once the run has moved on (a phase passed its bound, clean-up
+  // removed its containers) was abandoned: its late error is not the run's.
+  let abandoned = false;
+  const stepError = (text: string) => {
+    if (!abandoned) error ??= text;
+  };
   let workloadMs: number | null = null;
   let scratch: ScratchNode | undefined;
   const heals = new Map<string, () => Promise<unknown>>();
@@ -141,11 +147,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     const context = { cluster, history, log, dir, deadlines };
     if (experiment.recovery) timetable.planRecovery(experiment.recovery.atMs);
     const acting = [
-      runSchedule(experiment, context, timetable, (e) => (error ??= e)),
+      runSchedule(experiment, context, timetable, stepError),
       ...planned.map((fault, index) => {
         // Registered before any fault waits for its moment, so that later ones know to wait for it.
         const order = timetable.fault(fault.atMs);
-        return runFault(fault, `f${index}`, context, seed, timetable, heals, (e) => (error ??= e), order).finally(order.end);
+        return runFault(fault, `f${index}`, context, seed, timetable, heals, stepError, order).finally(order.end);
       }),
       runFreshBackup(experiment, context, timetable),
       runRecovery(experiment, context, timetable).finally(() => timetable.recoveryEnded()),
@@ -177,6 +183,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     final = await bounded('finalRead', engine.readFinalState(started, { now: () => history.now() }));
     if (rehearsal) final.rehearsal = rehearsal;
   } catch (caught) {
+    abandoned = true;
     if (caught instanceof FaultlineError && (caught.code === 'E_CONFIG' || caught.code === 'E_ENVIRONMENT' || caught.code === 'E_INTERRUPTED')) {
       abort = caught;
     } else if (caught instanceof DeadlineError) {
@@ -192,6 +199,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       runError(describeError(caught));
     }
   } finally {
+    abandoned = true;
     // A fault left injected (the run broke mid-way) is healed before anything else: a frozen
     // volume or a paused container would otherwise hang the clean-up.
     // Each heal is bounded: a heal that hangs must not keep the cluster from being removed. After a
