@@ -22,7 +22,7 @@ import { buildResult, type ExperimentResult } from '../report/result.ts';
 import { createRunDir } from '../report/run-dir.ts';
 import { Timetable, type FaultOrder } from './timetable.ts';
 import { sleep, withDeadline } from '../wait.ts';
-import { PHASE_AWAITS, PHASE_NAMES, resolveDeadlines, type DeadlinePhase, type Deadlines } from './deadlines.ts';
+import { PHASE_AWAITS, PHASE_NAMES, resolveDeadlines, type DeadlinePhase } from './deadlines.ts';
 import { newRunId, removeRunResources, getEngine } from '../cluster/docker/index.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
 
@@ -179,8 +179,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     }
 
     phase('reading final state');
-    const started = cluster;
-    final = await bounded('finalRead', engine.readFinalState(started, { now: () => history.now() }));
+    final = await bounded('finalRead', engine.readFinalState(cluster, { now: () => history.now() }));
     if (rehearsal) final.rehearsal = rehearsal;
   } catch (caught) {
     abandoned = true;
