@@ -83,6 +83,45 @@ static double rnd(void)
 	return erand48(xs);
 }
 
+/*
+ * Optional trace of every data operation, for finding where data went: FAULTFS_TRACE=FILE in
+ * faultfs's environment appends one line per open, read, write, fsync, truncate, fallocate, rename,
+ * unlink and release (time in microseconds, thread, path, offsets, and a checksum of the data).
+ */
+static FILE *g_trace;
+static pthread_mutex_t g_trace_mtx = PTHREAD_MUTEX_INITIALIZER;
+static void trace(const char *fmt, ...)
+{
+	if (!g_trace)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	pthread_mutex_lock(&g_trace_mtx);
+	fprintf(g_trace, "%llu %ld ", (unsigned long long)(now_ns() / 1000), (long)syscall(SYS_gettid));
+	vfprintf(g_trace, fmt, ap);
+	fputc('\n', g_trace);
+	fflush(g_trace);
+	pthread_mutex_unlock(&g_trace_mtx);
+	va_end(ap);
+}
+/* The arguments (checksums of the data) are computed only when tracing. */
+#define TRACE(...) do { if (g_trace) trace(__VA_ARGS__); } while (0)
+
+static unsigned sum(const char *b, size_t n)
+{
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)b[i]) * 16777619u;
+	return h;
+}
+static int allzero(const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
 /* Path relative to LOWER: "/a/b" -> "a/b", "/" -> ".". */
 static const char *rel(const char *path)
 {
@@ -198,6 +237,7 @@ struct fstate {
 	struct wop *ops;
 	int cap;
 	off_t size;       /* logical size while nops > 0 */
+	struct timespec mtime; /* time of the last cached change (what a real file system shows as mtime) */
 };
 
 #define FS_BUCKETS 1024
@@ -327,6 +367,7 @@ static int log_add(struct fstate *fs, int fd, int kind, off_t off, const char *d
 		fs->cap = cap;
 	}
 	struct wop *w = &fs->ops[n];
+	clock_gettime(CLOCK_REALTIME, &fs->mtime);
 	w->kind = kind;
 	w->off = off;
 	w->len = 0;
@@ -793,30 +834,51 @@ static void *ff_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	return NULL;
 }
 
+/* fstat of the handle's file, or fstatat of the path. */
+static int stat_of(const char *path, struct handle *h, struct stat *st)
+{
+	if (h)
+		return fstat(h->fd, st) == -1 ? -errno : 0;
+	return fstatat(g_lowerfd, rel(path), st, AT_SYMLINK_NOFOLLOW) == -1 ? -errno : 0;
+}
+
 static int ff_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
-	if (fi) {
-		struct handle *h = H(fi);
-		if (dead(h))
-			return -EIO;
-		if (fstat(h->fd, st) == -1)
-			return -errno;
-	} else {
-		if (is_hidden(path))
-			return -ENOENT;
-		if (fstatat(g_lowerfd, rel(path), st, AT_SYMLINK_NOFOLLOW) == -1)
-			return -errno;
+	struct handle *h = fi ? H(fi) : NULL;
+	if (h && dead(h))
+		return -EIO;
+	if (!h && is_hidden(path))
+		return -ENOENT;
+	int e = stat_of(path, h, st);
+	if (e || !S_ISREG(st->st_mode))
+		return e;
+	if (!atomic_load(&g_lost) && atomic_load(&g_dirty_files) == 0)
+		return 0;
+	/*
+	 * A file with state (open, or with un-synced data): its size is read under the file's lock, so
+	 * that an fsync applying the log between the stat of LOWER and the look at the log cannot make
+	 * it report LOWER's old, smaller size (the kernel would believe it and cut the file short for
+	 * its readers, and a database sizing a table by it would extend over data it already wrote).
+	 */
+	pthread_mutex_lock(&g_fs_mtx);
+	struct fstate *fs = fs_find(st->st_dev, st->st_ino);
+	if (fs)
+		fs->refs++;
+	pthread_mutex_unlock(&g_fs_mtx);
+	if (!fs)
+		return 0;
+	pthread_mutex_lock(&fs->mtx);
+	e = stat_of(path, h, st);
+	if (!e && atomic_load(&fs->nops) > 0) {
+		st->st_size = fs->size;
+		st->st_blocks = (fs->size + 511) / 512;
+		if (fs->mtime.tv_sec > st->st_mtim.tv_sec ||
+		    (fs->mtime.tv_sec == st->st_mtim.tv_sec && fs->mtime.tv_nsec > st->st_mtim.tv_nsec))
+			st->st_mtim = st->st_ctim = fs->mtime;
 	}
-	if (atomic_load_explicit(&g_dirty_files, memory_order_relaxed) > 0 && S_ISREG(st->st_mode)) {
-		pthread_mutex_lock(&g_fs_mtx);
-		struct fstate *fs = fs_find(st->st_dev, st->st_ino);
-		if (fs && atomic_load(&fs->nops) > 0) {
-			st->st_size = fs->size;
-			st->st_blocks = (fs->size + 511) / 512;
-		}
-		pthread_mutex_unlock(&g_fs_mtx);
-	}
-	return 0;
+	pthread_mutex_unlock(&fs->mtx);
+	fs_put(fs);
+	return e;
 }
 
 static int ff_readlink(const char *path, char *buf, size_t size)
@@ -933,6 +995,7 @@ static int ff_mkdir(const char *path, mode_t mode)
 
 static int ff_unlink(const char *path)
 {
+	TRACE("unlink %s", path);
 	int err = check_rules(OP_META, path);
 	if (err)
 		return -err;
@@ -1001,6 +1064,7 @@ static int ff_rename(const char *from, const char *to, unsigned int flags)
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
 	const char *rf = rel(from), *rt = rel(to);
+	TRACE("rename %s %s flags=%u", rf, rt, flags);
 	struct dirop *d = NULL;
 	if (atomic_load(&g_lost)) {
 		d = dirop_new(DOP_RENAME, rf, rt);
@@ -1057,6 +1121,7 @@ static int ff_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_inf
 /* Truncates through the cache in lost-writes mode. */
 static int do_truncate(struct fstate *fs, int fd, off_t size)
 {
+	TRACE("truncate fd=%d fs=%p size=%ld path=%s", fd, (void*)fs, (long)size, fs ? fs->path : "-");
 	if (fs && (atomic_load(&g_lost) || atomic_load(&fs->nops) > 0)) {
 		pthread_mutex_lock(&fs->mtx);
 		int r = log_add(fs, fd, WOP_TRUNC, size, NULL, 0);
@@ -1116,8 +1181,13 @@ static int open_common(const char *path, int fd, struct fuse_file_info *fi)
 	/* The kernel page cache is kept across opens unless cached writes may be dropped (power-loss and
 	 * fsync-clean also invalidate the files they change). */
 	fi->keep_cache = !atomic_load(&g_lost) && atomic_load(&g_dirty_files) == 0;
-	if (fi->flags & O_DIRECT)
+	if ((fi->flags & O_DIRECT))
 		fi->direct_io = 1;
+	if (g_trace) {
+		struct stat tst;
+		fstat(fd, &tst);
+		trace("open %s fd=%d ino=%lu flags=%o fs=%p size=%ld", h->path, fd, (unsigned long)tst.st_ino, fi->flags, (void *)h->fs, (long)tst.st_size);
+	}
 	return 0;
 }
 
@@ -1181,12 +1251,14 @@ static int ff_read(const char *path, char *buf, size_t size, off_t off, struct f
 		ssize_t r;
 		if (atomic_load(&fs->nops) > 0) {
 			r = log_read(fs, h->fd, buf, size, off);
+			TRACE("read-log %s off=%ld size=%zu ret=%zd nops=%d fsize=%ld zero=%d sum=%08x", h->path, (long)off, size, r, atomic_load(&fs->nops), (long)fs->size, r > 0 ? allzero(buf, r) : -1, r > 0 ? sum(buf, r) : 0);
 			pthread_mutex_unlock(&fs->mtx);
 			return (int)r;
 		}
 		pthread_mutex_unlock(&fs->mtx);
 	}
 	ssize_t r = pread(h->fd, buf, size, off);
+	TRACE("read %s off=%ld size=%zu ret=%zd zero=%d sum=%08x", h->path, (long)off, size, r, r > 0 ? allzero(buf, r) : -1, r > 0 ? sum(buf, r) : 0);
 	return r == -1 ? -errno : (int)r;
 }
 
@@ -1207,12 +1279,14 @@ static int ff_write(const char *path, const char *buf, size_t size, off_t off,
 			if (fi->flags & O_APPEND)
 				off = atomic_load(&fs->nops) > 0 ? fs->size : lseek(h->fd, 0, SEEK_END);
 			int r = log_add(fs, h->fd, WOP_WRITE, off, buf, size);
+			TRACE("write-log %s off=%ld size=%zu r=%d nops=%d fsize=%ld zero=%d sum=%08x", h->path, (long)off, size, r, atomic_load(&fs->nops), (long)fs->size, allzero(buf, size), sum(buf, size));
 			pthread_mutex_unlock(&fs->mtx);
 			return r ? r : (int)size;
 		}
 		pthread_mutex_unlock(&fs->mtx);
 	}
 	ssize_t r = pwrite(h->fd, buf, size, off);
+	TRACE("write %s off=%ld size=%zu ret=%zd zero=%d sum=%08x", h->path, (long)off, size, r, allzero(buf, size), sum(buf, size));
 	return r == -1 ? -errno : (int)r;
 }
 
@@ -1239,6 +1313,7 @@ static int ff_release(const char *path, struct fuse_file_info *fi)
 {
 	(void)path;
 	struct handle *h = H(fi);
+	TRACE("release %s fd=%d", h->path, h->fd);
 	close(h->fd);
 	fs_put(h->fs);
 	free(h->path);
@@ -1282,6 +1357,7 @@ static void discard_unsynced(struct fstate *fs, const char *path)
 
 static int do_fsync(struct fstate *fs, int fd, int datasync)
 {
+	TRACE("fsync fd=%d fs=%p nops=%d path=%s", fd, (void*)fs, fs ? atomic_load(&fs->nops) : -1, fs ? fs->path : "-");
 	if (fs && atomic_load(&fs->nops) > 0) {
 		pthread_mutex_lock(&fs->mtx);
 		int r = log_flush(fs);
@@ -1316,6 +1392,7 @@ static int ff_fallocate(const char *path, int mode, off_t off, off_t len, struct
 	if (err)
 		return -err;
 	struct fstate *fs = h->fs;
+	TRACE("fallocate %s mode=%d off=%ld len=%ld", h->path, mode, (long)off, (long)len);
 	if (fs && (atomic_load(&g_lost) || atomic_load(&fs->nops) > 0)) {
 		/* the space is allocated on LOWER; a size change is cached like a truncate */
 		if (mode & ~FALLOC_FL_KEEP_SIZE)
@@ -1664,6 +1741,7 @@ static void command(char *line, char *reply, size_t rsz)
 			snprintf(reply, rsz, "error usage: lost-writes on|off");
 			return;
 		}
+		TRACE("lost-writes %d", v);
 		if (v) {
 			atomic_store(&g_lost, 1);
 		} else {
@@ -1927,6 +2005,8 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	g_ctl_path = o.ctl ? o.ctl : "/run/faultfs.sock";
+	if (getenv("FAULTFS_TRACE"))
+		g_trace = fopen(getenv("FAULTFS_TRACE"), "a");
 	umask(0);
 	fuse_opt_add_arg(&args, "-oallow_other,default_permissions,fsname=faultfs,subtype=faultfs");
 	if (geteuid() == 0)

@@ -154,7 +154,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
       return parsed !== undefined && !name.endsWith('.history') && parsed.timeline !== timeline && parsed.segment >= forkSegment;
     });
     if (aside.length > 0) {
-      await archive.run(['bash', '-c', `mkdir -p ${dir}/${SUPERSEDED} && cd ${dir} && mv ${aside.map((n) => `'${n}'`).join(' ')} ${SUPERSEDED}/ && sync -f ${dir}`]);
+      await archive.run(['bash', '-c', `mkdir -p ${dir}/${SUPERSEDED} && cd ${dir} && mv ${aside.map((n) => `'${n}'`).join(' ')} ${SUPERSEDED}/ && fl-sync ${dir}`]);
       moved = aside.length;
     }
     // Start on the new timeline at the fork's segment (the new primary's copy of it holds the old

@@ -27,7 +27,7 @@ export async function damageArchivedWal(cluster: StartedPostgresCluster, archive
     (await findArchivedSegment(cluster, archive, segment)) || undefined,
   );
   if (how === 'remove') {
-    await asRoot(archive, ['bash', '-c', `rm -f '${file}' && sync -f ${dir}`]);
+    await asRoot(archive, ['bash', '-c', `rm -f '${file}' && fl-sync ${dir}`]);
     const gone = (await archive.exec(['test', '-e', file])).exitCode !== 0;
     return {
     detail: `removed WAL segment ${segment} from the archive on ${archive.name} (${file})`,
@@ -40,7 +40,7 @@ export async function damageArchivedWal(cluster: StartedPostgresCluster, archive
   const end = file.endsWith(segment) ? Math.min(Number(used) || 0, length) : length;
   if (end < 2 * DAMAGE_BYTES) return { detail: `WAL segment ${segment} in the archive holds only ${end} bytes`, noEffect: `the segment holds too little WAL (${end} bytes) to damage` };
   const places = damageAt([Math.floor(random() * (end - DAMAGE_BYTES))], DAMAGE_BYTES, random);
-  await asRoot(archive, ['bash', '-c', `${overwriteScript(file, places)} && sync -f ${dir}`]);
+  await asRoot(archive, ['bash', '-c', `${overwriteScript(file, places)} && fl-sync ${dir}`]);
   const there = await damageStillThere(archive, file, places);
   return {
     detail: `overwrote ${DAMAGE_BYTES} bytes at offset ${places[0]!.offset} (of ${end} holding WAL) of WAL segment ${segment} in the archive on ${archive.name} (${file})`,

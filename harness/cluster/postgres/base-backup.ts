@@ -29,7 +29,7 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = `${BASE}/${stamp}`;
-  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && sync -f ${BASE}`]);
+  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && fl-sync ${BASE}`]);
   const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
   if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
   return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;

@@ -56,7 +56,7 @@ export async function rebuildAsReplica(cluster: StartedPostgresCluster, old: Pos
       `"primary_conninfo = 'host=${primary.name} port=5432 user=postgres application_name=${old.name}'" ` +
       `"primary_slot_name = '${slot}'" "synchronous_standby_names = ''" >> ${PGDATA}/postgresql.auto.conf && ` +
       // Its own settings, not those of the primary it was copied from.
-      `printf "%s\\n" ${(cluster.topology.postgres.applied.nodes[old.name] ?? []).map((line) => `'${line.replace(/'/g, `'\\''`)}'`).join(' ')} > ${PGDATA}/faultline-node.conf && sync -f ${PGDATA}`,
+      `printf "%s\\n" ${(cluster.topology.postgres.applied.nodes[old.name] ?? []).map((line) => `'${line.replace(/'/g, `'\\''`)}'`).join(' ')} > ${PGDATA}/faultline-node.conf && fl-sync ${PGDATA}/faultline-node.conf`,
   ]);
   await old.startServer();
   try {

@@ -138,7 +138,7 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
   await restored.run([
     'bash',
     '-c',
-    `printf "%s\\n" ${settings.map((line) => `"${line}"`).join(' ')} >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && sync -f ${PGDATA}`,
+    `printf "%s\\n" ${settings.map((line) => `"${line}"`).join(' ')} >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && fl-sync ${PGDATA}/postgresql.auto.conf`,
   ]);
 }
 
@@ -175,7 +175,7 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
         `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; ` +
         `printf "%s\\n" "restore_command = 'cp ${RESTORE_WAL}/%f %p'" "recovery_target_timeline = 'latest'" ` +
         `${settings.map((line) => `"${line}"`).join(' ')}${targetConf} >> ${PGDATA}/postgresql.auto.conf; ` +
-        `chown -R postgres:postgres ${PGDATA} ${RESTORE_WAL}; chmod 700 ${PGDATA}; sync -f ${PGDATA}`,
+        `chown -R postgres:postgres ${PGDATA} ${RESTORE_WAL}; chmod 700 ${PGDATA}; fl-sync ${PGDATA}`,
     ],
     { user: 'root' },
   );

@@ -66,7 +66,7 @@ export async function corruptRedis(node: RedisNodeHandle, { kind, places: count,
     await stopNow(node);
     const length = await size(node, file);
     const cut = Math.min(length, count * bytes);
-    await node.run(['bash', '-c', `truncate -s ${length - cut} '${file}' && sync -f '${file}'`], { user: 'root' });
+    await node.run(['bash', '-c', `truncate -s ${length - cut} '${file}' && fl-sync '${file}'`], { user: 'root' });
     const detail = `killed ${node.serverName} on ${node.name} and cut the last ${cut} bytes of ${file} (${length} → ${length - cut} bytes)`;
     const restarted = await start(node, 0);
     if (!restarted.ok) return { detail: `${detail}; ${node.serverName} does not start again: ${lastLines(restarted.log)}` };
@@ -118,14 +118,14 @@ export async function damageNewestBackup(node: RedisNodeHandle, how: 'remove' | 
   const file = (await node.exec(['bash', '-c', `ls -1 ${BACKUPS}/*.rdb 2>/dev/null | sort | tail -n 1`])).stdout.trim();
   if (!file) return { detail: `no RDB copy on ${node.name}`, noEffect: 'the backup node held no RDB copy yet' };
   if (how === 'remove') {
-    await node.run(['bash', '-c', `rm -f '${file}' && sync -f ${BACKUPS}`], { user: 'root' });
+    await node.run(['bash', '-c', `rm -f '${file}' && fl-sync ${BACKUPS}`], { user: 'root' });
     const gone = (await node.exec(['test', '-e', file])).exitCode !== 0;
     return { detail: `removed the newest RDB copy ${file} from ${node.name}`, ...(gone ? {} : { noEffect: `${file} is still there after removal` }) };
   }
   const length = await size(node, file);
   const offset = Math.floor(length / 4) + Math.floor(random() * Math.max(1, Math.floor(length / 2) - 64));
   const places = damageAt([offset], 64, random);
-  await node.run(['bash', '-c', `${overwriteScript(file, places)} && sync -f ${BACKUPS}`], { user: 'root' });
+  await node.run(['bash', '-c', `${overwriteScript(file, places)} && fl-sync ${BACKUPS}`], { user: 'root' });
   const there = await damageStillThere(node, file, places);
   return { detail: `overwrote 64 bytes at offset ${offset} of the newest RDB copy ${file} on ${node.name}`, ...(there === 1 ? {} : { noEffect: `the damaged bytes are not in ${file} when read back` }) };
 }

@@ -120,7 +120,7 @@ export async function redisRestore(cluster: StartedRedisCluster, options: Restor
   // The RDB copy streams from the backup node into the new node's volume.
   await pipeBetween(
     { container: backup.container, name: backup.name, command: ['cat', file] },
-    { container: restored.container, name: restored.name, command: ['bash', '-c', `set -e; rm -rf ${AOF_DIR}; cat > ${RDB_FILE}.part; mv ${RDB_FILE}.part ${RDB_FILE}; chown redis:redis ${RDB_FILE}; sync -f ${RDB_FILE}`] },
+    { container: restored.container, name: restored.name, command: ['bash', '-c', `set -e; rm -rf ${AOF_DIR}; cat > ${RDB_FILE}.part; mv ${RDB_FILE}.part ${RDB_FILE}; chown redis:redis ${RDB_FILE}; fl-sync ${RDB_FILE}`] },
   );
   // Started with the AOF off, it loads the RDB; the AOF (if configured) is then written from it.
   await configureAndStart(restored, cluster.topology, undefined, ['appendonly no']);
