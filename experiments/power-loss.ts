@@ -158,4 +158,81 @@ export const sanCacheLoss = defineExperiment({
   shows: { failing: ['lost-writes'], why: 'the SAN lost its cache under every copy at once, and commits were acknowledged before their WAL was flushed' },
 });
 
-export const powerLossExperiments = [powerLoss, powerLossFsyncOff, powerLossAsyncCommit, tornPageFpwOff, tornPageFpwOn, fsyncError, fsyncErrorRetry, sanCacheLoss];
+/** The primary, on its own SAN, with a streaming replica on another: asynchronous or synchronous. */
+function primaryAndReplica(synchronous: boolean): PostgresTopologySpec {
+  return {
+    domains: ['san-a', 'san-b'],
+    postgres: {
+      nodes: [
+        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+        { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous },
+      ],
+    },
+  };
+}
+
+const tornCut = [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '500ms', params: { torn: 'seq' } }] as const;
+
+/**
+ * The primary loses power (part of its un-synced writes reach the disk) under an asynchronous
+ * replica on another SAN: crash recovery loses nothing acknowledged, and the replica, which only
+ * ever received WAL the primary had flushed, follows the restarted primary.
+ */
+export const powerLossAsyncReplica = defineExperiment({
+  name: 'power-loss-async-replica',
+  description: 'Cut the power under the primary with an asynchronous replica on another SAN: nothing acknowledged is lost and the replica follows',
+  topology: primaryAndReplica(false),
+  workload: { clients: 4, duration: '6s' },
+  faults: [...tornCut],
+  expect: { maxLostWrites: 0 },
+});
+
+/** The same power cut under a synchronous replica: commits wait for it, and it follows the restarted primary. */
+export const powerLossSyncReplica = defineExperiment({
+  name: 'power-loss-sync-replica',
+  description: 'Cut the power under the primary with a synchronous replica on another SAN: nothing acknowledged is lost and the replica follows',
+  topology: primaryAndReplica(true),
+  workload: { clients: 4, duration: '6s' },
+  faults: [...tornCut],
+  expect: { maxLostWrites: 0 },
+});
+
+/**
+ * The backup site loses power just after the fresh base backup: the backup and the archived WAL
+ * were made durable when they were taken, so the restore rehearsal after a failover still restores
+ * every acknowledged write. (A harness that only called syncfs on a FUSE volume would lose the
+ * backup here and blame the configuration.)
+ */
+export const powerLossBackupSite = defineExperiment({
+  name: 'power-loss-backup-site',
+  description: 'The backup site loses power just after a fresh base backup: the backup survives, and a restore from it holds every acknowledged write',
+  topology: {
+    domains: ['san-a', 'san-b', 'backup-site'],
+    postgres: {
+      nodes: [
+        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+        { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
+        { name: 'pg-archive', role: 'archive', domain: 'backup-site' },
+      ],
+    },
+  },
+  workload: { clients: 4, duration: '6s' },
+  freshBackupAt: '500ms',
+  faults: [{ at: '2500ms', fault: 'power-loss', target: 'domain:backup-site', duration: '500ms' }],
+  recovery: { at: '4s', try: ['failover'], restoreDomain: 'backup-site', rehearseRestore: true },
+  expect: { maxLostWrites: 0, restoreMustComplete: true },
+});
+
+export const powerLossExperiments = [
+  powerLoss,
+  powerLossFsyncOff,
+  powerLossAsyncCommit,
+  tornPageFpwOff,
+  tornPageFpwOn,
+  fsyncError,
+  fsyncErrorRetry,
+  sanCacheLoss,
+  powerLossAsyncReplica,
+  powerLossSyncReplica,
+  powerLossBackupSite,
+];

@@ -1181,7 +1181,14 @@ static int open_common(const char *path, int fd, struct fuse_file_info *fi)
 	/* The kernel page cache is kept across opens unless cached writes may be dropped (power-loss and
 	 * fsync-clean also invalidate the files they change). */
 	fi->keep_cache = !atomic_load(&g_lost) && atomic_load(&g_dirty_files) == 0;
-	if ((fi->flags & O_DIRECT))
+	/*
+	 * In lost-writes mode faultfs is the page cache: the kernel's must not hold a second copy. With
+	 * it, a read could be answered from a page filled while a write to it was still on its way to
+	 * faultfs (the kernel drops a page it has copied a write into when it invalidates, and a read
+	 * sent then may be served before the write), and nothing would drop that stale page again: a
+	 * WAL sender read zeros where its server had written and flushed records.
+	 */
+	if ((fi->flags & O_DIRECT) || atomic_load(&g_lost))
 		fi->direct_io = 1;
 	if (g_trace) {
 		struct stat tst;
