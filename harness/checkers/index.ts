@@ -69,12 +69,26 @@ export function checkersFor(input: CheckInput): Array<[string, Checker]> {
   return input.history.some((e) => e.type === 'run' && e.phase === 'stalled') ? [['availability', availabilityChecker], ...withOrder] : withOrder;
 }
 
+/** The checks whose failure a fault's caveat (something it could not model) makes unknown. */
+const CAVEATED = new Set(['lost-writes', 'integrity', 'restore-rehearsal', 'replica-parity']);
+
+/**
+ * A fault that said it could not model its target faithfully (Injected.caveat) leaves a loss or
+ * damage found after it unproven: the check is unknown, with the reason, instead of failing.
+ */
+function caveated(result: Omit<CheckResult, 'durationMs'>, history: CheckInput['history']): Omit<CheckResult, 'durationMs'> {
+  if (result.valid !== false || !CAVEATED.has(result.name)) return result;
+  const caveats = [...new Set(history.flatMap((e) => (e.type === 'fault' && e.phase === 'active' && e.caveat ? [e.caveat] : [])))];
+  if (caveats.length === 0) return result;
+  return { ...result, valid: 'unknown', summary: `${result.summary}; not counted as a failure: ${caveats.join('; ')}`, details: { ...result.details, caveats } };
+}
+
 export function runCheckers(input: CheckInput, checkers = checkersFor(input)): CheckResult[] {
   return checkers.map(([name, checker]): CheckResult => {
     const started = performance.now();
     const durationMs = () => Math.round((performance.now() - started) * 1000) / 1000;
     try {
-      return { ...checker(input), durationMs: durationMs() };
+      return { ...caveated(checker(input), input.history), durationMs: durationMs() };
     } catch (error) {
       return { name, valid: 'unknown', summary: `the checker failed: ${describeError(error)}`, details: { error: describeError(error) }, durationMs: durationMs() };
     }

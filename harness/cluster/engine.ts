@@ -57,6 +57,12 @@ export interface ClusterNode {
   /** How to reach its server from the machine running faultline, e.g. `redis://host:port`; '' when it runs none. */
   url(): string;
   serverRunning(): Promise<boolean>;
+  /**
+   * A setting of the running server whose durability faultfs cannot see (it relies on syncfs, which
+   * the kernel does not pass on to faultfs), said as a sentence; undefined when there is none or
+   * no server answers. A power loss on such a node cannot prove a loss: see Injected.caveat.
+   */
+  durabilityCaveat?(): Promise<string | undefined>;
   /** Starts the server on what its volume holds (after a crash: crash recovery); throws if it does not come up. */
   startServer(): Promise<ExecRecord>;
   stopServer(mode?: 'smart' | 'fast' | 'immediate'): Promise<ExecRecord>;

@@ -304,7 +304,7 @@ async function runFault(
   end(); // it has acted: a later fault on the same node may begin (a heal comes later, on its own)
   if (waitedMs > 0) injected = { ...injected, detail: `${injected.detail} (began ${waitedMs} ms after its time: an earlier fault was still acting on or healing the same node(s))` };
   const noEffect = injected.noEffect ? { noEffect: injected.noEffect } : {};
-  history.append({ ...base, phase: 'active', detail: injected.detail, ...noEffect });
+  history.append({ ...base, phase: 'active', detail: injected.detail, ...noEffect, ...(injected.caveat ? { caveat: injected.caveat } : {}) });
   if (injected.noEffect) log(`fault ${fault.name} on ${target.label} had no effect: ${injected.noEffect}`);
   const heal = injected.heal;
   if (!fault.healable || !heal) {

@@ -43,6 +43,7 @@ export const powerLoss: Fault = {
     const canary = await canaryProblems(nodes);
     if (canary) return { detail: `power not cut: ${canary}`, noEffect: `${canary}; the power was not cut` };
     const running = await Promise.all(nodes.map((n) => n.serverRunning()));
+    const caveats = (await Promise.all(nodes.map((n, i) => (running[i] && n.durabilityCaveat ? n.durabilityCaveat() : undefined)))).filter((c) => c !== undefined);
     const cut = await Promise.all(nodes.map((n) => cutPower(n, String(params.torn), Math.floor(context.random() * 2 ** 32))));
     const dropped = nodes.map((n, i) => {
       const s = cut[i]!;
@@ -51,6 +52,7 @@ export const powerLoss: Fault = {
     const torn = params.torn === 'none' ? '' : ` (torn=${params.torn})`;
     return {
       detail: `power lost${torn}: ${dropped.join('; ')}`,
+      ...(caveats.length > 0 ? { caveat: caveats.join('; ') } : {}),
       heal: async () => {
         if (params.restart === 'no') return 'power back; the servers stay down';
         // A server that cannot start on what the power loss left is the drill's finding, not a

@@ -44,6 +44,12 @@ export interface Injected {
    * it, the segment was already gone). A run with such a fault did not test what it claims.
    */
   noEffect?: string;
+  /**
+   * Something about the target that the fault cannot model faithfully (a setting whose durability
+   * faultfs cannot see): a loss or damage found after this fault is then `unknown`, never `fail`,
+   * and the check says why. A pass stays a pass (such a gap can only make the fault harsher).
+   */
+  caveat?: string;
 }
 
 export interface Healed {

@@ -44,6 +44,8 @@ export interface FaultEvent {
   /** The node, domain or link it acted on (a role in the schedule is resolved when the fault fires). */
   target: string;
   time: Millis;
+  /** On active/end: what the fault could not model faithfully on this target (see Injected.caveat). */
+  caveat?: string;
   /** Pairs the phases of one fault (several faults may share a name and target). */
   id?: string;
   /** On start: the target as the schedule wrote it, when that was a role ('primary'). */

@@ -86,6 +86,17 @@ export class PostgresNodeHandle implements ClusterNode {
     return (await this.exec(['pg_ctl', 'status', '-D', PGDATA])).exitCode === 0;
   }
 
+  /**
+   * recovery_init_sync_method = syncfs (PostgreSQL 14 and later): at the start of crash recovery the
+   * server makes its data directory durable with syncfs, which never reaches faultfs, so faultfs
+   * may later drop what a disk would have kept.
+   */
+  async durabilityCaveat(): Promise<string | undefined> {
+    const shown = await this.psql('SHOW recovery_init_sync_method').catch(() => undefined);
+    if (shown?.trim() !== 'syncfs') return undefined;
+    return `${this.name} runs with recovery_init_sync_method = syncfs, and a syncfs never reaches faultfs, so after a crash recovery it may drop data a real disk would have kept`;
+  }
+
   /** Starts the server (after a crash this is crash recovery); fails with the server log's tail. */
   async startServer(): Promise<ExecRecord> {
     return this.run(['fl-pg', 'start']);
