@@ -18,6 +18,7 @@ import {
   tornPageFpwOn,
 } from '../../experiments/power-loss.ts';
 import { redisPowerLossAlways, redisPowerLossEverysec, redisPowerLossNo } from '../../experiments/redis.ts';
+import type { PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 const out = () => mkdtempSync(join(tmpdir(), 'faultline-power-'));
@@ -58,6 +59,18 @@ describe('power loss on PostgreSQL', () => {
     expect(result.writes.lost).toBeLessThan(result.writes.acknowledged / 2);
     expect(check(result, 'integrity')?.valid).toBe(true);
     expect(result.documented.ok, `${result.documented.why}\n${why(result)}`).toBe(true);
+  });
+
+  it('with recovery_init_sync_method = syncfs, which faultfs cannot see, a loss after the power cut is unknown, said so', async () => {
+    const topology = powerLossFsyncOff.topology as PostgresTopologySpec;
+    const syncfs = { ...topology, postgres: { ...topology.postgres!, settings: { ...topology.postgres!.settings, recovery_init_sync_method: 'syncfs' } } };
+    const result = await run({ ...powerLossFsyncOff, name: 'power-loss-syncfs', topology: syncfs, shows: undefined });
+    expect(result.error, why(result)).toBeUndefined();
+    expect(result.writes.lost, why(result)).toBeGreaterThan(0);
+    const lost = check(result, 'lost-writes');
+    expect(lost?.valid, why(result)).toBe('unknown');
+    expect(lost?.summary).toMatch(/not counted as a failure: pg-primary runs with recovery_init_sync_method = syncfs, and a syncfs never reaches faultfs/);
+    expect(result.verdict).not.toBe('pass');
   });
 
   it('with full_page_writes = off and a torn write: the data checksums find the torn page', async () => {

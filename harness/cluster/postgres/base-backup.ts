@@ -7,6 +7,15 @@ import { PostgresNodeHandle, REPO } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
 
 export const BASE = `${REPO}/base`;
+
+/** The base backups this run took, per cluster: what a restore that finds none can say about them. */
+const taken = new WeakMap<StartedPostgresCluster, string[]>();
+export function backupsTaken(cluster: StartedPostgresCluster): readonly string[] {
+  return taken.get(cluster) ?? [];
+}
+function remember(cluster: StartedPostgresCluster, what: string): void {
+  taken.set(cluster, [...backupsTaken(cluster), what]);
+}
 export function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHandle {
   const archive = cluster.archive();
   if (!archive) throw new ClusterError('the topology has no archive node, so there is no backup repository');
@@ -25,6 +34,7 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
     await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
     const verified = await verifyPgBackRest(archive);
     if (verified.exitCode !== 0) throw new ClusterError(`the repository does not verify after the backup: ${verified.output.split('\n')[0]}`);
+    remember(cluster, `a pgBackRest full backup at ${new Date().toISOString()}`);
     return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -32,5 +42,6 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
   await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && fl-sync ${BASE}`]);
   const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
   if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
+  remember(cluster, dir);
   return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;
 }

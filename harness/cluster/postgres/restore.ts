@@ -13,7 +13,7 @@ import { archiveModeOf, recordRestore, walPastBackup } from './restore-evidence.
 import { archivedWalDir } from './archive.ts';
 import { fence } from '../fence.ts';
 import { pipeBetween } from '../docker/pipe.ts';
-import { BASE, usableArchive } from './base-backup.ts';
+import { BASE, backupsTaken, usableArchive } from './base-backup.ts';
 import { repoint } from './failover.ts';
 import { rebuildAsReplica } from './rejoin.ts';
 
@@ -54,7 +54,15 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const pgbackrest = cluster.topology.postgres.backupTool === 'pgbackrest';
   const backup = pgbackrest ? await latestPgBackRestBackup(archive) : { label: (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim() };
   const latest = backup.label;
-  if (!latest) throw new ClusterError(`no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`);
+  if (!latest) {
+    // What the run itself did says which: a backup it took and that is gone, or none taken.
+    const took = backupsTaken(cluster);
+    throw new ClusterError(
+      took.length > 0
+        ? `no completed base backup in the repository on '${archive.name}': this run took ${took.join(', ')} and it is no longer there (lost with the repository's storage?)`
+        : `no completed base backup in the repository on '${archive.name}': none was taken before the failure (the step Sidekick skipped), or it had not finished`,
+    );
+  }
 
   const previous = cluster.primary();
   // The old primary is fenced before the restore begins, as an operator would: whatever it still
