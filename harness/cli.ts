@@ -86,9 +86,11 @@ const USAGE: Record<string, string> = {
     'faultline validate --rules\n\n' +
     'Judges your own backup configuration. Your files are only read.\n' +
     '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
-    '  2. drills: real containers run your settings through a primary crash, the loss of its volume and a restore,\n' +
-    '     a failover after the replica fell behind, a stale snapshot, the loss of its failure domain, and an archive\n' +
-    '     outage followed by the loss of the primary. Each drill counts acknowledged, lost and indeterminate writes.\n' +
+    '  2. drills: real containers run your settings through a primary crash, a power loss under the primary (what it\n' +
+    '     never fsynced is gone), a power loss mid-write (a torn page), a failed fsync followed by a crash, the loss of\n' +
+    '     its volume and a restore, a failover after the replica fell behind, a stale snapshot, the loss of its\n' +
+    '     failure domain, and an archive outage followed by the loss of the primary. Each drill counts acknowledged,\n' +
+    '     lost and indeterminate writes and verifies what survived.\n' +
     '  --topology FILE   your nodes and failure domains (JSON, see faultline schema); default: primary, replica and\n' +
     '                    archive, each in a domain of its own\n' +
     `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +

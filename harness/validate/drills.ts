@@ -4,6 +4,8 @@
 
 import type { ExperimentDefinition } from '../experiment/definition.ts';
 import type { PostgresTopologySpec } from '../cluster/topology.ts';
+// The host-crash drills are the shipped power-loss experiments' faults, on the user's settings.
+import { fsyncErrorRetry, powerLoss, tornPageFpwOn } from '../../experiments/power-loss.ts';
 
 export interface ValidateDrill {
   /** Short name: `--drill` selects by it, and the run folder is named `validate-<name>`. */
@@ -23,7 +25,27 @@ function restoreDomain(spec: PostgresTopologySpec): string {
   return spec.domains.find((d) => d !== primary.domain) ?? primary.domain;
 }
 
-/** The six drills, built on the user's topology (with their settings in it). */
+/**
+ * What the torn-write drill adds, on the primary only: the torn-page experiments' small
+ * shared_buffers, so the server writes table pages out all the time and the power is likely cut
+ * mid-write. It changes when pages are written, not whether they are made durable: every setting
+ * that decides that (fsync, full_page_writes, synchronous_commit…) runs as the user wrote it.
+ */
+export const TORN_WRITE_ADDITIONS: Record<string, string> = { shared_buffers: String(tornPageFpwOn.topology.postgres!.settings!.shared_buffers) };
+
+/** The user's topology with the drill's additions as settings of the primary node, each saying where it came from. */
+export function withDrillSettings(topology: PostgresTopologySpec, drill: string, additions: Record<string, string>): PostgresTopologySpec {
+  const added = Object.fromEntries(Object.entries(additions).map(([name, value]) => [name, { value, source: `the ${drill} drill` }]));
+  return {
+    ...topology,
+    postgres: {
+      ...topology.postgres,
+      nodes: topology.postgres.nodes.map((n) => (n.role === 'primary' ? { ...n, settings: { ...n.settings, ...added } } : n)),
+    },
+  };
+}
+
+/** The nine drills, built on the user's topology (with their settings in it). */
 export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] {
   const nodes = topology.postgres.nodes;
   const primary = nodes.find((n) => n.role === 'primary')!;
@@ -37,13 +59,55 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
   const drills: ValidateDrill[] = [
     {
       name: 'crash',
-      title: 'the primary crashes under load and restarts (crash recovery)',
+      // Only the server's processes die: the host and its page cache live on, so what was written
+      // but never fsynced survives. What it does not: the power-loss drill.
+      title: "the primary's server processes are killed under load and restart (crash recovery; the host keeps its page cache)",
       definition: {
         ...base,
         name: 'validate-crash',
-        description: 'The primary is killed under load and restarts: crash recovery must keep every acknowledged write',
+        description: "The primary's server processes are killed under load and restart (the host and its page cache survive): crash recovery must keep every acknowledged write",
         workload: { clients: 4, duration: '6s' },
         faults: [{ at: '2s', fault: 'process-crash', target: 'primary' }],
+      },
+    },
+    {
+      // Your settings exactly as written: fsync = off and synchronous_commit = off show as lost writes.
+      name: 'power-loss',
+      title: "the primary's host loses power under load: everything it never fsynced is gone",
+      definition: {
+        ...base,
+        name: 'validate-power-loss',
+        description: "The primary's host loses power under load: every write and directory entry it never fsynced is gone; it restarts on what its disk kept, and must have kept every acknowledged write",
+        workload: powerLoss.workload,
+        faults: powerLoss.faults,
+      },
+    },
+    {
+      // A write cut in half by the power: full_page_writes = off shows as damage, or a server that cannot start.
+      name: 'torn-write',
+      title: 'the primary loses power in the middle of writing a page: a torn page',
+      definition: {
+        ...base,
+        topology: withDrillSettings(topology, 'torn-write', TORN_WRITE_ADDITIONS),
+        name: 'validate-torn-write',
+        description:
+          `The primary's host loses power under load in the middle of a write: every write it never fsynced is gone and one is torn; it restarts on what its disk kept. ` +
+          `The drill adds ${Object.entries(TORN_WRITE_ADDITIONS).map(([k, v]) => `${k} = ${v}`).join(', ')} on the primary (in place of yours) so table pages are written out often and a torn page is likely; every other setting is yours`,
+        workload: tornPageFpwOn.workload,
+        faults: tornPageFpwOn.faults,
+      },
+    },
+    {
+      name: 'fsync-error',
+      title: 'an fsync of a table file fails once (EIO), checkpoints follow, then the primary crashes',
+      definition: {
+        ...base,
+        name: 'validate-fsync-error',
+        description:
+          "An fsync of one of the primary's table files fails once with EIO and the kernel drops the pages that failed (as Linux does); CHECKPOINTs follow, then the primary crashes and recovers from its WAL",
+        workload: fsyncErrorRetry.workload,
+        schedule: fsyncErrorRetry.schedule,
+        faults: fsyncErrorRetry.faults,
       },
     },
     {
@@ -127,4 +191,4 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
   return drills;
 }
 
-export const DRILL_NAMES = ['crash', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage'];
+export const DRILL_NAMES = ['crash', 'power-loss', 'torn-write', 'fsync-error', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage'];

@@ -33,6 +33,25 @@ export interface DrillEvidence {
   finalPrimary?: string;
   /** WAL segments the archive lacks at the end of the run. */
   archiveHoles: string[];
+  /** Servers that did not start again when the power came back, with the server's own last words. */
+  notRestarted: Array<{ node: string; why: string }>;
+}
+
+/** A power-loss heal's record of each server it could not start (see faults/power-loss.ts). */
+const NOT_RESTARTED = /([a-z][a-z0-9-]*) did not start again: (.*?)(?=; [a-z][a-z0-9-]* (?:did not start again|restarted|still running|is lost|ran no server)|$)/g;
+
+/** The servers a power loss left unable to start, read from what the fault recorded when it healed. */
+export function notRestartedAfterPowerLoss(faults: ExperimentResult['faults']): Array<{ node: string; why: string }> {
+  return faults
+    .filter((f) => f.name === 'power-loss' && f.detail?.includes('healed: '))
+    .flatMap((f) => [...f.detail!.slice(f.detail!.indexOf('healed: ')).matchAll(NOT_RESTARTED)].map((m) => ({ node: m[1]!, why: serverWords(m[2]!) })));
+}
+
+/** The server's FATAL or PANIC lines of a failed start (other lines only when it said neither), without their log prefix. */
+function serverWords(lines: string): string {
+  const all = lines.split(' / ').map((l) => l.replace(/^\d{4}-\d\d-\d\d [\d:.]+ \w+ \[\d+\]\s*(\S+\s+)??(?=[A-Z]+:)/, '').replace(/:\s+/, ': ').trim());
+  const fatal = all.filter((l) => /^(FATAL|PANIC):/.test(l));
+  return (fatal.length > 0 ? fatal : all).join('; ');
 }
 
 export function drillEvidence(result: ExperimentResult): DrillEvidence {
@@ -58,6 +77,7 @@ export function drillEvidence(result: ExperimentResult): DrillEvidence {
     recovered: recoveries.filter((r) => r.outcome === 'ok').map((r) => r.name),
     ...(completed?.node ? { finalPrimary: completed.node } : {}),
     archiveHoles: archive?.missing ?? [],
+    notRestarted: notRestartedAfterPowerLoss(result.faults),
   };
 }
 
@@ -70,6 +90,10 @@ interface Mechanism {
   rules: string[];
   shows: (evidence: DrillEvidence, finding: Finding, loaded: LoadedUserConfig) => string | undefined;
 }
+
+/** What a power loss did that only a power loss can: acknowledged writes gone, damage found, or a server that could not start again. */
+const powerLossShowed = (e: DrillEvidence, damage: 'any' | 'damage') =>
+  e.applied('power-loss') && (e.failed('integrity') || e.notRestarted.length > 0 || (damage === 'any' && e.lost > 0));
 
 const crashed = (e: DrillEvidence) => (e.applied('process-crash') || e.applied('power-loss')) && e.recovered.length === 0;
 
@@ -123,15 +147,17 @@ const MECHANISMS: Mechanism[] = [
   {
     // Only a power loss drops what was written but not flushed; a process crash keeps the page cache.
     rules: ['fsync-off'],
-    shows: (e, f) => (e.applied('power-loss') && (e.lost > 0 || e.failed('integrity')) ? `${f.message} (the power was cut)` : undefined),
+    shows: (e, f) => (powerLossShowed(e, 'any') ? `${f.message} (the power was cut)` : undefined),
   },
   {
+    // A torn page shows as damage (data checksums, amcheck) or as a server whose recovery stops on it; lost writes alone are not its mark.
     rules: ['full-page-writes-off'],
-    shows: (e, f) => (e.applied('power-loss') && e.failed('integrity') ? `${f.message} (the power was cut mid-write)` : undefined),
+    shows: (e, f) => (powerLossShowed(e, 'damage') ? `${f.message} (the power was cut mid-write)` : undefined),
   },
   {
+    // A failed fsync the server carried on from: the pages the kernel dropped are missing after the crash.
     rules: ['data-sync-retry'],
-    shows: (e, f) => (e.applied('io-error') && (e.lost > 0 || e.failed('integrity')) ? `${f.message} (an fsync failed)` : undefined),
+    shows: (e, f) => (e.applied('io-error') && (e.lost > 0 || e.failed('integrity')) ? `${f.message} (an fsync of a table file failed, and after the crash the data it should have written was not there)` : undefined),
   },
   {
     // Commits that wait for standbys that cannot come: the servers showed it, or nothing was acknowledged.
@@ -156,11 +182,14 @@ export function explainDrill(_drill: ValidateDrill, result: ExperimentResult, fi
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown');
   if (failing.length === 0) return `the drill could not run: ${(result.error ?? 'no check failed, yet the run failed').split('\n')[0]}`;
   const first = [...failing].sort((a, b) => rank(a.name) - rank(b.name))[0]!;
-  const what =
-    first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null
-      ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost`
-      : first.summary.replace(/\.$/, '');
   const evidence = drillEvidence(result);
+  // A server that could not start on what the power loss left is what the user must hear first: every other failing check follows from it.
+  const what =
+    evidence.notRestarted.length > 0
+      ? `${evidence.notRestarted.map((n) => `${n.node} did not start again after the power loss (${n.why})`).join('; ')}`
+      : first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null
+        ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost`
+        : first.summary.replace(/[.:]\s*$/, '');
   for (const mechanism of MECHANISMS) {
     for (const finding of findings.filter((f) => f.severity !== 'info' && mechanism.rules.includes(f.rule))) {
       const tail = mechanism.shows(evidence, finding, loaded);

@@ -162,3 +162,43 @@ describe('a failover that loses acknowledged writes', () => {
     expect(explainDrill(drill('lagging-failover', loaded), result, findings, loaded)).toBe('2 of 11 acknowledged writes were lost');
   });
 });
+
+describe('the host-crash drills: the reason is what the power loss or the failed fsync left', () => {
+  const powerLoss = (healed: string): HistoryEvent[] => {
+    const base = { type: 'fault' as const, name: 'power-loss', target: 'pg-primary', id: 'power-loss-30', disruptive: true };
+    const cut = 'power lost (torn=op): pg-primary: 81920 un-synced bytes in 3 files and 0 directory changes dropped';
+    return [
+      { ...base, phase: 'start', time: 30 },
+      { ...base, phase: 'active', time: 31, detail: cut },
+      { ...base, phase: 'end', time: 32, detail: `${cut}; healed: power back: ${healed}` },
+    ];
+  };
+  const down = (primary: string): FinalState => ({ time: 1000, primary: { node: primary, error: 'connect ECONNREFUSED 172.17.0.1:33404' }, replicas: [], integrity: [{ tool: 'data checksums (crash recovery)', node: primary, exitCode: 1, output: 'page verification failed', verdict: 'damaged' }], probe: { ok: false, time: 999, latencyMs: 2, node: primary, error: 'connect ECONNREFUSED' } as never });
+  const notStarted = 'pg-primary did not start again: 2026-12-06 10:09:38.772 UTC [145] FATAL:  invalid page in block 0 of relation base/5/1259';
+
+  it("names full_page_writes = off when the primary could not start again on a page the power loss tore, in the server's words", () => {
+    const { loaded, findings } = configured("wal_level = replica\nfull_page_writes = off\nsynchronous_standby_names = 'FIRST 1 (\"pg-replica\")'\n");
+    const result = resultOf([...writes(range(1, 10), 'pg-primary', 0), ...powerLoss(notStarted)], down('pg-primary'));
+    expect(explainDrill(drill('torn-write', loaded), result, findings, loaded)).toBe(
+      "pg-primary did not start again after the power loss (FATAL: invalid page in block 0 of relation base/5/1259): full_page_writes is 'off': a page torn by a crash cannot be repaired from WAL (the power was cut mid-write)",
+    );
+  });
+
+  it('names synchronous_commit = off for writes a power loss took, and not full_page_writes = off, whose mark is damage', () => {
+    const { loaded, findings } = configured("wal_level = replica\nsynchronous_commit = off\nfull_page_writes = off\nsynchronous_standby_names = 'FIRST 1 (\"pg-replica\")'\n");
+    const result = resultOf([...writes(range(1, 10), 'pg-primary', 0), ...powerLoss('pg-primary restarted (crash recovery)'), ...writes(range(11, 12), 'pg-primary', 40)], finalState('pg-primary', [...range(1, 8), 11, 12]));
+    expect(explainDrill(drill('power-loss', loaded), result, findings, loaded)).toBe(
+      "2 of 12 acknowledged writes were lost: synchronous_commit is 'off': a commit is acknowledged before its WAL is on disk (the primary crashed and came back by itself)",
+    );
+    const onlyFpw = configured("wal_level = replica\nfull_page_writes = off\nsynchronous_standby_names = 'FIRST 1 (\"pg-replica\")'\n");
+    expect(explainDrill(drill('power-loss', onlyFpw.loaded), result, onlyFpw.findings, onlyFpw.loaded)).toBe('2 of 12 acknowledged writes were lost');
+  });
+
+  it('names data_sync_retry = on for damage found after a failed fsync and a crash', () => {
+    const { loaded, findings } = configured("wal_level = replica\ndata_sync_retry = on\nsynchronous_standby_names = 'FIRST 1 (\"pg-replica\")'\n");
+    const history = [...writes(range(1, 10), 'pg-primary', 0), ...fault('io-error', 'pg-primary', 20), ...fault('process-crash', 'pg-primary', 50), ...writes(range(11, 12), 'pg-primary', 60)];
+    const damaged = finalState('pg-primary', range(1, 12), { integrity: [{ tool: 'pg_amcheck', node: 'pg-primary', exitCode: 2, output: 'btree index "pg_class_oid_index": block 1 is not valid', verdict: 'damaged' }] });
+    const why = explainDrill(drill('fsync-error', loaded), resultOf(history, damaged), findings, loaded);
+    expect(why).toMatch(/^pg_amcheck .*: data_sync_retry is 'on': a failed fsync is retried instead of stopping the server \(an fsync of a table file failed, and after the crash the data it should have written was not there\)$/);
+  });
+});
