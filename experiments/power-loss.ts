@@ -8,6 +8,7 @@ import { defineExperiment, type ScheduledStep } from '../harness/experiment/defi
 import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
 import { asPostgres } from '../harness/cluster/postgres/started-cluster.ts';
 import { describeError } from '../harness/errors.ts';
+import { hardenedTopology } from './sidekick-hardened.ts';
 
 /** One PostgreSQL primary on its own SAN, with these postgresql.conf settings. */
 function primaryWith(settings: Record<string, string> = {}): PostgresTopologySpec {
@@ -206,16 +207,7 @@ export const powerLossSyncReplica = defineExperiment({
 export const powerLossBackupSite = defineExperiment({
   name: 'power-loss-backup-site',
   description: 'The backup site loses power just after a fresh base backup: the backup survives, and a restore from it holds every acknowledged write',
-  topology: {
-    domains: ['san-a', 'san-b', 'backup-site'],
-    postgres: {
-      nodes: [
-        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
-        { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
-        { name: 'pg-archive', role: 'archive', domain: 'backup-site' },
-      ],
-    },
-  },
+  topology: hardenedTopology,
   workload: { clients: 4, duration: '6s' },
   freshBackupAt: '500ms',
   faults: [{ at: '2500ms', fault: 'power-loss', target: 'domain:backup-site', duration: '500ms' }],

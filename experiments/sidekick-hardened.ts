@@ -1,23 +1,27 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
+import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
 import { recoveryAt, sanUpgrade } from './sidekick-upgrade.ts';
 
 /**
  * The same SAN upgrade, done safely: a fresh base backup first, a synchronous replica on another
  * SAN, the archive on a third site. Losing the SAN costs a failover and nothing else.
  */
+/** A synchronous replica on another SAN, the archive on a third site: the setup Sidekick lacked. */
+export const hardenedTopology: PostgresTopologySpec = {
+  domains: ['san-a', 'san-b', 'backup-site'],
+  postgres: {
+    nodes: [
+      { name: 'pg-primary', role: 'primary', domain: 'san-a' },
+      { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
+      { name: 'pg-archive', role: 'archive', domain: 'backup-site' },
+    ],
+  },
+};
+
 export default defineExperiment({
   name: 'sidekick-hardened',
   description: 'The same upgrade with a fresh backup, a synchronous replica on another SAN and the archive off-site',
-  topology: {
-    domains: ['san-a', 'san-b', 'backup-site'],
-    postgres: {
-      nodes: [
-        { name: 'pg-primary', role: 'primary', domain: 'san-a' },
-        { name: 'pg-replica', role: 'replica', domain: 'san-b', synchronous: true },
-        { name: 'pg-archive', role: 'archive', domain: 'backup-site' },
-      ],
-    },
-  },
+  topology: hardenedTopology,
   workload: { clients: 4, duration: '8s' },
   freshBackupAt: '500ms',
   faults: sanUpgrade,
