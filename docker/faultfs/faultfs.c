@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <regex.h>
 #include <signal.h>
@@ -37,18 +38,22 @@
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define HIDDEN_DIR ".faultfs"
+#define CANARY_PREFIX ".faultfs-canary-"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Global state                                                                                */
 
 static int g_lowerfd = -1;        /* O_PATH descriptor of LOWER */
 static char g_lower[PATH_MAX];    /* absolute path of LOWER */
+static char g_mnt[PATH_MAX];      /* absolute path of the mount point (the canary goes through it) */
 static char *g_ctl_path;          /* control socket path */
 static struct fuse *g_fuse;       /* for cache invalidations */
+static struct fuse_config *g_cfg; /* libfuse's own configuration (entry_timeout), see set_lost() */
 
 static atomic_int g_lost;         /* lost-writes mode */
 static atomic_int g_fsync_clean;  /* discard un-synced data when an fsync fails by rule */
@@ -173,6 +178,9 @@ static int check_rules(int op, const char *path)
 	if (atomic_load_explicit(&g_nrules, memory_order_relaxed) == 0)
 		return 0;
 	const char *r = path ? rel(path) : "";
+	/* the canary's own files: it proves faultfs's mechanics, and rules are not for it to count */
+	if (strncmp(r, CANARY_PREFIX, strlen(CANARY_PREFIX)) == 0 || strstr(r, "/" CANARY_PREFIX))
+		return 0;
 	long sleep_us = 0;
 	int err = 0;
 	uint64_t now = now_ns();
@@ -474,6 +482,8 @@ struct dirop {
 	dev_t dev[2];
 	ino_t ino[2];
 	int synced[2];
+	unsigned long gone[2]; /* the parent was removed: the token of its DOP_RMDIR (see dirops_parent_gone) */
+	unsigned long token;   /* DOP_RMDIR: names the removed directory for the entries it held */
 };
 
 static pthread_mutex_t g_dir_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -552,6 +562,33 @@ static char *hide(const char *r)
 	return strdup(name);
 }
 
+/*
+ * The removal of the directory named by token became durable: what was journalled in it can no
+ * longer be taken back (a power loss must not undo it, by path, into a new directory of the same
+ * name), and the same holds, in turn, for directories removed from it. Caller holds g_dir_mtx.
+ */
+static void dirops_drop_orphans_locked(unsigned long token)
+{
+	for (struct dirop **pp = &g_dirops; *pp;) {
+		struct dirop *d = *pp;
+		int orphan = 0;
+		for (int i = 0; i < d->ndirs; i++)
+			orphan |= d->gone[i] == token;
+		if (!orphan) {
+			pp = &d->next;
+			continue;
+		}
+		*pp = d->next;
+		g_ndirops--;
+		unsigned long inner = d->kind == DOP_RMDIR ? d->token : 0;
+		dirop_free(d, 1);
+		if (inner) {
+			dirops_drop_orphans_locked(inner);
+			pp = &g_dirops; /* the list changed behind us */
+		}
+	}
+}
+
 /* fsyncdir of the directory (dev, ino): its entries become durable. */
 static void dirops_synced(dev_t dev, ino_t ino)
 {
@@ -567,9 +604,37 @@ static void dirops_synced(dev_t dev, ino_t ino)
 		if (all) {
 			*pp = d->next;
 			g_ndirops--;
+			unsigned long removed = d->kind == DOP_RMDIR ? d->token : 0;
 			dirop_free(d, 1);
+			if (removed) {
+				dirops_drop_orphans_locked(removed);
+				pp = &g_dirops;
+			}
 		} else {
 			pp = &d->next;
+		}
+	}
+	pthread_mutex_unlock(&g_dir_mtx);
+}
+
+/*
+ * The directory (dev, ino) was removed (its DOP_RMDIR carries token): entries journalled in it can
+ * no longer be made durable by its fsync. Its inode number may be reused at once by a new
+ * directory, whose fsync must not be taken for the old one's (that would forget, say, the unlink
+ * of a file the old directory held, which a power loss that brings the old directory back must
+ * bring back). They stay until a power loss undoes them inside the restored directory, or until
+ * the removal itself becomes durable (dirops_drop_orphans_locked).
+ */
+static void dirops_parent_gone(dev_t dev, ino_t ino, unsigned long token)
+{
+	pthread_mutex_lock(&g_dir_mtx);
+	for (struct dirop *d = g_dirops; d; d = d->next) {
+		for (int i = 0; i < d->ndirs; i++) {
+			if (!d->synced[i] && d->dev[i] == dev && d->ino[i] == ino) {
+				d->dev[i] = 0;
+				d->ino[i] = 0; /* no directory has inode 0 */
+				d->gone[i] = token;
+			}
 		}
 	}
 	pthread_mutex_unlock(&g_dir_mtx);
@@ -831,6 +896,9 @@ static void *ff_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (conn->capable & FUSE_CAP_ASYNC_DIO)
 		conn->want |= FUSE_CAP_ASYNC_DIO;
 	g_fuse = fuse_get_context()->fuse;
+	g_cfg = cfg;
+	if (atomic_load(&g_lost))
+		cfg->entry_timeout = 0;
 	return NULL;
 }
 
@@ -1024,12 +1092,16 @@ static int ff_rmdir(const char *path)
 	const char *r = rel(path);
 	struct dirop *d = NULL;
 	struct stat st;
-	if (atomic_load(&g_lost) && fstatat(g_lowerfd, r, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+	int journal = atomic_load(&g_lost) || atomic_load(&g_ndirops) > 0;
+	int known = journal && fstatat(g_lowerfd, r, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (known && atomic_load(&g_lost)) {
 		d = dirop_new(DOP_RMDIR, r, NULL);
 		if (d) {
+			static atomic_ulong tokens;
 			d->mode = st.st_mode & 07777;
 			d->uid = st.st_uid;
 			d->gid = st.st_gid;
+			d->token = atomic_fetch_add(&tokens, 1) + 1;
 		}
 	}
 	if (unlinkat(g_lowerfd, r, AT_REMOVEDIR) == -1) {
@@ -1038,6 +1110,8 @@ static int ff_rmdir(const char *path)
 			dirop_free(d, 0);
 		return -e;
 	}
+	if (known)
+		dirops_parent_gone(st.st_dev, st.st_ino, d ? d->token : 0);
 	dirop_push(d);
 	return 0;
 }
@@ -1269,6 +1343,8 @@ static int ff_read(const char *path, char *buf, size_t size, off_t off, struct f
 	return r == -1 ? -errno : (int)r;
 }
 
+static int do_fsync(struct fstate *fs, int fd, int datasync);
+
 static int ff_write(const char *path, const char *buf, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -1288,6 +1364,13 @@ static int ff_write(const char *path, const char *buf, size_t size, off_t off,
 			int r = log_add(fs, h->fd, WOP_WRITE, off, buf, size);
 			TRACE("write-log %s off=%ld size=%zu r=%d nops=%d fsize=%ld zero=%d sum=%08x", h->path, (long)off, size, r, atomic_load(&fs->nops), (long)fs->size, allzero(buf, size), sum(buf, size));
 			pthread_mutex_unlock(&fs->mtx);
+			/*
+			 * O_DSYNC/O_SYNC (or RWF_DSYNC): durable when it returns. The kernel follows a
+			 * buffered write with an fsync, but not a write through a direct_io handle
+			 * (O_DIRECT), so the write itself applies the log (fi->flags are the write's).
+			 */
+			if (!r && (fi->flags & O_DSYNC))
+				r = do_fsync(fs, h->fd, (fi->flags & O_SYNC) != O_SYNC);
 			return r ? r : (int)size;
 		}
 		pthread_mutex_unlock(&fs->mtx);
@@ -1471,6 +1554,146 @@ static int read_all_at(const char *r, char *buf, size_t size, ssize_t *got)
 	return 0;
 }
 
+/*
+ * The canary's check through the mount, on file C of its scratch directory: C is opened through
+ * the mount point twice (the path a server's I/O takes: VFS, page cache, FUSE, a request-serving
+ * thread, faultfs's handles and cache), written through one descriptor, read back and sized through
+ * the other, fsynced through the other (the cache is per file, not per handle), and read on LOWER.
+ * It runs in a forked child, never in a thread that serves FUSE requests (the control thread that
+ * asked serves none, and -s's loop thread stays free): the parent waits with a deadline, so a
+ * wedged mount gives a reason instead of a hung control connection, and SIGKILL ends a FUSE
+ * request where a thread could not be stopped. Being a fork of a multi-threaded process, the
+ * child makes system calls only, and it closes every descriptor but LOWER's and its pipe (no copy
+ * of /dev/fuse keeps the connection up should the daemon die meanwhile).
+ */
+enum {
+	MC_OK, MC_OPEN, MC_OPEN2, MC_WRITE, MC_READ, MC_SIZE, MC_EARLY, MC_FSYNC, MC_NOTONDISK,
+	MC_SIZE_AFTER, MC_CLOSE
+};
+static const char *const mc_reasons[] = {
+	[MC_OPEN] = "mount-open-failed",
+	[MC_OPEN2] = "mount-open-failed (second descriptor)",
+	[MC_WRITE] = "mount-write-failed",
+	[MC_READ] = "mount-read-mismatch (second descriptor)",
+	[MC_SIZE] = "mount-size-mismatch (before fsync)",
+	[MC_EARLY] = "mount-unsynced-data-reached-disk",
+	[MC_FSYNC] = "mount-fsync-failed",
+	[MC_NOTONDISK] = "mount-fsynced-data-not-on-disk",
+	[MC_SIZE_AFTER] = "mount-size-mismatch (after fsync)",
+	[MC_CLOSE] = "mount-close-failed",
+};
+#define MC_LEN 5000 /* a page and a partial one */
+#define MC_TIMEOUT_MS 10000
+
+struct mc_result {
+	int reason;
+	int err;
+};
+
+static void mount_check_child(int wfd, const char *mpath, const char *lpath, const char *data, int lost)
+{
+	static char back[MC_LEN + 1];
+	struct mc_result res = { MC_OK, 0 };
+	struct stat st;
+	int keep_lo = wfd < g_lowerfd ? wfd : g_lowerfd, keep_hi = wfd < g_lowerfd ? g_lowerfd : wfd;
+	close_range(3, (unsigned)keep_lo - 1, 0);
+	close_range((unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0);
+	close_range((unsigned)keep_hi + 1, ~0U, 0);
+	int fd1 = -1, fd2 = -1, lf = -1;
+#define MC_FAIL(r) do { res.reason = (r); res.err = errno; goto done; } while (0)
+	if ((fd1 = open(mpath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1)
+		MC_FAIL(MC_OPEN);
+	if ((fd2 = open(mpath, O_RDONLY | O_CLOEXEC)) == -1)
+		MC_FAIL(MC_OPEN2);
+	errno = 0;
+	if (pwrite(fd1, data, MC_LEN, 0) != MC_LEN)
+		MC_FAIL(MC_WRITE);
+	errno = 0;
+	if (pread(fd2, back, MC_LEN + 1, 0) != MC_LEN || memcmp(back, data, MC_LEN) != 0)
+		MC_FAIL(MC_READ);
+	errno = 0;
+	if (fstat(fd2, &st) == -1 || st.st_size != MC_LEN)
+		MC_FAIL(MC_SIZE);
+	if (lost) {
+		errno = 0;
+		if ((lf = openat(g_lowerfd, lpath, O_RDONLY | O_CLOEXEC)) == -1 || fstat(lf, &st) == -1 || st.st_size != 0)
+			MC_FAIL(MC_EARLY);
+		close(lf);
+		lf = -1;
+	}
+	if (fsync(fd2) == -1)
+		MC_FAIL(MC_FSYNC);
+	errno = 0;
+	if ((lf = openat(g_lowerfd, lpath, O_RDONLY | O_CLOEXEC)) == -1 || pread(lf, back, MC_LEN + 1, 0) != MC_LEN ||
+	    memcmp(back, data, MC_LEN) != 0)
+		MC_FAIL(MC_NOTONDISK);
+	errno = 0;
+	if (fstat(fd2, &st) == -1 || st.st_size != MC_LEN)
+		MC_FAIL(MC_SIZE_AFTER);
+	int c1 = close(fd1), c2 = close(fd2);
+	fd1 = fd2 = -1;
+	if (c1 == -1 || c2 == -1)
+		MC_FAIL(MC_CLOSE);
+#undef MC_FAIL
+done:
+	if (write(wfd, &res, sizeof(res)) < 0) {}
+	_exit(0);
+}
+
+/* Runs the check through the mount on DIR/C (DIR relative to LOWER); NULL when it passed. */
+static const char *mount_check(const char *d, char *why, size_t wsz)
+{
+	static char data[MC_LEN];
+	char mpath[PATH_MAX * 2 + 8], lpath[PATH_MAX + 8];
+	for (size_t i = 0; i < MC_LEN; i++)
+		data[i] = (char)('a' + (i * 7 + i / 4096) % 26);
+	snprintf(mpath, sizeof(mpath), "%s/%s/C", strcmp(g_mnt, "/") == 0 ? "" : g_mnt, d);
+	snprintf(lpath, sizeof(lpath), "%s/C", d);
+	int lost = atomic_load(&g_lost);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		snprintf(why, wsz, "mount-check-not-started: %s", strerror(errno));
+		return why;
+	}
+	pid_t pid = fork();
+	if (pid == -1) {
+		snprintf(why, wsz, "mount-check-not-started: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return why;
+	}
+	if (pid == 0)
+		mount_check_child(p[1], mpath, lpath, data, lost);
+	close(p[1]);
+	struct mc_result res = { -1, 0 };
+	struct pollfd pf = { .fd = p[0], .events = POLLIN };
+	int n;
+	while ((n = poll(&pf, 1, MC_TIMEOUT_MS)) == -1 && errno == EINTR)
+		;
+	if (n == 1 && read(p[0], &res, sizeof(res)) != (ssize_t)sizeof(res))
+		res.reason = -1;
+	if (n != 1)
+		kill(pid, SIGKILL);
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+	if (n != 1) {
+		snprintf(why, wsz, "mount-no-answer (%d s)", MC_TIMEOUT_MS / 1000);
+		return why;
+	}
+	if (res.reason == MC_OK)
+		return NULL;
+	if (res.reason < 0 || res.reason > MC_CLOSE) {
+		snprintf(why, wsz, "mount-check-ended-early");
+		return why;
+	}
+	if (res.err)
+		snprintf(why, wsz, "%s: %s", mc_reasons[res.reason], strerror(res.err));
+	else
+		snprintf(why, wsz, "%s", mc_reasons[res.reason]);
+	return why;
+}
+
 static void canary(const char *dir, char *reply, size_t rsz)
 {
 	static atomic_uint n;
@@ -1480,8 +1703,12 @@ static void canary(const char *dir, char *reply, size_t rsz)
 		snprintf(reply, rsz, "error canary no such directory %s", dir);
 		return;
 	}
-	char d[PATH_MAX], a[PATH_MAX + 16], b[PATH_MAX + 16];
-	snprintf(d, sizeof(d), "%s/.faultfs-canary-%d-%u", rd, (int)getpid(), atomic_fetch_add(&n, 1));
+	char d[PATH_MAX], a[PATH_MAX + 16], b[PATH_MAX + 16], why[256];
+	/* no "./" prefix: paths that come through the mount (C's) have none, and scoping compares them */
+	if (strcmp(rd, ".") == 0)
+		snprintf(d, sizeof(d), CANARY_PREFIX "%d-%u", (int)getpid(), atomic_fetch_add(&n, 1));
+	else
+		snprintf(d, sizeof(d), "%s/" CANARY_PREFIX "%d-%u", rd, (int)getpid(), atomic_fetch_add(&n, 1));
 	snprintf(a, sizeof(a), "%s/A", d);
 	snprintf(b, sizeof(b), "%s/B", d);
 	const char da[] = "faultfs canary: fsynced data\n";
@@ -1561,6 +1788,8 @@ static void canary(const char *dir, char *reply, size_t rsz)
 		fail = st.st_size > 0 ? "unsynced-survived (file B data)" : "unsynced-survived (file B entry)";
 		goto out;
 	}
+	/* C: the same through the mount, as a server's I/O goes (no faultfs lock is held here) */
+	fail = mount_check(d, why, sizeof(why));
 out:
 	if (fa)
 		fs_put(fa);
@@ -1575,10 +1804,34 @@ out:
 	/* forget whatever is left of the canary's own state, then remove its files */
 	power_loss(TORN_NONE, d, NULL);
 	rm_rf(d);
+	invalidate(d); /* the kernel saw d and C through the mount */
 	if (fail)
 		snprintf(reply, rsz, "error canary %s", fail);
 	else
 		snprintf(reply, rsz, "ok canary fsynced-survived unsynced-lost");
+}
+
+/*
+ * Lost-writes on or off. While it is on, the kernel keeps no directory entry between lookups
+ * (entry_timeout 0, read by libfuse for each reply it makes): a power loss that takes back a
+ * created or renamed entry can invalidate the inode behind a path (fuse_invalidate_path) but not
+ * the kernel's dentry, which would otherwise stay positive for up to a second. Through such a
+ * dentry, open(O_CREAT) of the lost name reaches faultfs as a plain open and fails with ENOENT,
+ * mkdir fails with EEXIST, and rename(x, x) reaches libfuse, whose path locking then waits for
+ * itself forever.
+ */
+static void set_lost(int on)
+{
+	if (on) {
+		atomic_store(&g_lost, 1);
+		if (g_cfg)
+			g_cfg->entry_timeout = 0;
+	} else {
+		atomic_store(&g_lost, 0);
+		if (g_cfg)
+			g_cfg->entry_timeout = 1.0;
+		flush_all();
+	}
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1749,12 +2002,7 @@ static void command(char *line, char *reply, size_t rsz)
 			return;
 		}
 		TRACE("lost-writes %d", v);
-		if (v) {
-			atomic_store(&g_lost, 1);
-		} else {
-			atomic_store(&g_lost, 0);
-			flush_all();
-		}
+		set_lost(v);
 		snprintf(reply, rsz, "ok lost-writes %s", v ? "on" : "off");
 	} else if (!strcmp(c, "power-loss")) {
 		int torn = TORN_NONE, seeded = 0;
@@ -2030,6 +2278,8 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "usage: %s LOWER MOUNTPOINT [-o ctl=PATH] [fuse options]\n", argv[0]);
 		return co.mountpoint ? 0 : 1;
 	}
+	if (!realpath(co.mountpoint, g_mnt))
+		snprintf(g_mnt, sizeof(g_mnt), "%s", co.mountpoint);
 	struct fuse *f = fuse_new(&args, &ff_ops, sizeof(ff_ops), NULL);
 	if (!f)
 		return 1;

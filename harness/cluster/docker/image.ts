@@ -19,7 +19,7 @@ export interface ImageOptions {
 }
 
 /** Binaries a local `make` in docker/faultfs/ leaves behind: built in the image, never sent to it. */
-const BUILT = new Set(['faultfs', 'faultfs-ctl']);
+const BUILT = new Set(['faultfs', 'faultfs-ctl', 'faultfs-exec']);
 
 /**
  * The build context: the Dockerfile, the helpers under docker/node/ and faultfs's sources under
