@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl-reply.h"
+
 int main(int argc, char *argv[])
 {
 	if (argc < 3) {
@@ -54,18 +56,7 @@ int main(int argc, char *argv[])
 	}
 	shutdown(fd, SHUT_WR);
 	char reply[4096];
-	size_t got = 0;
-	while (got < sizeof(reply) - 1) {
-		ssize_t r = read(fd, reply + got, sizeof(reply) - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (memchr(reply, '\n', got))
-			break;
-	}
-	reply[got] = 0;
+	size_t got = read_reply(fd, reply, sizeof(reply));
 	char *nl = strchr(reply, '\n');
 	if (nl)
 		*nl = 0;

@@ -49,6 +49,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ctl-reply.h"
+
 #define MAXPROC 16
 #define MAXSLOT 64
 #define MAXLEN (1 << 20)
@@ -457,19 +459,8 @@ static void ctl(const char *command, char *out, size_t osz)
 		return;
 	}
 	char reply[LINE];
-	size_t got = 0;
-	while (got < sizeof(reply) - 1) {
-		ssize_t r = read(fd, reply + got, sizeof(reply) - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-		if (memchr(reply, '\n', got))
-			break;
-	}
+	size_t got = read_reply(fd, reply, sizeof(reply));
 	close(fd);
-	reply[got] = 0;
 	char *nl = strchr(reply, '\n');
 	if (nl)
 		*nl = 0;
@@ -485,6 +476,17 @@ struct pending {
  * Runs a phase: hands each operation to its process, starts them all, and prints the results in
  * input order. A phase of one operation is a lockstep step.
  */
+static void run_phase(char **lines, size_t n);
+
+/* Runs the batch gathered so far as one phase and empties it. */
+static void end_batch(char **batch, size_t *nbatch)
+{
+	run_phase(batch, *nbatch);
+	for (size_t i = 0; i < *nbatch; i++)
+		free(batch[i]);
+	*nbatch = 0;
+}
+
 static void run_phase(char **lines, size_t n)
 {
 	struct pending *pend = calloc(n ? n : 1, sizeof(*pend));
@@ -588,20 +590,13 @@ int main(int argc, char *argv[])
 		if (nw == 0 || words[0][0] == '#')
 			continue;
 		if (!strcmp(words[0], "batch")) {
-			if (in_batch) {
-				run_phase(batch, nbatch);
-				for (size_t i = 0; i < nbatch; i++)
-					free(batch[i]);
-				nbatch = 0;
-			}
+			if (in_batch)
+				end_batch(batch, &nbatch);
 			in_batch = 1;
 			continue;
 		}
 		if (!strcmp(words[0], "end")) {
-			run_phase(batch, nbatch);
-			for (size_t i = 0; i < nbatch; i++)
-				free(batch[i]);
-			nbatch = 0;
+			end_batch(batch, &nbatch);
 			in_batch = 0;
 			continue;
 		}
