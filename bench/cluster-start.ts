@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
 import { ensureNodeImage, getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
-import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
+import { startPostgresCluster } from '../harness/engines/postgres/index.ts';
 import { defaultTopology, type PostgresTopologySpec } from '../harness/cluster/topology.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });

@@ -30,10 +30,10 @@ import { GenericContainer, Wait } from 'testcontainers';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { newRunId, removeRunResources, getEngine, runLabels, ensureNodeImage } from '../harness/cluster/docker/index.ts';
-import { startPostgresCluster } from '../harness/cluster/postgres/index.ts';
+import { startPostgresCluster } from '../harness/engines/postgres/index.ts';
 import { HistoryWriter, readHistory } from '../harness/history/index.ts';
 import { LEDGER_DDL, PostgresWorkload } from '../harness/workload/index.ts';
-import { RedisWorkload } from '../harness/workload/redis-writes.ts';
+import { RedisWorkload } from '../harness/engines/redis/client.ts';
 
 const { values } = parseArgs({
   options: {

@@ -6,7 +6,7 @@
 
 import { defineExperiment, type ScheduledStep } from '../harness/experiment/definition.ts';
 import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
-import { asPostgres } from '../harness/cluster/postgres/started-cluster.ts';
+import { asPostgres } from '../harness/engines/postgres/started-cluster.ts';
 import { describeError } from '../harness/errors.ts';
 import { hardenedTopology } from './sidekick-hardened.ts';
 

@@ -11,7 +11,7 @@ import { FaultlineError, UsageError, describeError } from './errors.ts';
 import { createProgress } from './progress.ts';
 import { defaultTopology, topologyJsonSchema, validateTopology } from './cluster/topology.ts';
 import { diagnose, ensureNodeImage, getEngine, installInterruptCleanup, interruptInProgress } from './cluster/docker/index.ts';
-import { engineFor, engines } from './cluster/engines.ts';
+import { engineFor, engines } from './engines/registry.ts';
 import { recheckRun, runExperiment, type ExperimentDefinition, type ExperimentResult } from './experiment/index.ts';
 import { isDrillFile, loadDrillFile } from './experiment/drill-file.ts';
 import { exitCodeOf, formatComparison, formatSummary, toJUnit } from './report/index.ts';

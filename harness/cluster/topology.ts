@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { describeValue as describe, parseOrThrow, strictObject } from '../schema.ts';
 import { formatBytes, parseSize } from '../units.ts';
-import { applyUserSettings, type AppliedSettings, type UserSetting } from './postgres/user-settings.ts';
+import { applyUserSettings, type AppliedSettings, type UserSetting } from '../engines/postgres/user-settings.ts';
 
 export const MIN_POSTGRES_VOLUME_BYTES = 64 * 1024 ** 2;
 export const DEFAULT_VOLUME_BYTES = 512 * 1024 ** 2;

@@ -8,7 +8,7 @@ import { configErrorOf, strictObject } from '../schema.ts';
 import { topologyIssues, validateTopology, type TopologySpec } from '../cluster/topology.ts';
 import type { Expectations, Shows } from '../checkers/types.ts';
 import { ALL_CHECK_NAMES } from '../checkers/index.ts';
-import { engineFor } from '../cluster/engines.ts';
+import { engineFor } from '../engines/registry.ts';
 import { parseDuration } from '../units.ts';
 import type { StartedCluster, WorkloadOptions } from '../cluster/engine.ts';
 import type { HistoryWriter } from '../history/writer.ts';

@@ -5,7 +5,7 @@
 
 import { join } from 'node:path';
 import { DeadlineError, FaultlineError, describeError } from '../errors.ts';
-import { engineFor } from '../cluster/engines.ts';
+import { engineFor } from '../engines/registry.ts';
 import type { ScratchNode, StartedCluster, Workload } from '../cluster/engine.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';

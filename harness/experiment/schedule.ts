@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../errors.ts';
 import type { Topology } from '../cluster/topology.ts';
-import { engineFor } from '../cluster/engines.ts';
+import { engineFor } from '../engines/registry.ts';
 import { checkTarget, faults, findFault, type Fault, type ParamValues } from '../faults/index.ts';
 import { seededRandom } from '../random.ts';
 import { parseDuration, parseSize } from '../units.ts';

@@ -1,4 +1,4 @@
-import { engineFor } from '../cluster/engines.ts';
+import { engineFor } from '../engines/registry.ts';
 import { targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 

@@ -4,7 +4,7 @@
 // old primary rejoining), and the restore rehearsal. Each is recorded in the history as it happens.
 
 import { describeError } from '../errors.ts';
-import { engineFor } from '../cluster/engines.ts';
+import { engineFor } from '../engines/registry.ts';
 import type { ScratchNode, StartedCluster } from '../cluster/engine.ts';
 import { rehearsalLoss } from '../checkers/index.ts';
 import { readHistory } from '../history/index.ts';

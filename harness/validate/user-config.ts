@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../cluster/topology.ts';
-import { isNoOpCommand, isPgBackRestCommand } from '../cluster/postgres/archive-command.ts';
+import { isNoOpCommand, isPgBackRestCommand } from '../engines/postgres/archive-command.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../../harness/cluster/postgres/index.ts';
+import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../../harness/engines/postgres/index.ts';
 import { defaultTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
 import { checkTarget, findFault, FaultUnavailable, resolveTarget, type Injected, type ParamValues } from '../../harness/faults/index.ts';
 import { seededRandom } from '../../harness/random.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { asPostgres } from '../../harness/cluster/postgres/index.ts';
+import { asPostgres } from '../../harness/engines/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
 import healthy from '../../experiments/healthy.ts';
 import { runExperiment } from '../../harness/experiment/index.ts';

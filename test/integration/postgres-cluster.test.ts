@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { startPostgresCluster, type StartedPostgresCluster } from '../../harness/cluster/postgres/index.ts';
+import { startPostgresCluster, type StartedPostgresCluster } from '../../harness/engines/postgres/index.ts';
 import { defaultTopology } from '../../harness/cluster/topology.ts';
-import { VOLUME_MOUNT, PGDATA } from '../../harness/cluster/postgres/postgres-node.ts';
+import { VOLUME_MOUNT, PGDATA } from '../../harness/engines/postgres/postgres-node.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 
 async function query<T extends pg.QueryResultRow>(config: pg.ClientConfig, sql: string, values: unknown[] = []): Promise<T[]> {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../../harness/validate/index.ts';
 import type { ExperimentResult } from '../../harness/experiment/index.ts';
 import type { HistoryEvent, RecoveryEvent } from '../../harness/history/events.ts';
-import { readPgAmcheck } from '../../harness/cluster/postgres/verification.ts';
+import { readPgAmcheck } from '../../harness/engines/postgres/verification.ts';
 import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
 import { GenericContainer } from 'testcontainers';
 import { runExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';

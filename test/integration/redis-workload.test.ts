@@ -10,7 +10,7 @@ import { removeRunResources } from '../../harness/cluster/docker/docker-run.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
 import { HistoryWriter } from '../../harness/history/writer.ts';
 import { isOp, type HistoryEvent, type OpEvent } from '../../harness/history/events.ts';
-import { REDIS_LOG_KEY, RedisWorkload, redisKey } from '../../harness/workload/redis-writes.ts';
+import { REDIS_LOG_KEY, RedisWorkload, redisKey } from '../../harness/engines/redis/client.ts';
 import type { WorkloadOptions, WorkloadStats } from '../../harness/workload/types.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 

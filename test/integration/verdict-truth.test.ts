@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { asPostgres } from '../../harness/cluster/postgres/index.ts';
+import { asPostgres } from '../../harness/engines/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
 import type { TopologySpec } from '../../harness/cluster/topology.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyWriteError, describeNotice, isCommittedLocallyNotice } from '../../harness/workload/classify.ts';
+import { classifyWriteError, describeNotice, isCommittedLocallyNotice } from '../../harness/engines/postgres/classify.ts';
 
 const serverError = (code: string, severity = 'ERROR') => Object.assign(new Error('server said no'), { code, severity });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgePgBackRestVerify } from '../../harness/cluster/postgres/pgbackrest-verify.ts';
+import { judgePgBackRestVerify } from '../../harness/engines/postgres/pgbackrest-verify.ts';
 
 // What pgBackRest 2.45 printed here (`verify --output=text --verbose --log-level-console=info`),
 // once on a sound repository and once after 14 bytes of one archived WAL file were overwritten.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReplyError } from 'ioredis';
 import { MaxRetriesPerRequestError } from 'ioredis/built/errors/index.js';
-import { classifyRedisError, describeRedisError, isReplyError } from '../../harness/workload/redis-classify.ts';
+import { classifyRedisError, describeRedisError, isReplyError } from '../../harness/engines/redis/classify.ts';
 
 const reply = (message: string): Error => new (ReplyError as new (message: string) => Error)(message);
 const systemError = (code: string, message: string) => Object.assign(new Error(message), { code });

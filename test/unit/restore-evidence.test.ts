@@ -1,9 +1,9 @@
 // What a restore records about its archive: how many WAL segments it held past the base backup
 // (as the repository lists them), and how WAL reaches it.
 import { describe, expect, it } from 'vitest';
-import { segmentsFrom } from '../../harness/cluster/postgres/wal.ts';
-import { archiveModeOf } from '../../harness/cluster/postgres/restore-evidence.ts';
-import type { StartedPostgresCluster } from '../../harness/cluster/postgres/started-cluster.ts';
+import { segmentsFrom } from '../../harness/engines/postgres/wal.ts';
+import { archiveModeOf } from '../../harness/engines/postgres/restore-evidence.ts';
+import type { StartedPostgresCluster } from '../../harness/engines/postgres/started-cluster.ts';
 
 describe('the WAL an archive holds past a base backup', () => {
   it('is none when the archive received none (an archive_command that copies nothing)', () => {

@@ -2,9 +2,9 @@
 // where the tool reports damage; its own failure (exit 1 of pg_amcheck, a lock, a timeout) is
 // "could not tell". The words are the tools' own (PostgreSQL 15, pgBackRest 2.45, Redis 7).
 import { describe, expect, it } from 'vitest';
-import { amcheckFindings, readPgAmcheck, readPgBackRestVerify, readPgChecksums, readPgVerifyBackup } from '../../harness/cluster/postgres/verification.ts';
-import { judgePgBackRestVerify } from '../../harness/cluster/postgres/pgbackrest-verify.ts';
-import { readRedisCheck } from '../../harness/cluster/redis/final-state.ts';
+import { amcheckFindings, readPgAmcheck, readPgBackRestVerify, readPgChecksums, readPgVerifyBackup } from '../../harness/engines/postgres/verification.ts';
+import { judgePgBackRestVerify } from '../../harness/engines/postgres/pgbackrest-verify.ts';
+import { readRedisCheck } from '../../harness/engines/redis/final-state.ts';
 
 const heapDamage = 'heap table "postgres.public.faultline_ledger", block 3, offset 2:\n    line pointer redirection to item at offset 99 exceeds maximum offset 12\n';
 const indexDamage = 'btree index "postgres.public.faultline_ledger_pkey":\n    ERROR:  index "faultline_ledger_pkey" lacks a main relation fork\n';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareLsn, findArchiveGap, findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, timelineForSegment } from '../../harness/cluster/postgres/wal.ts';
+import { compareLsn, findArchiveGap, findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, timelineForSegment } from '../../harness/engines/postgres/wal.ts';
 
 const MB16 = 16 * 1024 * 1024;
 

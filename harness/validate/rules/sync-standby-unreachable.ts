@@ -2,7 +2,7 @@
 // primary waits for standbys that never connect, so the server stops taking writes at once.
 
 import { quote, setting } from './settings.ts';
-import { parseStandbyNames } from '../../cluster/postgres/standby-names.ts';
+import { parseStandbyNames } from '../../engines/postgres/standby-names.ts';
 import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
 import type { Rule } from './types.ts';
 

@@ -9,8 +9,8 @@ import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } 
 import { parsePgBackRestConf } from '../../../harness/validate/pgbackrest-conf.ts';
 import { parsePostgresqlConf } from '../../../harness/validate/postgresql-conf.ts';
 import { describeRules, rules, runPreflight } from '../../../harness/validate/rules/index.ts';
-import { parseStandbyNames } from '../../../harness/cluster/postgres/standby-names.ts';
-import { copyDestinations, simpleCommands } from '../../../harness/cluster/postgres/archive-command.ts';
+import { parseStandbyNames } from '../../../harness/engines/postgres/standby-names.ts';
+import { copyDestinations, simpleCommands } from '../../../harness/engines/postgres/archive-command.ts';
 import type { Finding, Rule, UserConfig } from '../../../harness/validate/rules/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-rules-'));

@@ -2,10 +2,10 @@
 // so tests write `await using cluster = await startPostgresCluster(topology)`.
 
 import { ClusterError } from '../../errors.ts';
-import type { PostgresTopology } from '../topology.ts';
-import { RunningCluster } from '../running-cluster.ts';
+import type { PostgresTopology } from '../../cluster/topology.ts';
+import { RunningCluster } from '../../cluster/running-cluster.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
-import type { StartedCluster } from '../engine.ts';
+import type { StartedCluster } from '../../cluster/engine.ts';
 
 /** The cluster's pgBackRest certificate authority: what a node added later (a restore) needs to join. */
 export interface PgBackRestCa {

@@ -3,8 +3,8 @@
 
 import { postgresEngine } from './postgres/engine.ts';
 import { redisEngine } from './redis/engine.ts';
-import type { Engine, EngineName } from './engine.ts';
-import type { Topology } from './topology.ts';
+import type { Engine, EngineName } from '../cluster/engine.ts';
+import type { Topology } from '../cluster/topology.ts';
 
 export const engines: readonly Engine[] = [postgresEngine, redisEngine];
 

@@ -5,9 +5,9 @@
 import { PGDATA, type PostgresNodeHandle } from './postgres-node.ts';
 import { compareLsn } from './wal.ts';
 import type { Random } from '../../random.ts';
-import { damageAt, damageStillThere, overwriteScript, type Damage } from '../damage.ts';
-import type { Corruption, CorruptionOptions } from '../engine.ts';
-import { LEDGER_TABLE } from '../../workload/postgres-writes.ts';
+import { damageAt, damageStillThere, overwriteScript, type Damage } from '../../cluster/damage.ts';
+import type { Corruption, CorruptionOptions } from '../../cluster/engine.ts';
+import { LEDGER_TABLE } from './client.ts';
 
 export const POSTGRES_CORRUPTION_KINDS = ['heap', 'index', 'wal', 'pg_control'] as const;
 

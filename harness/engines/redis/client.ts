@@ -11,12 +11,12 @@
 // whatever target() names then.
 
 import { Redis } from 'ioredis';
-import type { HistoryWriter } from '../history/writer.ts';
-import type { OpEvent, OpFunction, OpType } from '../history/events.ts';
-import { seededRandom, type Random } from '../random.ts';
-import { sleep } from '../wait.ts';
-import { classifyRedisError, describeRedisError, isReplyError } from './redis-classify.ts';
-import type { Workload, WorkloadOptions, WorkloadStats } from './types.ts';
+import type { HistoryWriter } from '../../history/writer.ts';
+import type { OpEvent, OpFunction, OpType } from '../../history/events.ts';
+import { seededRandom, type Random } from '../../random.ts';
+import { sleep } from '../../wait.ts';
+import { classifyRedisError, describeRedisError, isReplyError } from './classify.ts';
+import type { Workload, WorkloadOptions, WorkloadStats } from '../../workload/types.ts';
 
 export const REDIS_KEY_PREFIX = 'fl:k:';
 export const REDIS_LOG_KEY = 'fl:log';

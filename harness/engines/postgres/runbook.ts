@@ -18,9 +18,9 @@ import { PGDATA, REPO } from './postgres-node.ts';
 import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
-import type { RunbookOptions } from '../engine.ts';
+import type { RunbookOptions } from '../../cluster/engine.ts';
 
-export type { RunbookOptions } from '../engine.ts';
+export type { RunbookOptions } from '../../cluster/engine.ts';
 
 /** How long a named primary may take to accept writes once the runbook has exited. */
 const READY_MS = 15_000;

@@ -1,8 +1,8 @@
 // The Redis (and Valkey) engine: the engine interface (cluster/engine.ts) over this folder's actions.
 
 import { ClusterError } from '../../errors.ts';
-import type { ClusterNode, Engine, StartedCluster } from '../engine.ts';
-import { RedisWorkload } from '../../workload/redis-writes.ts';
+import type { ClusterNode, Engine, StartedCluster } from '../../cluster/engine.ts';
+import { RedisWorkload } from './client.ts';
 import { corruptRedis, damageNewestBackup, REDIS_CORRUPTION_KINDS } from './corruption.ts';
 import { readLedger, readRedisFinalState } from './final-state.ts';
 import { RedisNodeHandle, withRedis } from './redis-node.ts';

@@ -1,8 +1,8 @@
 // The PostgreSQL engine: the engine interface (cluster/engine.ts) over this folder's actions.
 
 import { ClusterError } from '../../errors.ts';
-import type { ClusterNode, Engine } from '../engine.ts';
-import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from '../../workload/postgres-writes.ts';
+import type { ClusterNode, Engine } from '../../cluster/engine.ts';
+import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from './client.ts';
 import { archiveCurrentSegment, followPrimary } from './archive.ts';
 import { damageArchivedWal } from './backup-damage.ts';
 import { takeBaseBackup } from './base-backup.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { FinalState, IntegrityRun, IntegrityVerdict, TableHashes } from '../../history/final-state.ts';
 import { describeError } from '../../errors.ts';
-import { REDIS_KEY_PREFIX, REDIS_LOG_KEY } from '../../workload/redis-writes.ts';
+import { REDIS_KEY_PREFIX, REDIS_LOG_KEY } from './client.ts';
 import { withRedis, type RedisNodeHandle } from './redis-node.ts';
 import { waitForSync, type StartedRedisCluster } from './start-cluster.ts';
 

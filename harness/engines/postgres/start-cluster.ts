@@ -7,13 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { ClusterError, describeError } from '../../errors.ts';
-import { validatePostgresTopology, type PostgresNode, type PostgresTopology, type PostgresTopologySpec } from '../topology.ts';
+import { validatePostgresTopology, type PostgresNode, type PostgresTopology, type PostgresTopologySpec } from '../../cluster/topology.ts';
 import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
-import { DockerRun } from '../docker/docker-run.ts';
-import type { StartOptions } from '../engine.ts';
-import { ensureNodeImage } from '../docker/image.ts';
+import { DockerRun } from '../../cluster/docker/docker-run.ts';
+import type { StartOptions } from '../../cluster/engine.ts';
+import { ensureNodeImage } from '../../cluster/docker/image.ts';
 import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';

@@ -7,7 +7,7 @@ import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
 import { compareLsn } from './wal.ts';
-import { fence } from '../fence.ts';
+import { fence } from '../../cluster/fence.ts';
 
 /**
  * Fails over: fences the old primary (kills its server and proves it gone, or says it could not),

@@ -8,10 +8,10 @@
 
 import { ClusterError } from '../../errors.ts';
 import type { Random } from '../../random.ts';
-import { damageAt, damageStillThere, overwriteScript } from '../damage.ts';
-import type { Corruption, CorruptionOptions } from '../engine.ts';
+import { damageAt, damageStillThere, overwriteScript } from '../../cluster/damage.ts';
+import type { Corruption, CorruptionOptions } from '../../cluster/engine.ts';
 import { waitFor } from '../../wait.ts';
-import { killAll } from '../kill.ts';
+import { killAll } from '../../cluster/kill.ts';
 import { AOF_DIR, BACKUPS, RDB_FILE, type RedisNodeHandle } from './redis-node.ts';
 
 export const REDIS_CORRUPTION_KINDS = ['aof-tail', 'aof-middle', 'rdb'] as const;

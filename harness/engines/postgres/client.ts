@@ -4,14 +4,14 @@
 // retires: its connection is dropped and a new process id takes over, as in Jepsen.
 
 import pg from 'pg';
-import type { HistoryWriter } from '../history/writer.ts';
-import type { OpFunction, OpType } from '../history/events.ts';
-import { seededRandom, type Random } from '../random.ts';
+import type { HistoryWriter } from '../../history/writer.ts';
+import type { OpFunction, OpType } from '../../history/events.ts';
+import { seededRandom, type Random } from '../../random.ts';
 import { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
-import { sleep } from '../wait.ts';
-import type { Workload, WorkloadOptions, WorkloadStats } from './types.ts';
+import { sleep } from '../../wait.ts';
+import type { Workload, WorkloadOptions, WorkloadStats } from '../../workload/types.ts';
 
-export type { WorkloadOptions, WorkloadStats } from './types.ts';
+export type { WorkloadOptions, WorkloadStats } from '../../workload/types.ts';
 
 export const LEDGER_TABLE = 'faultline_ledger';
 export const LEDGER_DDL = `CREATE TABLE IF NOT EXISTS ${LEDGER_TABLE} (key bigint PRIMARY KEY, value text NOT NULL)`;

@@ -6,11 +6,11 @@
 
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
-import { DockerRun } from '../docker/docker-run.ts';
-import { ensureNodeImage } from '../docker/image.ts';
-import { VOLUME_MOUNT, type NodeSpec, type StartOptions } from '../engine.ts';
-import { RunningCluster } from '../running-cluster.ts';
-import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../topology.ts';
+import { DockerRun } from '../../cluster/docker/docker-run.ts';
+import { ensureNodeImage } from '../../cluster/docker/image.ts';
+import { VOLUME_MOUNT, type NodeSpec, type StartOptions } from '../../cluster/engine.ts';
+import { RunningCluster } from '../../cluster/running-cluster.ts';
+import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../../cluster/topology.ts';
 import { BACKUPS, REDIS_LOGS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
 
 export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}

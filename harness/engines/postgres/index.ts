@@ -9,5 +9,5 @@ export { restoreFromArchive, type RestoreOptions } from './restore.ts';
 export { runRunbook, runbookContext, type RunbookOptions } from './runbook.ts';
 export { ledgerRows, readFinalState, PROBE_KEY, type FinalStateOptions } from './final-state.ts';
 export { archiveCurrentSegment, archiveEvidence, archivedWalDir, followPrimary, timelineOf } from './archive.ts';
-export { fence, type Fencing } from '../fence.ts';
+export { fence, type Fencing } from '../../cluster/fence.ts';
 export { PostgresNodeHandle, PGDATA, REPO, PG_PORT, type ExecRecord } from './postgres-node.ts';

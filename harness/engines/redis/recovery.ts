@@ -3,11 +3,11 @@
 // the newest RDB copy from the backup node into a new node, rejoin a former primary as a replica,
 // point the backup job at the new primary, and take a fresh backup.
 
-import { pipeBetween } from '../docker/pipe.ts';
+import { pipeBetween } from '../../cluster/docker/pipe.ts';
 import { ClusterError, describeError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
-import { fence } from '../fence.ts';
-import type { RestoreOptions } from '../engine.ts';
+import { fence } from '../../cluster/fence.ts';
+import type { RestoreOptions } from '../../cluster/engine.ts';
 import { AOF_DIR, BACKUPS, RDB_FILE, REDIS_PORT, type RedisNodeHandle } from './redis-node.ts';
 import { configureAndStart, replicaState, REHEARSAL_NODE, RESTORED_NODE, startRedisNode, waitForSync, type StartedRedisCluster } from './start-cluster.ts';
 

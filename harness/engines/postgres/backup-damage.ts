@@ -3,8 +3,8 @@
 
 import { archivedWalDir, findArchivedSegment } from './archive.ts';
 import { waitFor } from '../../wait.ts';
-import { damageAt, damageStillThere, overwriteScript } from '../damage.ts';
-import type { Corruption } from '../engine.ts';
+import { damageAt, damageStillThere, overwriteScript } from '../../cluster/damage.ts';
+import type { Corruption } from '../../cluster/engine.ts';
 import type { Random } from '../../random.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';

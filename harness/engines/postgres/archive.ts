@@ -7,7 +7,7 @@ import type { ArchiveEvidence } from '../../history/final-state.ts';
 import { waitFor } from '../../wait.ts';
 import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
-import { killAll } from '../kill.ts';
+import { killAll } from '../../cluster/kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 

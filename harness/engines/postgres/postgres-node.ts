@@ -5,12 +5,12 @@
 import type { StartedTestContainer } from 'testcontainers';
 import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
-import type { PostgresNode } from '../topology.ts';
-import type { StartedNode } from '../docker/docker-run.ts';
-import { CommandTimeout, runInContainer } from '../docker/agent.ts';
-import { killAllCommand } from '../kill.ts';
-import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../engine.ts';
-import type { NodeLogs } from '../docker/logs.ts';
+import type { PostgresNode } from '../../cluster/topology.ts';
+import type { StartedNode } from '../../cluster/docker/docker-run.ts';
+import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
+import { killAllCommand } from '../../cluster/kill.ts';
+import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../../cluster/engine.ts';
+import type { NodeLogs } from '../../cluster/docker/logs.ts';
 
 export { VOLUME_MOUNT, type ExecRecord };
 

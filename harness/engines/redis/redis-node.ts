@@ -4,12 +4,12 @@
 import type { StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
-import type { StartedNode } from '../docker/docker-run.ts';
-import { CommandTimeout, runInContainer } from '../docker/agent.ts';
-import { killAllCommand } from '../kill.ts';
-import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../engine.ts';
-import type { RedisTopology } from '../topology.ts';
-import type { NodeLogs } from '../docker/logs.ts';
+import type { StartedNode } from '../../cluster/docker/docker-run.ts';
+import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
+import { killAllCommand } from '../../cluster/kill.ts';
+import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../../cluster/engine.ts';
+import type { RedisTopology } from '../../cluster/topology.ts';
+import type { NodeLogs } from '../../cluster/docker/logs.ts';
 
 export const REDIS_PORT = 6379;
 export const REDIS_DATA = VOLUME_MOUNT;
