@@ -6,7 +6,8 @@ import { hostname } from 'node:os';
 import { describeError } from '../../errors.ts';
 import type { Engine } from './engine.ts';
 import { LABEL_APP, LABEL_OWNER_HOST, LABEL_OWNER_PID, LABEL_RUN } from './labels.ts';
-import { listLoopDevices, releaseLoopDevices, removeRunResources, type LoopLeftover } from './docker-run.ts';
+import { listLoopDevices, releaseLoopDevices, type LoopLeftover } from './loop-devices.ts';
+import { removeRunResources } from './removal.ts';
 
 export { listLoopDevices, type LoopLeftover };
 

@@ -1,0 +1,114 @@
+// A node of a run: its LUNs (ext4 images on failure-domain volumes, faultfs stacked on the first
+// when the run has it) and the container that loop-mounts them, started once it says it is ready.
+
+import type { StartedTestContainer } from 'testcontainers';
+import { Wait } from 'testcontainers';
+import { ClusterError, describeError } from '../../errors.ts';
+import type { DockerRun } from './docker-run.ts';
+import { LABEL_NODE, resourceName, runLabels } from './labels.ts';
+import { NodeContainer } from './node-container.ts';
+
+/** One volume of a node: an ext4 image on its failure domain's Docker volume, loop-mounted in the node. */
+export interface LunSpec {
+  /** Short name, e.g. `data` or `repo`. */
+  name: string;
+  domain: string;
+  /** Where the node mounts it. */
+  mountPoint: string;
+  bytes: number;
+  /** Owner of the mounted file system's root, e.g. `postgres`. */
+  owner: string;
+}
+
+/**
+ * faultfs (docker/faultfs) stacked on every LUN of a run: the server then uses its volume through
+ * it, and faults can make calls fail or drop what was never fsynced (`io-error`, `power-loss`).
+ */
+export interface FaultfsOptions {
+  /** Keep un-fsynced data apart from the start, so that a power loss can drop it. */
+  lostWrites: boolean;
+}
+
+/** faultfs's control socket in a node (one LUN per node has faultfs). */
+export const FAULTFS_SOCKET = '/run/faultfs.sock';
+
+/** Where a LUN's ext4 file system is mounted when faultfs shows it at its mount point. */
+function lowerMountPoint(lun: LunSpec): string {
+  return `/var/lib/faultline/lun-${lun.name}`;
+}
+
+export interface NodeContainerSpec {
+  name: string;
+  image: string;
+  luns: LunSpec[];
+  exposedPorts: number[];
+}
+
+export interface StartedNode {
+  name: string;
+  container: StartedTestContainer;
+  luns: StartedLun[];
+}
+
+export interface StartedLun extends LunSpec {
+  imagePath: string;
+  /** The failure domain's Docker volume that holds the image. */
+  volume: string;
+  /**
+   * Where the LUN's own ext4 file system is mounted: `mountPoint`, unless faultfs is stacked on it
+   * (then faults that act on the file system itself, such as fsfreeze, use this path).
+   */
+  fsMount: string;
+  /** faultfs on this LUN: the server reaches `mountPoint` through it. */
+  faultfs?: FaultfsOptions & { socket: string };
+}
+
+/** Where a domain's Docker volume is mounted inside every node that has a LUN in it. */
+export function domainMountPoint(domain: string): string {
+  return `/domains/${domain}`;
+}
+
+/** Starts a node container of `run` with its LUNs attached; resolves once the node said it is ready (DockerRun.startNode). */
+export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec): Promise<StartedNode> {
+  run.checkpoint();
+  const faultfs = run.faultfs;
+  const luns: StartedLun[] = spec.luns.map((lun, index) => {
+    // One faultfs per node (its control socket is the node's): on its first LUN.
+    const stacked = faultfs !== undefined && index === 0;
+    return {
+      ...lun,
+      imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${run.id}.img`,
+      volume: run.volumeName(lun.domain),
+      fsMount: stacked ? lowerMountPoint(lun) : lun.mountPoint,
+      ...(stacked ? { faultfs: { ...faultfs, socket: FAULTFS_SOCKET } } : {}),
+    };
+  });
+  const lunEnv = (l: StartedLun) =>
+    [l.imagePath, l.fsMount, l.bytes, l.owner, l.faultfs ? l.mountPoint : '', l.faultfs?.lostWrites ? 'lost-writes' : ''].join('|');
+  const container = new NodeContainer(spec.image)
+    .withLoopDevices(run.engine.appArmor)
+    .withName(resourceName(run.id, spec.name))
+    .withHostname(spec.name)
+    .withNetworkMode(run.networkName)
+    .withNetworkAliases(spec.name)
+    .withLabels({ ...runLabels(run.id), [LABEL_NODE]: spec.name })
+    .withEnvironment({
+      FAULTLINE_LUNS: luns.map(lunEnv).join(';'),
+    })
+    .withExposedPorts(...spec.exposedPorts)
+    .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
+    .withStartupTimeout(60_000);
+  if (faultfs) container.withFuse();
+  for (const domain of new Set(luns.map((l) => l.domain))) {
+    container.withNamedVolume(run.volumeName(domain), domainMountPoint(domain));
+  }
+  let started: StartedTestContainer;
+  try {
+    started = await run.track(container.start());
+  } catch (error) {
+    run.checkpoint();
+    throw new ClusterError(`Node '${spec.name}' did not start: ${describeError(error)}`, { cause: error });
+  }
+  run.checkpoint();
+  return { name: spec.name, container: started, luns };
+}
