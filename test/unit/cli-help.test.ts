@@ -8,10 +8,16 @@ import { cli } from '../helpers.ts';
 const noDocker = { DOCKER_HOST: 'unix:///nonexistent/faultline-test.sock' };
 
 describe('the command line helps', () => {
-  it.each(['list', 'run', 'report', 'faults', 'schema', 'up', 'image', 'doctor', 'help'])("answers 'faultline %s --help' with its usage, exit 0", async (command) => {
+  it.each(['list', 'run', 'report', 'validate', 'rehearse', 'faults', 'schema', 'up', 'image', 'doctor', 'help'])("answers 'faultline %s --help' with its usage, exit 0", async (command) => {
     const result = await cli([command, '--help'], { env: noDocker });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`^faultline ${command}\\b`));
+  });
+
+  it('opens its help with what it does, naming every engine', async () => {
+    const result = await cli(['--help']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe('faultline — rehearse storage failures on real PostgreSQL, Redis and Valkey clusters');
   });
 
   it('prints its version', async () => {

@@ -1,0 +1,93 @@
+// 'faultline validate': judge the user's own backup configuration — preflight rules on their files,
+// then drills on real containers running their settings (--rules lists the rules).
+
+import { writeFileSync } from 'node:fs';
+import { installInterruptCleanup } from '../cluster/docker/index.ts';
+import { UsageError } from '../errors.ts';
+import { createProgress } from '../progress.ts';
+import { didYouMean } from '../schema.ts';
+import { DRILL_NAMES, describeRules, formatValidate, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
+import { checkWritable, parse, parseSeed, type Command } from './options.ts';
+
+export const usage =
+  'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n' +
+  '                   [--drill NAME…] [--no-drills] [--concurrency N]\n' +
+  'faultline validate --rules\n\n' +
+  'Judges your own backup configuration. Your files are only read.\n' +
+  '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
+  '  2. drills: real containers run your settings through a primary crash, a power loss under the primary (what it\n' +
+  '     never fsynced is gone), a power loss mid-write (a torn page), a failed fsync followed by a crash, the loss of\n' +
+  '     its volume and a restore, a failover after the replica fell behind, a stale snapshot, the loss of its\n' +
+  '     failure domain, and an archive outage followed by the loss of the primary. Each drill counts acknowledged,\n' +
+  '     lost and indeterminate writes and verifies what survived.\n' +
+  '  --topology FILE   your nodes and failure domains (JSON, see faultline schema); default: primary, replica and\n' +
+  '                    archive, each in a domain of its own\n' +
+  `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
+  '  --no-drills       preflight only (a second or two)\n' +
+  '  --concurrency N   drills at once (default 2 on a machine with 2 or more cores)\n' +
+  '  --seed N          replay the drills of an earlier run\n' +
+  '  --out DIR         where validate.json, junit.xml, report.html and the drills\' runs go\n' +
+  '                    (default faultline-out/validate/<time>)\n' +
+  '  --json            print validate.json instead of the table\n' +
+  '  --junit FILE      also write the JUnit report there (a case per finding and per drill)\n' +
+  '  --rules           list the preflight rules and exit\n' +
+  'Exit code: 0 no error finding and every drill held; 1 an error finding, a lost acknowledged write, a failed\n' +
+  'restore or another failed check; 2 bad input (a file that cannot be read or parsed, a setting that cannot run);\n' +
+  '3 environment error.';
+
+export const command: Command = async (args) => {
+  const { values } = parse(
+    args,
+    {
+      'postgres-conf': { type: 'string' },
+      'pgbackrest-conf': { type: 'string' },
+      topology: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      junit: { type: 'string' },
+      drill: { type: 'string', multiple: true },
+      'no-drills': { type: 'boolean' },
+      concurrency: { type: 'string' },
+      rules: { type: 'boolean' },
+    },
+    'validate',
+  );
+  if (values.rules) {
+    for (const rule of describeRules()) {
+      process.stdout.write(`${rule.id}  (${rule.severity})  ${rule.title}\n    why: ${rule.reason}\n    fix: ${rule.fix}\n    see: ${rule.docs}\n`);
+    }
+    return 0;
+  }
+  if (!values['postgres-conf']) throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf'. See 'faultline validate --help'.");
+  for (const name of values.drill ?? []) {
+    if (!DRILL_NAMES.includes(name)) {
+      const guess = didYouMean(name, DRILL_NAMES);
+      throw new UsageError(`--drill '${name}' is not a drill${guess ? ` (did you mean '${guess}'?)` : ''}: use ${DRILL_NAMES.join(', ')}`);
+    }
+  }
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 6)) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 6, got '${values.concurrency}'`);
+  }
+  if (values.junit) checkWritable(values.junit);
+  const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const log = createProgress();
+  if (!values['no-drills']) installInterruptCleanup();
+  const result = await validate({
+    postgresConf: values['postgres-conf'],
+    ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
+    ...(values.topology ? { topology: values.topology } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(values.out ? { outDir: values.out } : {}),
+    ...(values.drill ? { drills: values.drill } : {}),
+    noDrills: values['no-drills'] === true,
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    log,
+  });
+  log.pause();
+  writeValidateFiles(result);
+  if (values.junit) writeFileSync(values.junit, validateJUnit(result));
+  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatValidate(result)}\n`);
+  return result.exitCode;
+};
