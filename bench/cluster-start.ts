@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
 import { ensureNodeImage, getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/engines/postgres/index.ts';
-import { defaultTopology, type PostgresTopologySpec } from '../harness/cluster/topology.ts';
+import { defaultTopology, type PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' } } });
 const rounds = Number(values.rounds);

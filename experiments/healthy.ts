@@ -1,5 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
-import { defaultTopology } from '../harness/cluster/topology.ts';
+import { defaultTopology } from '../harness/engines/postgres/index.ts';
 
 /** The baseline: no faults at all. If this loses a write or reports an anomaly, faultline is wrong. */
 export default defineExperiment({

@@ -1,5 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
-import { defaultTopology } from '../harness/cluster/topology.ts';
+import { defaultTopology } from '../harness/engines/postgres/index.ts';
 
 /**
  * A SAN controller failover pauses I/O on the primary's volume for 3 s under load. Writes stall

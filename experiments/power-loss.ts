@@ -5,8 +5,8 @@
 // https://www.postgresql.org/docs/current/runtime-config-error-handling.html (data_sync_retry)
 
 import { defineExperiment, type ScheduledStep } from '../harness/experiment/definition.ts';
-import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
-import { asPostgres } from '../harness/engines/postgres/started-cluster.ts';
+import type { PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
+import { asPostgres } from '../harness/engines/postgres/index.ts';
 import { describeError } from '../harness/errors.ts';
 import { hardenedTopology } from './sidekick-hardened.ts';
 

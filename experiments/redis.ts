@@ -4,7 +4,7 @@
 // `faultline run --as-documented` holds them to it.
 
 import { defineExperiment, type ExperimentDefinition } from '../harness/experiment/definition.ts';
-import type { RedisTopologySpec } from '../harness/cluster/topology.ts';
+import type { RedisTopologySpec } from '../harness/engines/redis/index.ts';
 
 type RedisSection = RedisTopologySpec['redis'];
 

@@ -1,5 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
-import type { PostgresTopologySpec } from '../harness/cluster/topology.ts';
+import type { PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
 import { recoveryAt, sanUpgrade } from './sidekick-upgrade.ts';
 
 /**

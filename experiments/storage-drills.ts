@@ -1,5 +1,5 @@
 import { defineExperiment } from '../harness/experiment/definition.ts';
-import { defaultTopology } from '../harness/cluster/topology.ts';
+import { defaultTopology } from '../harness/engines/postgres/index.ts';
 
 // Single storage faults on the primary, with honest expectations: what PostgreSQL survives on its
 // own (a full disk) passes; what it cannot see (an old snapshot, garbage in its files) fails.

@@ -1,6 +1,7 @@
 // faultline's public API, for users' own test suites and scripts.
 export * from './errors.ts';
 export * from './cluster/index.ts';
+export * from './engines/index.ts';
 export { parseSize, parseDuration } from './units.ts';
 export { seededRandom, type Random } from './random.ts';
 export * from './experiment/index.ts';

@@ -6,8 +6,7 @@
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { InterruptedError } from '../errors.ts';
-import { ensureNodeImage } from '../cluster/docker/index.ts';
-import { validateTopology } from '../cluster/topology.ts';
+import { engineFor, validateTopology } from '../engines/registry.ts';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../experiment/index.ts';
 import { entryOf, type CampaignEntry } from './summary.ts';
 
@@ -53,16 +52,13 @@ export async function runCampaign(plan: readonly PlannedRun[], options: Campaign
   const parallel = Math.max(1, Math.min(options.parallel, plan.length));
   const prefix = options.prefixLogs ?? parallel > 1;
   // Each image is built (or found) once, before runs start side by side: two would build it at once.
-  const images = new Map<number, string>();
+  // The engine's image hook decides the image; runs that share one reuse the build.
+  const images = new Map<PlannedRun, string>();
   for (const run of plan) {
     const topology = validateTopology(run.definition.topology, `${run.source}: topology`);
-    const version = topology.engine === 'postgres' ? topology.postgres.version : 15;
-    if (!images.has(version)) images.set(version, await ensureNodeImage({ postgresVersion: version, log }));
+    images.set(run, await engineFor(topology).image(topology, { log }));
   }
-  const imageOf = (run: PlannedRun) => {
-    const topology = validateTopology(run.definition.topology);
-    return images.get(topology.engine === 'postgres' ? topology.postgres.version : 15)!;
-  };
+  const imageOf = (run: PlannedRun) => images.get(run)!;
 
   const started = performance.now();
   const outcomes: Array<{ result: ExperimentResult; entry: CampaignEntry } | undefined> = new Array(plan.length);

@@ -10,12 +10,13 @@ import type { DockerRun, FaultfsOptions, StartedNode } from './docker/docker-run
 import type { HistoryWriter } from '../history/writer.ts';
 import type { FinalState } from '../history/final-state.ts';
 import type { Random } from '../random.ts';
-import type { Topology, NodeRole } from './topology.ts';
+import type { NodeSpec, Topology, TopologySection } from './topology.ts';
 import type { Workload, WorkloadOptions } from '../workload/types.ts';
 
 export type { Workload, WorkloadOptions, WorkloadStats } from '../workload/types.ts';
 
-export type EngineName = Topology['engine'];
+export type EngineName = string;
+export type { NodeSpec } from './topology.ts';
 
 /** A command run in a node, kept so that later stages can put it in the history. */
 export interface ExecRecord {
@@ -25,14 +26,6 @@ export interface ExecRecord {
   stdout: string;
   stderr: string;
   durationMs: number;
-}
-
-/** A node as the topology declares it, whatever the engine. */
-export interface NodeSpec {
-  name: string;
-  role: NodeRole;
-  domain: string;
-  volumeBytes: number;
 }
 
 /** Mount point of a node's own volume (its "LUN"): the server's data, or the backup repository. */
@@ -45,7 +38,7 @@ export interface ClusterNode {
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
   /** Its role now: a promoted replica is 'primary'; a primary that was failed over is 'retired'. */
-  role: NodeRole | 'retired';
+  role: NodeSpec['role'] | 'retired';
   /** Set when the node's volume or whole domain was destroyed: it cannot come back. */
   lost: boolean;
   /** The user and group that own the server's files, e.g. `postgres:postgres`. */
@@ -75,6 +68,8 @@ export interface ClusterNode {
 
 /** A running cluster of any engine. */
 export interface StartedCluster<N extends ClusterNode = ClusterNode> extends AsyncDisposable {
+  /** The engine that started it: every action on the cluster goes through it. */
+  readonly engine: Engine;
   readonly topology: Topology;
   readonly run: DockerRun;
   readonly nodes: N[];
@@ -88,6 +83,8 @@ export interface StartedCluster<N extends ClusterNode = ClusterNode> extends Asy
   /** Replicas still following a primary (not lost, not promoted). */
   replicas(): N[];
   archive(): N | undefined;
+  /** Makes `node` the primary; the previous primary is retired. */
+  setPrimary(node: N): void;
   /** Loses a whole failure domain: its nodes are removed, its storage deleted. */
   loseDomain(domain: string): Promise<{ nodes: string[]; volume: string }>;
   stop(): Promise<void>;
@@ -131,6 +128,17 @@ export interface RunbookOptions {
   log: (line: string) => void;
 }
 
+/** An engine's part of running a user's runbook (the runner is recovery/runbook.ts). */
+export interface RunbookAbility {
+  /**
+   * Prepares what an operator would have: an empty node in `domain`, and the runbook's context
+   * (written to context.json) and environment (FAULTLINE_EMPTY_NODE, how to reach the servers, …).
+   */
+  prepare(cluster: StartedCluster, options: { domain: string }): Promise<{ context: unknown; env: Record<string, string> }>;
+  /** One look at whether the node the runbook named accepts writes, and what was seen. */
+  acceptsWrites(node: ClusterNode): Promise<{ accepts: boolean; state: string }>;
+}
+
 /** A scratch node being started for the rehearsal (the engine's own node handle, once started). */
 export type ScratchNode = Promise<unknown>;
 
@@ -159,6 +167,12 @@ export interface StartOptions {
   logsDir?: string;
 }
 
+/** An engine's own workload options: the keys it reads, and how it checks them. */
+export interface WorkloadOptionsParser {
+  readonly keys: readonly string[];
+  parse(given: Record<string, unknown>, topology: Topology, where: string): Partial<WorkloadOptions>;
+}
+
 /** One storage system behind faultline. */
 export interface Engine {
   readonly name: EngineName;
@@ -166,8 +180,15 @@ export interface Engine {
   readonly label: string;
   /** The silent-corruption kinds this engine has, the first being the default. */
   readonly corruptionKinds: readonly string[];
-  /** The recovery actions it can take. */
-  readonly recoveryActions: ReadonlyArray<'failover' | 'restore' | 'runbook'>;
+  /** The recovery actions it can take (a runbook is the `runbooks` ability). */
+  readonly recoveryActions: ReadonlyArray<'failover' | 'restore'>;
+  /** Its section of a topology file: schema, checks and the validated form. */
+  readonly topology: TopologySection;
+  /** Workload options only this engine has (Redis's `wait`), checked and turned into WorkloadOptions. */
+  readonly workloadOptions?: WorkloadOptionsParser;
+  /** The node image for a validated topology of this engine (built once, then reused); returns its tag. */
+  image(topology: Topology, options: { log?: (line: string) => void }): Promise<string>;
+  /** Starts the cluster an already validated topology describes and resolves when it is ready. */
   start(topology: Topology, options: StartOptions): Promise<StartedCluster>;
   /** Makes the ledger ready on the primary; returns the server's version line for the result. */
   prepare(cluster: StartedCluster): Promise<string>;
@@ -177,7 +198,8 @@ export interface Engine {
   freshBackup(cluster: StartedCluster): Promise<string>;
   failover(cluster: StartedCluster): Promise<string>;
   restore(cluster: StartedCluster, options: RestoreOptions): Promise<string>;
-  runbook(cluster: StartedCluster, options: RunbookOptions): Promise<string>;
+  /** Runbooks (`recovery.try: ['runbook']`): what this engine hands a user's runbook. */
+  readonly runbooks?: RunbookAbility;
   /** After a failover, the former primary follows the new one. */
   rejoin(cluster: StartedCluster): Promise<string>;
   /** After the primary changed, the backup node follows the new one. */

@@ -1,19 +1,21 @@
 // A running cluster, whatever its engine: its topology, its nodes by role, and its clean-up.
-// AsyncDisposable, so tests write `await using cluster = await startPostgresCluster(topology)`.
+// AsyncDisposable, so tests write `await using cluster = await engine.start(topology, options)`.
 
 import { ClusterError } from '../errors.ts';
 import type { DockerRun } from './docker/docker-run.ts';
-import type { ClusterNode, StartedCluster } from './engine.ts';
+import type { ClusterNode, Engine, StartedCluster } from './engine.ts';
 import type { Topology } from './topology.ts';
 
 export class RunningCluster<N extends ClusterNode, T extends Topology> implements StartedCluster<N> {
+  readonly engine: Engine;
   readonly topology: T;
   readonly run: DockerRun;
   readonly nodes: N[];
   readonly image: string;
   /** Milliseconds from the call to start until every follower had caught up. */
   readonly readyMs: number;
-  constructor(topology: T, run: DockerRun, nodes: N[], image: string, readyMs: number) {
+  constructor(engine: Engine, topology: T, run: DockerRun, nodes: N[], image: string, readyMs: number) {
+    this.engine = engine;
     this.topology = topology;
     this.run = run;
     this.nodes = nodes;

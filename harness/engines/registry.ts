@@ -1,17 +1,55 @@
-// The engines faultline has, by name: the one place that knows every engine's folder. Everything
-// else (runner, recovery steps, faults, report) reaches an engine through `engineFor`.
+// The engines faultline has, by name: the one file that names them. Everything else reaches an
+// engine through a started cluster (`cluster.engine`) or asks here once, for a topology.
 
-import { postgresEngine } from './postgres/engine.ts';
-import { redisEngine } from './redis/engine.ts';
+import { ConfigError } from '../errors.ts';
+import { topologyIssuesWith, topologyJsonSchemaOf, validateTopologyWith, type Topology } from '../cluster/topology.ts';
 import type { Engine, EngineName } from '../cluster/engine.ts';
-import type { Topology } from '../cluster/topology.ts';
+import { postgresEngine, type PostgresTopologySpec } from './postgres/index.ts';
+import { redisEngine, type RedisTopologySpec } from './redis/index.ts';
 
+/** The engines, in the order `faultline list` shows them. Tests may add one (registerEngine). */
 export const engines: readonly Engine[] = [postgresEngine, redisEngine];
+
+/** A topology as users write it, for any shipped engine (a registered one's is checked at run time). */
+export type TopologySpec = PostgresTopologySpec | RedisTopologySpec;
+
+/**
+ * Adds an engine (a test's own, or a plugin's) to the registry; returns how to remove it again.
+ * Its topology section, actions and image hook are then used like the shipped engines'.
+ */
+export function registerEngine(engine: Engine): () => void {
+  if (engines.some((e) => e.name === engine.name)) throw new ConfigError(`An engine named '${engine.name}' is already registered`);
+  (engines as Engine[]).push(engine);
+  return () => {
+    const at = engines.indexOf(engine);
+    if (at >= 0) (engines as Engine[]).splice(at, 1);
+  };
+}
+
+const sections = () => engines.map((engine) => engine.topology);
 
 /** The engine of a topology (or of a cluster started from one). */
 export function engineFor(of: Topology | { topology: Topology } | EngineName): Engine {
   const name = typeof of === 'string' ? of : 'topology' in of ? of.topology.engine : of.engine;
   const engine = engines.find((e) => e.name === name);
-  if (!engine) throw new Error(`no engine '${name}'`);
+  if (!engine) throw new ConfigError(`No engine '${name}' (engines: ${engines.map((e) => e.name).join(', ')})`);
   return engine;
+}
+
+/**
+ * Checks a topology and fills in defaults. Throws a ConfigError that lists every problem with its
+ * path, the offending value and how to fix it; `where` prefixes it (e.g. the file it came from).
+ */
+export function validateTopology(spec: unknown, where = 'topology'): Topology {
+  return validateTopologyWith(sections(), spec, where);
+}
+
+/** Every problem of a topology, with its path (none when it is valid). */
+export function topologyIssues(spec: unknown) {
+  return topologyIssuesWith(sections(), spec);
+}
+
+/** The JSON Schema of a topology file, for editors to complete and check (`faultline schema`). */
+export function topologyJsonSchema(): Record<string, unknown> {
+  return topologyJsonSchemaOf(sections());
 }

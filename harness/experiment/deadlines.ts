@@ -1,6 +1,7 @@
 // The bound on each phase of a run, derived from the experiment: no phase, and so no run, can wait
 // forever. A bound is overridable in the experiment (`deadlines`) and written to result.json.
 
+import { RECOVERY_AWAITS } from '../recovery/types.ts';
 import { ConfigError } from '../errors.ts';
 import { parseDuration } from '../units.ts';
 import type { PlannedFault } from './schedule.ts';
@@ -15,8 +16,8 @@ export const PHASE_AWAITS: Record<DeadlinePhase, string> = {
   clusterStart: 'the cluster to start (containers, servers, followers caught up)',
   prepare: "the primary to create the workload's ledger (its first commit)",
   workload: 'the workload, its faults, the fresh backup and the recovery to end',
-  recovery: 'a recovery action to complete',
-  rehearsal: 'the restore rehearsal to restore the backup into a scratch node',
+  recovery: RECOVERY_AWAITS.recovery,
+  rehearsal: RECOVERY_AWAITS.rehearsal,
   finalRead: 'the final read of every node and its integrity verification',
   cleanup: "the run's containers, network, volumes and loop devices to be removed",
 };

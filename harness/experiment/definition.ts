@@ -5,23 +5,20 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { configErrorOf, strictObject } from '../schema.ts';
-import { topologyIssues, validateTopology, type TopologySpec } from '../cluster/topology.ts';
+
 import type { Expectations, Shows } from '../checkers/types.ts';
 import { ALL_CHECK_NAMES } from '../checkers/index.ts';
-import { engineFor } from '../engines/registry.ts';
-import { parseDuration } from '../units.ts';
+import { engineFor, engines, topologyIssues, validateTopology, type TopologySpec } from '../engines/registry.ts';
+import { duration } from './durations.ts';
+import { parseRecoveryPlan } from './recovery-plan.ts';
 import type { StartedCluster, WorkloadOptions } from '../cluster/engine.ts';
+import type { RecoveryAction, RecoveryContext, RecoveryPlan } from '../recovery/types.ts';
 import type { HistoryWriter } from '../history/writer.ts';
 import { planFaults, type FaultSpec } from './schedule.ts';
 import { checkDeadlinesSpec, DEADLINE_PHASES, type Deadlines, type DeadlinesSpec } from './deadlines.ts';
 
 /** What a scheduled step gets to work with. */
-export interface StepContext {
-  cluster: StartedCluster;
-  history: HistoryWriter;
-  log: (line: string) => void;
-  /** The run's folder, for files a step writes. */
-  dir?: string;
+export interface StepContext extends RecoveryContext {
   /** The bound on each phase of this run. */
   deadlines?: Deadlines;
 }
@@ -114,11 +111,6 @@ export interface ExperimentDefinition {
   deadlines?: DeadlinesSpec;
 }
 
-export type RecoveryAction = 'failover' | 'restore' | 'runbook';
-const RECOVERY_ACTIONS: RecoveryAction[] = ['failover', 'restore', 'runbook'];
-/** How long a runbook may take when its budget is not given. */
-export const DEFAULT_RUNBOOK_BUDGET_MS = 10 * 60_000;
-
 /** A checked experiment with its durations in milliseconds. */
 export interface Experiment {
   definition: ExperimentDefinition;
@@ -126,7 +118,7 @@ export interface Experiment {
   /** The workload's options, durations in milliseconds. */
   workload: WorkloadOptions;
   freshBackupAtMs?: number;
-  recovery?: { atMs: number; try: Array<RecoveryAction>; runbook?: { command: string; budgetMs: number }; restoreDomain?: string; rejoin?: boolean; restoreToMs?: number; rehearseRestore?: boolean };
+  recovery?: RecoveryPlan;
   schedule: Array<ScheduledStep & { atMs: number }>;
   expectations: Expectations;
   /** The experiment's own bounds (resolved against the run's faults by resolveDeadlines). */
@@ -178,12 +170,6 @@ const definitionKeys = strictObject({
   }).optional(),
 });
 
-function duration(value: string | number | undefined, fallback: number | undefined, what: string): number | undefined {
-  if (value === undefined) return fallback;
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new ConfigError(`${what} must be a duration like '500ms', '10s' or '2m': got ${JSON.stringify(value)}`);
-  return ms;
-}
 
 /** Checks an experiment definition and returns it unchanged, so it can be written as a literal. */
 export function defineExperiment(definition: ExperimentDefinition): ExperimentDefinition {
@@ -215,24 +201,15 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   }
   const { duration: _duration, wait, waitAof, ...plain } = workload;
   const workloadOptions: WorkloadOptions = { ...plain };
-  const count = (value: unknown, what: string, min: number) => {
-    if (!Number.isInteger(value) || (value as number) < min) throw new ConfigError(`${where}: ${what} must be a whole number, ${min} or more, got ${JSON.stringify(value)}`);
-    return value as number;
-  };
-  if (wait || waitAof) {
-    const key = wait ? 'wait' : 'waitAof';
-    if (topology.engine !== 'redis') throw new ConfigError(`${where}: workload.${key} is a Redis command; this topology is ${topology.engine}: remove it, or use 'synchronousCommit' and synchronous replicas`);
-    if (waitAof && topology.redis.server !== 'valkey') throw new ConfigError(`${where}: workload.waitAof needs WAITAOF, which Redis 7.0 lacks: set topology.redis.engine to 'valkey', or use workload.wait`);
+  const engine = engineFor(topology);
+  // Options only one engine has (Redis's WAIT) are that engine's to check.
+  const engineOwn = Object.fromEntries(Object.entries({ wait, waitAof }).filter(([, value]) => value !== undefined));
+  for (const key of Object.keys(engineOwn)) {
+    if (engine.workloadOptions?.keys.includes(key)) continue;
+    const owner = engines.find((e) => e.workloadOptions?.keys.includes(key));
+    throw new ConfigError(`${where}: workload.${key} is ${owner ? `a ${owner.label} option` : 'not an option of any engine'}; this topology is ${topology.engine}: remove it`);
   }
-  if (wait) {
-    const replicas = count(wait.replicas, 'workload.wait.replicas', 0);
-    workloadOptions.wait = { replicas, timeoutMs: duration(wait.timeout, 1000, `${where}: workload.wait.timeout`)! };
-  }
-  if (waitAof) {
-    const local = count(waitAof.local, 'workload.waitAof.local', 0);
-    if (local > 1) throw new ConfigError(`${where}: workload.waitAof.local must be 0 or 1 (the primary's own AOF), got ${local}`);
-    workloadOptions.waitAof = { local, replicas: count(waitAof.replicas, 'workload.waitAof.replicas', 0), timeoutMs: duration(waitAof.timeout, 1000, `${where}: workload.waitAof.timeout`)! };
-  }
+  if (engine.workloadOptions && Object.keys(engineOwn).length > 0) Object.assign(workloadOptions, engine.workloadOptions.parse(engineOwn, topology, where));
   const schedule = (definition.schedule ?? []).map((step, i) => {
     const atMs = duration(step.at, undefined, `${where}: schedule[${i}].at`)!;
     if (atMs > durationMs) throw new ConfigError(`${where}: schedule[${i}] ('${step.name}') is at ${atMs} ms, after the workload ends at ${durationMs} ms`);
@@ -254,55 +231,8 @@ export function prepareExperiment(definition: ExperimentDefinition): Experiment 
   if (rto !== undefined) expectations.rtoBudgetMs = rto;
   if (rpo !== undefined) expectations.rpoBudgetMs = rpo;
   const freshBackupAtMs = duration(definition.freshBackupAt, undefined, `${where}: freshBackupAt`);
-  let recovery: Experiment['recovery'];
-  if (definition.recovery) {
-    const r = definition.recovery;
-    const atMs = duration(r.at, undefined, `${where}: recovery.at`)!;
-    if (!Array.isArray(r.try) || r.try.length === 0 || r.try.some((a) => !RECOVERY_ACTIONS.includes(a))) {
-      throw new ConfigError(`${where}: recovery.try must list 'failover', 'restore' and/or 'runbook' in the order to try them, got ${JSON.stringify(r.try)}`);
-    }
-    if (r.try.includes('runbook') !== (r.runbook !== undefined)) {
-      throw new ConfigError(
-        r.runbook ? `${where}: recovery.runbook is given but recovery.try does not list 'runbook'` : `${where}: recovery.try lists 'runbook' but recovery.runbook does not say which command to run`,
-      );
-    }
-    if (r.runbook && (typeof r.runbook.command !== 'string' || r.runbook.command.trim() === '')) {
-      throw new ConfigError(`${where}: recovery.runbook.command must be a command line, e.g. './runbooks/restore.sh', got ${JSON.stringify(r.runbook.command)}`);
-    }
-    const runbookBudgetMs = r.runbook ? duration(r.runbook.budget, DEFAULT_RUNBOOK_BUDGET_MS, `${where}: recovery.runbook.budget`)! : undefined;
-    if (r.restoreDomain !== undefined && !topology.domains.includes(r.restoreDomain)) {
-      throw new ConfigError(`${where}: recovery.restoreDomain '${r.restoreDomain}' is not a declared failure domain (${topology.domains.join(', ')})`);
-    }
-    const engine = engineFor(topology);
-    const unsupported = r.try.filter((action) => !engine.recoveryActions.includes(action));
-    if (unsupported.length > 0) throw new ConfigError(`${where}: recovery.try lists ${unsupported.map((a) => `'${a}'`).join(', ')}, which the ${engine.label} engine cannot do (it can: ${engine.recoveryActions.join(', ')})`);
-    if (r.try.includes('restore') && !topology.nodes.some((n) => n.role === 'archive')) {
-      throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
-    }
-    if (r.rehearseRestore !== undefined && typeof r.rehearseRestore !== 'boolean') {
-      throw new ConfigError(`${where}: recovery.rehearseRestore must be true or false, got ${JSON.stringify(r.rehearseRestore)}`);
-    }
-    if (r.rehearseRestore && !topology.nodes.some((n) => n.role === 'archive')) {
-      throw new ConfigError(`${where}: recovery.rehearseRestore needs a backup to restore, but the topology has no archive node`);
-    }
-    if (r.rehearseRestore && r.restoreTo !== undefined) {
-      throw new ConfigError(`${where}: recovery.rehearseRestore restores to the end of the archive; it cannot be combined with recovery.restoreTo`);
-    }
-    const restoreToMs = duration(r.restoreTo, undefined, `${where}: recovery.restoreTo`);
-    if (restoreToMs !== undefined && restoreToMs > atMs) {
-      throw new ConfigError(`${where}: recovery.restoreTo (${restoreToMs} ms) is after the recovery starts (${atMs} ms): it cannot restore to the future`);
-    }
-    recovery = {
-      atMs,
-      try: r.try,
-      ...(r.runbook ? { runbook: { command: r.runbook.command, budgetMs: runbookBudgetMs! } } : {}),
-      ...(r.restoreDomain ? { restoreDomain: r.restoreDomain } : {}),
-      ...(r.rejoin ? { rejoin: true } : {}),
-      ...(restoreToMs !== undefined ? { restoreToMs } : {}),
-      ...(r.rehearseRestore ? { rehearseRestore: true } : {}),
-    };
-    if (r.rehearseRestore) expectations.rehearseRestore = true;
-  }
+  const recovery = definition.recovery ? parseRecoveryPlan(definition.recovery, topology, engine, where) : undefined;
+  if (recovery?.rehearseRestore) expectations.rehearseRestore = true;
   const deadlines = checkDeadlinesSpec(definition.deadlines, where);
   return {
     definition,

@@ -1,4 +1,3 @@
-import { engineFor } from '../engines/registry.ts';
 import { targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
@@ -22,6 +21,6 @@ export const archiveGap: Fault = {
     how: { description: "'remove' it, or 'damage' bytes in it (where a WAL segment holds records; the middle of an RDB copy)", kind: 'choice', choices: ['remove', 'damage'], default: 'remove' },
   },
   async inject({ cluster, random }, target, params) {
-    return engineFor(cluster).damageBackup(cluster, targetNode(target), String(params.how ?? 'remove') === 'damage' ? 'damage' : 'remove', random);
+    return cluster.engine.damageBackup(cluster, targetNode(target), String(params.how ?? 'remove') === 'damage' ? 'damage' : 'remove', random);
   },
 };

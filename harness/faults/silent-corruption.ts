@@ -1,4 +1,3 @@
-import { engineFor } from '../engines/registry.ts';
 import { targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
@@ -12,16 +11,15 @@ import type { Fault } from './types.ts';
  */
 export const silentCorruption: Fault = {
   name: 'silent-corruption',
-  description: 'Overwrite bytes in data files (PostgreSQL table, index, WAL or pg_control; Redis AOF or RDB) behind the server’s back',
+  description: 'Overwrite bytes in data files (a table, an index, the WAL, the AOF: the engine says which) behind the server’s back',
   mirrors: 'bad firmware or mis-mapped blocks write garbage',
   targets: ['node'],
   disruptive: false,
   healable: false,
   params: {
     kind: {
-      description: "which files: PostgreSQL 'heap' (default), 'index', 'wal', 'pg_control'; Redis 'aof-tail' (default), 'aof-middle', 'rdb'",
-      kind: 'choice',
-      choices: ['heap', 'index', 'wal', 'pg_control', 'aof-tail', 'aof-middle', 'rdb'],
+      description: "which files: one of the engine's corruption kinds, its first by default (each engine's are listed below the catalog)",
+      kind: 'text',
     },
     blocks: { description: 'how many places to damage', kind: 'number', default: 3 },
     bytes: { description: 'bytes overwritten at each place', kind: 'number', default: 32 },
@@ -37,8 +35,8 @@ export const silentCorruption: Fault = {
   },
   async inject({ cluster, random }, target, params) {
     const node = targetNode(target);
-    return engineFor(cluster).corrupt(cluster, node, {
-      kind: String(params.kind ?? engineFor(cluster).corruptionKinds[0]),
+    return cluster.engine.corrupt(cluster, node, {
+      kind: String(params.kind ?? cluster.engine.corruptionKinds[0]),
       places: Number(params.blocks ?? 3),
       bytes: Number(params.bytes ?? 32),
       evict: String(params.evict ?? 'restart') === 'restart',

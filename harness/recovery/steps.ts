@@ -4,28 +4,26 @@
 // old primary rejoining), and the restore rehearsal. Each is recorded in the history as it happens.
 
 import { describeError } from '../errors.ts';
-import { engineFor } from '../engines/registry.ts';
 import type { ScratchNode, StartedCluster } from '../cluster/engine.ts';
 import { rehearsalLoss } from '../checkers/index.ts';
 import { readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
-import type { Experiment, StepContext } from '../experiment/definition.ts';
-import type { Timetable } from '../experiment/timetable.ts';
+import { RECOVERY_AWAITS, type RecoveryClock, type RecoveryContext, type RecoveryPlan } from './types.ts';
+import { runRunbook } from './runbook.ts';
 import { sleep, withDeadline } from '../wait.ts';
-import { PHASE_AWAITS } from '../experiment/deadlines.ts';
 
 /**
  * The fresh base backup before the risky change, when the experiment takes one. The change (what
  * is scheduled after it) waits until it has ended, done or failed.
  */
-export async function runFreshBackup(experiment: Experiment, { cluster, history, log }: StepContext, timetable: Timetable): Promise<void> {
-  if (experiment.freshBackupAtMs === undefined) return;
-  await timetable.until(experiment.freshBackupAtMs);
+export async function runFreshBackup(atMs: number | undefined, { cluster, history, log }: RecoveryContext, timetable: RecoveryClock): Promise<void> {
+  if (atMs === undefined) return;
+  await timetable.until(atMs);
   history.append({ type: 'backup', phase: 'start' });
   log('taking a fresh base backup');
   const started = performance.now();
   try {
-    const detail = await engineFor(cluster).freshBackup(cluster);
+    const detail = await cluster.engine.freshBackup(cluster);
     history.append({ type: 'backup', phase: 'end', outcome: 'ok', detail });
     log(`fresh base backup done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } catch (caught) {
@@ -41,11 +39,10 @@ export async function runFreshBackup(experiment: Experiment, { cluster, history,
  * replica left, no backup, the archive lost with the primary) ends failed with its reason; the run
  * goes on to checking and reporting either way.
  */
-export async function runRecovery(experiment: Experiment, context: StepContext, timetable: Timetable): Promise<void> {
-  const plan = experiment.recovery;
+export async function runRecovery(plan: RecoveryPlan | undefined, context: RecoveryContext, timetable: RecoveryClock): Promise<void> {
   if (!plan) return;
   const { cluster, history, log } = context;
-  const engine = engineFor(cluster);
+  const engine = cluster.engine;
   await timetable.until(plan.atMs);
   // Recovery answers the faults before it: one that is still acting (slow on a busy machine) is waited for.
   const waited = await timetable.faultsActed(plan.atMs);
@@ -63,11 +60,11 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
         action === 'failover'
           ? engine.failover(cluster)
           : action === 'runbook'
-            ? engine.runbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
+            ? runRunbook(cluster, { ...plan.runbook!, domain, dir: context.dir!, log })
             : engine.restore(cluster, { domain, ...(targetTime ? { targetTime } : {}) });
       // A recovery that does not finish has failed, whatever it was waiting for: never a hang.
       const bound = context.deadlines?.recovery;
-      const detail = bound === undefined ? await acting : await withDeadline(acting, { phase: `recovery '${action}'`, ms: bound, awaited: PHASE_AWAITS.recovery });
+      const detail = bound === undefined ? await acting : await withDeadline(acting, { phase: `recovery '${action}'`, ms: bound, awaited: RECOVERY_AWAITS.recovery });
       history.append({ type: 'recovery', phase: 'end', name: action, outcome: 'ok', detail });
       log(`recovery: ${action} done: ${detail}`);
       ok = true;
@@ -89,7 +86,7 @@ export async function runRecovery(experiment: Experiment, context: StepContext, 
 }
 
 /** Where a restore (and the restore rehearsal) restores: the recovery's restore domain, else the archive's. */
-export function restoreDomainOf(plan: NonNullable<Experiment['recovery']>, cluster: StartedCluster): string {
+export function restoreDomainOf(plan: RecoveryPlan, cluster: StartedCluster): string {
   return plan.restoreDomain ?? cluster.archive()?.spec.domain ?? cluster.topology.domains[0]!;
 }
 
@@ -97,7 +94,7 @@ export function restoreDomainOf(plan: NonNullable<Experiment['recovery']>, clust
 const RUNBOOK_AFTER_MS = 3_000;
 
 /** A step after recovery (the archive following the new primary, the old primary rejoining): recorded, and the run goes on. */
-async function runFollowUp(name: string, { history, log }: StepContext, step: () => Promise<string>): Promise<void> {
+async function runFollowUp(name: string, { history, log }: RecoveryContext, step: () => Promise<string>): Promise<void> {
   history.append({ type: 'recovery', phase: 'start', name, followUp: true });
   log(`recovery: ${name}`);
   try {
@@ -117,11 +114,11 @@ async function runFollowUp(name: string, { history, log }: StepContext, step: ()
  * acknowledged before that switch (those the backup must hold). A restore that fails is recorded
  * with its reason; the run goes on.
  */
-export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { cluster, history, log, deadlines }: StepContext, scratch?: ScratchNode): Promise<FinalState['rehearsal']> {
+export async function runRehearsal(plan: RecoveryPlan, { cluster, history, log, deadlines }: RecoveryContext, scratch?: ScratchNode): Promise<FinalState['rehearsal']> {
   // Everything acknowledged so far must be in the archive before the backup is judged by it: the
   // current segment is switched and awaited first. If it never arrives, the rehearsal still runs,
   // and whatever the archive lacks shows up as missing writes.
-  const engine = engineFor(cluster);
+  const engine = cluster.engine;
   let switched: string;
   try {
     switched = await engine.prepareRehearsal(cluster);
@@ -133,7 +130,7 @@ export async function runRehearsal(plan: NonNullable<Experiment['recovery']>, { 
   log(`restore rehearsal: the latest backup and the WAL archive, into a scratch node (${switched})`);
   try {
     const rehearsing = engine.rehearse(cluster, { domain: restoreDomainOf(plan, cluster), ...(scratch ? { scratch } : {}) });
-    const { detail, node, rows } = deadlines ? await withDeadline(rehearsing, { phase: 'the restore rehearsal', ms: deadlines.rehearsal, awaited: PHASE_AWAITS.rehearsal }) : await rehearsing;
+    const { detail, node, rows } = deadlines ? await withDeadline(rehearsing, { phase: 'the restore rehearsal', ms: deadlines.rehearsal, awaited: RECOVERY_AWAITS.rehearsal }) : await rehearsing;
     // What lost-writes would call lost, among the writes acknowledged before the switch.
     history.flush();
     const { acknowledged, missing } = rehearsalLoss(readHistory(history.path).events, cutoff, rows);

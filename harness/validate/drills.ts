@@ -3,7 +3,7 @@
 // (lost writes, restore completed, integrity, parity, archive continuity) is the evidence.
 
 import type { ExperimentDefinition } from '../experiment/definition.ts';
-import type { PostgresTopologySpec } from '../cluster/topology.ts';
+import type { PostgresTopologySpec } from '../engines/postgres/index.ts';
 // The host-crash drills are the shipped power-loss experiments' faults, on the user's settings.
 import { fsyncErrorRetry, powerLoss, tornPageFpwOn } from '../../experiments/power-loss.ts';
 

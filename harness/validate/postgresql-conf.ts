@@ -94,4 +94,4 @@ export function parsePostgresqlConf(file: string): Map<string, ConfSetting> {
 }
 
 // Values as PostgreSQL reads them, shared with the engine that applies the settings.
-export { parseBoolean, parseMemory, parseTime } from '../engines/postgres/conf-values.ts';
+export { parseBoolean, parseMemory, parseTime } from '../engines/postgres/index.ts';

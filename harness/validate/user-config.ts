@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
-import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../cluster/topology.ts';
-import { isNoOpCommand, isPgBackRestCommand } from '../engines/postgres/archive-command.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../engines/postgres/index.ts';
+import { isNoOpCommand, isPgBackRestCommand } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';

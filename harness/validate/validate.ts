@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { runExperiment, type ExperimentResult } from '../experiment/index.ts';
 import { ensureNodeImage } from '../cluster/docker/index.ts';
-import type { SettingMapping } from '../engines/postgres/user-settings.ts';
+import type { SettingMapping } from '../engines/postgres/index.ts';
 import { randomSeed } from '../random.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
 import { ConfigError } from '../errors.ts';

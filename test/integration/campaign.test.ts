@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,10 +6,10 @@ import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { LABEL_APP, LABEL_RUN } from '../../harness/cluster/docker/labels.ts';
 import type { CampaignSummary } from '../../harness/campaign/index.ts';
 import type { ExperimentResult } from '../../harness/report/result.ts';
-import { cli, nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { cli, historyOf, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
-const out = mkdtempSync(join(tmpdir(), 'faultline-campaign-it-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const campaignOut = out('faultline-campaign-it-');
+afterAll(() => rmSync(campaignOut, { recursive: true, force: true }));
 
 interface Seen {
   runs: Set<string>;
@@ -54,7 +53,7 @@ function watchContainers(): { stop: () => Promise<Seen> } {
 describe('a campaign: one experiment over several seeds, two clusters at once', () => {
   it('runs every seed in its own isolated cluster, side by side, keeps each ledger to its own writes, and leaves nothing behind', async () => {
     const watch = watchContainers();
-    const result = await cli(['run', 'healthy', '--seeds', '1..3', '--parallel', '2', '--out', out, '--json']);
+    const result = await cli(['run', 'healthy', '--seeds', '1..3', '--parallel', '2', '--out', campaignOut, '--json']);
     const seen = await watch.stop();
     expect(result.exitCode, result.all).toBe(0);
     expect(result.stderr).toMatch(/3 run\(s\), 2 at a time/);
@@ -79,18 +78,18 @@ describe('a campaign: one experiment over several seeds, two clusters at once', 
       expect(r.writes.lost).toBe(0);
       expect(r.writes.anomalies).toBe(0);
       const final = JSON.parse(readFileSync(join(r.dir, 'final-state.json'), 'utf8')) as { primary: { rows: Record<string, string> } };
-      const history = readFileSync(join(r.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; f?: string; key?: number; value?: string });
+      const history = historyOf<{ type: string; f?: string; key?: number; value?: string }>(r);
       const invoked = new Map(history.filter((e) => e.type === 'invoke' && e.f === 'write').map((e) => [String(e.key), e.value]));
       for (const [key, value] of Object.entries(final.primary.rows)) expect(invoked.get(key), `row ${key} of run ${r.runId}`).toBe(value);
     }
     // The campaign's own summary, and nothing left in Docker or the kernel.
-    const summary = JSON.parse(readFileSync(join(out, 'campaign.json'), 'utf8')) as CampaignSummary;
+    const summary = JSON.parse(readFileSync(join(campaignOut, 'campaign.json'), 'utf8')) as CampaignSummary;
     expect(summary).toMatchObject({ pairs: 3, passed: 3, failed: 0, experiments: [{ experiment: 'healthy', runs: 3, passed: 3, passRate: 1 }] });
     for (const run of runIds) expect(await waitForNoLeftovers(run)).toEqual(nothingLeft);
   });
 
   it('on Ctrl-C stops every running cluster, starts no new one, and leaves nothing behind', async () => {
-    const child = execa('node', ['harness/cli.ts', 'run', 'healthy', '--seeds', '1..6', '--parallel', '2', '--out', join(out, 'interrupted')], { reject: false, all: true });
+    const child = execa('node', ['harness/cli.ts', 'run', 'healthy', '--seeds', '1..6', '--parallel', '2', '--out', join(campaignOut, 'interrupted')], { reject: false, all: true });
     let output = '';
     const runs = new Set<string>();
     // Interrupt once both clusters have started their containers.
@@ -114,18 +113,18 @@ describe('a campaign: one experiment over several seeds, two clusters at once', 
 
 describe('campaign options on the command line', () => {
   it('--shard runs only its share, and report --merge joins the shards into one summary', async () => {
-    const shards = [join(out, 'shard-1'), join(out, 'shard-2')];
+    const shards = [join(campaignOut, 'shard-1'), join(campaignOut, 'shard-2')];
     // healthy with seeds 4 and 5: shard 1/2 gets seed 4, shard 2/2 seed 5 (canonical order, dealt round-robin).
     for (const [i, dir] of shards.entries()) {
       const shard = await cli(['run', 'healthy', '--seeds', '4,5', '--shard', `${i + 1}/2`, '--out', dir]);
       expect(shard.exitCode, shard.all).toBe(0);
       expect(shard.stdout).toContain('campaign: 1 pair(s), 1 passed');
     }
-    const merged = await cli(['report', '--merge', ...shards, '--out', join(out, 'merged')]);
+    const merged = await cli(['report', '--merge', ...shards, '--out', join(campaignOut, 'merged')]);
     expect(merged.exitCode, merged.all).toBe(0);
     expect(merged.stdout).toContain('campaign: 2 pair(s), 2 passed, 0 did not');
-    const summary = JSON.parse(readFileSync(join(out, 'merged', 'campaign.json'), 'utf8')) as CampaignSummary;
+    const summary = JSON.parse(readFileSync(join(campaignOut, 'merged', 'campaign.json'), 'utf8')) as CampaignSummary;
     expect(summary.entries.map((e) => e.seed)).toEqual([4, 5]);
-    expect(readFileSync(join(out, 'merged', 'junit.xml'), 'utf8').match(/<testsuite /g)).toHaveLength(2);
+    expect(readFileSync(join(campaignOut, 'merged', 'junit.xml'), 'utf8').match(/<testsuite /g)).toHaveLength(2);
   });
 });

@@ -3,13 +3,12 @@
 // failed availability check quoting the server's own view; a run where faultline itself fails is
 // BROKEN (exit 3), never a failure blamed on the setup. Real containers, the product's own code path.
 
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';
-import type { HistoryEvent, RunEvent } from '../../harness/history/events.ts';
-import { cli, nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import type { RunEvent } from '../../harness/history/events.ts';
+import { cli, historyOf, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 const unreachableQuorum: ExperimentDefinition = {
   name: 'unreachable-quorum',
@@ -33,7 +32,7 @@ const unreachableQuorum: ExperimentDefinition = {
 describe('deadlines and availability', () => {
   it('ends a run whose primary stops serving within its bound, with a failed check naming what it waited for', async () => {
     const started = performance.now();
-    const result = await runExperiment(unreachableQuorum, { outDir: mkdtempSync(join(tmpdir(), 'faultline-deadline-')), seed: 1 });
+    const result = await runExperiment(unreachableQuorum, { outDir: out('faultline-deadline-'), seed: 1 });
     const tookMs = performance.now() - started;
     expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
     // Cluster start (a few seconds), the 10 s bound, the diagnosis and clean-up: far from a hang.
@@ -48,14 +47,14 @@ describe('deadlines and availability', () => {
     expect(availability.summary).toMatch(/synchronous_standby_names 'ANY 2 \("pg-archive", "pg-replica"\)'; standbys connected: pg-replica \(streaming, quorum\)/);
     // Nothing else passes on nothing: no write was acknowledged, so lost-writes cannot tell.
     expect(result.checks.find((c) => c.name === 'lost-writes')!.status).toBe('unknown');
-    const history = readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HistoryEvent);
+    const history = historyOf(result);
     const stalled = history.find((e): e is RunEvent => e.type === 'run' && e.phase === 'stalled')!;
     expect(stalled).toMatchObject({ deadline: "the ledger's set-up", boundMs: 10_000, awaited: "the primary to create the workload's ledger (its first commit)" });
     expect(stalled.lastSeen).toMatch(/cluster ready/);
   });
 
   it('calls a run broken (exit 3) when faultline itself fails, not failed', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'faultline-broken-'));
+    const dir = out('faultline-broken-');
     const drill = join(dir, 'broken-step.mjs');
     writeFileSync(
       drill,

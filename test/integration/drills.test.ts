@@ -1,28 +1,19 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { asPostgres } from '../../harness/engines/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
-import { runExperiment, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
+import { type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
 import { asyncFailover, syncFailover } from '../../experiments/failover.ts';
 import pitrRestore from '../../experiments/pitr-restore.ts';
 import pitrRestorePgBackRest from '../../experiments/pitr-restore-pgbackrest.ts';
 import archiveGap from '../../experiments/archive-gap.ts';
 import sidekickHardened from '../../experiments/sidekick-hardened.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
-
-const out = () => mkdtempSync(join(tmpdir(), 'faultline-drill-'));
-
-async function run(definition: Parameters<typeof runExperiment>[0], seed: number): Promise<ExperimentResult> {
-  const result = await runExperiment(definition, { outDir: out(), seed });
-  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
-  return result;
-}
+import { historyOf, nothingLeft, out, run, waitForNoLeftovers } from '../helpers.ts';
 
 describe('the Sidekick drill (faultline run sidekick, as the README says)', () => {
   it('reports the naive topology losing acknowledged writes and failing to restore, and the hardened one losing none', async () => {
-    const dir = out();
+    const dir = out('faultline-drill-');
     const cli = await execa('node', ['harness/cli.ts', 'run', 'sidekick', '--out', dir, '--seed', '7', '--junit', join(dir, 'ci', 'junit.xml')], { reject: false });
     expect(cli.exitCode, cli.stderr).toBe(1); // one of the two fails: exit 1
     // One JUnit file for the invocation: a suite per experiment, with its seed.
@@ -117,7 +108,7 @@ describe('point-in-time restore to a target time', () => {
   it('brings back exactly the writes acknowledged before the target, and none after it', async () => {
     const result = await run({ ...pitrRestore, name: 'pitr-to-target', recovery: { ...pitrRestore.recovery!, restoreTo: '2s' } }, 4);
     expect(result.restore.completed).toBe(true);
-    const history = readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const history = historyOf<Record<string, unknown>>(result);
     const workloadStart = history.find((e) => e.type === 'run' && String(e.name).startsWith('workload'))!.time as number;
     // The target comes after the fresh backup, so it moves with the timetable when the backup overran.
     const shiftMs = (history.find((e) => e.type === 'run' && typeof e.shiftMs === 'number')?.shiftMs as number | undefined) ?? 0;
@@ -136,8 +127,6 @@ describe('point-in-time restore to a target time', () => {
 });
 
 type Event = { type: string; time: number; phase?: string; name?: string; f?: string; key?: number; detail?: string };
-const historyOf = (result: ExperimentResult): Event[] =>
-  readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
 
 describe('a restore that cannot complete', () => {
   it('fails with its reason when no base backup was ever taken, and the run still checks and reports', async () => {
@@ -153,7 +142,7 @@ describe('a restore that cannot complete', () => {
     const result = await run(archiveGap, 1);
     expect(result.restore.completed).toBe(false);
     const restore = result.checks.find((c) => c.name === 'restore-completed')!;
-    const history = historyOf(result);
+    const history = historyOf<Event>(result);
     const gap = history.find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!;
     const segment = /removed WAL segment ([0-9A-F]{24})/.exec(gap.detail!)![1]!;
     expect(restore.summary).toContain(`the WAL chain is broken: segment ${segment} missing from the archive`);
@@ -178,7 +167,7 @@ describe('a restore that cannot complete', () => {
       faults: [{ at: '4s', fault: 'archive-gap', target: 'archive', params: { how: 'damage' } }, ...pitrRestorePgBackRest.faults!],
     };
     const result = await run(definition, 2);
-    const damage = historyOf(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!;
+    const damage = historyOf<Event>(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!;
     const segment = /of WAL segment ([0-9A-F]{24})/.exec(damage.detail!)![1]!;
     expect(result.restore.completed).toBe(false);
     expect(result.checks.find((c) => c.name === 'restore-completed')!.summary).toMatch(new RegExp(`the WAL chain is broken: replay stopped at \\S+ (inside|at the start of) ${segment}, which the archive holds but which cannot be read`));
@@ -209,7 +198,7 @@ describe('the restore rehearsal', () => {
     expect(result.restore.rehearsal).toMatchObject({ completed: false, missing: null });
     const rehearsal = result.checks.find((c) => c.name === 'restore-rehearsal')!;
     expect(rehearsal.valid).toBe(false);
-    const removed = /removed WAL segment ([0-9A-F]{24})/.exec(historyOf(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!.detail!)![1]!;
+    const removed = /removed WAL segment ([0-9A-F]{24})/.exec(historyOf<Event>(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active')!.detail!)![1]!;
     expect(rehearsal.summary).toMatch(new RegExp(`^the backup did not restore: pg-rehearsal was restored from .* but it is incomplete: the WAL chain is broken: segment ${removed} missing`));
     expect(result.verdict).toBe('fail');
   });

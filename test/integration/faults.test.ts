@@ -1,15 +1,12 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFinalState, startPostgresCluster, type StartedPostgresCluster } from '../../harness/engines/postgres/index.ts';
-import { defaultTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, type PostgresTopologySpec } from '../../harness/engines/postgres/index.ts';
 import { checkTarget, findFault, FaultUnavailable, resolveTarget, type Injected, type ParamValues } from '../../harness/faults/index.ts';
 import { seededRandom } from '../../harness/random.ts';
 import { runExperiment, type FaultStepSpec } from '../../harness/experiment/index.ts';
 import { getEngine } from '../../harness/cluster/docker/index.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 const primaryOnly: PostgresTopologySpec = { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } };
 const runIds: string[] = [];
@@ -45,7 +42,7 @@ async function sql(node: { clientConfig(): pg.ClientConfig }, text: string, time
 async function runWithFault(fault: FaultStepSpec, workload: { clients: number; duration: string }, seed: number) {
   const result = await runExperiment(
     { name: `${fault.fault}-test`, description: `${fault.fault} on the primary`, topology: primaryOnly, workload, faults: [fault] },
-    { outDir: mkdtempSync(join(tmpdir(), 'faultline-faults-')), seed },
+    { outDir: out('faultline-faults-'), seed },
   );
   runIds.push(result.runId!);
   return result;

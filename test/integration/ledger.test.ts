@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { asPostgres } from '../../harness/engines/postgres/index.ts';
@@ -7,15 +6,13 @@ import { describe, expect, it } from 'vitest';
 import healthy from '../../experiments/healthy.ts';
 import { runExperiment } from '../../harness/experiment/index.ts';
 import { getEngine, removeRunResources } from '../../harness/cluster/docker/index.ts';
-import { LEDGER_TABLE } from '../../harness/workload/index.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
-
-const out = () => mkdtempSync(join(tmpdir(), 'faultline-ledger-'));
+import { LEDGER_TABLE } from '../../harness/engines/postgres/client.ts';
+import { nothingLeft, out, requireCheck, waitForNoLeftovers } from '../helpers.ts';
 
 describe('the ledger on a real primary + replica', () => {
   it('reports a 10-second healthy run as pass: nothing lost, no anomaly, parity and integrity ok', async () => {
-    const result = await runExperiment(healthy, { outDir: out(), seed: 42 });
-    const check = (name: string) => result.checks.find((c) => c.name === name)!;
+    const result = await runExperiment(healthy, { outDir: out('faultline-ledger-'), seed: 42 });
+    const check = (name: string) => requireCheck(result, name);
     expect(result.writes.acknowledged).toBeGreaterThan(1000);
     expect(result.writes.lost).toBe(0);
     expect(result.writes.anomalies).toBe(0);
@@ -48,7 +45,7 @@ describe('the ledger on a real primary + replica', () => {
           },
         ],
       },
-      { outDir: out(), seed: 7 },
+      { outDir: out('faultline-ledger-'), seed: 7 },
     );
     expect(deleted).toHaveLength(25);
     const lost = result.checks.find((c) => c.name === 'lost-writes')!;
@@ -62,7 +59,7 @@ describe('the ledger on a real primary + replica', () => {
   });
 
   it('leaves a history that faultline report can still check after the harness is killed mid-run', async () => {
-    const dir = out();
+    const dir = out('faultline-ledger-');
     const child = execa('node', ['harness/cli.ts', 'run', 'healthy', '--out', dir, '--seed', '3'], { reject: false });
     const history = join(dir, 'healthy', 'latest', 'history.jsonl');
     const okLines = () => {

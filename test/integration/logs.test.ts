@@ -2,28 +2,20 @@
 // pass, a failure (nodes lost with their SAN included), a run that broke, a Ctrl-C; and report.html
 // links them.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { defineExperiment, runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
+import { defineExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
 import healthy from '../../experiments/healthy.ts';
 import sidekickNaive from '../../experiments/sidekick-naive.ts';
-import { defaultTopology } from '../../harness/cluster/topology.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { defaultTopology } from '../../harness/engines/postgres/index.ts';
+import { nothingLeft, out, run, waitForNoLeftovers } from '../helpers.ts';
 import type { LogsManifest } from '../../harness/report/logs.ts';
 
 // A replica says 'ready to accept read-only connections'.
 const PG_READY = /database system is ready to accept (read-only )?connections/;
-const out = () => mkdtempSync(join(tmpdir(), 'faultline-logs-'));
 const short = (definition: ExperimentDefinition, duration: string): ExperimentDefinition => ({ ...definition, workload: { ...definition.workload, duration } });
-
-async function run(definition: ExperimentDefinition): Promise<ExperimentResult> {
-  const result = await runExperiment(definition, { outDir: out(), seed: 1 });
-  if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
-  return result;
-}
 
 const read = (dir: string, ...path: string[]) => readFileSync(join(dir, 'logs', ...path), 'utf8');
 const manifestOf = (dir: string) => JSON.parse(read(dir, 'logs.json')) as LogsManifest;
@@ -112,7 +104,7 @@ describe('the nodes\' logs kept with a run', () => {
         },
       ],
     });
-    const result = await run(broken);
+    const result = await run(broken, 1, { runIdOptional: true });
     expect(result.verdict).toBe('broken');
     expect(result.error).toMatch(/this step breaks the run/);
     expectServerLogs(result.dir, ['pg-primary', 'pg-replica', 'pg-archive'], ['pg-primary', 'pg-replica'], 'postgresql.log', PG_READY);
@@ -125,7 +117,7 @@ describe('the nodes\' logs kept with a run', () => {
       name: 'logs-refused',
       topology: { ...defaultTopology, postgres: { ...defaultTopology.postgres, settings: { work_mem: '1kB' } } },
     });
-    const result = await run(refused);
+    const result = await run(refused, 1, { runIdOptional: true });
     expect(result.verdict).toBe('broken');
     expect(result.error).toMatch(/PostgreSQL did not start/);
     const log = read(result.dir, 'pg-primary', 'postgresql.log');
@@ -140,7 +132,7 @@ describe('the nodes\' logs kept with a run', () => {
   });
 
   it('keeps the logs of a run interrupted with SIGINT', async () => {
-    const dir = out();
+    const dir = out('faultline-logs-');
     const child = execa('node', ['harness/cli.ts', 'run', 'healthy', '--out', dir, '--seed', '1'], { reject: false, all: true });
     let output = '';
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { startPostgresCluster, type StartedPostgresCluster } from '../../harness/engines/postgres/index.ts';
-import { defaultTopology } from '../../harness/cluster/topology.ts';
+import { defaultTopology } from '../../harness/engines/postgres/index.ts';
 import { VOLUME_MOUNT, PGDATA } from '../../harness/engines/postgres/postgres-node.ts';
 import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
 

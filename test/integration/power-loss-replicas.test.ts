@@ -9,26 +9,20 @@
 // with `sync -f` as the backup's durable step, the cut dropped the whole fresh backup (73 MB in 805
 // files, seed 1).
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCampaign } from '../../harness/campaign/index.ts';
 import { readHistory } from '../../harness/history/index.ts';
 import type { ExperimentDefinition, ExperimentResult } from '../../harness/experiment/index.ts';
 import { powerLossAsyncReplica, powerLossBackupSite, powerLossSyncReplica } from '../../experiments/power-loss.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { check, nothingLeft, out, waitForNoLeftovers, why } from '../helpers.ts';
 
 async function seeds(definition: ExperimentDefinition, count: number): Promise<ExperimentResult[]> {
   const plan = Array.from({ length: count }, (_, i) => ({ definition, source: definition.name, seed: i + 1 }));
-  const outcomes = await runCampaign(plan, { parallel: 2, outDir: mkdtempSync(join(tmpdir(), 'faultline-power-replicas-')), log: () => {} });
+  const outcomes = await runCampaign(plan, { parallel: 2, outDir: out('faultline-power-replicas-'), log: () => {} });
   for (const { result } of outcomes) expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
   return outcomes.map((o) => o.result);
 }
-
-const check = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name);
-const why = (result: ExperimentResult) =>
-  `seed ${result.seed}: ${result.error ?? ''}\n${result.checks.map((c) => `${c.name}: ${c.valid} ${c.summary}`).join('\n')}\n${result.faults.map((f) => `${f.name}: ${f.detail}`).join('\n')}`;
 
 /** The primary lost power with un-synced data, came back, and its replica follows it with the same rows. */
 function expectFollowed(result: ExperimentResult): void {

@@ -2,11 +2,8 @@
 // (said per test), the canary that keeps a run from passing on a faultfs it could not trust, and
 // an error rule that matched nothing counted as a fault without effect.
 
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
+import { type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
 import {
   fsyncError,
   fsyncErrorRetry,
@@ -18,19 +15,9 @@ import {
   tornPageFpwOn,
 } from '../../experiments/power-loss.ts';
 import { redisPowerLossAlways, redisPowerLossEverysec, redisPowerLossNo } from '../../experiments/redis.ts';
-import type { PostgresTopologySpec } from '../../harness/cluster/topology.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import type { PostgresTopologySpec } from '../../harness/engines/postgres/index.ts';
+import { check, run, why } from '../helpers.ts';
 
-const out = () => mkdtempSync(join(tmpdir(), 'faultline-power-'));
-
-async function run(definition: ExperimentDefinition, seed = 1): Promise<ExperimentResult> {
-  const result = await runExperiment(definition, { outDir: out(), seed });
-  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
-  return result;
-}
-
-const check = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name);
-const why = (result: ExperimentResult) => `${result.error ?? ''}\n${result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')}\n${result.faults.map((f) => `${f.name}: ${f.detail}`).join('\n')}`;
 const fault = (result: ExperimentResult, name: string) => result.faults.filter((f) => f.name === name);
 
 describe('power loss on PostgreSQL', () => {

@@ -3,27 +3,26 @@
 // WAL list), loses only the writes after it, and says it was the missing WAL, counted in the
 // archive, not faultline's tar. pg_amcheck's own error (exit 1) is read as "could not tell", and a
 // Redis node with no file to check is no integrity pass.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../../harness/validate/index.ts';
 import type { ExperimentResult } from '../../harness/experiment/index.ts';
-import type { HistoryEvent, RecoveryEvent } from '../../harness/history/events.ts';
+import type { RecoveryEvent } from '../../harness/history/events.ts';
 import { readPgAmcheck } from '../../harness/engines/postgres/verification.ts';
 import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
 import { GenericContainer } from 'testcontainers';
 import { runExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';
 import { redisCrashRdb, redisEmptyRestart } from '../../experiments/redis.ts';
-import { cli, nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { cli, historyOf, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 describe("a restore from an archive that never received WAL (archive_command = '/usr/bin/true')", () => {
   it('restores the base backup alone, loses only the writes after it, and names the missing WAL as the reason', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'faultline-reasons-'));
+    const dir = out('faultline-reasons-');
     const conf = join(dir, 'postgresql.conf');
     writeFileSync(conf, "wal_level = replica\narchive_mode = on\narchive_command = '/usr/bin/true'\n");
-    const out = join(dir, 'out');
-    const run = await cli(['validate', '--postgres-conf', conf, '--drill', 'restore', '--seed', '5', '--out', out, '--json']);
+    const outDir = join(dir, 'out');
+    const run = await cli(['validate', '--postgres-conf', conf, '--drill', 'restore', '--seed', '5', '--out', outDir, '--json']);
     expect(run.stderr, run.stderr).not.toMatch(/internal error/);
     const result = JSON.parse(run.stdout) as ValidateResult;
     const [drill] = result.drills;
@@ -34,13 +33,13 @@ describe("a restore from an archive that never received WAL (archive_command = '
     expect(drill!.why).toContain("the archive held no WAL segment after the base backup: archive_command is '/usr/bin/true'");
     expect(drill!.why).not.toMatch(/tar|lz4|copying from/);
 
-    const runDir = join(out, drill!.runDir!);
+    const runDir = join(outDir, drill!.runDir!);
     const drillResult = JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as ExperimentResult;
     const lostWrites = drillResult.checks.find((c) => c.name === 'lost-writes')!;
     expect(lostWrites.details.restoreLoss).toMatchObject({ kind: 'no-wal', walSegments: 0, by: 'restore', archive: 'none' });
     // Every lost write came after the newest one the restored node holds: the backup's end.
     expect((lostWrites.details.restoreLoss as { after: number }).after).toBe(drill!.writes!.lost);
-    const history = readFileSync(join(runDir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as HistoryEvent);
+    const history = historyOf(runDir);
     const restore = history.find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && e.name === 'restore')!;
     expect(restore.outcome).toBe('ok');
     expect(restore.detail).toMatch(/from base backup \S+ alone: the archive on pg-archive held no WAL segment after it/);
@@ -65,7 +64,7 @@ describe("pg_amcheck's exit codes, on the real tool", () => {
 
 describe('Redis integrity with nothing on disk to check', () => {
   const integrityOf = async (definition: ExperimentDefinition) => {
-    const result = await runExperiment({ ...definition, workload: { ...definition.workload, duration: '4s' } }, { outDir: mkdtempSync(join(tmpdir(), 'faultline-reasons-redis-')), seed: 1 });
+    const result = await runExperiment({ ...definition, workload: { ...definition.workload, duration: '4s' } }, { outDir: out('faultline-reasons-redis-'), seed: 1 });
     expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
     return result.checks.find((c) => c.name === 'integrity')!;
   };

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
@@ -11,15 +10,16 @@ import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
 import { HistoryWriter } from '../../harness/history/writer.ts';
 import { isOp, type HistoryEvent, type OpEvent } from '../../harness/history/events.ts';
 import { REDIS_LOG_KEY, RedisWorkload, redisKey } from '../../harness/engines/redis/client.ts';
+import { containerEndpoint } from '../../harness/engines/redis/redis-node.ts';
 import type { WorkloadOptions, WorkloadStats } from '../../harness/workload/types.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 const NODE = 'redis-1';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the Redis workload against a real Redis', () => {
   const runId = newRunId();
-  const scratch = mkdtempSync(join(tmpdir(), 'faultline-redis-workload-'));
+  const scratch = out('faultline-redis-workload-');
   let container: StartedTestContainer | undefined;
   let containerStopped = false;
   let admin: Redis;
@@ -36,8 +36,8 @@ describe('the Redis workload against a real Redis', () => {
       .withExposedPorts(6379)
       .withWaitStrategy(Wait.forLogMessage('Ready to accept connections'))
       .start();
-    host = container.getHost();
-    port = container.getMappedPort(6379);
+    // The address a cluster's Redis node gives (on a local engine, the container's own, not docker-proxy's).
+    ({ host, port } = containerEndpoint(container, 6379));
     admin = new Redis({ host, port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
     admin.on('error', () => {});
   });

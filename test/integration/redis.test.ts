@@ -1,13 +1,12 @@
 // The Redis (and Valkey) engine on real containers: a healthy run loses nothing, and each shipped
 // experiment's verdict and lost-write count match the guarantee it names (said per test).
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
-import type { HistoryEvent, OpEvent } from '../../harness/history/events.ts';
+import type { OpEvent } from '../../harness/history/events.ts';
 import {
   redisAofGarbage,
   redisAofTruncated,
@@ -18,19 +17,8 @@ import {
   redisFailoverAsync,
   redisHealthy,
 } from '../../experiments/redis.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { check, historyOf, out, run } from '../helpers.ts';
 
-const out = () => mkdtempSync(join(tmpdir(), 'faultline-redis-'));
-
-async function run(definition: ExperimentDefinition, seed = 1): Promise<ExperimentResult> {
-  const result = await runExperiment(definition, { outDir: out(), seed });
-  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
-  return result;
-}
-
-const check = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name);
-const history = (result: ExperimentResult): HistoryEvent[] =>
-  readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as HistoryEvent);
 const faultDetail = (result: ExperimentResult) => result.faults.map((f) => f.detail ?? '').join(' ');
 
 describe('Redis, healthy', () => {
@@ -43,7 +31,7 @@ describe('Redis, healthy', () => {
     expect(check(result, 'replica-parity')?.valid).toBe(true);
     expect(check(result, 'integrity')?.summary).toMatch(/redis-check-aof/);
     expect(result.versions.redis).toMatch(/^Redis 7\./);
-    const ops = history(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e);
+    const ops = historyOf(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e);
     expect(ops.some((e) => e.f === 'write')).toBe(true);
     expect(ops.some((e) => e.f === 'append')).toBe(true);
   });
@@ -59,7 +47,7 @@ describe('Redis, healthy', () => {
     const result = await run(valkey);
     expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
     expect(result.versions.redis).toMatch(/^Valkey 8\./);
-    const acked = history(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e && e.f !== 'read');
+    const acked = historyOf(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e && e.f !== 'read');
     expect(acked.length).toBeGreaterThan(100);
     // The guarantee WAITAOF gives: fsynced on the primary and on one replica before it returned.
     expect(acked.filter((e) => e.confirmed?.met).length).toBeGreaterThan(acked.length * 0.95);
@@ -127,7 +115,7 @@ describe('Redis replication, as documented', () => {
     expect(lost.valid).toBe(false);
     // WAIT told the truth: none of the lost writes had been confirmed by the replica.
     expect((lost.details as { confirmedLost?: number }).confirmedLost ?? 0).toBe(0);
-    expect(history(result).some((e) => e.type === 'ok' && 'confirmed' in e && e.confirmed?.met === false)).toBe(true);
+    expect(historyOf(result).some((e) => e.type === 'ok' && 'confirmed' in e && e.confirmed?.met === false)).toBe(true);
     expect(result.documented.ok).toBe(true);
   });
 
@@ -142,7 +130,7 @@ describe('Redis replication, as documented', () => {
 
 describe('the Redis Sidekick drill, from the command line', () => {
   it('faultline run redis-sidekick: the one-SAN layout never comes back; spread over domains it fails over with nothing lost and rehearses a restore', async () => {
-    const dir = out();
+    const dir = out('faultline-redis-');
     const cli = await execa('node', ['harness/cli.ts', 'run', 'redis-sidekick', '--out', dir, '--seed', '3', '--as-documented'], { reject: false });
     expect(cli.exitCode, `${cli.stdout}\n${cli.stderr}`).toBe(0); // both behaved as documented
     expect(cli.stdout).toMatch(/\s+redis-sidekick-naive\s+redis-sidekick-hardened\n/);
@@ -161,7 +149,7 @@ describe('the Redis Sidekick drill, from the command line', () => {
 
   it('refuses WAITAOF on Redis 7.0 before anything starts, saying to use Valkey', async () => {
     await expect(
-      runExperiment({ ...redisHealthy, name: 'redis-waitaof', workload: { waitAof: { local: 1, replicas: 0 } } }, { outDir: out() }),
+      runExperiment({ ...redisHealthy, name: 'redis-waitaof', workload: { waitAof: { local: 1, replicas: 0 } } }, { outDir: out('faultline-redis-') }),
     ).rejects.toThrow(/WAITAOF, which Redis 7\.0 lacks: set topology\.redis\.engine to 'valkey'/);
   });
 });

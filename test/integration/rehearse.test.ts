@@ -2,23 +2,22 @@
 // restores from the pgBackRest repository passes; one that does nothing and exits 0 fails with
 // "no primary accepts writes"; one that hangs is stopped at its budget, every process it started
 // with it, and nothing is left behind.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../harness/experiment/index.ts';
-import { cli, nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { cli, nothingLeft, out, requireCheck, waitForNoLeftovers } from '../helpers.ts';
 
 const RUNBOOKS = join(import.meta.dirname, '../../examples/runbooks');
 const topology = join(RUNBOOKS, 'topology-pgbackrest.json');
 
 async function rehearse(runbook: string, extra: string[]) {
-  const out = mkdtempSync(join(tmpdir(), 'faultline-rehearse-'));
-  const run = await cli(['rehearse', '--runbook', runbook, '--topology', topology, '--out', out, '--json', ...extra]);
+  const dir = out('faultline-rehearse-');
+  const run = await cli(['rehearse', '--runbook', runbook, '--topology', topology, '--out', dir, '--json', ...extra]);
   expect(run.stderr).not.toMatch(/internal error/);
   const [result] = JSON.parse(run.stdout) as ExperimentResult[];
   expect(await waitForNoLeftovers(result!.runId!)).toEqual(nothingLeft);
-  const check = (name: string) => result!.checks.find((c) => c.name === name)!;
+  const check = (name: string) => requireCheck(result!, name);
   return { exitCode: run.exitCode, result: result!, check, stderr: run.stderr };
 }
 

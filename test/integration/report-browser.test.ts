@@ -1,14 +1,13 @@
 // report.html in a real browser (Debian's Chromium, driven by playwright-core): the page of a real
 // run shows its chart, checks table and every label inside the viewport, logs no console error
 // and requests nothing from the network.
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../../harness/experiment/index.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 // CI installs Chromium (scripts/setup-debian.sh); elsewhere the test says why it did not run.
@@ -24,7 +23,7 @@ describe.skipIf(!haveChromium)('report.html in a real browser', () => {
         workload: { clients: 2, duration: '4s' },
         faults: [{ at: '1s', fault: 'io-stall', target: 'primary', duration: '1s' }],
       },
-      { outDir: mkdtempSync(join(tmpdir(), 'faultline-browser-')), seed: 1 },
+      { outDir: out('faultline-browser-'), seed: 1 },
     );
     expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
 

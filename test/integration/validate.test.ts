@@ -2,23 +2,22 @@
 // passes every drill three runs in a row (never cries wolf), and the unsafe ones are caught by the
 // drill their expect.json names, with the reason in the sentence; the drills that crash the host
 // (power-loss, fsync-error) show what a process crash cannot. Nothing is left behind.
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ValidateResult } from '../../harness/validate/index.ts';
-import { cli, nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 const CONFIGS = join(import.meta.dirname, '../../experiments/configs');
 
 async function validate(args: string[]): Promise<{ exitCode: number | undefined; result: ValidateResult; stderr: string }> {
-  const out = mkdtempSync(join(tmpdir(), 'faultline-validate-'));
-  const run = await cli(['validate', ...args, '--out', out, '--json']);
+  const dir = out('faultline-validate-');
+  const run = await cli(['validate', ...args, '--out', dir, '--json']);
   expect(run.stderr, run.stderr).not.toMatch(/internal error/);
   const result = JSON.parse(run.stdout) as ValidateResult;
-  expect(JSON.parse(readFileSync(join(out, 'validate.json'), 'utf8'))).toEqual(result);
+  expect(JSON.parse(readFileSync(join(dir, 'validate.json'), 'utf8'))).toEqual(result);
   for (const drill of result.drills.filter((d) => d.runDir)) {
-    const { runId } = JSON.parse(readFileSync(join(out, drill.runDir!, 'result.json'), 'utf8')) as { runId: string };
+    const { runId } = JSON.parse(readFileSync(join(dir, drill.runDir!, 'result.json'), 'utf8')) as { runId: string };
     expect(await waitForNoLeftovers(runId)).toEqual(nothingLeft);
   }
   return { exitCode: run.exitCode, result, stderr: run.stderr };

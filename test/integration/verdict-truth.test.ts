@@ -5,29 +5,17 @@
 // effect cannot pass, targets are resolved when a fault fires, and a cancelled synchronous wait
 // is counted as acknowledged.
 
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { asPostgres } from '../../harness/engines/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
-import { runExperiment, type ExperimentDefinition, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
-import type { TopologySpec } from '../../harness/cluster/topology.ts';
-import type { HistoryEvent, RecoveryEvent } from '../../harness/history/events.ts';
+import { type ExperimentDefinition, type ExperimentResult, type StepContext } from '../../harness/experiment/index.ts';
+import type { TopologySpec } from '../../harness/engines/registry.ts';
+import type { RecoveryEvent } from '../../harness/history/events.ts';
 import type { IntegrityRun } from '../../harness/history/final-state.ts';
 import { sleep } from '../../harness/wait.ts';
 import pitrRestore from '../../experiments/pitr-restore.ts';
-import { nothingLeft, waitForNoLeftovers } from '../helpers.ts';
+import { historyOf, requireCheck, run } from '../helpers.ts';
 
-async function run(definition: ExperimentDefinition, seed: number): Promise<ExperimentResult> {
-  const result = await runExperiment(definition, { outDir: mkdtempSync(join(tmpdir(), 'faultline-truth-')), seed });
-  expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
-  return result;
-}
-
-const check = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name)!;
-const historyOf = (result: ExperimentResult): HistoryEvent[] =>
-  readFileSync(join(result.dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HistoryEvent);
 const recovery = (result: ExperimentResult, name: string) =>
   historyOf(result).find((e): e is RecoveryEvent => e.type === 'recovery' && e.phase === 'end' && e.name === name);
 
@@ -65,12 +53,12 @@ describe('integrity checks every table and index it names', () => {
       },
       1,
     );
-    const integrity = check(result, 'integrity');
+    const integrity = requireCheck(result, 'integrity');
     expect(integrity.valid).toBe(false);
     expect(integrity.summary).toMatch(relation);
     const runs = integrity.details.runs as IntegrityRun[];
     expect(runs.find((r) => r.node === 'pg-primary' && r.tool === 'pg_amcheck')!.exitCode).not.toBe(0);
-    expect(check(result, 'faults-applied').valid).toBe(true);
+    expect(requireCheck(result, 'faults-applied').valid).toBe(true);
     expect(result.verdict).toBe('fail');
   });
 });
@@ -112,7 +100,7 @@ describe('after a failover', () => {
     expect(failover.detail).toMatch(/pg-primary fenced: pg-primary's server was killed and no postgres process is left|pg-primary fenced: pg-primary's container is not running/);
 
     // Item 3: the other replica streams from the new primary and is compared with it.
-    const parity = check(result, 'replica-parity');
+    const parity = requireCheck(result, 'replica-parity');
     expect(parity.valid).toBe(true);
     expect(parity.details.compared).toEqual([other]);
 
@@ -126,12 +114,12 @@ describe('after a failover', () => {
     const gap = historyOf(result).find((e) => e.type === 'fault' && e.name === 'archive-gap' && e.phase === 'active') as { detail: string };
     const segment = /removed WAL segment ([0-9A-F]{24})/.exec(gap.detail)![1]!;
     expect(segment.slice(0, 8)).toBe('00000002'); // on the new timeline
-    const continuity = check(result, 'archive-continuity');
+    const continuity = requireCheck(result, 'archive-continuity');
     expect(continuity.valid).toBe(false);
     expect(continuity.summary).toContain(`has a hole on timeline 2: ${segment} missing`);
 
     // Item 6: the rehearsal restores up to the hole and says so; it does not pass on writes from before recovery.
-    const rehearsal = check(result, 'restore-rehearsal');
+    const rehearsal = requireCheck(result, 'restore-rehearsal');
     expect(rehearsal.valid).toBe(false);
     expect(rehearsal.summary).toMatch(new RegExp(`the WAL chain is broken: segment ${segment} missing`));
     expect(result.writes.lost).toBe(0); // the failover itself lost nothing: only the backup is broken
@@ -164,9 +152,9 @@ describe('the archive and the rehearsal with pgBackRest after a failover', () =>
       3,
     );
     expect(recovery(result, 'archive-follow')).toMatchObject({ outcome: 'ok' });
-    expect(check(result, 'archive-continuity')).toMatchObject({ valid: true });
-    expect(check(result, 'archive-continuity').summary).toMatch(/timeline 2's history/);
-    const rehearsal = check(result, 'restore-rehearsal');
+    expect(requireCheck(result, 'archive-continuity')).toMatchObject({ valid: true });
+    expect(requireCheck(result, 'archive-continuity').summary).toMatch(/timeline 2's history/);
+    const rehearsal = requireCheck(result, 'restore-rehearsal');
     expect(rehearsal.valid).toBe(true);
     expect(rehearsal.details.acknowledged).toBe(result.writes.acknowledged);
     expect(result.verdict).toBe('pass');
@@ -186,7 +174,7 @@ describe('fencing', () => {
       4,
     );
     expect(recovery(result, 'failover')!.detail).toMatch(/^promoted pg-replica \(received and flushed WAL up to [0-9A-F]+\/[0-9A-F]+\); pg-primary fenced: pg-primary's server was killed and no postgres process is left/);
-    const runs = check(result, 'integrity').details.runs as IntegrityRun[];
+    const runs = requireCheck(result, 'integrity').details.runs as IntegrityRun[];
     const old = runs.find((r) => r.node === 'pg-primary')!;
     expect(old).toMatchObject({ tool: 'pg_checksums', exitCode: 0 });
     expect(old.output).toMatch(/after crash recovery in single-user mode: .*Bad checksums:\s+0/s);
@@ -212,7 +200,7 @@ describe('fencing before a restore', () => {
     expect(restore.outcome).toBe('ok');
     expect(restore.detail).toMatch(/; pg-primary fenced first: pg-primary's server was killed and no postgres process is left$/);
     expect(result.writes.lost).toBe(0);
-    expect(check(result, 'archive-continuity').valid).toBe(true);
+    expect(requireCheck(result, 'archive-continuity').valid).toBe(true);
     expect(result.verdict).toBe('pass');
   });
 });
@@ -232,7 +220,7 @@ describe('replica parity', () => {
       },
       5,
     );
-    const parity = check(result, 'replica-parity');
+    const parity = requireCheck(result, 'replica-parity');
     expect(parity.valid).toBe(false);
     expect(parity.summary).toMatch(/^pg-replica could not be compared: /);
     expect(result.verdict).toBe('fail');
@@ -254,10 +242,10 @@ describe('a fault that had no effect', () => {
     );
     const fault = result.faults.find((f) => f.name === 'io-error')!;
     expect(fault.notApplied).toMatch(/^no effect: no call matched \(fsync EIO on paths matching \^no-such-file\$\)/);
-    const applied = check(result, 'faults-applied');
+    const applied = requireCheck(result, 'faults-applied');
     expect(applied.valid).toBe(false);
     expect(applied.summary).toMatch(/io-error on pg-primary .*no effect/);
-    expect(check(result, 'lost-writes').valid).toBe(true); // nothing was lost: the run just did not test what it claims
+    expect(requireCheck(result, 'lost-writes').valid).toBe(true); // nothing was lost: the run just did not test what it claims
     expect(result.verdict).toBe('fail');
   });
 });
@@ -301,7 +289,7 @@ describe('a cancelled synchronous wait', () => {
       },
       7,
     );
-    const lost = check(result, 'lost-writes');
+    const lost = requireCheck(result, 'lost-writes');
     expect(lost.valid).toBe(false);
     expect(lost.details.lostWithWarning).toBeGreaterThan(0);
     expect(lost.summary).toMatch(/of them were acknowledged with the warning 'canceling wait for synchronous replication due to user request DETAIL: The transaction has already committed locally, but might not have been replicated to the standby\.'/);

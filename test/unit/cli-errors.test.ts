@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, type PostgresTopologySpec } from '../../harness/engines/postgres/index.ts';
 import { cli } from '../helpers.ts';
 
 // Bad input is refused before anything starts. These runs point DOCKER_HOST at a socket that does

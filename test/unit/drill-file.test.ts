@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isDrillFile, loadDrillFile } from '../../harness/experiment/drill-file.ts';
-import { defaultTopology } from '../../harness/cluster/topology.ts';
+import { defaultTopology } from '../../harness/engines/postgres/index.ts';
 import { cli } from '../helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-drills-'));
@@ -26,7 +26,7 @@ describe('drill files', () => {
     expect((await loadDrillFile(join(dir, 'ok.json'))).name).toBe('my-json-drill');
     writeFileSync(
       join(dir, 'mine.ts'),
-      `import { defineExperiment } from '${root}harness/experiment/definition.ts';\nimport { defaultTopology } from '${root}harness/cluster/topology.ts';\n` +
+      `import { defineExperiment, defaultTopology } from '${root}harness/index.ts';\n` +
         `const topology: typeof defaultTopology = defaultTopology;\nexport default defineExperiment({ name: 'my-ts-drill', description: 'mine', topology, workload: { duration: '2s' } });\n`,
     );
     expect((await loadDrillFile(join(dir, 'mine.ts'))).name).toBe('my-ts-drill');

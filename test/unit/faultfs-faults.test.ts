@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { planFaults } from '../../harness/experiment/index.ts';
-import { defaultTopology, validateTopology } from '../../harness/cluster/topology.ts';
+import { defaultTopology } from '../../harness/engines/postgres/index.ts';
+import { validateTopology } from '../../harness/engines/registry.ts';
 import { ConfigError } from '../../harness/errors.ts';
 import { faultfsFor } from '../../harness/faults/index.ts';
 import { parseStatus } from '../../harness/faults/faultfs.ts';

@@ -2,7 +2,9 @@
 // that say what was wrong and how to fix it.
 
 import { describe, expect, it } from 'vitest';
-import { validateTopology, validatePostgresTopology, REDIS_DEFAULT_SAVE } from '../../harness/cluster/topology.ts';
+import { validateTopology } from '../../harness/engines/registry.ts';
+import { validatePostgresTopology } from '../../harness/engines/postgres/index.ts';
+import { REDIS_DEFAULT_SAVE, type RedisTopology } from '../../harness/engines/redis/index.ts';
 import { prepareExperiment } from '../../harness/experiment/definition.ts';
 import { planFaults } from '../../harness/experiment/schedule.ts';
 import { redisHealthy } from '../../experiments/redis.ts';
@@ -14,7 +16,7 @@ const redis = (section: Record<string, unknown>) => ({
 
 describe('a Redis topology', () => {
   it("keeps Redis's own persistence defaults unless told otherwise", () => {
-    const topology = validateTopology(redis({}));
+    const topology = validateTopology(redis({})) as RedisTopology;
     expect(topology.engine).toBe('redis');
     if (topology.engine !== 'redis') return;
     expect(topology.redis).toMatchObject({ server: 'redis', appendonly: false, appendfsync: 'everysec', save: REDIS_DEFAULT_SAVE, minReplicasToWrite: 0 });
@@ -22,7 +24,7 @@ describe('a Redis topology', () => {
   });
 
   it('takes valkey, the AOF settings, no snapshots and extra directives', () => {
-    const topology = validateTopology(redis({ engine: 'valkey', appendonly: true, appendfsync: 'always', save: '', settings: { 'aof-use-rdb-preamble': false } }));
+    const topology = validateTopology(redis({ engine: 'valkey', appendonly: true, appendfsync: 'always', save: '', settings: { 'aof-use-rdb-preamble': false } })) as RedisTopology;
     if (topology.engine !== 'redis') throw new Error('not redis');
     expect(topology.redis).toMatchObject({ server: 'valkey', appendonly: true, appendfsync: 'always', save: '' });
     expect(topology.redis.settings).toEqual([{ name: 'aof-use-rdb-preamble', value: 'no' }]);
@@ -56,7 +58,7 @@ describe('Redis experiment options', () => {
     expect(() => prepareExperiment({ ...redisHealthy, workload: { waitAof: { local: 1, replicas: 0 } } })).toThrow(/WAITAOF, which Redis 7\.0 lacks/);
     expect(() =>
       prepareExperiment({ name: 'pg-wait', description: 'x', topology: { domains: ['a1'], postgres: { nodes: [{ name: 'pg', role: 'primary', domain: 'a1' }] } }, workload: { wait: { replicas: 1 } } }),
-    ).toThrow(/workload\.wait is a Redis command/);
+    ).toThrow(/workload\.wait is a Redis \/ Valkey option/);
   });
 
   it('refuse a runbook, which the Redis engine cannot run yet, and a PostgreSQL corruption kind', () => {

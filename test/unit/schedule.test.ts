@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFaults, prepareExperiment, type FaultSpec } from '../../harness/experiment/index.ts';
-import { defaultTopology, validateTopology } from '../../harness/cluster/topology.ts';
+import { defaultTopology } from '../../harness/engines/postgres/index.ts';
+import { validateTopology } from '../../harness/engines/registry.ts';
 import { ConfigError } from '../../harness/errors.ts';
 
 const topology = validateTopology(defaultTopology);
@@ -62,7 +63,7 @@ describe('the fault schedule', () => {
   it('refuses a duration that is not a duration, and bad parameters', () => {
     refuse([{ at: 'soon', fault: 'io-stall', target: 'primary' }], /at must be a duration like '500ms', '3s' or '1m': got "soon"/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'primary', duration: '3 fortnights' }], /duration must be a duration/);
-    refuse([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'superblock' } }], /must be one of heap, index, wal, pg_control/);
+    refuse([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'superblock' } }], /the PostgreSQL engine has no corruption kind 'superblock': use heap, index, wal, pg_control/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it takes none\)/);
     refuse([{ at: '1m', fault: 'io-stall', target: 'primary' }], /after the workload ends/);
     refuse([{ at: '1s', fault: 'archive-gap', target: 'primary' }], /acts on a node with role archive, but the target is the role 'primary': target 'pg-archive'/);

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { defaultTopology, topologyJsonSchema, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/engines/postgres/index.ts';
+import { topologyJsonSchema } from '../../harness/engines/registry.ts';
 import { prepareExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';
 import { didYouMean } from '../../harness/schema.ts';
 import sidekickHardened from '../../experiments/sidekick-hardened.ts';

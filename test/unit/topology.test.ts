@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../harness/errors.ts';
-import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../harness/engines/postgres/index.ts';
 
 const base = (): PostgresTopologySpec => structuredClone(defaultTopology);
 

@@ -2,7 +2,9 @@
 // wrong in the `fail` direction makes the harness cry wolf (an anomaly that is not one) or, worse,
 // lets a real loss hide among "failed" writes; so anything not known to be harmless is `info`.
 
-export type Completion = 'fail' | 'info';
+import type { Completion } from '../../workload/loop.ts';
+
+export type { Completion };
 
 /**
  * The warning PostgreSQL gives when the wait for synchronous replication is cancelled after the

@@ -12,8 +12,11 @@ import { ledgerRows, readFinalState } from './final-state.ts';
 import { PostgresNodeHandle } from './postgres-node.ts';
 import { rejoin } from './rejoin.ts';
 import { restoreFromArchive, startEmptyNode } from './restore.ts';
-import { runRunbook } from './runbook.ts';
-import { REHEARSAL_NODE, startPostgresCluster } from './start-cluster.ts';
+import { postgresRunbooks } from './runbook.ts';
+import { REHEARSAL_NODE, startPostgres, type StartClusterOptions } from './start-cluster.ts';
+import { ensureNodeImage } from '../../cluster/docker/image.ts';
+import { postgresTopologySection, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from './topology.ts';
+import type { StartedPostgresCluster } from './started-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
 import { diagnosePostgresStall } from './stall.ts';
 
@@ -28,8 +31,10 @@ export const postgresEngine: Engine = {
   name: 'postgres',
   label: 'PostgreSQL',
   corruptionKinds: POSTGRES_CORRUPTION_KINDS,
-  recoveryActions: ['failover', 'restore', 'runbook'],
-  start: (topology, options) => startPostgresCluster(topology as Parameters<typeof startPostgresCluster>[0], options),
+  recoveryActions: ['failover', 'restore'],
+  topology: postgresTopologySection,
+  image: (topology, { log }) => ensureNodeImage({ postgresVersion: (topology as PostgresTopology).postgres.version, ...(log ? { log } : {}) }),
+  start: (topology, options) => startPostgres(postgresEngine, validatePostgresTopology(topology), options),
   async prepare(cluster) {
     const primary = pg(cluster).primary();
     await primary.psql(LEDGER_DDL);
@@ -43,7 +48,7 @@ export const postgresEngine: Engine = {
   freshBackup: (cluster) => takeBaseBackup(pg(cluster)),
   failover: (cluster) => failover(pg(cluster)),
   restore: (cluster, options) => restoreFromArchive(pg(cluster), options),
-  runbook: (cluster, options) => runRunbook(pg(cluster), options),
+  runbooks: postgresRunbooks,
   rejoin: (cluster) => rejoin(pg(cluster)),
   followPrimary: (cluster) => followPrimary(pg(cluster)),
   rehearsalCutoff: 'the last archived WAL switch',
@@ -61,3 +66,12 @@ export const postgresEngine: Engine = {
   corrupt: (_cluster, node, options) => corruptPostgres(pgNode(node), options),
   damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), pgNode(node), how, random),
 };
+
+/**
+ * Starts the PostgreSQL cluster a topology describes and resolves when it is ready (for tests and
+ * scripts; runs go through the runner). The topology is validated before anything starts. On any
+ * failure (or interrupt) everything started is removed.
+ */
+export function startPostgresCluster(spec: PostgresTopologySpec | PostgresTopology, options: StartClusterOptions = {}): Promise<StartedPostgresCluster> {
+  return startPostgres(postgresEngine, validatePostgresTopology(spec), options);
+}

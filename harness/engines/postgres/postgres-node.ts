@@ -5,7 +5,7 @@
 import type { StartedTestContainer } from 'testcontainers';
 import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
-import type { PostgresNode } from '../../cluster/topology.ts';
+import type { PostgresNode } from './topology.ts';
 import type { StartedNode } from '../../cluster/docker/docker-run.ts';
 import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
 import { killAllCommand } from '../../cluster/kill.ts';

@@ -9,25 +9,13 @@
 //                FAULTLINE_BACKUP_TOOL, FAULTLINE_PGBACKREST_STANZA, FAULTLINE_PGDATA, PGUSER, PGPASSWORD
 //   answer       {"primary": "<node name>"} written to $FAULTLINE_RESULT, exit 0
 
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { ClusterError, describeError } from '../../errors.ts';
-import { waitFor } from '../../wait.ts';
-import { PGDATA, REPO } from './postgres-node.ts';
+import { describeError } from '../../errors.ts';
+import { PGDATA, PostgresNodeHandle, REPO } from './postgres-node.ts';
 import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
-import type { StartedPostgresCluster } from './started-cluster.ts';
-import type { RunbookOptions } from '../../cluster/engine.ts';
-
-export type { RunbookOptions } from '../../cluster/engine.ts';
-
-/** How long a named primary may take to accept writes once the runbook has exited. */
-const READY_MS = 15_000;
-/** setTimeout's limit (about 24.8 days): a longer budget would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Between SIGTERM and SIGKILL when the budget is spent. */
-const GRACE_MS = 3_000;
+import { asPostgres, type StartedPostgresCluster } from './started-cluster.ts';
+import type { ClusterNode, RunbookAbility } from '../../cluster/engine.ts';
+import { ClusterError } from '../../errors.ts';
 
 /** context.json: what an operator would have at hand. */
 export function runbookContext(cluster: StartedPostgresCluster, emptyNode: string) {
@@ -66,128 +54,32 @@ function containerName(node: StartedPostgresCluster['nodes'][number]): string {
   return node.container.getName().replace(/^\//, '');
 }
 
-export async function runRunbook(cluster: StartedPostgresCluster, options: RunbookOptions): Promise<string> {
-  const dir = join(options.dir, 'runbook');
-  mkdirSync(join(dir, 'work'), { recursive: true });
-  const empty = await prepareEmptyNode(cluster, RESTORED_NODE, options.domain);
-  if (cluster.pgbackrestCa) {
-    const archive = cluster.archive();
-    if (archive && !archive.lost) await pgBackRestNode(empty, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name }, cluster.topology.postgres.applied.pgbackrest);
-  }
-  const context = runbookContext(cluster, empty.name);
-  const contextFile = join(dir, 'context.json');
-  const resultFile = join(dir, 'result.json');
-  writeFileSync(contextFile, `${JSON.stringify(context, null, 2)}\n`);
-  const archive = context.repository;
-  const env: Record<string, string> = {
-    FAULTLINE_CONTEXT: contextFile,
-    FAULTLINE_RESULT: resultFile,
-    FAULTLINE_WORKDIR: join(dir, 'work'),
-    FAULTLINE_EMPTY_NODE: empty.name,
-    FAULTLINE_EMPTY_NODE_CONTAINER: containerName(empty),
-    FAULTLINE_BACKUP_TOOL: context.backupTool,
-    FAULTLINE_PGBACKREST_STANZA: context.pgbackrestStanza,
-    FAULTLINE_PGDATA: PGDATA,
-    FAULTLINE_RUN_ID: cluster.runId,
-    PGUSER: 'postgres',
-    PGPASSWORD: String(empty.clientConfig().password),
-    ...(archive ? { FAULTLINE_ARCHIVE_CONTAINER: archive.container } : {}),
-  };
-
-  const output = createWriteStream(join(dir, 'runbook.log'));
-  const started = performance.now();
-  options.log(`runbook: ${options.command} (budget ${Math.round(options.budgetMs / 1000)} s; context in ${contextFile})`);
-  // A process group of its own (detached), so the budget stops everything it started.
-  const child = spawn('/bin/sh', ['-c', options.command], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const pid = child.pid!;
-  const killGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // the group is gone already
+/** What a PostgreSQL runbook is handed: an empty node (with pgBackRest when the cluster has it) and how to reach everything. */
+export const postgresRunbooks: RunbookAbility = {
+  async prepare(cluster, { domain }) {
+    const pg = asPostgres(cluster);
+    const empty = await prepareEmptyNode(pg, RESTORED_NODE, domain);
+    if (pg.pgbackrestCa) {
+      const archive = pg.archive();
+      if (archive && !archive.lost) await pgBackRestNode(empty, pg.pgbackrestCa, { role: 'pg', repoHost: archive.name }, pg.topology.postgres.applied.pgbackrest);
     }
-  };
-  // If faultline itself is interrupted or exits, the runbook goes with it.
-  const onExit = () => killGroup('SIGKILL');
-  process.once('exit', onExit);
-  const tail: string[] = [];
-  const emit = (name: string, line: string) => {
-    output.write(`${name}| ${line}\n`);
-    options.log(`runbook| ${line}`);
-    tail.push(line);
-    if (tail.length > 15) tail.shift();
-  };
-  const partials: Record<string, string> = { out: '', err: '' };
-  for (const [stream, name] of [[child.stdout, 'out'], [child.stderr, 'err']] as const) {
-    stream?.on('data', (chunk: Buffer) => {
-      const lines = (partials[name] + chunk.toString('utf8')).split('\n');
-      partials[name] = lines.pop() ?? '';
-      for (const line of lines) emit(name, line);
-    });
-  }
-  // The shell's exit, not its pipes closing: a process it left in the background keeps them open.
-  const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
-    child.once('error', () => resolve({ exitCode: 127, signal: null }));
-  });
-  let timedOut = false;
-  const budget = setTimeout(() => {
-    timedOut = true;
-    options.log(`runbook: budget of ${Math.round(options.budgetMs / 1000)} s spent: stopping its process group`);
-    killGroup('SIGTERM');
-    setTimeout(() => killGroup('SIGKILL'), GRACE_MS).unref();
-  }, Math.min(options.budgetMs, MAX_TIMER_MS));
-  const ended = await exited;
-  clearTimeout(budget);
-  // Children that outlived the shell (a backgrounded step) are stopped too, and waited for.
-  const groupGone = async (timeoutMs: number) =>
-    waitFor({ what: `the runbook's process group ${pid} to end`, timeoutMs, intervalMs: 100 }, async () => {
-      try {
-        process.kill(-pid, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }).then(
-      () => true,
-      () => false,
-    );
-  killGroup('SIGTERM');
-  if (!(await groupGone(GRACE_MS))) {
-    killGroup('SIGKILL');
-    if (!(await groupGone(2_000))) options.log(`runbook: process group ${pid} outlived SIGKILL`);
-  }
-  process.removeListener('exit', onExit);
-  // Its pipes close once the group is gone (bounded: a process outside the group may hold them).
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-  for (const [name, rest] of Object.entries(partials)) if (rest) emit(name, rest);
-  await new Promise<void>((resolve) => output.end(resolve));
-  const took = `${((performance.now() - started) / 1000).toFixed(1)} s`;
-  const ending = tail.length > 0 ? `; its output ends:\n${tail.join('\n')}` : '; it printed nothing';
-
-  if (timedOut) throw new ClusterError(`the runbook did not finish within its budget of ${Math.round(options.budgetMs / 1000)} s and was stopped (its whole process group)${ending}`);
-  if (ended.exitCode !== 0) throw new ClusterError(`the runbook failed (${ended.exitCode === null ? `killed by ${ended.signal}` : `exit ${ended.exitCode}`}) after ${took}${ending}`);
-  if (!existsSync(resultFile)) {
-    throw new ClusterError(`the runbook exited 0 after ${took}, but no primary accepts writes: it named none (write {"primary": "<node>"} to $FAULTLINE_RESULT)${ending}`);
-  }
-  let named: string;
-  try {
-    named = String((JSON.parse(readFileSync(resultFile, 'utf8')) as { primary?: unknown }).primary ?? '');
-  } catch (error) {
-    throw new ClusterError(`the runbook's answer in ${resultFile} is not JSON: ${describeError(error)}; write {"primary": "<node>"}`);
-  }
-  const node = cluster.nodes.find((n) => n.name === named);
-  if (!node || node.lost) {
-    throw new ClusterError(`the runbook exited 0 and named '${named}' as the primary, but no primary accepts writes: ${node ? `'${named}' was lost` : `there is no node '${named}' (nodes: ${cluster.nodes.filter((n) => !n.lost).map((n) => n.name).join(', ')})`}`);
-  }
-  await waitFor({ what: `${named}, named by the runbook, to accept writes`, timeoutMs: READY_MS, intervalMs: 250 }, async (seen) => {
+    const context = runbookContext(pg, empty.name);
+    const archive = context.repository;
+    const env: Record<string, string> = {
+      FAULTLINE_EMPTY_NODE: empty.name,
+      FAULTLINE_EMPTY_NODE_CONTAINER: containerName(empty),
+      FAULTLINE_BACKUP_TOOL: context.backupTool,
+      FAULTLINE_PGBACKREST_STANZA: context.pgbackrestStanza,
+      FAULTLINE_PGDATA: PGDATA,
+      PGUSER: 'postgres',
+      PGPASSWORD: String(empty.clientConfig().password),
+      ...(archive ? { FAULTLINE_ARCHIVE_CONTAINER: archive.container } : {}),
+    };
+    return { context, env };
+  },
+  async acceptsWrites(node: ClusterNode) {
+    if (!(node instanceof PostgresNodeHandle)) throw new ClusterError(`the PostgreSQL engine was given node '${node.name}' of another engine`);
     const state = await node.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `unreachable: ${describeError(error)}`);
-    seen(state === 't' ? 'still in recovery (read-only)' : state);
-    return state === 'f' ? true : undefined;
-  }).catch((error: unknown) => {
-    throw new ClusterError(`the runbook exited 0 and named '${named}', but no primary accepts writes: ${describeError(error)}`);
-  });
-  cluster.setPrimary(node);
-  return `the runbook made ${named} the primary in ${took}`;
-}
+    return { accepts: state === 'f', state: state === 't' ? 'still in recovery (read-only)' : state };
+  },
+};

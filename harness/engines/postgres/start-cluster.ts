@@ -7,16 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { ClusterError, describeError } from '../../errors.ts';
-import { validatePostgresTopology, type PostgresNode, type PostgresTopology, type PostgresTopologySpec } from '../../cluster/topology.ts';
+import type { PostgresNode, PostgresTopology } from './topology.ts';
 import { confLine, PGBACKREST_ARCHIVE_COMMAND, type AppliedSettings } from './user-settings.ts';
-
-type PgBackRestOptions = AppliedSettings['pgbackrest'];
-import { DockerRun } from '../../cluster/docker/docker-run.ts';
-import type { StartOptions } from '../../cluster/engine.ts';
-import { ensureNodeImage } from '../../cluster/docker/image.ts';
-import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO, VOLUME_MOUNT } from './postgres-node.ts';
+import type { Engine, StartOptions } from '../../cluster/engine.ts';
+import { startCluster, startNodeContainer, type StartContext } from '../../cluster/start-cluster.ts';
+import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
+
+type PgBackRestOptions = AppliedSettings['pgbackrest'];
 
 export type StartClusterOptions = StartOptions;
 
@@ -25,104 +24,81 @@ export function slotName(node: string): string {
 }
 
 /**
- * Starts the PostgreSQL cluster a topology describes and resolves when it is ready. The topology is
- * validated before anything starts. On any failure (or interrupt) everything started is removed.
+ * Starts the PostgreSQL cluster an already validated topology describes, through the shared start
+ * (cluster/start-cluster.ts), and resolves when it is ready.
  */
-export async function startPostgresCluster(
-  spec: PostgresTopologySpec | PostgresTopology,
-  options: StartClusterOptions = {},
-): Promise<StartedPostgresCluster> {
-  const topology = validatePostgresTopology(spec);
-  const log = options.log ?? (() => {});
-  const startedAt = performance.now();
-  const image = options.image ?? (await ensureNodeImage({ postgresVersion: topology.postgres.version, log }));
-  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs, logs: options.logsDir ? { dir: options.logsDir, ...POSTGRES_LOGS } : undefined });
-  log(`run ${run.id}: starting ${topology.postgres.nodes.length} node containers`);
-  try {
-    const password = randomBytes(12).toString('hex');
-    const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
-    if (!primarySpec) throw new ClusterError('The topology has no primary');
-    const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
-    const startContainer = async (node: PostgresNode) =>
-      new PostgresNodeHandle(
-        await run.startNode({
-          name: node.name,
-          image,
-          exposedPorts: [PG_PORT],
-          luns: [{ name: node.role === 'archive' ? 'repo' : 'data', domain: node.domain, mountPoint: VOLUME_MOUNT, bytes: node.volumeBytes, owner: 'postgres:postgres' }],
-        }),
-        node,
-        password,
-      );
-    // The primary's container starts first and is initialised while the followers' containers
-    // start (on a 2-core machine three containers started at once are all up only after about
-    // twice the time of one, so the primary would wait for the others). A replica's data directory
-    // is the same as the primary's before it started (the image's), so it is copied and configured
-    // meanwhile, and the replica starts as soon as the primary has its password and slots.
-    const primaryStarted = startContainer(primarySpec);
-    const primaryReady = primaryStarted.then(async (primary) => {
-      log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
-      // Every follower's slot is made as the primary is initialised, reserving WAL from then, before
-      // any follower starts: the followers need all of it, from the primary's first start on.
-      const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && archiveStreams(topology)));
-      const env = { FL_CONF: serverConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
-      await run.track(primary.run(['fl-pg', 'init-primary'], { env }));
-      for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
-      run.checkpoint();
-      return primary;
-    });
-    const handles = await Promise.all(
-      topology.postgres.nodes.map(async (node) => {
-        if (node === primarySpec) return primaryReady;
-        await primaryStarted;
-        const follower = await startContainer(node);
-        if (node.role === 'replica') {
-          log(`run ${run.id}: preparing replica '${follower.name}' (the data directory the primary starts from)`);
-          await run.track(follower.run(['fl-pg', 'prepare-replica'], { env: replicaEnv(follower, primarySpec.name, topology) }));
-          run.checkpoint();
-        }
-        const primary = await primaryReady;
-        // pgBackRest's repository host is set up below, once every node runs.
-        if (pgbackrest && node.role === 'archive') return follower;
-        log(`run ${run.id}: starting '${follower.name}' (${node.role === 'replica' ? 'a standby of the primary' : 'streaming the WAL of the primary'})`);
-        await run.track(
-          node.role === 'replica'
-            ? follower.run(['fl-pg', 'start'])
-            : follower.run(['fl-pg', 'start-archive'], {
-                env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_ARCHIVE_WAL: topology.postgres.archiveWal },
-              }),
-        );
-        run.checkpoint();
-        return follower;
-      }),
-    );
-    const primary = await primaryReady;
-    const followers = handles.filter((h) => h !== primary);
-    // An archive that receives no WAL by streaming (pgBackRest's, or one with archiveWal 'none') is not waited for.
-    const streaming = followers.filter((f) => !(f.spec.role === 'archive' && !archiveStreams(topology)));
-    run.checkpoint();
-    let ca: PgBackRestCa | undefined;
-    if (pgbackrest) {
-      log(`run ${run.id}: setting up pgBackRest (repository on '${followers.find((f) => f.spec.role === 'archive')!.name}', TLS)`);
-      ca = await run.track(setUpPgBackRest(handles, primary, topology.postgres.applied.pgbackrest));
-      run.checkpoint();
-    }
-    await waitForStreaming(primary, streaming, options.readyTimeoutMs ?? 60_000);
-    run.checkpoint();
-    const readyMs = Math.round(performance.now() - startedAt);
-    log(`run ${run.id}: cluster ready in ${(readyMs / 1000).toFixed(1)} s`);
-    const cluster = new StartedPostgresCluster(topology, run, handles, image, readyMs);
-    if (ca) cluster.pgbackrestCa = ca;
-    return cluster;
-  } catch (error) {
-    await run.cleanup().catch((cleanupError: unknown) => {
-      // The root cause stays the error; the clean-up problem is added to it, not put in its place.
-      if (error instanceof Error) error.message += `\n(and clean-up failed: ${describeError(cleanupError)})`;
-    });
-    throw error;
-  }
+export function startPostgres(engine: Engine, topology: PostgresTopology, options: StartClusterOptions): Promise<StartedPostgresCluster> {
+  return startCluster(engine, topology, options, { logs: POSTGRES_LOGS, bringUp });
 }
 
+/** The primary, its followers and the backup tool, until every follower streams with zero lag. */
+async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: StartContext<PostgresTopology>): Promise<(readyMs: number) => StartedPostgresCluster> {
+  const password = randomBytes(12).toString('hex');
+  const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
+  if (!primarySpec) throw new ClusterError('The topology has no primary');
+  const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
+  const startContainer = async (node: PostgresNode) =>
+    new PostgresNodeHandle(await startNodeContainer(run, image, node, { name: node.role === 'archive' ? 'repo' : 'data', owner: 'postgres:postgres', ports: [PG_PORT] }), node, password);
+  // The primary's container starts first and is initialised while the followers' containers
+  // start (on a 2-core machine three containers started at once are all up only after about
+  // twice the time of one, so the primary would wait for the others). A replica's data directory
+  // is the same as the primary's before it started (the image's), so it is copied and configured
+  // meanwhile, and the replica starts as soon as the primary has its password and slots.
+  const primaryStarted = startContainer(primarySpec);
+  const primaryReady = primaryStarted.then(async (primary) => {
+    log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
+    // Every follower's slot is made as the primary is initialised, reserving WAL from then, before
+    // any follower starts: the followers need all of it, from the primary's first start on.
+    const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && archiveStreams(topology)));
+    const env = { FL_CONF: serverConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
+    await run.track(primary.run(['fl-pg', 'init-primary'], { env }));
+    for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
+    run.checkpoint();
+    return primary;
+  });
+  const handles = await Promise.all(
+    topology.postgres.nodes.map(async (node) => {
+      if (node === primarySpec) return primaryReady;
+      await primaryStarted;
+      const follower = await startContainer(node);
+      if (node.role === 'replica') {
+        log(`run ${run.id}: preparing replica '${follower.name}' (the data directory the primary starts from)`);
+        await run.track(follower.run(['fl-pg', 'prepare-replica'], { env: replicaEnv(follower, primarySpec.name, topology) }));
+        run.checkpoint();
+      }
+      const primary = await primaryReady;
+      // pgBackRest's repository host is set up below, once every node runs.
+      if (pgbackrest && node.role === 'archive') return follower;
+      log(`run ${run.id}: starting '${follower.name}' (${node.role === 'replica' ? 'a standby of the primary' : 'streaming the WAL of the primary'})`);
+      await run.track(
+        node.role === 'replica'
+          ? follower.run(['fl-pg', 'start'])
+          : follower.run(['fl-pg', 'start-archive'], {
+              env: { FL_UPSTREAM: primary.name, FL_SLOT: slotName(follower.name), FL_NAME: follower.name, FL_REPO: REPO, FL_ARCHIVE_WAL: topology.postgres.archiveWal },
+            }),
+      );
+      run.checkpoint();
+      return follower;
+    }),
+  );
+  const primary = await primaryReady;
+  const followers = handles.filter((h) => h !== primary);
+  // An archive that receives no WAL by streaming (pgBackRest's, or one with archiveWal 'none') is not waited for.
+  const streaming = followers.filter((f) => !(f.spec.role === 'archive' && !archiveStreams(topology)));
+  run.checkpoint();
+  let ca: PgBackRestCa | undefined;
+  if (pgbackrest) {
+    log(`run ${run.id}: setting up pgBackRest (repository on '${followers.find((f) => f.spec.role === 'archive')!.name}', TLS)`);
+    ca = await run.track(setUpPgBackRest(handles, primary, topology.postgres.applied.pgbackrest));
+    run.checkpoint();
+  }
+  await waitForStreaming(primary, streaming, readyTimeoutMs);
+  return (readyMs) => {
+    const cluster = new StartedPostgresCluster(engine, topology, run, handles, image, readyMs);
+    if (ca) cluster.pgbackrestCa = ca;
+    return cluster;
+  };
+}
 
 /** Names a restored node may get: its certificate must be accepted by the repository host. */
 export const RESTORED_NODE = 'pg-restored';

@@ -2,7 +2,7 @@
 // so tests write `await using cluster = await startPostgresCluster(topology)`.
 
 import { ClusterError } from '../../errors.ts';
-import type { PostgresTopology } from '../../cluster/topology.ts';
+import type { PostgresTopology } from './topology.ts';
 import { RunningCluster } from '../../cluster/running-cluster.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
 import type { StartedCluster } from '../../cluster/engine.ts';

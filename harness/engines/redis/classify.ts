@@ -14,7 +14,7 @@
 //   error replies and anything unrecognised: the command may or may not have been applied, `info`.
 
 import { ReplyError } from 'ioredis';
-import type { Completion } from '../postgres/classify.ts';
+import type { Completion } from '../../workload/loop.ts';
 
 /** Error-reply prefixes Redis sends only when it refused the command without applying it. */
 export const NOT_APPLIED_PREFIXES = ['READONLY', 'NOREPLICAS', 'MISCONF', 'OOM', 'NOAUTH', 'WRONGTYPE', 'ERR', 'LOADING', 'MASTERDOWN', 'BUSY', 'NOSCRIPT', 'EXECABORT'] as const;

@@ -7,7 +7,11 @@ import { corruptRedis, damageNewestBackup, REDIS_CORRUPTION_KINDS } from './corr
 import { readLedger, readRedisFinalState } from './final-state.ts';
 import { RedisNodeHandle, withRedis } from './redis-node.ts';
 import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedisBackup } from './recovery.ts';
-import { REHEARSAL_NODE, startRedisCluster, StartedRedisCluster } from './start-cluster.ts';
+import { REHEARSAL_NODE, startRedis, StartedRedisCluster, type StartRedisOptions } from './start-cluster.ts';
+import { ensureNodeImage } from '../../cluster/docker/image.ts';
+import { validateTopologyWith } from '../../cluster/topology.ts';
+import { redisTopologySection, type RedisTopology, type RedisTopologySpec } from './topology.ts';
+import { parseRedisWorkloadOptions } from './workload-options.ts';
 
 /** The Redis cluster behind a step's `cluster`; a cluster of another engine is an error. */
 export function asRedis(cluster: StartedCluster): StartedRedisCluster {
@@ -25,7 +29,10 @@ export const redisEngine: Engine = {
   label: 'Redis / Valkey',
   corruptionKinds: REDIS_CORRUPTION_KINDS,
   recoveryActions: ['failover', 'restore'],
-  start: (topology, options) => startRedisCluster(topology as Parameters<typeof startRedisCluster>[0], options),
+  topology: redisTopologySection,
+  workloadOptions: { keys: ['wait', 'waitAof'], parse: parseRedisWorkloadOptions },
+  image: (_topology, { log }) => ensureNodeImage(log ? { log } : {}),
+  start: (topology, options) => startRedis(redisEngine, validateRedisTopology(topology), options),
   async prepare(cluster) {
     const primary = asRedis(cluster).primary();
     const info = await primary.info('server');
@@ -41,7 +48,6 @@ export const redisEngine: Engine = {
   freshBackup: (cluster) => takeRedisBackup(asRedis(cluster)),
   failover: (cluster) => redisFailover(asRedis(cluster)),
   restore: (cluster, options) => redisRestore(asRedis(cluster), options),
-  runbook: () => Promise.reject(new ClusterError('runbooks are not supported for Redis yet: use failover or restore')),
   rejoin: (cluster) => redisRejoin(asRedis(cluster)),
   followPrimary: (cluster) => redisFollowPrimary(asRedis(cluster)),
   rehearsalCutoff: 'the last RDB copy',
@@ -57,3 +63,14 @@ export const redisEngine: Engine = {
   corrupt: (_cluster, node, options) => corruptRedis(redisNode(node), options),
   damageBackup: (_cluster, node, how, random) => damageNewestBackup(redisNode(node), how, random),
 };
+
+function validateRedisTopology(spec: unknown, where = 'topology'): RedisTopology {
+  const topology = validateTopologyWith([redisTopologySection], spec, where);
+  if (topology.engine !== 'redis') throw new ClusterError(`${where}: this needs a Redis topology ('redis' with its nodes), got a ${topology.engine} one`);
+  return topology as RedisTopology;
+}
+
+/** Starts the Redis cluster a topology describes (for tests and scripts; runs go through the runner). */
+export function startRedisCluster(spec: RedisTopologySpec | RedisTopology, options: StartRedisOptions = {}): Promise<StartedRedisCluster> {
+  return startRedis(redisEngine, validateRedisTopology(spec), options);
+}

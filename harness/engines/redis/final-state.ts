@@ -110,7 +110,11 @@ async function verifyNode(node: RedisNodeHandle, cluster: StartedRedisCluster): 
 export async function readRedisFinalState(cluster: StartedRedisCluster, { now, catchUpTimeoutMs = 30_000 }: { now: () => number; catchUpTimeoutMs?: number }): Promise<FinalState> {
   const primary = cluster.primary();
   const final: FinalState = { time: now(), primary: { node: primary.name }, replicas: [], integrity: [], probe: null };
+  // A lost node's address (its mapped port, its IP on the run's network) may already belong to
+  // another server: it is never asked, only said to be gone.
+  const gone = primary.lost ? `${primary.name} was lost with its volume, and recovery did not replace it` : undefined;
   try {
+    if (gone) throw new Error(gone);
     const ledger = await withRedis(primary, readLedger);
     final.primary = { node: primary.name, rows: ledger.rows, sequence: ledger.sequence, tables: ledger.tables };
   } catch (error) {
@@ -134,6 +138,7 @@ export async function readRedisFinalState(cluster: StartedRedisCluster, { now, c
   const started = performance.now();
   const time = now();
   try {
+    if (gone) throw new Error(gone);
     const value = `probe-${Date.now()}`;
     const read = await withRedis(primary, async (client) => {
       await client.set(`${REDIS_KEY_PREFIX}${PROBE_KEY}`, value);

@@ -1,4 +1,8 @@
 // Redis (and Valkey) clusters on Docker: start one from a topology, and reach its nodes.
-export { redisEngine, asRedis } from './engine.ts';
-export { startRedisCluster, StartedRedisCluster, BACKUP_EVERY_S, type StartRedisOptions } from './start-cluster.ts';
+export { redisEngine, asRedis, startRedisCluster } from './engine.ts';
+export { StartedRedisCluster, BACKUP_EVERY_S, type StartRedisOptions } from './start-cluster.ts';
 export { RedisNodeHandle, REDIS_PORT } from './redis-node.ts';
+export { redisTopologySection, REDIS_DEFAULT_SAVE, type RedisTopology, type RedisTopologySpec } from './topology.ts';
+// Its side of the client loop (workload/), and how its driver's errors classify.
+export { RedisWorkload, REDIS_KEY_PREFIX, REDIS_LOG_KEY, redisKey, type RedisWorkloadTarget } from './client.ts';
+export { classifyRedisError } from './classify.ts';

@@ -1,6 +1,7 @@
 // A running Redis (or Valkey) node: its container, its volume (the data directory: AOF directory and
 // RDB file; on the backup node, the RDB copies), and the commands the harness runs in it.
 
+import { networkInterfaces } from 'node:os';
 import type { StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
@@ -8,7 +9,7 @@ import type { StartedNode } from '../../cluster/docker/docker-run.ts';
 import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
 import { killAllCommand } from '../../cluster/kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../../cluster/engine.ts';
-import type { RedisTopology } from '../../cluster/topology.ts';
+import type { RedisTopology } from './topology.ts';
 import type { NodeLogs } from '../../cluster/docker/logs.ts';
 
 export const REDIS_PORT = 6379;
@@ -61,8 +62,9 @@ export class RedisNodeHandle implements ClusterNode {
     return this.spec.role !== 'archive';
   }
 
+  /** Where clients on the machine running faultline reach the server (see containerEndpoint). */
   endpoint(): { host: string; port: number } {
-    return { host: this.container.getHost(), port: this.container.getMappedPort(REDIS_PORT) };
+    return containerEndpoint(this.container, REDIS_PORT);
   }
 
   url(): string {
@@ -135,4 +137,66 @@ export async function withRedis<T>(node: RedisNodeHandle, work: (client: Redis) 
   } finally {
     client.disconnect();
   }
+}
+
+/**
+ * Where the machine running faultline reaches `port` of a container. On a local Docker engine: the
+ * container's own address on its network, straight over the bridge, for the mapped host port may go
+ * through docker-proxy, a userland copy of every byte that adds to each round trip (and takes CPU
+ * the clients need). The mapped port otherwise: when DOCKER_HOST names an engine on another machine,
+ * and wherever the container's network is not one this machine is on (Docker Desktop's VM, rootless
+ * Docker's namespace, faultline itself in a container).
+ */
+export function containerEndpoint(container: StartedTestContainer, port: number): { host: string; port: number } {
+  const ip = directAddress(container);
+  return ip ? { host: ip, port } : { host: container.getHost(), port: container.getMappedPort(port) };
+}
+
+/** A container's address, once found reachable (it keeps it while it lives). */
+const direct = new WeakMap<StartedTestContainer, string>();
+
+function directAddress(container: StartedTestContainer): string | null {
+  if (remoteEngine(process.env.DOCKER_HOST) || process.env.TESTCONTAINERS_HOST_OVERRIDE) return null;
+  // Not found is not remembered: a bridge with no running container attached is down, and this
+  // machine's interface list leaves it out until one is.
+  let ip = direct.get(container) ?? null;
+  if (ip === null) {
+    ip = reachableAddress(container);
+    if (ip !== null) direct.set(container, ip);
+  }
+  return ip;
+}
+
+/** Whether DOCKER_HOST names an engine on another machine (tcp://, ssh:// to a host that is not this one). */
+export function remoteEngine(dockerHost: string | undefined): boolean {
+  if (!dockerHost || /^(unix|npipe):/.test(dockerHost)) return false;
+  let host: string;
+  try {
+    host = new URL(dockerHost).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return true;
+  }
+  return !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+}
+
+/** The container's IPv4 address on its first network, if an interface of this machine is on that subnet. */
+function reachableAddress(container: StartedTestContainer): string | null {
+  const [network] = container.getNetworkNames();
+  const ip = network ? container.getIpAddress(network) : '';
+  const target = ipv4(ip);
+  if (target === null) return null;
+  for (const addresses of Object.values(networkInterfaces())) {
+    for (const a of addresses ?? []) {
+      if (a.family !== 'IPv4' || a.internal) continue;
+      const [address, mask] = [ipv4(a.address), ipv4(a.netmask)];
+      if (address !== null && mask !== null && mask !== 0 && ((address & mask) >>> 0) === ((target & mask) >>> 0)) return ip;
+    }
+  }
+  return null;
+}
+
+function ipv4(text: string | undefined): number | null {
+  const parts = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text ?? '');
+  if (!parts) return null;
+  return parts.slice(1).reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
 }

@@ -4,13 +4,13 @@
 // the primary's RDB snapshot (`redis-cli --rdb`) into its own volume at start and then every few
 // seconds, as a backup job would. Ready means every replica is in sync at the primary's offset.
 
-import { ClusterError, describeError } from '../../errors.ts';
+import { ClusterError } from '../../errors.ts';
 import { waitFor } from '../../wait.ts';
-import { DockerRun } from '../../cluster/docker/docker-run.ts';
-import { ensureNodeImage } from '../../cluster/docker/image.ts';
-import { VOLUME_MOUNT, type NodeSpec, type StartOptions } from '../../cluster/engine.ts';
+import type { DockerRun } from '../../cluster/docker/docker-run.ts';
+import type { Engine, NodeSpec, StartOptions } from '../../cluster/engine.ts';
 import { RunningCluster } from '../../cluster/running-cluster.ts';
-import { validateTopology, type RedisTopology, type RedisTopologySpec } from '../../cluster/topology.ts';
+import { startCluster, startNodeContainer } from '../../cluster/start-cluster.ts';
+import type { RedisTopology } from './topology.ts';
 import { BACKUPS, REDIS_LOGS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
 
 export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}
@@ -53,12 +53,7 @@ export async function configureAndStart(node: RedisNodeHandle, topology: RedisTo
 
 /** Starts a node container for `spec` with its volume in its domain. */
 export async function startRedisNode(run: DockerRun, image: string, spec: NodeSpec, server: RedisTopology['redis']['server']): Promise<RedisNodeHandle> {
-  const started = await run.startNode({
-    name: spec.name,
-    image,
-    exposedPorts: [REDIS_PORT],
-    luns: [{ name: spec.role === 'archive' ? 'backups' : 'data', domain: spec.domain, mountPoint: VOLUME_MOUNT, bytes: spec.volumeBytes, owner: 'redis:redis' }],
-  });
+  const started = await startNodeContainer(run, image, spec, { name: spec.role === 'archive' ? 'backups' : 'data', owner: 'redis:redis', ports: [REDIS_PORT] });
   return new RedisNodeHandle(started, spec, server);
 }
 
@@ -70,41 +65,31 @@ export async function startBackups(backup: RedisNodeHandle, upstream: string): P
   return first;
 }
 
-export async function startRedisCluster(spec: RedisTopologySpec | RedisTopology, options: StartRedisOptions = {}): Promise<StartedRedisCluster> {
-  const topology = validateTopology(spec);
-  if (topology.engine !== 'redis') throw new ClusterError(`startRedisCluster needs a Redis topology, got a ${topology.engine} one`);
-  const log = options.log ?? (() => {});
-  const startedAt = performance.now();
-  const image = options.image ?? (await ensureNodeImage({ log }));
-  const run = await DockerRun.create(topology.domains, { runId: options.runId, faultfs: options.faultfs, logs: options.logsDir ? { dir: options.logsDir, ...REDIS_LOGS } : undefined });
+/** Starts a validated Redis topology's cluster through the shared start (cluster/start-cluster.ts). */
+export function startRedis(engine: Engine, topology: RedisTopology, options: StartRedisOptions): Promise<StartedRedisCluster> {
   const server = topology.redis.server;
-  log(`run ${run.id}: starting ${topology.nodes.length} node containers (${server === 'valkey' ? 'Valkey' : 'Redis'})`);
-  try {
-    const handles = await Promise.all(topology.nodes.map((node) => startRedisNode(run, image, node, server)));
-    const primary = handles.find((h) => h.spec.role === 'primary');
-    if (!primary) throw new ClusterError('The topology has no primary');
-    await run.track(configureAndStart(primary, topology, undefined));
-    run.checkpoint();
-    const replicas = handles.filter((h) => h.spec.role === 'replica');
-    if (replicas.length > 0) log(`run ${run.id}: replicas ${replicas.map((r) => `'${r.name}'`).join(', ')} replicate from '${primary.name}'`);
-    await Promise.all(replicas.map((replica) => run.track(configureAndStart(replica, topology, primary.name))));
-    run.checkpoint();
-    await waitForSync(primary, replicas, options.readyTimeoutMs ?? 60_000);
-    const backup = handles.find((h) => h.spec.role === 'archive');
-    if (backup) {
-      const first = await run.track(startBackups(backup, primary.name));
-      log(`run ${run.id}: backup node '${backup.name}' copies ${primary.name}'s RDB every ${BACKUP_EVERY_S} s (first: ${first})`);
-    }
-    run.checkpoint();
-    const readyMs = Math.round(performance.now() - startedAt);
-    log(`run ${run.id}: cluster ready in ${(readyMs / 1000).toFixed(1)} s`);
-    return new StartedRedisCluster(topology, run, handles, image, readyMs);
-  } catch (error) {
-    await run.cleanup().catch((cleanupError: unknown) => {
-      if (error instanceof Error) error.message += `\n(and clean-up failed: ${describeError(cleanupError)})`;
-    });
-    throw error;
-  }
+  return startCluster(engine, topology, options, {
+    logs: REDIS_LOGS,
+    describe: server === 'valkey' ? 'Valkey' : 'Redis',
+    async bringUp({ run, image, log, readyTimeoutMs }) {
+      const handles = await Promise.all(topology.nodes.map((node) => startRedisNode(run, image, node, server)));
+      const primary = handles.find((h) => h.spec.role === 'primary');
+      if (!primary) throw new ClusterError('The topology has no primary');
+      await run.track(configureAndStart(primary, topology, undefined));
+      run.checkpoint();
+      const replicas = handles.filter((h) => h.spec.role === 'replica');
+      if (replicas.length > 0) log(`run ${run.id}: replicas ${replicas.map((r) => `'${r.name}'`).join(', ')} replicate from '${primary.name}'`);
+      await Promise.all(replicas.map((replica) => run.track(configureAndStart(replica, topology, primary.name))));
+      run.checkpoint();
+      await waitForSync(primary, replicas, readyTimeoutMs);
+      const backup = handles.find((h) => h.spec.role === 'archive');
+      if (backup) {
+        const first = await run.track(startBackups(backup, primary.name));
+        log(`run ${run.id}: backup node '${backup.name}' copies ${primary.name}'s RDB every ${BACKUP_EVERY_S} s (first: ${first})`);
+      }
+      return (readyMs) => new StartedRedisCluster(engine, topology, run, handles, image, readyMs);
+    },
+  });
 }
 
 /** The replication offset a replica has processed, and whether its link to the primary is up. */

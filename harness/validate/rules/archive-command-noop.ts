@@ -2,7 +2,7 @@
 // segment, and the archive has a hole no restore can cross.
 
 import { archiving, quote, setting } from './settings.ts';
-import { simpleCommands, succeedsAlways } from '../../engines/postgres/archive-command.ts';
+import { simpleCommands, succeedsAlways } from '../../engines/postgres/index.ts';
 import type { Rule } from './types.ts';
 
 export const rule: Rule = {

@@ -4,7 +4,7 @@
 
 import { posix } from 'node:path';
 import { archiving, dataDirectories, indexes, isInside, nodesWithRole, option, primaryOf, quote, setting, TOPOLOGY } from './settings.ts';
-import { copyDestinations, isRemote } from '../../engines/postgres/archive-command.ts';
+import { copyDestinations, isRemote } from '../../engines/postgres/index.ts';
 import type { Rule, RuleHit } from './types.ts';
 
 export const rule: Rule = {

@@ -5,7 +5,7 @@
 
 import { parseBoolean } from '../postgresql-conf.ts';
 import { nodesWithRole, quote, setting } from './settings.ts';
-import { parseStandbyNames } from '../../engines/postgres/standby-names.ts';
+import { parseStandbyNames } from '../../engines/postgres/index.ts';
 import type { Rule } from './types.ts';
 
 export const rule: Rule = {

@@ -3,7 +3,7 @@
 // topology's nodes by role.
 
 import { posix } from 'node:path';
-import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
+import type { PostgresNode, PostgresTopology } from '../../engines/postgres/index.ts';
 import { pgBackRestOption } from '../pgbackrest-conf.ts';
 import { parseBoolean } from '../postgresql-conf.ts';
 import type { Source, UserConfig } from './types.ts';

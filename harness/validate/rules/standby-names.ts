@@ -1,7 +1,7 @@
 // Which standbys a synchronous_standby_names value can choose, on the user's topology.
 
-import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
-import type { StandbyNames } from '../../engines/postgres/standby-names.ts';
+import type { PostgresNode, PostgresTopology } from '../../engines/postgres/index.ts';
+import type { StandbyNames } from '../../engines/postgres/index.ts';
 
 /**
  * The standbys the setting can choose, in the order the server prefers them. `*` stands for every

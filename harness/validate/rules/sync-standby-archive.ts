@@ -3,7 +3,7 @@
 
 import { quote, setting } from './settings.ts';
 import { candidates } from './standby-names.ts';
-import { parseStandbyNames } from '../../engines/postgres/standby-names.ts';
+import { parseStandbyNames } from '../../engines/postgres/index.ts';
 import type { Rule } from './types.ts';
 
 export const rule: Rule = {

@@ -2,7 +2,7 @@
 // standby that never connects, or counts on one faultline cannot check.
 
 import { quote, setting } from './settings.ts';
-import { parseStandbyNames } from '../../engines/postgres/standby-names.ts';
+import { parseStandbyNames } from '../../engines/postgres/index.ts';
 import type { Rule } from './types.ts';
 
 export const rule: Rule = {

@@ -2,8 +2,8 @@
 // primary waits for standbys that never connect, so the server stops taking writes at once.
 
 import { quote, setting } from './settings.ts';
-import { parseStandbyNames } from '../../engines/postgres/standby-names.ts';
-import type { PostgresNode, PostgresTopology } from '../../cluster/topology.ts';
+import { parseStandbyNames } from '../../engines/postgres/index.ts';
+import type { PostgresNode, PostgresTopology } from '../../engines/postgres/index.ts';
 import type { Rule } from './types.ts';
 
 /** Whether a node sends the primary flush positions as a standby: replicas, and a pg_receivewal archive that streams. */

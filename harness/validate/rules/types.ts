@@ -2,7 +2,7 @@
 // anything. A rule is data (id, severity, reason, fix, documentation link) plus one pure function
 // that looks at the user's configuration and says where the danger is.
 
-import type { PostgresTopology } from '../../cluster/topology.ts';
+import type { PostgresTopology } from '../../engines/postgres/index.ts';
 import type { ConfSetting } from '../postgresql-conf.ts';
 import type { PgBackRestConf } from '../pgbackrest-conf.ts';
 

@@ -6,7 +6,7 @@ import { DRILL_NAMES, validateDrills } from '../../../harness/validate/index.ts'
 import { TORN_WRITE_ADDITIONS, withDrillSettings } from '../../../harness/validate/drills.ts';
 import { notRestartedAfterPowerLoss } from '../../../harness/validate/explain.ts';
 import { prepareExperiment } from '../../../harness/experiment/definition.ts';
-import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/cluster/topology.ts';
+import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
 import { fsyncErrorRetry, powerLoss, tornPageFpwOff } from '../../../experiments/power-loss.ts';
 
 const userSettings = { fsync: { value: 'off', source: 'postgresql.conf:3' }, full_page_writes: { value: 'off', source: 'postgresql.conf:4' }, shared_buffers: { value: '4GB', source: 'postgresql.conf:5' } };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rehearsalDefinition, rehearseScenarios, validateDrills } from '../../../harness/validate/index.ts';
 import { prepareExperiment } from '../../../harness/experiment/definition.ts';
-import { defaultTopology } from '../../../harness/cluster/topology.ts';
+import { defaultTopology } from '../../../harness/engines/postgres/index.ts';
 import { cli } from '../../helpers.ts';
 
 const noDocker = { DOCKER_HOST: 'unix:///nonexistent/faultline-test.sock' };

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/cluster/topology.ts';
+import { validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
 import { parsePostgresqlConf } from '../../../harness/validate/postgresql-conf.ts';
 import { runPreflight } from '../../../harness/validate/rules/index.ts';
 

@@ -1,7 +1,7 @@
 // The user's settings on top of faultline's: what is applied, what is mapped (and said), what is
 // refused with its source line. Pure: the topology is only validated, nothing starts.
 import { describe, expect, it } from 'vitest';
-import { validatePostgresTopology, defaultTopology, type PostgresTopologySpec } from '../../../harness/cluster/topology.ts';
+import { validatePostgresTopology, defaultTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
 import { ConfigError } from '../../../harness/errors.ts';
 
 const withSettings = (settings: Record<string, unknown>, extra: Partial<PostgresTopologySpec['postgres']> = {}): PostgresTopologySpec =>

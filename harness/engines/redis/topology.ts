@@ -1,0 +1,88 @@
+// The `redis` section of a topology: the Redis (or Valkey) cluster's nodes, its persistence
+// settings (AOF, fsync policy, RDB save points), its redis.conf directives, and the validated form.
+
+import { z } from 'zod';
+import { describeValue as describe, strictObject } from '../../schema.ts';
+import { nodeFields, roleField, scalar, volumeBytesOf, type Topology, type TopologySection } from '../../cluster/topology.ts';
+
+const REDIS_SERVERS = ['redis', 'valkey'] as const;
+const APPENDFSYNC = ['always', 'everysec', 'no'] as const;
+
+/** Redis's own default snapshot points. */
+export const REDIS_DEFAULT_SAVE = '3600 1 300 100 60 10000';
+
+const redisNodeSchema = strictObject({
+  name: nodeFields.name.meta({ description: 'Host name on the cluster network, e.g. `redis-primary`. Lower case letters, digits and dashes.' }),
+  role: roleField(
+    '`primary` accepts writes; `replica` replicates from it (`REPLICAOF`); `archive` is the backup node: it receives copies of the primary\'s RDB snapshot (`redis-cli --rdb`) on a volume of its own, and runs no server.',
+  ),
+  domain: nodeFields.domain,
+  volumeSize: nodeFields.volumeSize,
+});
+const redisSchema = strictObject({
+  engine: z.enum(REDIS_SERVERS, { error: (i) => `'redis.engine' ${describe(i.input)} is not valid: use 'redis' (Redis 7.0) or 'valkey' (Valkey 8, with WAITAOF)` }).optional().meta({
+    description: "The server: `redis` (Debian's Redis 7.0) or `valkey` (Valkey 8.0, the Redis fork, which has `WAITAOF`). Default `redis`.",
+  }),
+  nodes: z
+    .array(redisNodeSchema, { error: `'redis.nodes' must list the nodes, at least a primary, e.g. [{"name": "redis-primary", "role": "primary", "domain": "san-a"}]` })
+    .min(1, { error: `'redis.nodes' must list at least a primary, e.g. [{"name": "redis-primary", "role": "primary", "domain": "san-a"}]` }),
+  appendonly: z.boolean({ error: (i) => `'redis.appendonly' must be true or false, got ${describe(i.input)}` }).optional().meta({ description: 'The append-only file (AOF). Default false, as in Redis.' }),
+  appendfsync: z.enum(APPENDFSYNC, { error: (i) => `'redis.appendfsync' ${describe(i.input)} is not valid: use 'always', 'everysec' or 'no'` }).optional().meta({
+    description: 'When the AOF is fsynced: `always` (before each reply), `everysec` (default) or `no` (when the kernel writes it).',
+  }),
+  save: z.string({ error: (i) => `'redis.save' must be a string of "seconds changes" pairs, e.g. "60 1000", or "" for no snapshots; got ${describe(i.input)}` })
+    .regex(/^\s*(\d+\s+\d+\s*)*$/, { error: (i) => `'redis.save' ${describe(i.input)} is not valid: write "seconds changes" pairs, e.g. "3600 1 300 100", or "" for no RDB snapshots` })
+    .optional()
+    .meta({ description: 'RDB snapshot points, "seconds changes" pairs (`save` in redis.conf); `""` turns snapshots off. Default Redis\'s own: "3600 1 300 100 60 10000".' }),
+  minReplicasToWrite: z.number({ error: (i) => `'redis.minReplicasToWrite' must be a whole number, got ${describe(i.input)}` }).int().min(0).optional().meta({
+    description: '`min-replicas-to-write`: the primary refuses writes unless this many replicas are connected (lag under `min-replicas-max-lag`, 10 s). Default 0.',
+  }),
+  settings: z
+    .record(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a redis.conf directive (lower case, dashes)` }), scalar)
+    .optional()
+    .meta({ description: 'More redis.conf directives, e.g. `{"aof-use-rdb-preamble": "no"}`, applied after faultline\'s own.' }),
+}).meta({ description: 'A Redis (or Valkey) cluster. A topology has `postgres` or `redis`.' });
+
+type RedisSection = z.output<typeof redisSchema>;
+
+/** A Redis topology as users write it. */
+export type RedisTopologySpec = { domains: string[]; redis: z.input<typeof redisSchema>; postgres?: undefined };
+
+export interface RedisTopology extends Topology {
+  engine: 'redis';
+  redis: {
+    /** Which server runs: Debian's Redis 7.0 or Valkey 8.0. */
+    server: (typeof REDIS_SERVERS)[number];
+    appendonly: boolean;
+    appendfsync: (typeof APPENDFSYNC)[number];
+    /** The `save` directive; '' is no RDB snapshots. */
+    save: string;
+    minReplicasToWrite: number;
+    /** redis.conf directives as written, faultline's own first. */
+    settings: Array<{ name: string; value: string }>;
+  };
+}
+
+export const redisTopologySection: TopologySection<RedisTopology> = {
+  engine: 'redis',
+  serverName: 'Redis',
+  examplePrimary: 'redis-primary',
+  schema: redisSchema,
+  nodesOf: (section) => (section as RedisSection).nodes,
+  build(domains, section) {
+    const redis = section as RedisSection;
+    return {
+      engine: 'redis',
+      domains,
+      nodes: redis.nodes.map((n) => ({ name: n.name, role: n.role, domain: n.domain, volumeBytes: volumeBytesOf(n) })),
+      redis: {
+        server: redis.engine ?? 'redis',
+        appendonly: redis.appendonly ?? false,
+        appendfsync: redis.appendfsync ?? 'everysec',
+        save: (redis.save ?? REDIS_DEFAULT_SAVE).trim().replace(/\s+/g, ' '),
+        minReplicasToWrite: redis.minReplicasToWrite ?? 0,
+        settings: Object.entries(redis.settings ?? {}).map(([name, value]) => ({ name, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) })),
+      },
+    };
+  },
+};
