@@ -4,11 +4,11 @@
 // for each, and the speed-up (their ratio). Target: a speed-up of at least 1.5 on 2 cores.
 // Run: npm run bench:campaign [-- --experiment NAME --seeds LIST]
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { parseSeeds, runCampaign } from '../harness/campaign/index.ts';
 import { experiments } from '../experiments/index.ts';
 
@@ -19,7 +19,7 @@ if (!definition) {
   process.exit(2);
 }
 const seeds = parseSeeds(values.seeds);
-const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const image = await postgresImage(15, { log: (line: string) => console.error(line) });
 const out = mkdtempSync(join(tmpdir(), 'faultline-campaign-bench-'));
 
 const rows: Array<{ parallel: number; ms: number; passed: number }> = [];

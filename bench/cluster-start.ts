@@ -8,9 +8,10 @@
 // the medians and their ratio a ÷ b. Target: ratio at most 1.2 with the image cached.
 // Run: npm run bench:cluster-start [-- --rounds N]
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
-import { ensureNodeImage, getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
+import { getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/engines/postgres/index.ts';
 import { defaultTopology, type PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
 
@@ -51,7 +52,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const image = await postgresImage(15, { log: (line: string) => console.error(line) });
 await clusterReadyMs(image); // warm-up: page cache, first network
 const cluster: number[] = [];
 const bare: number[] = [];

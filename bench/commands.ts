@@ -4,9 +4,10 @@
 // alternating rounds. Prints the medians per command and the ratio agent ÷ docker exec.
 // Run: npm run bench:commands [-- --rounds N]
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { parseArgs } from 'node:util';
 import { GenericContainer } from 'testcontainers';
-import { ensureNodeImage, getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
+import { getEngine, newRunId, removeRunResources, runLabels } from '../harness/cluster/docker/index.ts';
 import { runInContainer } from '../harness/cluster/docker/agent.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, commands: { type: 'string', default: '20' } } });
@@ -15,7 +16,7 @@ const perRound = Number(values.commands);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const image = await postgresImage(15, { log: (line: string) => console.error(line) });
 const runId = newRunId();
 try {
   const node = await new GenericContainer(image)

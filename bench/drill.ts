@@ -6,10 +6,10 @@
 // Target: the pair in under 20 s on a 2-core machine with the image cached.
 // Run: npm run bench:drill
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { defaultParallel, runCampaign } from '../harness/campaign/index.ts';
 import { readHistory, type HistoryEvent } from '../harness/history/index.ts';
 import sidekickNaive from '../experiments/sidekick-naive.ts';
@@ -18,7 +18,7 @@ import sidekickHardened from '../experiments/sidekick-hardened.ts';
 const out = mkdtempSync(join(tmpdir(), 'faultline-drill-bench-'));
 const started = performance.now();
 const imageStart = performance.now();
-const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const image = await postgresImage(15, { log: (line: string) => console.error(line) });
 const imageMs = performance.now() - imageStart;
 
 function phaseTimes(events: HistoryEvent[], totalMs: number) {

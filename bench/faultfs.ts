@@ -6,9 +6,10 @@
 // run), is printed for information: it is the price of being able to drop them.
 // Run: npm run bench:faultfs [-- --rounds R --seconds S]
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { parseArgs } from 'node:util';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { ensureNodeImage, getEngine, removeRunResources } from '../harness/cluster/docker/index.ts';
+import { getEngine, removeRunResources } from '../harness/cluster/docker/index.ts';
 import { newRunId, runLabels } from '../harness/cluster/docker/labels.ts';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '10' } } });
@@ -48,7 +49,7 @@ async function pgbench(container: StartedTestContainer, dir: string, lostWrites 
 const runId = newRunId();
 const keepAlive = setInterval(() => {}, 1 << 30);
 try {
-  const image = await ensureNodeImage({ log: (line) => console.error(line) });
+  const image = await postgresImage(15, { log: (line: string) => console.error(line) });
   const container = await new FuseContainer(image).withFuse().withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']).start();
   await sh(container, 'mkdir -p /plain /lower /mnt/ff && chown postgres:postgres /plain /lower && faultfs /lower /mnt/ff -o ctl=/run/faultfs.sock && chown postgres:postgres /mnt/ff');
   const plain: number[] = [];

@@ -9,12 +9,13 @@
 // Target: 0 leaked, every clean-up within 30 s. Run: npm run bench:interrupts [-- --runs N --seed S]
 // (100 runs by default, 10 when CI=true).
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
-import { ensureNodeImage, getEngine, LABEL_OWNER_PID, LABEL_RUN } from '../harness/cluster/docker/index.ts';
+import { getEngine, LABEL_OWNER_PID, LABEL_RUN } from '../harness/cluster/docker/index.ts';
 import { diagnose, listLoopDevices } from '../harness/cluster/docker/doctor.ts';
 import { seededRandom } from '../harness/random.ts';
 
@@ -77,7 +78,7 @@ interface Outcome {
   problem?: string;
 }
 
-await ensureNodeImage({ log: (line) => console.error(line) });
+await postgresImage(15, { log: (line: string) => console.error(line) });
 const out = mkdtempSync(join(tmpdir(), 'faultline-interrupts-bench-'));
 const random = seededRandom(seed);
 const outcomes: Outcome[] = [];

@@ -5,15 +5,15 @@
 // Target: under 3 minutes on a 2-core machine with the image cached.
 // Run: npm run bench:validate
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { ensureNodeImage } from '../harness/cluster/docker/index.ts';
 import { DRILL_NAMES } from '../harness/validate/index.ts';
 
 const conf = join(import.meta.dirname, '../experiments/configs/safe/postgresql.conf');
-await ensureNodeImage({ log: (line) => console.error(line) });
+await postgresImage(15, { log: (line: string) => console.error(line) });
 
 async function timed(concurrency: number): Promise<{ ms: number; exitCode: number | undefined; drills: string }> {
   const out = mkdtempSync(join(tmpdir(), 'faultline-validate-bench-'));

@@ -26,6 +26,8 @@
 // rounds' own ratios and their spread, as for PostgreSQL. Target: at least 0.85.
 // Run: npm run bench:workload [-- --clients N --seconds S --rounds R --redis-requests M --redis-seconds S --redis-rounds R]
 
+import { postgresImage } from '../harness/engines/postgres/index.ts';
+import { redisImage } from '../harness/engines/redis/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +35,7 @@ import { parseArgs } from 'node:util';
 import { GenericContainer, Wait } from 'testcontainers';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { newRunId, removeRunResources, getEngine, runLabels, ensureNodeImage } from '../harness/cluster/docker/index.ts';
+import { newRunId, removeRunResources, getEngine, runLabels } from '../harness/cluster/docker/index.ts';
 import { startPostgresCluster } from '../harness/engines/postgres/index.ts';
 import { HistoryWriter, readHistory } from '../harness/history/index.ts';
 import { LEDGER_DDL, PostgresWorkload } from '../harness/engines/postgres/client.ts';
@@ -60,7 +62,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
 // Testcontainers' one-shot wait polls with timers that do not hold the event loop open.
 const keepAlive = setInterval(() => {}, 1000);
 
-const image = await ensureNodeImage({ log: (line) => console.error(line) });
+const image = await postgresImage(15, { log: (line: string) => console.error(line) });
+const redisNodeImage = await redisImage({ log: (line: string) => console.error(line) });
 await using cluster = await startPostgresCluster(
   { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } },
   { image },
@@ -198,7 +201,7 @@ console.log(`  one history append (synchronous write): ${appendUs.toFixed(1)} µ
 // Redis: one server, redis-server run directly in the node image, nothing persisted.
 const redisRunId = newRunId();
 try {
-  const container = await new GenericContainer(image)
+  const container = await new GenericContainer(redisNodeImage)
     .withLabels(runLabels(redisRunId))
     .withEntrypoint(['redis-server'])
     .withCommand(['--port', '6379', '--protected-mode', 'no', '--save', '', '--appendonly', 'no'])
@@ -211,7 +214,7 @@ try {
   const admin = new Redis({ host: target.host, port: target.port, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   admin.on('error', () => {});
   // redis-benchmark runs in one host-network container, started once (as pgbench above).
-  const benchContainer = await new GenericContainer(image)
+  const benchContainer = await new GenericContainer(redisNodeImage)
     .withLabels(runLabels(redisRunId))
     .withNetworkMode('host')
     .withEntrypoint(['sleep', 'infinity'])

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { runExperiment, type ExperimentResult } from '../experiment/index.ts';
-import { ensureNodeImage } from '../cluster/docker/index.ts';
+import { postgresImage } from '../engines/postgres/index.ts';
 import type { SettingMapping } from '../engines/postgres/index.ts';
 import { randomSeed } from '../random.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
@@ -138,7 +138,7 @@ async function runDrills(
 ): Promise<DrillOutcome[]> {
   const runnable = drills.filter((d) => !d.unavailable);
   // Built (or found) once, before drills run side by side: two would otherwise build it at once.
-  const image = options.image ?? (runnable.length > 0 ? await ensureNodeImage({ postgresVersion: loaded.topology.postgres.version, log }) : undefined);
+  const image = options.image ?? (runnable.length > 0 ? await postgresImage(loaded.topology.postgres.version, { log }) : undefined);
   const concurrency = Math.max(1, options.concurrency ?? Math.min(2, availableParallelism()));
   log(`validate: ${runnable.length} drill(s) on your settings, ${concurrency} at a time (seed ${seed})`);
   const outcomes = new Map<string, DrillOutcome>();

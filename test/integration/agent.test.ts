@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
+import { postgresImage } from '../../harness/engines/postgres/index.ts';
 import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { removeRunResources } from '../../harness/cluster/docker/docker-run.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
@@ -22,7 +22,7 @@ describe('runInContainer (command agents)', () => {
   const start = () => new GenericContainer(image).withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']).withEnvironment({ FROM_IMAGE_RUN: 'yes' }).start();
 
   beforeAll(async () => {
-    image = await ensureNodeImage();
+    image = await postgresImage();
     node = await start();
   });
 
@@ -36,7 +36,7 @@ describe('runInContainer (command agents)', () => {
       [['id'], { user: 'postgres' }],
       [['id'], {}],
       [['bash', '-c', 'echo "$HOME|$FOO|$FROM_IMAGE_RUN|$(pwd)"; echo to stderr >&2; exit 3'], { user: 'postgres', env: { FOO: 'two words' } }],
-      [['bash', '-c', 'echo "$HOME"'], { user: 'redis', env: { HOME: '/tmp' } }],
+      [['bash', '-c', 'echo "$HOME"'], { user: 'nobody', env: { HOME: '/tmp' } }],
       [['bash', '-c', 'cat; echo "input ended"'], {}],
       [['bash', '-c', 'kill -9 $$'], {}],
       [['bash', '-c', 'head -c 300000 /dev/zero | tr "\\0" x; printf "\\nü\\n"'], { user: 'postgres' }],

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
+import { postgresImage } from '../../harness/engines/postgres/index.ts';
 import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { removeRunResources } from '../../harness/cluster/docker/docker-run.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
@@ -43,7 +43,7 @@ describe('faultfs', () => {
   const ctl = (command: string, socket = CTL) => ok(`faultfs-ctl ${socket} ${command}`);
 
   beforeAll(async () => {
-    const image = await ensureNodeImage();
+    const image = await postgresImage();
     container = await new FuseContainer(image).withFuse().withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']).start();
     await ok(`mkdir -p /lower ${MNT} && faultfs /lower ${MNT} -o ctl=${CTL} && mountpoint -q ${MNT}`);
   });

@@ -219,8 +219,8 @@ function outputUntil(child: ReturnType<typeof execa>, line: RegExp): Promise<str
 /** A node of a run of this process whose volume is frozen, with a writer blocked on it (unless told not to). */
 async function frozenNode({ writer = true } = {}): Promise<{ runId: string; container: string; node: import('testcontainers').StartedTestContainer }> {
   const { DockerRun } = await import('../../harness/cluster/docker/docker-run.ts');
-  const { ensureNodeImage } = await import('../../harness/cluster/docker/image.ts');
-  const image = await ensureNodeImage();
+  const { postgresImage } = await import('../../harness/engines/postgres/index.ts');
+  const image = await postgresImage();
   const run = await DockerRun.create(['d']);
   const node = await run.startNode({ name: 'n1', image, exposedPorts: [], luns: [{ name: 'data', domain: 'd', mountPoint: '/var/lib/faultline/data', bytes: 64 << 20, owner: 'postgres:postgres' }] });
   const container = node.container.getId();

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenericContainer, type StartedTestContainer } from 'testcontainers';
-import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
+import { postgresImage } from '../../harness/engines/postgres/index.ts';
 import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { removeRunResources } from '../../harness/cluster/docker/docker-run.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
@@ -23,7 +23,7 @@ describe('pipeBetween', () => {
   }
 
   beforeAll(async () => {
-    const image = await ensureNodeImage();
+    const image = await postgresImage();
     const start = () => new GenericContainer(image).withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']).start();
     [a, b] = await Promise.all([start(), start()]);
   });

@@ -10,7 +10,7 @@ import type { ValidateResult } from '../../harness/validate/index.ts';
 import type { ExperimentResult } from '../../harness/experiment/index.ts';
 import type { RecoveryEvent } from '../../harness/history/events.ts';
 import { readPgAmcheck } from '../../harness/engines/postgres/verification.ts';
-import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
+import { postgresImage } from '../../harness/engines/postgres/index.ts';
 import { GenericContainer } from 'testcontainers';
 import { runExperiment, type ExperimentDefinition } from '../../harness/experiment/index.ts';
 import { redisCrashRdb, redisEmptyRestart } from '../../experiments/redis.ts';
@@ -50,7 +50,7 @@ describe("a restore from an archive that never received WAL (archive_command = '
 
 describe("pg_amcheck's exit codes, on the real tool", () => {
   it('reads exit 1 ("amcheck is not installed") as could-not-tell, never as corruption', async () => {
-    const image = await ensureNodeImage({ postgresVersion: 15 });
+    const image = await postgresImage(15);
     // A bare server of the node image, in a database where the amcheck extension was never created.
     await using node = await new GenericContainer(image).withEntrypoint(['sleep', 'infinity']).start();
     const script = 'initdb -D /tmp/pg -A trust >/dev/null && pg_ctl -D /tmp/pg -o "-k /tmp" -l /tmp/pg.log -w start >/dev/null && pg_amcheck -h /tmp --all --heapallindexed; echo "exit=$?"';

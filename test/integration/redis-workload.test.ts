@@ -3,7 +3,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
-import { ensureNodeImage } from '../../harness/cluster/docker/image.ts';
+import { redisImage } from '../../harness/engines/redis/index.ts';
 import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { removeRunResources } from '../../harness/cluster/docker/docker-run.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
@@ -28,7 +28,7 @@ describe('the Redis workload against a real Redis', () => {
   let runs = 0;
 
   beforeAll(async () => {
-    const image = await ensureNodeImage();
+    const image = await redisImage();
     container = await new GenericContainer(image)
       .withLabels(runLabels(runId))
       .withEntrypoint(['redis-server'])

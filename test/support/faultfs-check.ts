@@ -4,7 +4,7 @@
 // Shared by test/integration/faultfs-model.test.ts and bench/faultfs-model.ts.
 
 import type { StartedTestContainer } from 'testcontainers';
-import { ensureNodeImage, getEngine, removeRunResources } from '../../harness/cluster/docker/index.ts';
+import { ensureImage, getEngine, removeRunResources } from '../../harness/cluster/docker/index.ts';
 import { newRunId, runLabels } from '../../harness/cluster/docker/labels.ts';
 import { NodeContainer } from '../../harness/cluster/docker/node-container.ts';
 import { describeExpected, expectations, matches, type Expected, type Op, type OpenFlags, type Step } from './faultfs-model.ts';
@@ -26,7 +26,7 @@ export interface FaultfsNode extends AsyncDisposable {
 export async function startFaultfsNode(options: { runId?: string; log?: (line: string) => void } = {}): Promise<FaultfsNode> {
   const runId = options.runId ?? newRunId();
   const engine = await getEngine();
-  const image = await ensureNodeImage(options.log ? { log: options.log } : {});
+  const image = await ensureImage(undefined, options.log ? { log: options.log } : {});
   let container: StartedTestContainer | undefined;
   try {
     const node = new NodeContainer(image).withFuse().withAddedCapabilities('SYS_ADMIN').withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']);

@@ -1,6 +1,7 @@
-// The node image: built from docker/Dockerfile on first use and tagged by the hash of its build
-// context and arguments, so a changed Dockerfile rebuilds and an unchanged one is reused. When the
-// base image cannot be pulled (no registry), docker/build-base-image.sh makes it with debootstrap.
+// The node images: faultline's base (docker/Dockerfile) and each engine's on top of it (its recipe,
+// from its image hook), built on first use and tagged by the hash of their build context and
+// arguments, so a changed file rebuilds and an unchanged one is reused. When Debian's image cannot
+// be pulled (no registry), docker/build-base-image.sh makes it with debootstrap.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -13,8 +14,23 @@ import { PACKAGE_ROOT } from '../../package-root.ts';
 export const DOCKER_CONTEXT = join(PACKAGE_ROOT, 'docker');
 export const BASE_IMAGE = 'debian:bookworm-slim';
 
+/**
+ * An engine's image: a folder with a Dockerfile that starts `FROM ${BASE_IMAGE}` (faultline's base
+ * image, passed as that build argument) and the files it copies in. The engine's image hook hands
+ * it to ensureImage.
+ */
+export interface ImageRecipe {
+  /** The image's repository name, e.g. 'faultline-postgres'. */
+  name: string;
+  /** Said in progress lines, e.g. 'PostgreSQL 15'. */
+  label: string;
+  /** The folder holding its Dockerfile and files. */
+  context: string;
+  /** Build arguments, e.g. { PG_MAJOR: '15' }; part of the tag. */
+  args?: Record<string, string>;
+}
+
 export interface ImageOptions {
-  postgresVersion?: number;
   log?: (line: string) => void;
 }
 
@@ -22,10 +38,10 @@ export interface ImageOptions {
 const BUILT = new Set(['faultfs', 'faultfs-ctl', 'faultfs-exec']);
 
 /**
- * The build context: the Dockerfile, the helpers under docker/node/ and faultfs's sources under
- * docker/faultfs/ (not the base-image script, not binaries built there by hand).
+ * The base image's build context: the Dockerfile, the helpers under docker/node/ and faultfs's
+ * sources under docker/faultfs/ (not the base-image script, not binaries built there by hand).
  */
-function buildContext(): string[] {
+function baseContext(): string[] {
   const faultfs = contextFiles(join(DOCKER_CONTEXT, 'faultfs')).filter((file) => !BUILT.has(relative(join(DOCKER_CONTEXT, 'faultfs'), file)) && !file.endsWith('.o'));
   return [join(DOCKER_CONTEXT, 'Dockerfile'), ...contextFiles(join(DOCKER_CONTEXT, 'node')), ...faultfs];
 }
@@ -39,35 +55,53 @@ function contextFiles(dir: string): string[] {
     .sort();
 }
 
-/** The tag the node image has for these build arguments: changes whenever the context changes. */
-export function nodeImageTag(postgresVersion = 15): string {
+/** A tag that changes whenever the context's files or the build arguments change. */
+function tagOf(name: string, context: string, files: string[], args: Record<string, string>): string {
   const hash = createHash('sha256');
-  hash.update(`PG_MAJOR=${postgresVersion}\nBASE_IMAGE=${BASE_IMAGE}\n`);
-  for (const file of buildContext()) {
-    hash.update(relative(DOCKER_CONTEXT, file));
+  for (const [key, value] of Object.entries(args).sort()) hash.update(`${key}=${value}\n`);
+  for (const file of files) {
+    hash.update(relative(context, file));
     hash.update(readFileSync(file));
   }
-  return `faultline-node:pg${postgresVersion}-${hash.digest('hex').slice(0, 12)}`;
+  return `${name}:${hash.digest('hex').slice(0, 12)}`;
 }
 
-/** Builds the node image if it is not there yet, and returns its tag. */
-export async function ensureNodeImage(options: ImageOptions = {}): Promise<string> {
-  const version = options.postgresVersion ?? 15;
+/** The tag of faultline's base image (docker/Dockerfile). */
+export function baseImageTag(): string {
+  return tagOf('faultline-base', DOCKER_CONTEXT, baseContext(), { BASE_IMAGE });
+}
+
+/** The tag an engine's image has: its own files and arguments, and the base it is built on. */
+export function imageTag(recipe: ImageRecipe): string {
+  return tagOf(recipe.name, recipe.context, contextFiles(recipe.context), { ...recipe.args, FAULTLINE_BASE: baseImageTag() });
+}
+
+/**
+ * Builds an engine's image (and faultline's base image under it) if it is not there yet, and
+ * returns its tag; without a recipe, the base image alone (the volumes, faultfs, node-init).
+ */
+export async function ensureImage(recipe?: ImageRecipe, options: ImageOptions = {}): Promise<string> {
   const log = options.log ?? (() => {});
-  const tag = nodeImageTag(version);
+  const base = baseImageTag();
+  if (!(await imageExists(base))) {
+    await ensureDebianImage(log);
+    await build({ tag: base, label: 'faultline base', context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE } }, log);
+  }
+  if (!recipe) return base;
+  const tag = imageTag(recipe);
+  if (!(await imageExists(tag))) await build({ tag, label: recipe.label, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base } }, log);
+  return tag;
+}
+
+async function build(image: { tag: string; label: string; context: string; files: string[]; args: Record<string, string> }, log: (line: string) => void): Promise<void> {
   const { docker } = await getEngine();
-  if (await imageExists(tag)) return tag;
-  await ensureBaseImage(log);
-  log(`building node image ${tag} (PostgreSQL ${version}) from ${DOCKER_CONTEXT}`);
-  const files = buildContext().map((file) => relative(DOCKER_CONTEXT, file));
+  const { tag } = image;
+  log(`building image ${tag} (${image.label}) from ${image.context}`);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage(
-      { context: DOCKER_CONTEXT, src: files },
-      { t: tag, buildargs: { PG_MAJOR: String(version), BASE_IMAGE }, rm: true, forcerm: true },
-    );
+    stream = await docker.buildImage({ context: image.context, src: image.files.map((file) => relative(image.context, file)) }, { t: tag, buildargs: image.args, rm: true, forcerm: true });
   } catch (error) {
-    throw new EnvironmentError(`Building the node image ${tag} failed to start: ${describeError(error)}`, { cause: error });
+    throw new EnvironmentError(`Building the image ${tag} failed to start: ${describeError(error)}`, { cause: error });
   }
   const tail: string[] = [];
   await new Promise<void>((resolve, reject) => {
@@ -89,14 +123,13 @@ export async function ensureNodeImage(options: ImageOptions = {}): Promise<strin
     );
   }).catch((error: unknown) => {
     throw new EnvironmentError(
-      `The node image ${tag} failed to build: ${describeError(error)}\nLast build output:\n${tail.join('\n')}\n` +
+      `The image ${tag} failed to build: ${describeError(error)}\nLast build output:\n${tail.join('\n')}\n` +
         `Check that containers can reach a Debian package mirror (apt-get runs inside the build).`,
       { cause: error },
     );
   });
-  if (!(await imageExists(tag))) throw new EnvironmentError(`The node image ${tag} was not created by the build`);
-  log(`built node image ${tag}`);
-  return tag;
+  if (!(await imageExists(tag))) throw new EnvironmentError(`The image ${tag} was not created by the build`);
+  log(`built image ${tag}`);
 }
 
 async function imageExists(tag: string): Promise<boolean> {
@@ -107,7 +140,7 @@ async function imageExists(tag: string): Promise<boolean> {
     .then(() => true, () => false);
 }
 
-async function ensureBaseImage(log: (line: string) => void): Promise<void> {
+async function ensureDebianImage(log: (line: string) => void): Promise<void> {
   if (await imageExists(BASE_IMAGE)) return;
   const { docker } = await getEngine();
   log(`pulling base image ${BASE_IMAGE}`);

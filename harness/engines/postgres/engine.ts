@@ -14,7 +14,7 @@ import { rejoin } from './rejoin.ts';
 import { restoreFromArchive, startEmptyNode } from './restore.ts';
 import { postgresRunbooks } from './runbook.ts';
 import { REHEARSAL_NODE, startPostgres, type StartClusterOptions } from './start-cluster.ts';
-import { ensureNodeImage } from '../../cluster/docker/image.ts';
+import { postgresImage } from './image.ts';
 import { postgresTopologySection, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from './topology.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
@@ -33,7 +33,7 @@ export const postgresEngine: Engine = {
   corruptionKinds: POSTGRES_CORRUPTION_KINDS,
   recoveryActions: ['failover', 'restore'],
   topology: postgresTopologySection,
-  image: (topology, { log }) => ensureNodeImage({ postgresVersion: (topology as PostgresTopology).postgres.version, ...(log ? { log } : {}) }),
+  image: (topology, { log }) => postgresImage((topology as PostgresTopology).postgres.version, log ? { log } : {}),
   start: (topology, options) => startPostgres(postgresEngine, validatePostgresTopology(topology), options),
   async prepare(cluster) {
     const primary = pg(cluster).primary();

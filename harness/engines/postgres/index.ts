@@ -21,3 +21,4 @@ export type { SettingMapping } from './user-settings.ts';
 // Its side of the client loop (workload/), and how its driver's errors classify.
 export { PostgresWorkload, LEDGER_TABLE, LEDGER_DDL, describePgError, type WorkloadTarget } from './client.ts';
 export { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
+export { postgresImage, postgresImageRecipe } from './image.ts';

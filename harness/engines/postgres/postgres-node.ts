@@ -19,7 +19,7 @@ export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
 
 /**
- * The logs a PostgreSQL node keeps (docker/node/fl-pg): in /var/log/faultline the server's
+ * The logs a PostgreSQL node keeps (image/fl-pg): in /var/log/faultline the server's
  * (postgresql.log), pg_receivewal's and the pgBackRest TLS server's; pgBackRest's own log-path; and
  * what pg_receivewal said when it could not create its slot. Notable: what ends a session or the
  * server (but the routine), and what makes pg_receivewal or pgBackRest fail.

@@ -8,7 +8,7 @@ import { readLedger, readRedisFinalState } from './final-state.ts';
 import { RedisNodeHandle, withRedis } from './redis-node.ts';
 import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedisBackup } from './recovery.ts';
 import { REHEARSAL_NODE, startRedis, StartedRedisCluster, type StartRedisOptions } from './start-cluster.ts';
-import { ensureNodeImage } from '../../cluster/docker/image.ts';
+import { redisImage } from './image.ts';
 import { validateTopologyWith } from '../../cluster/topology.ts';
 import { redisTopologySection, type RedisTopology, type RedisTopologySpec } from './topology.ts';
 import { parseRedisWorkloadOptions } from './workload-options.ts';
@@ -31,7 +31,7 @@ export const redisEngine: Engine = {
   recoveryActions: ['failover', 'restore'],
   topology: redisTopologySection,
   workloadOptions: { keys: ['wait', 'waitAof'], parse: parseRedisWorkloadOptions },
-  image: (_topology, { log }) => ensureNodeImage(log ? { log } : {}),
+  image: (_topology, { log }) => redisImage(log ? { log } : {}),
   start: (topology, options) => startRedis(redisEngine, validateRedisTopology(topology), options),
   async prepare(cluster) {
     const primary = asRedis(cluster).primary();

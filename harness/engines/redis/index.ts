@@ -6,3 +6,4 @@ export { redisTopologySection, REDIS_DEFAULT_SAVE, type RedisTopology, type Redi
 // Its side of the client loop (workload/), and how its driver's errors classify.
 export { RedisWorkload, REDIS_KEY_PREFIX, REDIS_LOG_KEY, redisKey, type RedisWorkloadTarget } from './client.ts';
 export { classifyRedisError } from './classify.ts';
+export { redisImage, redisImageRecipe } from './image.ts';

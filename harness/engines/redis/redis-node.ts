@@ -20,7 +20,7 @@ export const AOF_DIR = `${REDIS_DATA}/appendonlydir`;
 export const RDB_FILE = `${REDIS_DATA}/dump.rdb`;
 
 /**
- * The logs a Redis or Valkey node keeps (docker/node/fl-redis): in /var/log/faultline the server's
+ * The logs a Redis or Valkey node keeps (image/fl-redis): in /var/log/faultline the server's
  * (redis.log) and the backup loop's (backup.log), and the last RDB copy's and check's output.
  * Notable: the server's warnings (level `#`) and what fl-redis gave up on.
  */

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { ClusterError } from '../../../harness/errors.ts';
-import { ensureNodeImage } from '../../../harness/cluster/docker/image.ts';
+import { ensureImage } from '../../../harness/cluster/docker/image.ts';
 import type { Engine, StartedCluster } from '../../../harness/cluster/engine.ts';
 import { RunningCluster } from '../../../harness/cluster/running-cluster.ts';
 import { startCluster, startNodeContainer } from '../../../harness/cluster/start-cluster.ts';
@@ -31,7 +31,8 @@ export const fileLedgerEngine: Engine = {
   corruptionKinds: ['ledger-tail'],
   recoveryActions: [],
   topology: ledgerTopologySection,
-  image: (_topology, { log }) => ensureNodeImage(log ? { log } : {}),
+  // faultline's base image: the ledger needs nothing an engine adds.
+  image: (_topology, { log }) => ensureImage(undefined, log ? { log } : {}),
   start: (topology, options) =>
     startCluster(fileLedgerEngine, topology as LedgerTopology, options, {
       logs: { sources: [{ path: LEDGER_FILE }] },
