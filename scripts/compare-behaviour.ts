@@ -7,7 +7,8 @@ const USAGE = 'usage: node scripts/compare-behaviour.ts BEFORE_DIR AFTER_DIR [--
   "  (the dirs are --out folders of `node harness/cli.ts run '*' --seeds 1..3 --out DIR`)";
 const VERDICT = '(verdict)';
 
-interface Run { experiment: string; seed: number; verdict: string; checks: Map<string, string>; file: string; order: number[] }
+/** `varies`: the checks an experiment declares its finding in, when it says the finding may not show on every run (shows.always false). */
+interface Run { experiment: string; seed: number; verdict: string; checks: Map<string, string>; file: string; order: number[]; varies: Set<string> }
 interface Allow { experiment?: string; check?: string; reason: string }
 interface Diff { experiment: string; seed: number; check: string; before: string; after: string }
 
@@ -27,6 +28,16 @@ function resultFiles(dir: string): string[] {
   return found;
 }
 
+/** The `shows` an experiment declared, from its history's first event (undefined when none can be read). */
+function showsOf(history: string): { failing?: string[]; always?: boolean } | undefined {
+  try {
+    const first = JSON.parse(readFileSync(history, 'utf8').split('\n', 1)[0]!) as { expectations?: { shows?: { failing?: string[]; always?: boolean } } };
+    return first.expectations?.shows;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Newest first by the run folder's stamp (<iso-time>[-N], see harness/report/run-dir.ts), then the file's time. */
 function orderOf(file: string): number[] {
   const m = /^(\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d)Z(?:-(\d+))?$/.exec(basename(dirname(file)));
@@ -41,7 +52,7 @@ function load(dir: string, side: string): Map<string, Run> {
   if (files.length === 0) usage(`no result.json found under ${side} directory ${dir}; run the experiments with --out ${dir} first, or point at the right folder`);
   const runs = new Map<string, Run>();
   for (const file of files) {
-    let raw: { experiment?: unknown; seed?: unknown; verdict?: unknown; checks?: Array<{ name: string; ok?: boolean; status?: string }> };
+    let raw: { experiment?: unknown; seed?: unknown; verdict?: unknown; checks?: Array<{ name: string; ok?: boolean; status?: string }>; shows?: { failing?: string[]; always?: boolean } };
     try {
       raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
     } catch (error) {
@@ -53,7 +64,10 @@ function load(dir: string, side: string): Map<string, Run> {
       continue;
     }
     const checks = new Map((raw.checks ?? []).map((c) => [c.name, c.status ?? (c.ok ? 'pass' : 'fail')] as const));
-    const run: Run = { experiment: raw.experiment, seed: raw.seed, verdict: String(raw.verdict), checks, file, order: orderOf(file) };
+    // What the experiment declares is in its run's first history event (expectations.shows).
+    const shows = raw.shows ?? showsOf(join(dirname(file), 'history.jsonl'));
+    const varies = new Set(shows?.always === false ? [VERDICT, ...(shows.failing ?? [])] : []);
+    const run: Run = { experiment: raw.experiment, seed: raw.seed, verdict: String(raw.verdict), checks, file, order: orderOf(file), varies };
     const key = `${run.experiment}\u0000${run.seed}`;
     const other = runs.get(key);
     if (other) {
@@ -123,7 +137,10 @@ for (const key of keys) {
     const now = check === VERDICT ? a.verdict : (a.checks.get(check) ?? '(absent)');
     if (was === now) continue;
     const diff = { experiment: b.experiment, seed: b.seed, check, before: was, after: now };
-    const allow = allowed(diff);
+    // A finding the experiment itself says may not show on every run (timing): pass and fail both hold.
+    const declared = b.varies.has(check) && a.varies.has(check) && [was, now].every((v) => v === 'pass' || v === 'fail')
+      ? { reason: 'the experiment declares this finding may not show on every run (shows.always false)' } : undefined;
+    const allow = declared ?? allowed(diff);
     if (allow) { allowedDiffs.push({ ...diff, reason: allow.reason }); soft++; } else { diffs.push(diff); hard++; }
   }
   if (hard > 0) differ++; else if (soft > 0) allowedOnly++; else identical++;
