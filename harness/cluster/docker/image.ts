@@ -66,30 +66,52 @@ function tagOf(name: string, context: string, files: string[], args: Record<stri
   return `${name}:${hash.digest('hex').slice(0, 12)}`;
 }
 
+// A process hashes each context once and checks (or builds) each image once: campaigns ask for
+// every run's image, and runs started side by side must not build the same image twice.
+const tags = new Map<string, string>();
+const ensured = new Map<string, Promise<string>>();
+
 /** The tag of faultline's base image (docker/Dockerfile). */
 export function baseImageTag(): string {
-  return tagOf('faultline-base', DOCKER_CONTEXT, baseContext(), { BASE_IMAGE });
+  return remembered('base', () => tagOf('faultline-base', DOCKER_CONTEXT, baseContext(), { BASE_IMAGE }));
 }
 
 /** The tag an engine's image has: its own files and arguments, and the base it is built on. */
 export function imageTag(recipe: ImageRecipe): string {
-  return tagOf(recipe.name, recipe.context, contextFiles(recipe.context), { ...recipe.args, FAULTLINE_BASE: baseImageTag() });
+  return remembered(JSON.stringify([recipe.name, recipe.context, recipe.args ?? {}]), () => tagOf(recipe.name, recipe.context, contextFiles(recipe.context), { ...recipe.args, FAULTLINE_BASE: baseImageTag() }));
+}
+
+function remembered(key: string, make: () => string): string {
+  let tag = tags.get(key);
+  if (tag === undefined) tags.set(key, (tag = make()));
+  return tag;
 }
 
 /**
  * Builds an engine's image (and faultline's base image under it) if it is not there yet, and
  * returns its tag; without a recipe, the base image alone (the volumes, faultfs, node-init).
  */
-export async function ensureImage(recipe?: ImageRecipe, options: ImageOptions = {}): Promise<string> {
-  const log = options.log ?? (() => {});
-  const base = baseImageTag();
-  if (!(await imageExists(base))) {
-    await ensureDebianImage(log);
-    await build({ tag: base, label: 'faultline base', context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE } }, log);
+export function ensureImage(recipe?: ImageRecipe, options: ImageOptions = {}): Promise<string> {
+  const tag = recipe ? imageTag(recipe) : baseImageTag();
+  let done = ensured.get(tag);
+  if (!done) {
+    done = ensureBuilt(tag, recipe, options.log ?? (() => {}));
+    ensured.set(tag, done);
+    // A failed build is tried again by the next caller.
+    done.catch(() => ensured.delete(tag));
   }
-  if (!recipe) return base;
-  const tag = imageTag(recipe);
-  if (!(await imageExists(tag))) await build({ tag, label: recipe.label, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base } }, log);
+  return done;
+}
+
+async function ensureBuilt(tag: string, recipe: ImageRecipe | undefined, log: (line: string) => void): Promise<string> {
+  if (await imageExists(tag)) return tag;
+  if (!recipe) {
+    await ensureDebianImage(log);
+    await build({ tag, label: 'faultline base', context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE } }, log);
+    return tag;
+  }
+  const base = await ensureImage(undefined, { log });
+  await build({ tag, label: recipe.label, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base } }, log);
   return tag;
 }
 

@@ -1,7 +1,6 @@
 // The PostgreSQL engine: the engine interface (cluster/engine.ts) over this folder's actions.
 
-import { ClusterError } from '../../errors.ts';
-import type { ClusterNode, Engine } from '../../cluster/engine.ts';
+import type { Engine } from '../../cluster/engine.ts';
 import { LEDGER_DDL, LEDGER_TABLE, PostgresWorkload } from './client.ts';
 import { archiveCurrentSegment, followPrimary } from './archive.ts';
 import { damageArchivedWal } from './backup-damage.ts';
@@ -9,7 +8,7 @@ import { takeBaseBackup } from './base-backup.ts';
 import { corruptPostgres, POSTGRES_CORRUPTION_KINDS } from './corruption.ts';
 import { failover } from './failover.ts';
 import { ledgerRows, readFinalState } from './final-state.ts';
-import { PostgresNodeHandle } from './postgres-node.ts';
+import { asPostgresNode, type PostgresNodeHandle } from './postgres-node.ts';
 import { rejoin } from './rejoin.ts';
 import { restoreFromArchive, startEmptyNode } from './restore.ts';
 import { postgresRunbooks } from './runbook.ts';
@@ -22,11 +21,6 @@ import { diagnosePostgresStall } from './stall.ts';
 
 const pg = asPostgres;
 
-function pgNode(node: ClusterNode): PostgresNodeHandle {
-  if (!(node instanceof PostgresNodeHandle)) throw new ClusterError(`the PostgreSQL engine was given node '${node.name}' of another engine`);
-  return node;
-}
-
 export const postgresEngine: Engine = {
   name: 'postgres',
   label: 'PostgreSQL',
@@ -34,7 +28,7 @@ export const postgresEngine: Engine = {
   recoveryActions: ['failover', 'restore'],
   topology: postgresTopologySection,
   image: (topology, { log }) => postgresImage((topology as PostgresTopology).postgres.version, log ? { log } : {}),
-  start: (topology, options) => startPostgres(postgresEngine, validatePostgresTopology(topology), options),
+  start: (topology, options) => startPostgres(postgresEngine, topology as PostgresTopology, options),
   async prepare(cluster) {
     const primary = pg(cluster).primary();
     await primary.psql(LEDGER_DDL);
@@ -63,8 +57,8 @@ export const postgresEngine: Engine = {
   },
   startScratchNode: (cluster, { domain }) => startEmptyNode(pg(cluster), REHEARSAL_NODE, domain),
   diagnoseStall: (cluster) => diagnosePostgresStall(pg(cluster)),
-  corrupt: (_cluster, node, options) => corruptPostgres(pgNode(node), options),
-  damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), pgNode(node), how, random),
+  corrupt: (_cluster, node, options) => corruptPostgres(asPostgresNode(node), options),
+  damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), asPostgresNode(node), how, random),
 };
 
 /**

@@ -7,7 +7,7 @@ import pg, { type ClientConfig } from 'pg';
 import { ClusterError } from '../../errors.ts';
 import type { PostgresNode } from './topology.ts';
 import type { StartedNode } from '../../cluster/docker/docker-run.ts';
-import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
+import { execInNode, succeeded, type ExecOptions } from '../../cluster/node-exec.ts';
 import { killAllCommand } from '../../cluster/kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord } from '../../cluster/engine.ts';
 import type { NodeLogs } from '../../cluster/docker/logs.ts';
@@ -112,34 +112,13 @@ export class PostgresNodeHandle implements ClusterNode {
   }
 
   /** Runs a command in the node (as `postgres` unless told otherwise) and returns its record. */
-  async exec(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
-    const started = performance.now();
-    const result = await runInContainer(this.container, command, {
-      user: options.user ?? 'postgres',
-      env: { PGDATA, HOME: '/var/lib/postgresql', FL_PASSWORD: this.password, ...options.env },
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    }).catch((error: unknown) => {
-      throw error instanceof CommandTimeout ? new ClusterError(`${error.message} on node '${this.name}'`, { cause: error }) : error;
-    });
-    return {
-      node: this.name,
-      command,
-      exitCode: result.exitCode,
-      stdout: result.stdout,
-      stderr: result.stderr,
-      durationMs: Math.round(performance.now() - started),
-    };
+  exec(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
+    return execInNode(this.name, this.container, command, options, { user: 'postgres', env: { PGDATA, HOME: '/var/lib/postgresql', FL_PASSWORD: this.password } });
   }
 
   /** Like exec, but a non-zero exit is a ClusterError that quotes the command's stderr. */
-  async run(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
-    const record = await this.exec(command, options);
-    if (record.exitCode !== 0) {
-      throw new ClusterError(
-        `'${command.join(' ')}' failed on node '${this.name}' (exit ${record.exitCode}): ${(record.stderr || record.stdout).trim()}`,
-      );
-    }
-    return record;
+  async run(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
+    return succeeded(await this.exec(command, options));
   }
 
   /** Runs SQL through psql on the node's local socket; returns unaligned, tuples-only output. */
@@ -168,4 +147,10 @@ export class PostgresNodeHandle implements ClusterNode {
     const { host, port } = this.endpoint();
     return { host, port, user: 'postgres', password: this.password, database, application_name: 'faultline' };
   }
+}
+
+/** The PostgreSQL node behind a ClusterNode; a node of another engine is an error. */
+export function asPostgresNode(node: ClusterNode): PostgresNodeHandle {
+  if (!(node instanceof PostgresNodeHandle)) throw new ClusterError(`the PostgreSQL engine was given node '${node.name}' of another engine`);
+  return node;
 }

@@ -10,12 +10,11 @@
 //   answer       {"primary": "<node name>"} written to $FAULTLINE_RESULT, exit 0
 
 import { describeError } from '../../errors.ts';
-import { PGDATA, PostgresNodeHandle, REPO } from './postgres-node.ts';
+import { asPostgresNode, PGDATA, REPO } from './postgres-node.ts';
 import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import { asPostgres, type StartedPostgresCluster } from './started-cluster.ts';
 import type { ClusterNode, RunbookAbility } from '../../cluster/engine.ts';
-import { ClusterError } from '../../errors.ts';
 
 /** context.json: what an operator would have at hand. */
 export function runbookContext(cluster: StartedPostgresCluster, emptyNode: string) {
@@ -78,8 +77,7 @@ export const postgresRunbooks: RunbookAbility = {
     return { context, env };
   },
   async acceptsWrites(node: ClusterNode) {
-    if (!(node instanceof PostgresNodeHandle)) throw new ClusterError(`the PostgreSQL engine was given node '${node.name}' of another engine`);
-    const state = await node.psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `unreachable: ${describeError(error)}`);
+    const state = await asPostgresNode(node).psql('SELECT pg_is_in_recovery()').catch((error: unknown) => `unreachable: ${describeError(error)}`);
     return { accepts: state === 'f', state: state === 't' ? 'still in recovery (read-only)' : state };
   },
 };

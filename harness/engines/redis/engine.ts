@@ -32,7 +32,7 @@ export const redisEngine: Engine = {
   topology: redisTopologySection,
   workloadOptions: { keys: ['wait', 'waitAof'], parse: parseRedisWorkloadOptions },
   image: (_topology, { log }) => redisImage(log ? { log } : {}),
-  start: (topology, options) => startRedis(redisEngine, validateRedisTopology(topology), options),
+  start: (topology, options) => startRedis(redisEngine, topology as RedisTopology, options),
   async prepare(cluster) {
     const primary = asRedis(cluster).primary();
     const info = await primary.info('server');

@@ -6,7 +6,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../errors.ts';
 import type { StartedNode } from '../../cluster/docker/docker-run.ts';
-import { CommandTimeout, runInContainer } from '../../cluster/docker/agent.ts';
+import { execInNode, succeeded, type ExecOptions } from '../../cluster/node-exec.ts';
 import { killAllCommand } from '../../cluster/kill.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../../cluster/engine.ts';
 import type { RedisTopology } from './topology.ts';
@@ -90,22 +90,12 @@ export class RedisNodeHandle implements ClusterNode {
     return this.exec(killAllCommand(this.serverProcess), { user: 'root' });
   }
 
-  async exec(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
-    const started = performance.now();
-    const result = await runInContainer(this.container, command, { user: options.user ?? 'redis', env: { HOME: '/tmp', ...options.env }, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) }).catch(
-      (error: unknown) => {
-        throw error instanceof CommandTimeout ? new ClusterError(`${error.message} on node '${this.name}'`, { cause: error }) : error;
-      },
-    );
-    return { node: this.name, command, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: Math.round(performance.now() - started) };
+  exec(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
+    return execInNode(this.name, this.container, command, options, { user: 'redis', env: { HOME: '/tmp' } });
   }
 
-  async run(command: string[], options: { user?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ExecRecord> {
-    const record = await this.exec(command, options);
-    if (record.exitCode !== 0) {
-      throw new ClusterError(`'${command.join(' ')}' failed on node '${this.name}' (exit ${record.exitCode}): ${(record.stderr || record.stdout).trim()}`);
-    }
-    return record;
+  async run(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
+    return succeeded(await this.exec(command, options));
   }
 
   /** A command through the server's own CLI inside the node; returns its output (errors come back as text). */

@@ -3,13 +3,11 @@
 
 import type { StartedTestContainer } from 'testcontainers';
 import { ClusterError } from '../../../harness/errors.ts';
-import { runInContainer } from '../../../harness/cluster/docker/agent.ts';
+import { execInNode, succeeded, type ExecOptions } from '../../../harness/cluster/node-exec.ts';
 import type { StartedNode } from '../../../harness/cluster/docker/docker-run.ts';
 import { VOLUME_MOUNT, type ClusterNode, type ExecRecord, type NodeSpec } from '../../../harness/cluster/engine.ts';
 
 export const LEDGER_FILE = `${VOLUME_MOUNT}/ledger`;
-
-type ExecOptions = { user?: string; env?: Record<string, string>; timeoutMs?: number };
 
 export class LedgerNode implements ClusterNode {
   readonly spec: NodeSpec;
@@ -56,16 +54,12 @@ export class LedgerNode implements ClusterNode {
     return this.exec(['true']);
   }
 
-  async exec(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
-    const started = performance.now();
-    const result = await runInContainer(this.container, command, { user: options.user ?? 'root', ...(options.env ? { env: options.env } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-    return { node: this.name, command, exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, durationMs: Math.round(performance.now() - started) };
+  exec(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
+    return execInNode(this.name, this.container, command, options, { user: 'root', env: {} });
   }
 
   async run(command: string[], options: ExecOptions = {}): Promise<ExecRecord> {
-    const record = await this.exec(command, options);
-    if (record.exitCode !== 0) throw new ClusterError(`'${command.join(' ')}' failed on node '${this.name}' (exit ${record.exitCode}): ${(record.stderr || record.stdout).trim()}`);
-    return record;
+    return succeeded(await this.exec(command, options));
   }
 
   /** Appends one line and fsyncs the file (dd conv=fsync) before it counts as acknowledged. */
