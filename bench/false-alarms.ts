@@ -26,7 +26,7 @@ if (!Number.isInteger(seeds) || seeds < 1) {
 }
 
 const out = mkdtempSync(join(tmpdir(), 'faultline-false-alarms-'));
-const image = [await postgresImage(15, { log: (line: string) => console.error(line) }), await redisImage({ log: (line: string) => console.error(line) })].join(', ');
+const image = [await postgresImage(undefined, { log: (line: string) => console.error(line) }), await redisImage('redis', undefined, { log: (line: string) => console.error(line) }), await redisImage('valkey', undefined, { log: (line: string) => console.error(line) })].join(', ');
 const started = performance.now();
 // Side by side, as `faultline run --seeds` runs them by default: concurrency must not make a safe
 // drill fail either.

@@ -62,8 +62,8 @@ const scratch = mkdtempSync(join(tmpdir(), 'faultline-bench-'));
 // Testcontainers' one-shot wait polls with timers that do not hold the event loop open.
 const keepAlive = setInterval(() => {}, 1000);
 
-const image = await postgresImage(15, { log: (line: string) => console.error(line) });
-const redisNodeImage = await redisImage({ log: (line: string) => console.error(line) });
+const image = await postgresImage(undefined, { log: (line: string) => console.error(line) });
+const redisNodeImage = await redisImage('redis', undefined, { log: (line: string) => console.error(line) });
 await using cluster = await startPostgresCluster(
   { domains: ['san-a'], postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } },
   { image },

@@ -47,14 +47,24 @@ export const redisCrashRdb = defineExperiment({
   shows: { failing: ['lost-writes'], why: 'RDB-only persistence: the restarted server loads the last snapshot, and none was due in the run (save points 3600 1 / 300 100 / 60 10000)' },
 });
 
-/** Guarantee: AOF with appendfsync everysec loses nothing to a process crash (the kernel keeps the page cache). */
+/**
+ * Danger, rare: with appendfsync everysec, while the background fsync of the AOF is still running
+ * Redis postpones writing its AOF buffer (up to 2 s) but still replies to clients, so a process
+ * crash in that window loses writes already acknowledged: the kernel never had them. Seen here on
+ * Redis 8.0 (one write, acknowledged 8 ms before the kill); most runs lose nothing.
+ */
 export const redisCrashAofEverysec = defineExperiment({
   name: 'redis-crash-aof-everysec',
-  description: 'Kill Redis with the AOF fsynced every second: a process crash loses nothing (the kernel still has the writes)',
+  description: 'Kill Redis with the AOF fsynced every second: a crash while a background fsync runs can lose the last writes (up to 2 s) Redis had acknowledged but not yet written',
   topology: primaryOnly({ appendonly: true, appendfsync: 'everysec' }),
   workload: { clients: 4, duration: '7s' },
   faults: [...crash],
   expect: { maxLostWrites: 0 },
+  shows: {
+    failing: ['lost-writes'],
+    why: 'appendfsync everysec: while a background fsync runs, Redis holds the AOF write back (up to 2 s) yet replies, so a crash then loses acknowledged writes',
+    always: false,
+  },
 });
 
 /** Guarantee: AOF with appendfsync always loses nothing to a crash. */

@@ -20,7 +20,8 @@ Usage:
   faultline faults                          the fault catalog: what each fault does and takes
   faultline schema                          the JSON Schema of topology files (for editors)
   faultline up [--topology FILE] [--json]   start a cluster and hold it until Ctrl-C
-  faultline image [--postgres N]            build (or reuse) the node image
+  faultline image [--postgres N] [--redis N] [--valkey N] [--all]
+                                            build (or reuse) the node images for those versions
   faultline doctor [--cleanup] [--all]      find (and remove) what crashed runs left behind
   faultline help [command]                  this text, or one command's (also: faultline <command> --help)
   faultline --version                       faultline's version

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { experiments } from '../../experiments/index.ts';
 import { campaignExitCode, campaignPairs, defaultParallel, formatCampaign, parseSeeds, parseShard, runCampaign, shardPairs, summarize, writeCampaignFiles, type PlannedRun } from '../campaign/index.ts';
 import { installInterruptCleanup } from '../cluster/docker/index.ts';
+import { pinVersions } from '../engines/registry.ts';
 import { UsageError } from '../errors.ts';
 import { isDrillFile, loadDrillFile } from '../experiment/drill-file.ts';
 import type { ExperimentDefinition } from '../experiment/index.ts';
@@ -20,6 +21,8 @@ export const usage =
   "Runs experiments by name, glob ('pitr-*') or family ('sidekick' runs sidekick-*), or your own drill file\n" +
   "(./drills/my-drill.ts, .js, .mjs: its default export is a defineExperiment(…); .json: the same shape), with one seed for all,\n" +
   'several at once (each cluster isolated: its own network, volumes, names and ports).\n' +
+  '  --postgres N  run PostgreSQL experiments on major N instead of the one their topology names (15, 17, 18)\n' +
+  '  --redis N, --valkey N  run Redis experiments on Redis N (7, 8) or on Valkey N (8, 9) instead\n' +
   '  --seed N    replay a run exactly (a whole number, 0 or more; drawn when not given, and shown)\n' +
   '  --seeds LIST  a campaign: every experiment with every seed, e.g. 1..50, 1,2,7 or 1..10,20. Prints the pass\n' +
   '              rate per experiment and a replay command for each pair that did not pass, and writes\n' +
@@ -48,6 +51,9 @@ export const command: Command = async (args) => {
       json: { type: 'boolean' },
       junit: { type: 'string' },
       'as-documented': { type: 'boolean' },
+      postgres: { type: 'string' },
+      redis: { type: 'string' },
+      valkey: { type: 'string' },
     },
     'run',
     true,
@@ -75,9 +81,10 @@ export const command: Command = async (args) => {
   if (shard) pairs = shardPairs(pairs, shard.index, shard.count);
   const parallel = parseParallel(values.parallel);
   const outDir = values.out ?? 'faultline-out';
+  const pins = versionPins(values);
   const plan: PlannedRun[] = pairs.map((pair) => {
     const { definition, source } = selected.find((s) => s.definition.name === pair.experiment)!;
-    return { definition, source, seed: pair.seed };
+    return { definition: pinned(definition, pins), source, seed: pair.seed };
   });
   const log = createProgress();
   const at = Math.min(parallel.parallel, Math.max(1, plan.length));
@@ -116,4 +123,23 @@ function parseParallel(text: string | undefined): { parallel: number; why: strin
   const parallel = Number(text);
   if (!/^\d+$/.test(text) || parallel < 1 || parallel > 16) throw new UsageError(`--parallel must be a whole number of clusters at once, 1 to 16: got '${text}'`);
   return { parallel, why: 'as asked' };
+}
+
+/** --postgres N, --redis N, --valkey N: the server versions to run on, whatever the topologies say. */
+export function versionPins(values: { postgres?: string | undefined; redis?: string | undefined; valkey?: string | undefined }): Record<string, number> {
+  const pins: Record<string, number> = {};
+  for (const server of ['postgres', 'redis', 'valkey'] as const) {
+    const text = values[server];
+    if (text === undefined) continue;
+    if (!/^\d+$/.test(text)) throw new UsageError(`--${server} takes a major version number, e.g. '--${server} ${server === 'postgres' ? 18 : 8}': got '${text}'`);
+    pins[server] = Number(text);
+  }
+  if (pins.redis !== undefined && pins.valkey !== undefined) throw new UsageError('Give --redis N or --valkey N, not both: each names the server the Redis experiments run on');
+  return pins;
+}
+
+/** The experiment with its topology's server versions pinned (itself when nothing is pinned). */
+function pinned(definition: ExperimentDefinition, pins: Record<string, number>): ExperimentDefinition {
+  if (Object.keys(pins).length === 0) return definition;
+  return { ...definition, topology: pinVersions(definition.topology, pins) as ExperimentDefinition['topology'] };
 }

@@ -4,14 +4,15 @@
 import { writeFileSync } from 'node:fs';
 import { installInterruptCleanup } from '../cluster/docker/index.ts';
 import { UsageError } from '../errors.ts';
+import { DEFAULT_POSTGRES } from '../engines/postgres/index.ts';
 import { createProgress } from '../progress.ts';
 import { didYouMean } from '../schema.ts';
-import { DRILL_NAMES, describeRules, formatValidate, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
+import { DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
 import { checkWritable, parse, parseSeed, type Command } from './options.ts';
 
 export const usage =
-  'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n' +
-  '                   [--drill NAME…] [--no-drills] [--concurrency N]\n' +
+  'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--postgres-version N] [--seed N]\n' +
+  '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N]\n' +
   'faultline validate --rules\n\n' +
   'Judges your own backup configuration. Your files are only read.\n' +
   '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
@@ -22,6 +23,10 @@ export const usage =
   '     lost and indeterminate writes and verifies what survived.\n' +
   '  --topology FILE   your nodes and failure domains (JSON, see faultline schema); default: primary, replica and\n' +
   '                    archive, each in a domain of its own\n' +
+  '  --postgres-version N  the PostgreSQL major the configuration is for. Without it: "version" in the topology,\n' +
+  '                    the path (/etc/postgresql/17/main/), a PG_VERSION file beside it, a setting only some majors\n' +
+  `                    have (summarize_wal: 17+), else ${DEFAULT_POSTGRES}. Sources that disagree are refused; every setting is\n` +
+  '                    checked against that major\'s own list, and the drills run that major\n' +
   `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
   '  --no-drills       preflight only (a second or two)\n' +
   '  --concurrency N   drills at once (default 2 on a machine with 2 or more cores)\n' +
@@ -42,6 +47,7 @@ export const command: Command = async (args) => {
       'postgres-conf': { type: 'string' },
       'pgbackrest-conf': { type: 'string' },
       topology: { type: 'string' },
+      'postgres-version': { type: 'string' },
       seed: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
@@ -72,12 +78,14 @@ export const command: Command = async (args) => {
   }
   if (values.junit) checkWritable(values.junit);
   const seed = values.seed === undefined ? undefined : parseSeed(values.seed);
+  const postgresVersion = values['postgres-version'] === undefined ? undefined : parsePostgresVersion(values['postgres-version']);
   const log = createProgress();
   if (!values['no-drills']) installInterruptCleanup();
   const result = await validate({
     postgresConf: values['postgres-conf'],
     ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
     ...(values.topology ? { topology: values.topology } : {}),
+    ...(postgresVersion !== undefined ? { postgresVersion } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(values.out ? { outDir: values.out } : {}),
     ...(values.drill ? { drills: values.drill } : {}),

@@ -80,6 +80,11 @@ export interface TopologySection<T extends Topology = Topology> {
   refine?(section: unknown, issue: Issue): void;
   /** The validated topology, every default filled in. */
   build(domains: string[], section: unknown, where: string): T;
+  /**
+   * The section as written, with its server's version set from `pins` (server name to major, e.g.
+   * { postgres: 18, valkey: 9 }) when a pin names its server; the section itself otherwise.
+   */
+  pinVersion?(section: unknown, pins: Readonly<Record<string, number>>): unknown;
 }
 
 /** The volume size of a node as written, in bytes (its default when not given). */

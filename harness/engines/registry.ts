@@ -53,3 +53,17 @@ export function topologyIssues(spec: unknown) {
 export function topologyJsonSchema(): Record<string, unknown> {
   return topologyJsonSchemaOf(sections());
 }
+
+/**
+ * A topology as written, with each engine's server version replaced where `pins` names it
+ * (e.g. { postgres: 18 } runs a shipped drill on PostgreSQL 18); anything else is left as it is.
+ */
+export function pinVersions(spec: unknown, pins: Readonly<Record<string, number>>): unknown {
+  if (typeof spec !== 'object' || spec === null || Object.keys(pins).length === 0) return spec;
+  const pinned: Record<string, unknown> = { ...(spec as Record<string, unknown>) };
+  for (const section of sections()) {
+    const given = pinned[section.engine];
+    if (given !== undefined && section.pinVersion) pinned[section.engine] = section.pinVersion(given, pins);
+  }
+  return pinned;
+}

@@ -128,6 +128,8 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     history.append({ type: 'run', phase: 'phase', name: 'cluster ready', runId: cluster.runId });
     versions.image = cluster.image;
     versions[engine.name] = await bounded('prepare', engine.prepare(cluster));
+    const packages = await imagePackages(cluster);
+    if (packages) versions.packages = packages;
 
     if (faultfs?.lostWrites) await settleVolumes(cluster.nodes);
     phase(`workload: ${definition.workload?.clients ?? 4} clients for ${experiment.durationMs / 1000} s`);
@@ -244,4 +246,16 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   });
   writeRunFiles(result, events, final);
   return result;
+}
+
+/**
+ * The exact Debian package versions the node image was built with (the server, its backup tool,
+ * fuse3, libc6), as the image recorded them: e.g. "postgresql-17 17.6-0+deb13u1, pgbackrest 2.55.1-1".
+ */
+async function imagePackages(cluster: StartedCluster): Promise<string | undefined> {
+  const node = cluster.nodes[0];
+  if (!node) return undefined;
+  const read = await node.run(['cat', '/usr/local/share/faultline/packages'], { timeoutMs: 10_000 }).catch(() => undefined);
+  if (!read || read.exitCode !== 0) return undefined;
+  return read.stdout.trim().split('\n').filter(Boolean).join(', ') || undefined;
 }

@@ -225,7 +225,7 @@ table{border-collapse:collapse;width:100%;font-size:14px;margin:8px 0 20px}th,td
 h2{font-size:17px;margin:24px 0 6px} code{font-size:12px}
 </style></head><body>
 <h1>${esc(result.experiment)} <span class="verdict ${result.verdict}">${esc(result.verdict.toUpperCase())}</span></h1>
-<div class="meta">seed ${esc(result.seed)} · run ${show(result.runId)} · ${esc(result.versions.postgres ?? '')} · ${esc(result.versions.image ?? '')}</div>
+<div class="meta">seed ${esc(result.seed)} · run ${show(result.runId)} · ${esc(result.versions.postgres ?? result.versions.redis ?? '')} · ${esc(result.versions.image ?? '')}${result.versions.packages ? ` · ${esc(result.versions.packages)}` : ''}</div>
 <div class="numbers">
 <div>acknowledged<b>${show(result.writes.acknowledged)}</b></div>
 <div>lost<b class="${result.writes.lost ? 'bad' : ''}">${show(result.writes.lost)}</b></div>

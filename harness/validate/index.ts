@@ -8,3 +8,5 @@ export { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './u
 export { rules, runPreflight, describeRules } from './rules/index.ts';
 export type { Rule, Finding, Severity, UserConfig } from './rules/types.ts';
 export { rehearse, rehearsalDefinition, rehearseScenarios, DEFAULT_SCENARIO, type RehearseOptions } from './rehearse.ts';
+export { decidePostgresVersion, parsePostgresVersion, type DecidedVersion } from './postgres-version.ts';
+export { checkSettingNames, unknownSetting, settingsOf, defaultOf, listedMajors, type SettingsList, type SettingInfo } from './settings-lists.ts';

@@ -2,20 +2,23 @@
 // (with its includes), their pgbackrest.conf, and their topology (or the default one), turned into
 // one topology whose settings carry their source lines. The files are only read.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../engines/postgres/index.ts';
 import { isNoOpCommand, isPgBackRestCommand } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';
+import { decidePostgresVersion, type DecidedVersion } from './postgres-version.ts';
 
 export interface UserConfigFiles {
   /** Without it, the topology's own settings (if any) and PostgreSQL's defaults. */
   postgresConf?: string;
   pgbackrestConf?: string;
   topology?: string;
+  /** --postgres-version: the major the configuration is for, when the user says. */
+  postgresVersion?: number;
 }
 
 export interface LoadedUserConfig {
@@ -24,6 +27,8 @@ export interface LoadedUserConfig {
   /** The topology the drills run: the user's, with their settings and options in it. */
   spec: PostgresTopologySpec;
   topology: PostgresTopology;
+  /** The PostgreSQL major the configuration is judged and drilled as, and what decided it. */
+  postgres: DecidedVersion;
   /** Assumptions made for what the files do not say, shown with the findings. */
   assumptions: string[];
 }
@@ -57,14 +62,6 @@ function firstStanza(conf: PgBackRestConf | undefined): string {
   return 'main';
 }
 
-/** The PostgreSQL major a configuration is for: PG_VERSION beside it (a data directory), or Debian's /etc/postgresql/<major>/ path. */
-function majorOf(file: string): number | undefined {
-  const beside = join(dirname(resolve(file)), 'PG_VERSION');
-  if (existsSync(beside)) return Number(readFileSync(beside, 'utf8').trim()) || undefined;
-  const match = /\/(?:postgresql|pgsql)[-/]?(\d{2})\//.exec(resolve(file));
-  return match ? Number(match[1]) : undefined;
-}
-
 export function loadUserConfig(files: UserConfigFiles, options: { applySettings?: boolean } = {}): LoadedUserConfig {
   const applySettings = options.applySettings ?? true;
   const settings = files.postgresConf ? parsePostgresqlConf(files.postgresConf) : new Map<string, ConfSetting>();
@@ -78,10 +75,17 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
     // Let the topology's own validation say what is wrong with it.
     validatePostgresTopology(given, files.topology ?? 'topology');
   }
-  const found = files.postgresConf && given.postgres.version === undefined ? majorOf(files.postgresConf) : undefined;
-  const major = found !== undefined && found >= 13 && found <= 17 ? found : undefined;
-  if (found !== undefined && major === undefined) assumptions.push(`the configuration looks written for PostgreSQL ${found}, which the node image does not offer (13 to 17): the drills run PostgreSQL 15`);
-  if (major !== undefined) assumptions.push(`PostgreSQL ${major}, as the path of ${shown(files.postgresConf!)} says (set "version" in the topology to choose)`);
+  const source = (s: ConfSetting) => `${shown(s.file)}:${s.line}`;
+  const topologyVersion = files.topology && typeof given.postgres.version === 'number' ? { version: given.postgres.version, file: shown(files.topology) } : undefined;
+  const postgres = decidePostgresVersion({
+    ...(files.postgresVersion !== undefined ? { option: files.postgresVersion } : {}),
+    ...(topologyVersion ? { topology: topologyVersion } : {}),
+    ...(files.postgresConf ? { confFile: shown(files.postgresConf) } : {}),
+    settings,
+    where: source,
+  });
+  const major = postgres.major;
+  assumptions.push(`PostgreSQL ${major}, ${postgres.decidedBy}: the settings are checked against its own and the drills run it`);
   const archiveCommand = settings.get('archive_command');
   const stanza = firstStanza(pgbackrest);
   const pgbackrestUsed = pgbackrest !== undefined || (archiveCommand !== undefined && isPgBackRestCommand(archiveCommand.value));
@@ -93,7 +97,6 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
         : 'the archive node holds base backups taken with pg_basebackup and receives the WAL by streaming (pg_receivewal), unless said otherwise below',
     );
   }
-  const source = (s: ConfSetting) => `${shown(s.file)}:${s.line}`;
   const fromFile = Object.fromEntries([...settings.values()].map((s) => [s.name, { value: s.value, source: source(s) }]));
   const sections: Record<string, Record<string, { value: string; source: string } | string[]>> = {};
   for (const [section, options] of pgbackrest?.sections ?? []) {
@@ -118,7 +121,7 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
       ...given.postgres,
       backupTool,
       ...(noOp && given.postgres.archiveWal === undefined ? { archiveWal: 'none' as const } : {}),
-      ...(major !== undefined ? { version: major } : {}),
+      version: major,
       // PostgreSQL's default when the file does not set it: 0, no forced switch.
       ...(backupTool === 'pgbackrest' && given.postgres.archiveTimeout === undefined ? { archiveTimeout: '0' } : {}),
       ...(applySettings ? { settings: { ...given.postgres.settings, ...fromFile } } : {}),
@@ -126,5 +129,5 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
     },
   };
   const topology = validatePostgresTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
-  return { config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology }, spec, topology, assumptions };
+  return { config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology }, spec, topology, postgres, assumptions };
 }

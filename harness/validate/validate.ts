@@ -69,6 +69,8 @@ export interface ValidateResult {
   note?: string;
   seed: number;
   inputs: { postgresConf: string; pgbackrestConf?: string; topology?: string };
+  /** The PostgreSQL major the configuration was checked and drilled as, and what decided it. */
+  postgres: { version: number; source: LoadedUserConfig['postgres']['source']; decidedBy: string };
   assumptions: string[];
   findings: Finding[];
   /** Settings that run differently in containers, and why. */
@@ -108,6 +110,7 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
     ...(note ? { note } : {}),
     seed,
     inputs: { postgresConf: resolve(options.postgresConf), ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}) },
+    postgres: { version: loaded.postgres.major, source: loaded.postgres.source, decidedBy: loaded.postgres.decidedBy },
     assumptions: loaded.assumptions,
     findings,
     mapped: loaded.topology.postgres.applied.mapped,

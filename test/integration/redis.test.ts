@@ -17,7 +17,7 @@ import {
   redisFailoverAsync,
   redisHealthy,
 } from '../../experiments/redis.ts';
-import { check, historyOf, out, run } from '../helpers.ts';
+import { check, historyOf, out, requireCheck, run } from '../helpers.ts';
 
 const faultDetail = (result: ExperimentResult) => result.faults.map((f) => f.detail ?? '').join(' ');
 
@@ -64,11 +64,16 @@ describe('Redis persistence, as documented', () => {
     expect(result.documented.ok).toBe(true);
   });
 
-  it('AOF, appendfsync everysec: a process crash loses nothing (the kernel keeps what was written)', async () => {
+  it('AOF, appendfsync everysec: a process crash loses at most what Redis held back while a background fsync ran (the last 2 s)', async () => {
     const result = await run(redisCrashAofEverysec);
-    expect(result.verdict, result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n')).toBe('pass');
-    expect(result.writes.lost).toBe(0);
     expect(check(result, 'faults-applied')?.valid).toBe(true);
+    expect(result.documented.ok, result.documented.why).toBe(true);
+    expect(result.writes.acknowledged).toBeGreaterThan(1000);
+    // Redis postpones the AOF write at most 2 s: anything lost was acknowledged in the 2 s before the kill.
+    const killed = historyOf<{ type: string; phase?: string; time: number }>(result).find((e) => e.type === 'fault' && e.phase === 'active')!.time;
+    const lost = (requireCheck(result, 'lost-writes').details.firstLost ?? []) as Array<{ ackTime: number }>;
+    for (const write of lost) expect(killed - write.ackTime).toBeLessThan(2500);
+    expect(result.writes.lost ?? 0).toBeLessThan(result.writes.acknowledged / 10);
   });
 
   it('AOF, appendfsync always: a process crash loses nothing', async () => {

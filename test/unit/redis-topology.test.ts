@@ -2,10 +2,10 @@
 // that say what was wrong and how to fix it.
 
 import { describe, expect, it } from 'vitest';
-import { validateTopology } from '../../harness/engines/registry.ts';
+import { pinVersions, validateTopology } from '../../harness/engines/registry.ts';
 import { validatePostgresTopology } from '../../harness/engines/postgres/index.ts';
 import { REDIS_DEFAULT_SAVE, type RedisTopology } from '../../harness/engines/redis/index.ts';
-import { prepareExperiment } from '../../harness/experiment/definition.ts';
+import { prepareExperiment, type ExperimentDefinition } from '../../harness/experiment/definition.ts';
 import { planFaults } from '../../harness/experiment/schedule.ts';
 import { redisHealthy } from '../../experiments/redis.ts';
 
@@ -33,7 +33,7 @@ describe('a Redis topology', () => {
   it('refuses a bad value with its path and what to write instead', () => {
     expect(() => validateTopology(redis({ appendfsync: 'sometimes' }))).toThrow(/redis\.appendfsync.*'sometimes' is not valid: use 'always', 'everysec' or 'no'/s);
     expect(() => validateTopology(redis({ save: 'every minute' }))).toThrow(/"seconds changes" pairs/);
-    expect(() => validateTopology(redis({ engine: 'keydb' }))).toThrow(/use 'redis' \(Redis 7\.0\) or 'valkey'/);
+    expect(() => validateTopology(redis({ engine: 'keydb' }))).toThrow(/use 'redis' or 'valkey'/);
   });
 
   it('refuses a topology with both engines, or with neither', () => {
@@ -52,10 +52,12 @@ describe('a Redis topology', () => {
 });
 
 describe('Redis experiment options', () => {
-  it('turn WAIT into milliseconds, and refuse WAITAOF on Redis 7.0 and WAIT on PostgreSQL', () => {
+  it('turn WAIT into milliseconds, and refuse WAITAOF on Redis 7.0 (accept it on Redis 8) and WAIT on PostgreSQL', () => {
     const experiment = prepareExperiment({ ...redisHealthy, workload: { wait: { replicas: 1, timeout: '250ms' } } });
     expect(experiment.workload.wait).toEqual({ replicas: 1, timeoutMs: 250 });
-    expect(() => prepareExperiment({ ...redisHealthy, workload: { waitAof: { local: 1, replicas: 0 } } })).toThrow(/WAITAOF, which Redis 7\.0 lacks/);
+    const onRedis = (version: number): ExperimentDefinition => ({ ...redisHealthy, topology: pinVersions(redisHealthy.topology, { redis: version }) as ExperimentDefinition['topology'] });
+    expect(() => prepareExperiment({ ...onRedis(7), workload: { waitAof: { local: 1, replicas: 0 } } })).toThrow(/WAITAOF, which Redis 7 lacks \(it came in 7\.2\)/);
+    expect(prepareExperiment({ ...onRedis(8), workload: { waitAof: { local: 1, replicas: 0 } } }).workload.waitAof).toEqual({ local: 1, replicas: 0, timeoutMs: 1000 });
     expect(() =>
       prepareExperiment({ name: 'pg-wait', description: 'x', topology: { domains: ['a1'], postgres: { nodes: [{ name: 'pg', role: 'primary', domain: 'a1' }] } }, workload: { wait: { replicas: 1 } } }),
     ).toThrow(/workload\.wait is a Redis \/ Valkey option/);

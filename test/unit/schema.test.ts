@@ -59,7 +59,7 @@ describe('strict topologies', () => {
     (spec.postgres as Record<string, unknown>).version = 9;
     const text = message(() => validatePostgresTopology(spec));
     expect(text).toMatch(/^topology: 3 problems:/);
-    expect(text).toContain('postgres.version: PostgreSQL version 9 is not supported');
+    expect(text).toContain('postgres.version: PostgreSQL version 9 cannot be built here: use 15, 17, 18');
   });
 
   it('reports cross-field problems with their paths', () => {

@@ -1,7 +1,8 @@
-// The node images: faultline's base (docker/Dockerfile) and each engine's on top of it (its recipe,
-// from its image hook), built on first use and tagged by the hash of their build context and
-// arguments, so a changed file rebuilds and an unchanged one is reused. When Debian's image cannot
-// be pulled (no registry), docker/build-base-image.sh makes it with debootstrap.
+// The node images: faultline's base (docker/Dockerfile) on a Debian suite, and each engine's on top
+// of it (its recipe, from its image hook), built on first use and tagged by the engine, the version,
+// the suite and the hash of their build context and arguments, so a changed file rebuilds and an
+// unchanged one is reused. When Debian's image cannot be pulled (no registry),
+// docker/build-base-image.sh makes it with debootstrap from the archive apt already uses.
 
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -12,7 +13,15 @@ import { getEngine } from './engine.ts';
 import { PACKAGE_ROOT } from '../../package-root.ts';
 
 export const DOCKER_CONTEXT = join(PACKAGE_ROOT, 'docker');
-export const BASE_IMAGE = 'debian:bookworm-slim';
+
+/** The Debian suites node images are built on: each engine version names the one that has it. */
+export const DEBIAN_SUITES = ['bookworm', 'trixie', 'forky'] as const;
+export type DebianSuite = (typeof DEBIAN_SUITES)[number];
+
+/** Debian's own image of a suite, pulled or made with debootstrap: what faultline's base starts from. */
+export function debianImage(suite: DebianSuite): string {
+  return `debian:${suite}-slim`;
+}
 
 /**
  * An engine's image: a folder with a Dockerfile that starts `FROM ${BASE_IMAGE}` (faultline's base
@@ -22,7 +31,11 @@ export const BASE_IMAGE = 'debian:bookworm-slim';
 export interface ImageRecipe {
   /** The image's repository name, e.g. 'faultline-postgres'. */
   name: string;
-  /** Said in progress lines, e.g. 'PostgreSQL 15'. */
+  /** What the tag starts with: the server and its version, e.g. '17' or 'valkey-9'. */
+  variant: string;
+  /** The Debian suite the image is built on (its packages come from that suite). */
+  suite: DebianSuite;
+  /** Said in progress lines, e.g. 'PostgreSQL 17'. */
   label: string;
   /** The folder holding its Dockerfile and files. */
   context: string;
@@ -55,15 +68,15 @@ function contextFiles(dir: string): string[] {
     .sort();
 }
 
-/** A tag that changes whenever the context's files or the build arguments change. */
-function tagOf(name: string, context: string, files: string[], args: Record<string, string>): string {
+/** A tag that names what is inside and changes whenever the context's files or the build arguments change. */
+function tagOf(name: string, prefix: string, context: string, files: string[], args: Record<string, string>): string {
   const hash = createHash('sha256');
   for (const [key, value] of Object.entries(args).sort()) hash.update(`${key}=${value}\n`);
   for (const file of files) {
     hash.update(relative(context, file));
     hash.update(readFileSync(file));
   }
-  return `${name}:${hash.digest('hex').slice(0, 12)}`;
+  return `${name}:${prefix}-${hash.digest('hex').slice(0, 12)}`;
 }
 
 // A process hashes each context once and checks (or builds) each image once: campaigns ask for
@@ -71,14 +84,16 @@ function tagOf(name: string, context: string, files: string[], args: Record<stri
 const tags = new Map<string, string>();
 const ensured = new Map<string, Promise<string>>();
 
-/** The tag of faultline's base image (docker/Dockerfile). */
-export function baseImageTag(): string {
-  return remembered('base', () => tagOf('faultline-base', DOCKER_CONTEXT, baseContext(), { BASE_IMAGE }));
+/** The tag of faultline's base image (docker/Dockerfile) on a Debian suite. */
+export function baseImageTag(suite: DebianSuite = 'trixie'): string {
+  return remembered(`base ${suite}`, () => tagOf('faultline-base', suite, DOCKER_CONTEXT, baseContext(), { BASE_IMAGE: debianImage(suite) }));
 }
 
 /** The tag an engine's image has: its own files and arguments, and the base it is built on. */
 export function imageTag(recipe: ImageRecipe): string {
-  return remembered(JSON.stringify([recipe.name, recipe.context, recipe.args ?? {}]), () => tagOf(recipe.name, recipe.context, contextFiles(recipe.context), { ...recipe.args, FAULTLINE_BASE: baseImageTag() }));
+  return remembered(JSON.stringify([recipe.name, recipe.variant, recipe.suite, recipe.context, recipe.args ?? {}]), () =>
+    tagOf(recipe.name, `${recipe.variant}-${recipe.suite}`, recipe.context, contextFiles(recipe.context), { ...recipe.args, FAULTLINE_BASE: baseImageTag(recipe.suite) }),
+  );
 }
 
 function remembered(key: string, make: () => string): string {
@@ -89,13 +104,15 @@ function remembered(key: string, make: () => string): string {
 
 /**
  * Builds an engine's image (and faultline's base image under it) if it is not there yet, and
- * returns its tag; without a recipe, the base image alone (the volumes, faultfs, node-init).
+ * returns its tag; without a recipe, the base image alone on a suite (the volumes, faultfs,
+ * node-init).
  */
-export function ensureImage(recipe?: ImageRecipe, options: ImageOptions = {}): Promise<string> {
-  const tag = recipe ? imageTag(recipe) : baseImageTag();
+export function ensureImage(recipe?: ImageRecipe, options: ImageOptions & { suite?: DebianSuite } = {}): Promise<string> {
+  const suite = recipe?.suite ?? options.suite ?? 'trixie';
+  const tag = recipe ? imageTag(recipe) : baseImageTag(suite);
   let done = ensured.get(tag);
   if (!done) {
-    done = ensureBuilt(tag, recipe, options.log ?? (() => {}));
+    done = ensureBuilt(tag, suite, recipe, options.log ?? (() => {}));
     ensured.set(tag, done);
     // A failed build is tried again by the next caller.
     done.catch(() => ensured.delete(tag));
@@ -103,14 +120,14 @@ export function ensureImage(recipe?: ImageRecipe, options: ImageOptions = {}): P
   return done;
 }
 
-async function ensureBuilt(tag: string, recipe: ImageRecipe | undefined, log: (line: string) => void): Promise<string> {
+async function ensureBuilt(tag: string, suite: DebianSuite, recipe: ImageRecipe | undefined, log: (line: string) => void): Promise<string> {
   if (await imageExists(tag)) return tag;
   if (!recipe) {
-    await ensureDebianImage(log);
-    await build({ tag, label: 'faultline base', context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE } }, log);
+    await ensureDebianImage(suite, log);
+    await build({ tag, label: `faultline base on Debian ${suite}`, context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE: debianImage(suite) } }, log);
     return tag;
   }
-  const base = await ensureImage(undefined, { log });
+  const base = await ensureImage(undefined, { log, suite });
   await build({ tag, label: recipe.label, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base } }, log);
   return tag;
 }
@@ -162,7 +179,11 @@ async function imageExists(tag: string): Promise<boolean> {
     .then(() => true, () => false);
 }
 
-async function ensureDebianImage(log: (line: string) => void): Promise<void> {
+// One debootstrap at a time: two suites made side by side compete for the one mirror and disk.
+let debootstrapping: Promise<unknown> = Promise.resolve();
+
+async function ensureDebianImage(suite: DebianSuite, log: (line: string) => void): Promise<void> {
+  const BASE_IMAGE = debianImage(suite);
   if (await imageExists(BASE_IMAGE)) return;
   const { docker } = await getEngine();
   log(`pulling base image ${BASE_IMAGE}`);
@@ -183,9 +204,14 @@ async function ensureDebianImage(log: (line: string) => void): Promise<void> {
   if (pulled && (await imageExists(BASE_IMAGE))) return;
   log(`cannot pull ${BASE_IMAGE} (no registry reachable?): building it locally with debootstrap (docker/build-base-image.sh)`);
   try {
-    const child = execa('bash', [join(DOCKER_CONTEXT, 'build-base-image.sh'), BASE_IMAGE], { all: true });
-    for await (const line of child.iterable({ from: 'all' })) log(`  ${String(line)}`);
-    await child;
+    const made = debootstrapping.then(async () => {
+      if (await imageExists(BASE_IMAGE)) return;
+      const child = execa('bash', [join(DOCKER_CONTEXT, 'build-base-image.sh'), BASE_IMAGE, suite], { all: true });
+      for await (const line of child.iterable({ from: 'all' })) log(`  ${String(line)}`);
+      await child;
+    });
+    debootstrapping = made.catch(() => {});
+    await made;
   } catch (error) {
     throw new EnvironmentError(
       `The base image ${BASE_IMAGE} could not be pulled nor built with debootstrap (${describeError(error)}). ` +

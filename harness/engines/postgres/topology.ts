@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import { describeValue as describe, didYouMean, strictObject } from '../../schema.ts';
 import { nodeFields, prefixed, roleField, scalar, settingValue, validateTopologyWith, volumeBytesOf, type NodeRole, type Topology, type TopologySection } from '../../cluster/topology.ts';
+import { DEFAULT_POSTGRES, POSTGRES_VERSIONS, supportedPostgresText } from './versions.ts';
 import { applyUserSettings, type AppliedSettings, type UserSetting } from './user-settings.ts';
 
-const SUPPORTED_POSTGRES = [13, 14, 15, 16, 17];
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
 const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest'] as const;
 
@@ -58,10 +58,10 @@ const nodeSchema = strictObject({
 
 const postgresSchema = strictObject({
   version: z
-    .number({ error: (i) => `PostgreSQL version ${describe(i.input)} is not supported: use one of ${SUPPORTED_POSTGRES.join(', ')}` })
-    .refine((v) => SUPPORTED_POSTGRES.includes(v), { error: (i) => `PostgreSQL version ${describe(i.input)} is not supported: use one of ${SUPPORTED_POSTGRES.join(', ')}` })
+    .number({ error: (i) => `PostgreSQL version ${describe(i.input)} is not supported: use ${supportedPostgresText()}` })
+    .refine((v) => POSTGRES_VERSIONS.includes(v), { error: (i) => `PostgreSQL version ${describe(i.input)} cannot be built here: use ${supportedPostgresText()}` })
     .optional()
-    .meta({ description: "PostgreSQL major version installed in the node image (Debian's packages). Default 15." }),
+    .meta({ description: `PostgreSQL major version in the node image: 15 (Debian 12), 17 (Debian 13) or 18 (Debian testing), from Debian's archive; 16 only from an apt source you give (untested). Default ${DEFAULT_POSTGRES}.` }),
   nodes: z
     .array(nodeSchema, { error: `'postgres.nodes' must list the nodes, at least a primary, e.g. [{"name": "pg-primary", "role": "primary", "domain": "san-a"}]` })
     .min(1, { error: `'postgres.nodes' must list at least a primary, e.g. [{"name": "pg-primary", "role": "primary", "domain": "san-a"}]` }),
@@ -147,6 +147,7 @@ export const postgresTopologySection: TopologySection<PostgresTopology> = {
   examplePrimary: 'pg-primary',
   schema: postgresSchema,
   nodesOf: (section) => (section as PostgresSection).nodes,
+  pinVersion: (section, pins) => (pins.postgres === undefined || typeof section !== 'object' || section === null ? section : { ...section, version: pins.postgres }),
   refine(raw, issue) {
     const postgres = raw as PostgresSection;
     const archives = postgres.nodes.filter((node) => node.role === 'archive');
@@ -202,7 +203,7 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
     domains,
     nodes,
     postgres: {
-      version: postgres.version ?? 15,
+      version: postgres.version ?? DEFAULT_POSTGRES,
       synchronousCommit: postgres.synchronousCommit ?? 'on',
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
       backupTool,

@@ -31,7 +31,7 @@ export const redisEngine: Engine = {
   recoveryActions: ['failover', 'restore'],
   topology: redisTopologySection,
   workloadOptions: { keys: ['wait', 'waitAof'], parse: parseRedisWorkloadOptions },
-  image: (_topology, { log }) => redisImage(log ? { log } : {}),
+  image: (topology, { log }) => redisImage((topology as RedisTopology).redis.server, (topology as RedisTopology).redis.version, log ? { log } : {}),
   start: (topology, options) => startRedis(redisEngine, topology as RedisTopology, options),
   async prepare(cluster) {
     const primary = asRedis(cluster).primary();

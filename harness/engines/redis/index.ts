@@ -7,3 +7,4 @@ export { redisTopologySection, REDIS_DEFAULT_SAVE, type RedisTopology, type Redi
 export { RedisWorkload, REDIS_KEY_PREFIX, REDIS_LOG_KEY, redisKey, type RedisWorkloadTarget } from './client.ts';
 export { classifyRedisError } from './classify.ts';
 export { redisImage, redisImageRecipe } from './image.ts';
+export { DEFAULT_REDIS_VERSION, REDIS_BUILDS, redisVersions, hasWaitAof, serverLabel, type RedisServer } from './versions.ts';

@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import { describeValue as describe, strictObject } from '../../schema.ts';
+import { DEFAULT_REDIS_VERSION, redisVersions, serverLabel } from './versions.ts';
 import { nodeFields, roleField, scalar, volumeBytesOf, type Topology, type TopologySection } from '../../cluster/topology.ts';
 
 const REDIS_SERVERS = ['redis', 'valkey'] as const;
@@ -20,8 +21,11 @@ const redisNodeSchema = strictObject({
   volumeSize: nodeFields.volumeSize,
 });
 const redisSchema = strictObject({
-  engine: z.enum(REDIS_SERVERS, { error: (i) => `'redis.engine' ${describe(i.input)} is not valid: use 'redis' (Redis 7.0) or 'valkey' (Valkey 8, with WAITAOF)` }).optional().meta({
-    description: "The server: `redis` (Debian's Redis 7.0) or `valkey` (Valkey 8.0, the Redis fork, which has `WAITAOF`). Default `redis`.",
+  engine: z.enum(REDIS_SERVERS, { error: (i) => `'redis.engine' ${describe(i.input)} is not valid: use 'redis' or 'valkey' (the Redis fork)` }).optional().meta({
+    description: 'The server: `redis` or `valkey` (the Redis fork). Default `redis`.',
+  }),
+  version: z.number({ error: (i) => `'redis.version' must be a major version number, e.g. 8; got ${describe(i.input)}` }).int().optional().meta({
+    description: `The server's major version, from Debian's archive: Redis 7 (Debian 12) or 8 (Debian 13); Valkey 8 (Debian 13) or 9 (Debian testing). Default ${DEFAULT_REDIS_VERSION.redis} for Redis, ${DEFAULT_REDIS_VERSION.valkey} for Valkey.`,
   }),
   nodes: z
     .array(redisNodeSchema, { error: `'redis.nodes' must list the nodes, at least a primary, e.g. [{"name": "redis-primary", "role": "primary", "domain": "san-a"}]` })
@@ -41,7 +45,14 @@ const redisSchema = strictObject({
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a redis.conf directive (lower case, dashes)` }), scalar)
     .optional()
     .meta({ description: 'More redis.conf directives, e.g. `{"aof-use-rdb-preamble": "no"}`, applied after faultline\'s own.' }),
-}).meta({ description: 'A Redis (or Valkey) cluster. A topology has `postgres` or `redis`.' });
+})
+  .superRefine((redis, ctx) => {
+    const server = redis.engine ?? 'redis';
+    if (redis.version !== undefined && !redisVersions(server).includes(redis.version)) {
+      ctx.addIssue({ code: 'custom', path: ['version'], message: `${serverLabel(server, redis.version)} cannot be built here: use ${server} ${redisVersions(server).join(' or ')}` });
+    }
+  })
+  .meta({ description: 'A Redis (or Valkey) cluster. A topology has `postgres` or `redis`.' });
 
 type RedisSection = z.output<typeof redisSchema>;
 
@@ -51,8 +62,10 @@ export type RedisTopologySpec = { domains: string[]; redis: z.input<typeof redis
 export interface RedisTopology extends Topology {
   engine: 'redis';
   redis: {
-    /** Which server runs: Debian's Redis 7.0 or Valkey 8.0. */
+    /** Which server runs: Redis or Valkey. */
     server: (typeof REDIS_SERVERS)[number];
+    /** Its major version. */
+    version: number;
     appendonly: boolean;
     appendfsync: (typeof APPENDFSYNC)[number];
     /** The `save` directive; '' is no RDB snapshots. */
@@ -69,6 +82,12 @@ export const redisTopologySection: TopologySection<RedisTopology> = {
   examplePrimary: 'redis-primary',
   schema: redisSchema,
   nodesOf: (section) => (section as RedisSection).nodes,
+  // A pin names the server as well: --valkey 9 runs a Redis drill on Valkey 9.
+  pinVersion(section, pins) {
+    if (typeof section !== 'object' || section === null) return section;
+    const server = REDIS_SERVERS.find((name) => pins[name] !== undefined);
+    return server === undefined ? section : { ...section, engine: server, version: pins[server] };
+  },
   build(domains, section) {
     const redis = section as RedisSection;
     return {
@@ -77,6 +96,7 @@ export const redisTopologySection: TopologySection<RedisTopology> = {
       nodes: redis.nodes.map((n) => ({ name: n.name, role: n.role, domain: n.domain, volumeBytes: volumeBytesOf(n) })),
       redis: {
         server: redis.engine ?? 'redis',
+        version: redis.version ?? DEFAULT_REDIS_VERSION[redis.engine ?? 'redis'],
         appendonly: redis.appendonly ?? false,
         appendfsync: redis.appendfsync ?? 'everysec',
         save: (redis.save ?? REDIS_DEFAULT_SAVE).trim().replace(/\s+/g, ' '),

@@ -5,6 +5,7 @@ import type { WorkloadOptions } from '../../cluster/engine.ts';
 import type { Topology } from '../../cluster/topology.ts';
 import { parseDuration } from '../../units.ts';
 import type { RedisTopology } from './topology.ts';
+import { hasWaitAof, serverLabel } from './versions.ts';
 
 interface Given {
   wait?: { replicas?: unknown; timeout?: string | number };
@@ -15,8 +16,9 @@ interface Given {
 export function parseRedisWorkloadOptions(given: Record<string, unknown>, topology: Topology, where: string): Partial<WorkloadOptions> {
   const { wait, waitAof } = given as Given;
   const options: Partial<WorkloadOptions> = {};
-  if (waitAof && (topology as RedisTopology).redis.server !== 'valkey') {
-    throw new ConfigError(`${where}: workload.waitAof needs WAITAOF, which Redis 7.0 lacks: set topology.redis.engine to 'valkey', or use workload.wait`);
+  const { server, version } = (topology as RedisTopology).redis;
+  if (waitAof && !hasWaitAof(server, version)) {
+    throw new ConfigError(`${where}: workload.waitAof needs WAITAOF, which ${serverLabel(server, version)} lacks (it came in 7.2): set topology.redis.version to 8, or topology.redis.engine to 'valkey', or use workload.wait`);
   }
   if (wait) options.wait = { replicas: count(wait.replicas, 'workload.wait.replicas', where), timeoutMs: timeout(wait.timeout, `${where}: workload.wait.timeout`) };
   if (waitAof) {

@@ -1,29 +1,14 @@
-// What the rules share: a setting's effective value (PostgreSQL 15's default when the file does not
-// set it) with the line to point at, a pgBackRest option resolved for the drills' stanza, and the
+// What the rules share: a setting's effective value (the built-in default of the configuration's
+// PostgreSQL major when the file does not set it, from that major's shipped settings list) with the
+// line to point at, a pgBackRest option resolved for the drills' stanza, and the
 // topology's nodes by role.
 
 import { posix } from 'node:path';
 import type { PostgresNode, PostgresTopology } from '../../engines/postgres/index.ts';
 import { pgBackRestOption } from '../pgbackrest-conf.ts';
 import { parseBoolean } from '../postgresql-conf.ts';
+import { defaultOf } from '../settings-lists.ts';
 import type { Source, UserConfig } from './types.ts';
-
-/** The defaults of PostgreSQL 15 for the settings the rules read. */
-const DEFAULTS: Record<string, string> = {
-  archive_mode: 'off',
-  archive_command: '',
-  archive_library: '',
-  archive_timeout: '0',
-  wal_level: 'replica',
-  fsync: 'on',
-  full_page_writes: 'on',
-  data_sync_retry: 'off',
-  synchronous_commit: 'on',
-  synchronous_standby_names: '',
-  wal_keep_size: '0',
-  max_slot_wal_keep_size: '-1',
-  max_replication_slots: '10',
-};
 
 export interface Effective {
   value: string;
@@ -42,7 +27,7 @@ export function confFile(config: UserConfig): string {
 export function setting(config: UserConfig, name: string): Effective {
   const found = config.settings.get(name);
   if (found) return { value: found.value, source: { file: found.file, line: found.line }, set: true };
-  return { value: DEFAULTS[name] ?? '', source: { file: confFile(config) }, set: false };
+  return { value: defaultOf(config.topology.postgres.version, name), source: { file: confFile(config) }, set: false };
 }
 
 /** archive_mode is 'on' or 'always': the server hands each finished segment to the archiver. */
