@@ -19,7 +19,7 @@ if (!definition) {
   process.exit(2);
 }
 const seeds = parseSeeds(values.seeds);
-const image = await postgresImage(15, { log: (line: string) => console.error(line) });
+const image = await postgresImage(undefined, { log: (line: string) => console.error(line) });
 const out = mkdtempSync(join(tmpdir(), 'faultline-campaign-bench-'));
 
 const rows: Array<{ parallel: number; ms: number; passed: number }> = [];

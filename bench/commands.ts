@@ -16,7 +16,7 @@ const perRound = Number(values.commands);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-const image = await postgresImage(15, { log: (line: string) => console.error(line) });
+const image = await postgresImage(undefined, { log: (line: string) => console.error(line) });
 const runId = newRunId();
 try {
   const node = await new GenericContainer(image)

@@ -49,7 +49,7 @@ async function pgbench(container: StartedTestContainer, dir: string, lostWrites 
 const runId = newRunId();
 const keepAlive = setInterval(() => {}, 1 << 30);
 try {
-  const image = await postgresImage(15, { log: (line: string) => console.error(line) });
+  const image = await postgresImage(undefined, { log: (line: string) => console.error(line) });
   const container = await new FuseContainer(image).withFuse().withLabels(runLabels(runId)).withEntrypoint(['sleep', 'infinity']).start();
   await sh(container, 'mkdir -p /plain /lower /mnt/ff && chown postgres:postgres /plain /lower && faultfs /lower /mnt/ff -o ctl=/run/faultfs.sock && chown postgres:postgres /mnt/ff');
   const plain: number[] = [];

@@ -78,7 +78,7 @@ interface Outcome {
   problem?: string;
 }
 
-await postgresImage(15, { log: (line: string) => console.error(line) });
+await postgresImage(undefined, { log: (line: string) => console.error(line) });
 const out = mkdtempSync(join(tmpdir(), 'faultline-interrupts-bench-'));
 const random = seededRandom(seed);
 const outcomes: Outcome[] = [];

@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { DRILL_NAMES } from '../harness/validate/index.ts';
 
 const conf = join(import.meta.dirname, '../experiments/configs/safe/postgresql.conf');
-await postgresImage(15, { log: (line: string) => console.error(line) });
+await postgresImage(undefined, { log: (line: string) => console.error(line) });
 
 async function timed(concurrency: number): Promise<{ ms: number; exitCode: number | undefined; drills: string }> {
   const out = mkdtempSync(join(tmpdir(), 'faultline-validate-bench-'));

@@ -118,8 +118,8 @@ export const fsyncError = defineExperiment({
  * The same failed fsync with data_sync_retry = on, on a kernel that marks the failed pages clean:
  * PostgreSQL reports an ERROR and retries; the retry succeeds without the data, the next checkpoint
  * moves the redo point past the WAL that could have repaired it, and after a crash the file holds
- * the old pages. The first file the checkpoint syncs is a catalog index here: amcheck finds it
- * damaged.
+ * the old pages. The first file the checkpoint syncs is a catalog file: amcheck finds it damaged
+ * (on PostgreSQL 15 an index; on 17 pg_attribute itself, so the ledger cannot even be read).
  */
 export const fsyncErrorRetry = defineExperiment({
   name: 'fsync-error-retry',

@@ -55,8 +55,10 @@ ensure_chromium() {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
+# Debian stable's image (trixie), which the default versions' node images start from; the other
+# suites' (bookworm, forky) are made when an image of theirs is first built.
 ensure_base_image() {
-  bash "$faultline_root/docker/build-base-image.sh"
+  bash "$faultline_root/docker/build-base-image.sh" debian:trixie-slim trixie
 }
 
 export TESTCONTAINERS_RYUK_DISABLED="${TESTCONTAINERS_RYUK_DISABLED:-true}"

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { asPostgres } from '../../harness/engines/postgres/index.ts';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POSTGRES } from '../../harness/engines/postgres/index.ts';
 import healthy from '../../experiments/healthy.ts';
 import { runExperiment } from '../../harness/experiment/index.ts';
 import { getEngine, removeRunResources } from '../../harness/cluster/docker/index.ts';
@@ -21,7 +22,7 @@ describe('the ledger on a real primary + replica', () => {
     expect(check('integrity').valid).toBe(true);
     expect(check('restore-completed').valid).toBe(true);
     expect(result.verdict).toBe('pass');
-    expect(result.versions.postgres).toMatch(/^PostgreSQL 15\./);
+    expect(result.versions.postgres).toMatch(new RegExp(`^PostgreSQL ${DEFAULT_POSTGRES}\\.`));
     expect(await waitForNoLeftovers(result.runId!)).toEqual(nothingLeft);
   });
 

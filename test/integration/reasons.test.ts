@@ -50,7 +50,7 @@ describe("a restore from an archive that never received WAL (archive_command = '
 
 describe("pg_amcheck's exit codes, on the real tool", () => {
   it('reads exit 1 ("amcheck is not installed") as could-not-tell, never as corruption', async () => {
-    const image = await postgresImage(15);
+    const image = await postgresImage();
     // A bare server of the node image, in a database where the amcheck extension was never created.
     await using node = await new GenericContainer(image).withEntrypoint(['sleep', 'infinity']).start();
     const script = 'initdb -D /tmp/pg -A trust >/dev/null && pg_ctl -D /tmp/pg -o "-k /tmp" -l /tmp/pg.log -w start >/dev/null && pg_amcheck -h /tmp --all --heapallindexed; echo "exit=$?"';

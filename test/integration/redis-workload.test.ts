@@ -28,7 +28,7 @@ describe('the Redis workload against a real Redis', () => {
   let runs = 0;
 
   beforeAll(async () => {
-    const image = await redisImage();
+    const image = await redisImage('redis', 7); // Redis 7.0: no WAITAOF
     container = await new GenericContainer(image)
       .withLabels(runLabels(runId))
       .withEntrypoint(['redis-server'])

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { pinVersions } from '../../harness/engines/registry.ts';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../../harness/experiment/index.ts';
 import type { OpEvent } from '../../harness/history/events.ts';
 import {
@@ -30,7 +31,7 @@ describe('Redis, healthy', () => {
     expect(check(result, 'order')?.valid).toBe(true);
     expect(check(result, 'replica-parity')?.valid).toBe(true);
     expect(check(result, 'integrity')?.summary).toMatch(/redis-check-aof/);
-    expect(result.versions.redis).toMatch(/^Redis 7\./);
+    expect(result.versions.redis).toMatch(/^Redis 8\./); // Debian stable's, the default
     const ops = historyOf(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e);
     expect(ops.some((e) => e.f === 'write')).toBe(true);
     expect(ops.some((e) => e.f === 'append')).toBe(true);
@@ -152,10 +153,11 @@ describe('the Redis Sidekick drill, from the command line', () => {
     expect(list.stdout).toMatch(/^PostgreSQL\n[\s\S]*\nRedis \/ Valkey\n {2}redis-sidekick-naive/m);
   });
 
-  it('refuses WAITAOF on Redis 7.0 before anything starts, saying to use Valkey', async () => {
-    await expect(
-      runExperiment({ ...redisHealthy, name: 'redis-waitaof', workload: { waitAof: { local: 1, replicas: 0 } } }, { outDir: out('faultline-redis-') }),
-    ).rejects.toThrow(/WAITAOF, which Redis 7\.0 lacks: set topology\.redis\.engine to 'valkey'/);
+  it('refuses WAITAOF on Redis 7 before anything starts, saying to use Redis 8 or Valkey', async () => {
+    const onRedis7 = { ...redisHealthy, name: 'redis-waitaof', topology: pinVersions(redisHealthy.topology, { redis: 7 }) as ExperimentDefinition['topology'] };
+    await expect(runExperiment({ ...onRedis7, workload: { waitAof: { local: 1, replicas: 0 } } }, { outDir: out('faultline-redis-') })).rejects.toThrow(
+      /WAITAOF, which Redis 7 lacks \(it came in 7\.2\): set topology\.redis\.version to 8, or topology\.redis\.engine to 'valkey'/,
+    );
   });
 });
 
