@@ -6,6 +6,7 @@ import { asyncFailover, syncFailover } from './failover.ts';
 import pitrRestore from './pitr-restore.ts';
 import pitrRestorePgBackRest from './pitr-restore-pgbackrest.ts';
 import archiveGap from './archive-gap.ts';
+import { incrementalExperiments } from './incremental-backup.ts';
 import ioStall from './io-stall.ts';
 import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
@@ -20,6 +21,7 @@ export const experiments: ExperimentDefinition[] = [
   pitrRestore,
   pitrRestorePgBackRest,
   archiveGap,
+  ...incrementalExperiments,
   ioStall,
   diskFull,
   staleSnapshot,

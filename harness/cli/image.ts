@@ -1,8 +1,8 @@
 // 'faultline image': build (or reuse) the node images: faultline's base on each Debian suite, and
 // each engine's on it, for the versions asked.
 
-import { postgresImage, DEFAULT_POSTGRES, TESTED_POSTGRES } from '../engines/postgres/index.ts';
-import { redisImage, DEFAULT_REDIS_VERSION, redisVersions, type RedisServer } from '../engines/redis/index.ts';
+import { postgresImage, postgresImageRecipe, DEFAULT_POSTGRES, TESTED_POSTGRES } from '../engines/postgres/index.ts';
+import { redisImage, redisImageRecipe, DEFAULT_REDIS_VERSION, redisVersions, type RedisServer } from '../engines/redis/index.ts';
 import { validateTopology } from '../engines/registry.ts';
 import { UsageError } from '../errors.ts';
 import { createProgress } from '../progress.ts';
@@ -42,22 +42,39 @@ export const command: Command = async (args) => {
   for (const version of postgres) validateTopology({ domains: ['x1'], postgres: { version, nodes: [{ name: 'node', role: 'primary', domain: 'x1' }] } }, `--postgres ${version}`);
   for (const [server, version] of servers) validateTopology({ domains: ['x1'], redis: { engine: server, version, nodes: [{ name: 'node', role: 'primary', domain: 'x1' }] } }, `--${server} ${version}`);
   const log = createProgress();
-  const tags: string[] = [];
-  for (const version of postgres) tags.push(await timed(log, `PostgreSQL ${version}`, () => postgresImage(version, { log, ...(values['apt-source'] ? { aptSource: values['apt-source'] } : {}) })));
-  for (const [server, version] of servers) tags.push(await timed(log, `${server} ${version}`, () => redisImage(server, version, { log })));
+  const aptSource = values['apt-source'] ? { aptSource: values['apt-source'] } : {};
+  const images: Image[] = [
+    ...postgres.map((version): Image => ({ label: `PostgreSQL ${version}`, suite: postgresImageRecipe(version, aptSource.aptSource).suite, make: (l) => postgresImage(version, { log: l, ...aptSource }) })),
+    ...servers.map(([server, version]): Image => ({ label: `${server === 'valkey' ? 'Valkey' : 'Redis'} ${version}`, suite: redisImageRecipe(server, version).suite, make: (l) => redisImage(server, version, { log: l }) })),
+  ];
+  // Each suite's images one after the other (they share its base), the suites side by side: most of
+  // a build is waiting on the package archive.
+  const suites = [...new Set(images.map((image) => image.suite))];
+  const tags = new Map<Image, string>();
+  await Promise.all(
+    suites.map(async (suite) => {
+      for (const image of images.filter((i) => i.suite === suite)) tags.set(image, await timed(log, image, suites.length > 1));
+    }),
+  );
   log.pause();
-  process.stdout.write(`${tags.join('\n')}\n`);
+  process.stdout.write(`${images.map((image) => tags.get(image)).join('\n')}\n`);
   return 0;
 };
+
+interface Image {
+  label: string;
+  suite: string;
+  make: (log: (line: string) => void) => Promise<string>;
+}
 
 function major(text: string, option: string): number {
   if (!/^\d+$/.test(text)) throw new UsageError(`${option} takes a major version number, e.g. '${option} 17': got '${text}'`);
   return Number(text);
 }
 
-async function timed(log: (line: string) => void, what: string, make: () => Promise<string>): Promise<string> {
+async function timed(log: (line: string) => void, image: Image, prefixed: boolean): Promise<string> {
   const started = performance.now();
-  const tag = await make();
-  log(`${what}: ${tag} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const tag = await image.make(prefixed ? (line) => log(`[${image.suite}] ${line}`) : log);
+  log(`${image.label}: ${tag} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return tag;
 }

@@ -8,6 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../harness/experiment/index.ts';
 import { DEFAULT_POSTGRES } from '../../harness/engines/postgres/index.ts';
 import { DEFAULT_REDIS_VERSION } from '../../harness/engines/redis/index.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TESTED_POSTGRES } from '../../harness/engines/postgres/index.ts';
+import type { ValidateResult } from '../../harness/validate/index.ts';
 import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
 
 interface Version {
@@ -74,6 +78,31 @@ describe('the versions people run', () => {
     expect(unsafe.writes.lost).toBeGreaterThan(0);
     // Every drill behaved as it documents (a safe one passed, an unsafe one failed the checks it names).
     for (const result of results) expect(result.documented.ok, `${result.experiment}: ${result.documented.why}`).toBe(true);
+    expect(ran.exitCode, ran.all).toBe(0);
+  });
+});
+
+describe('faultline validate on every PostgreSQL version', () => {
+  // The safe sample, as it is (read as the major --postgres-version gives) or with one line a newer
+  // major added (the major decided from the settings): the drills run on that major.
+  const cases: Array<[string, number, string[], string | undefined, RegExp]> = [
+    ...TESTED_POSTGRES.filter((v) => v !== DEFAULT_POSTGRES).map((v): [string, number, string[], string | undefined, RegExp] => [`--postgres-version ${v}`, v, ['--postgres-version', String(v)], undefined, /--postgres-version/]),
+    ['summarize_wal = on', 17, [], 'summarize_wal = on', /summarize_wal/],
+    ['io_method = worker', 18, [], 'io_method = worker', /io_method/],
+  ];
+  it.each(cases)('the safe sample configuration with %s passes its crash and restore drills on PostgreSQL %i', async (_name, version, options, extra, decidedBy) => {
+    const dir = out(`faultline-validate-${version}-`);
+    const conf = join(dir, 'postgresql.conf');
+    writeFileSync(conf, `${readFileSync(join('experiments', 'configs', 'safe', 'postgresql.conf'), 'utf8')}${extra ? `${extra}\n` : ''}`);
+    const started = performance.now();
+    const ran = await cli(['validate', '--postgres-conf', conf, ...options, '--drill', 'crash', '--drill', 'restore', '--seed', '1', '--json', '--out', join(dir, 'out')]);
+    console.log(`validate on PostgreSQL ${version} (${_name}): 2 drills in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const result = JSON.parse(ran.stdout) as ValidateResult;
+    expect(result.postgres.version).toBe(version);
+    expect(result.postgres.decidedBy).toMatch(decidedBy);
+    expect(result.versions.postgres).toMatch(new RegExp(`^PostgreSQL ${version}\\.`));
+    expect(result.drills.map((d) => `${d.name}: ${d.status}`)).toEqual(['crash: pass', 'restore: pass']);
+    for (const drill of result.drills) expect(drill.writes!.lost).toBe(0);
     expect(ran.exitCode, ran.all).toBe(0);
   });
 });

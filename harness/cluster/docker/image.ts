@@ -132,17 +132,46 @@ async function ensureBuilt(tag: string, suite: DebianSuite, recipe: ImageRecipe 
   return tag;
 }
 
-async function build(image: { tag: string; label: string; context: string; files: string[]; args: Record<string, string> }, log: (line: string) => void): Promise<void> {
+/**
+ * Builds an image again from nothing (Docker's no-cache option) into `tag`, a tag of the caller's
+ * that ensureImage never uses, and leaves ensureImage's images as they are: an engine's image from
+ * its recipe on faultline's base image (ensureImage's, built first if it is missing), or, without a
+ * recipe, the base image on a suite from Debian's image, which must be here already (it is neither
+ * pulled nor made with debootstrap here). For measuring a cold build. Returns the ids the build
+ * printed, in build order: the images it starts FROM (tagged: not the caller's to remove), one per
+ * step, and the final one; the caller removes `tag`, then those of them no tag holds (the faultfs
+ * build stage's, which nothing else removes).
+ */
+export async function buildWithoutCache(tag: string, recipe?: ImageRecipe, options: ImageOptions & { suite?: DebianSuite } = {}): Promise<string[]> {
+  const log = options.log ?? (() => {});
+  if (recipe) {
+    const base = await ensureImage(undefined, { log, suite: recipe.suite });
+    return build({ tag, label: `${recipe.label}, without cache`, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base }, nocache: true }, log);
+  }
+  const suite = options.suite ?? 'trixie';
+  if (!(await imageExists(debianImage(suite)))) throw new EnvironmentError(`The image ${debianImage(suite)} is not here: build faultline's base on Debian ${suite} once first (ensureImage)`);
+  return build({ tag, label: `faultline base on Debian ${suite}, without cache`, context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE: debianImage(suite) }, nocache: true }, log);
+}
+
+/** Builds an image; returns the ids of the images the build made, in order (" ---> id" lines). */
+async function build(
+  image: { tag: string; label: string; context: string; files: string[]; args: Record<string, string>; nocache?: boolean },
+  log: (line: string) => void,
+): Promise<string[]> {
   const { docker } = await getEngine();
   const { tag } = image;
   log(`building image ${tag} (${image.label}) from ${image.context}`);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage({ context: image.context, src: image.files.map((file) => relative(image.context, file)) }, { t: tag, buildargs: image.args, rm: true, forcerm: true });
+    stream = await docker.buildImage(
+      { context: image.context, src: image.files.map((file) => relative(image.context, file)) },
+      { t: tag, buildargs: image.args, rm: true, forcerm: true, ...(image.nocache ? { nocache: true } : {}) },
+    );
   } catch (error) {
     throw new EnvironmentError(`Building the image ${tag} failed to start: ${describeError(error)}`, { cause: error });
   }
   const tail: string[] = [];
+  const made: string[] = [];
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,
@@ -154,6 +183,8 @@ async function build(image: { tag: string; label: string; context: string; files
         }
         for (const line of (event.stream ?? '').split('\n')) {
           if (!line.trim()) continue;
+          const id = /^ ---> ([0-9a-f]{12,64})$/.exec(line)?.[1];
+          if (id !== undefined) made.push(id);
           tail.push(line);
           if (tail.length > 30) tail.shift();
           if (/^Step \d+\/\d+/.test(line)) log(`  ${line.slice(0, 140)}`);
@@ -169,6 +200,7 @@ async function build(image: { tag: string; label: string; context: string; files
   });
   if (!(await imageExists(tag))) throw new EnvironmentError(`The image ${tag} was not created by the build`);
   log(`built image ${tag}`);
+  return made;
 }
 
 async function imageExists(tag: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 // The WAL archive as a restore will find it: where the repository keeps archived WAL, switching a
 // segment on the primary and waiting until the archive holds it, the archive following a new
-// primary after failover or restore, and the continuity of the archive at the end of a run.
+// primary after failover or restore (an incremental backup chain going on from it), and the
+// continuity of the archive at the end of a run.
 
 import { ClusterError, describeError } from '../../errors.ts';
 import type { ArchiveEvidence } from '../../history/final-state.ts';
@@ -9,6 +10,7 @@ import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
 import { killAll } from '../../cluster/kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
+import { continueChain } from './incremental.ts';
 import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 
 /** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
@@ -174,5 +176,7 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
     },
   );
   const superseded = moved ? `; ${moved} segment(s) of older timelines past the fork at ${fork!.switchLsn} kept in wal/${SUPERSEDED}/` : '';
-  return `the archive on ${archive.name} streams from ${primary.name} on timeline ${timeline}${superseded}`;
+  // With incremental backups, the chain goes on from the new primary (a restore closed it).
+  const chain = cluster.topology.postgres.incremental ? await continueChain(cluster) : '';
+  return `the archive on ${archive.name} streams from ${primary.name} on timeline ${timeline}${superseded}${chain}`;
 }

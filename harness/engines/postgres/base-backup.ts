@@ -5,6 +5,7 @@ import { ClusterError } from '../../errors.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { PostgresNodeHandle, REPO } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
+import { takeFullBackup } from './incremental.ts';
 
 export const BASE = `${REPO}/base`;
 
@@ -36,6 +37,11 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
     if (verified.exitCode !== 0) throw new ClusterError(`the repository does not verify after the backup: ${verified.output.split('\n')[0]}`);
     remember(cluster, `a pgBackRest full backup at ${new Date().toISOString()}`);
     return `pgBackRest full backup of ${primary.name} in the repository on ${archive.name}, checked by pgbackrest verify`;
+  }
+  if (cluster.topology.postgres.incremental) {
+    const detail = await takeFullBackup(cluster, archive);
+    remember(cluster, `a full backup at ${new Date().toISOString()} and its incrementals`);
+    return detail;
   }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = `${BASE}/${stamp}`;

@@ -59,16 +59,17 @@ export function archiveModeOf(cluster: StartedPostgresCluster): { archive: Archi
 }
 
 /** The WAL segments the archive holds from the base backup's start on, and the newest of them. */
-export async function walPastBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, latest: string, pgbackrestStart?: string): Promise<{ count: number; last?: string }> {
+export async function walPastBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, latest: string, pgbackrestStart?: string, base = BASE): Promise<{ count: number; last?: string }> {
   if (cluster.topology.postgres.backupTool === 'pgbackrest') {
     const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
     return segmentsFrom(listing.stdout.split('\n').filter(Boolean), pgbackrestStart);
   }
-  // The files restore.ts's copy sends: those in wal/ itself (not superseded/), from backup_label's start on.
+  // The files restore.ts's copy sends: those in wal/ itself (not superseded/), from backup_label's start on
+  // (the backup in `base`: the repository's, or a chain pg_combinebackup combined).
   const listing = await archive.run([
     'bash',
     '-c',
-    `sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null; echo; find ${REPO}/wal -maxdepth 1 -type f -printf '%f\\n' 2>/dev/null || true`,
+    `sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${base}/${latest}/backup_label 2>/dev/null; echo; find ${REPO}/wal -maxdepth 1 -type f -printf '%f\\n' 2>/dev/null || true`,
   ]);
   const [start, ...files] = listing.stdout.split('\n');
   return segmentsFrom(files.filter(Boolean), start?.trim() || undefined);

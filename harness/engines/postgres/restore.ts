@@ -15,6 +15,7 @@ import { fence } from '../../cluster/fence.ts';
 import { pipeBetween } from '../../cluster/docker/pipe.ts';
 import { BASE, backupsTaken, usableArchive } from './base-backup.ts';
 import { repoint } from './failover.ts';
+import { COMBINED, combineChain } from './incremental.ts';
 import { rebuildAsReplica } from './rejoin.ts';
 
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
@@ -52,8 +53,13 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     throw new ClusterError(`cannot restore into domain '${options.domain}': the topology declares ${cluster.topology.domains.join(', ')}`);
   }
   const pgbackrest = cluster.topology.postgres.backupTool === 'pgbackrest';
-  const backup = pgbackrest ? await latestPgBackRestBackup(archive) : { label: (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim() };
+  // With incremental backups, the chain is combined first (as an operator would, before touching anything).
+  const chain = cluster.topology.postgres.incremental ? await combineChain(cluster, archive) : undefined;
+  const backup = pgbackrest
+    ? await latestPgBackRestBackup(archive)
+    : { label: chain ? chain.label : (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim() };
   const latest = backup.label;
+  const base = chain ? COMBINED : BASE;
   if (!latest) {
     // What the run itself did says which: a backup it took and that is gone, or none taken.
     const took = backupsTaken(cluster);
@@ -77,7 +83,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     : await prepareEmptyNode(cluster, options.name ?? (options.rehearsal ? REHEARSAL_NODE : RESTORED_NODE), options.domain);
   // What the archive holds past the backup, counted before the copy: the evidence for what the
   // restore can bring back (none at all behind an archive_command that copies nothing).
-  const wal = await walPastBackup(cluster, archive, latest, backup.start);
+  const wal = await walPastBackup(cluster, archive, latest, backup.start, base);
   const evidence = recordRestore(cluster, { node: restored.name, by: options.rehearsal ? 'rehearsal' : 'restore', backup: latest, walSegments: wal.count, ...(wal.last ? { lastSegment: wal.last } : {}), ...archiveModeOf(cluster) });
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
@@ -85,13 +91,14 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   if (pgbackrest) {
     await restoreWithPgBackRest(cluster, archive, restored, settings, options.targetTime);
   } else {
-    await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime);
+    await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime, base);
+    if (chain) await archive.exec(['rm', '-rf', COMBINED], { user: 'root' }); // copied: the space is the repository's
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
   const source =
     wal.count === 0
       ? `base backup ${latest} alone: the archive on ${archive.name} held no WAL segment after it (${evidence.how})`
-      : `base backup ${latest} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`;
+      : `${chain ? chain.description : `base backup ${latest}`} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`;
   return finishRestore(cluster, archive, restored, options, source, fenced, evidence);
 }
 
@@ -151,7 +158,7 @@ async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: P
 }
 
 /** The base backup and the streamed WAL segments replay can ask for, copied from the repository node. */
-async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target?: Date): Promise<void> {
+async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored: PostgresNodeHandle, latest: string, settings: string[], target: Date | undefined, base: string): Promise<void> {
   const targetConf = target ? ` "recovery_target_time = '${pgTimestamp(target)}'" "recovery_target_action = 'promote'"` : '';
   // The base backup and the WAL archive stream from the repository node into the new node's volume
   // (tar to tar, through lz4: the stream goes through the Docker engine twice, and WAL segments are
@@ -161,12 +168,12 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
   // as we read it') is taken as a copy of that moment, as cp would have made.
   const send =
     `export LC_ALL=C; cd ${REPO}; ` +
-    `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${BASE}/${latest}/backup_label 2>/dev/null); ` +
+    `start=$(sed -n 's/^START WAL LOCATION: .*(file \\([0-9A-F]\\{24\\}\\)).*/\\1/p' ${base}/${latest}/backup_label 2>/dev/null); ` +
     `files=(); for f in wal/*; do n=\${f#wal/}; [ -f "$f" ] || continue; ` +
     `if [[ $n == *.history || -z $start || ! $n =~ ^[0-9A-F]{24} || ! \${n:8:16} < \${start:8:16} ]]; then files+=("$f"); fi; done; ` +
     // With no WAL to send (an archive that never received any), the backup goes alone: a trailing
     // '-C dir' with no file after it is an error to tar.
-    `args=(-C ${BASE} ${latest}); [ \${#files[@]} -gt 0 ] && args+=(-C ${REPO} "\${files[@]}"); ` +
+    `args=(-C ${base} ${latest}); [ \${#files[@]} -gt 0 ] && args+=(-C ${REPO} "\${files[@]}"); ` +
     `tar -c --warning=no-file-changed "\${args[@]}" | lz4 -1 -q -c; t=\${PIPESTATUS[0]} z=\${PIPESTATUS[1]}; ` +
     `[ $t -eq 1 ] && t=0; [ $t -ne 0 ] && exit $t; exit $z`;
   await pipeBetween(

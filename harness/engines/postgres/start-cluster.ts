@@ -158,6 +158,8 @@ function serverConf(topology: PostgresTopology): string {
       `archive_timeout = '${topology.postgres.archiveTimeout}'`,
     );
   }
+  // Incremental backups need WAL summaries on whichever node is backed up (a promoted replica too).
+  if (topology.postgres.incremental) lines.push('summarize_wal = on');
   if (topology.postgres.synchronousStandbyNames) {
     lines.push(`synchronous_standby_names = '${topology.postgres.synchronousStandbyNames.replace(/'/g, "''")}'`);
   }

@@ -1,5 +1,6 @@
 // The `postgres` section of a topology: the PostgreSQL cluster's nodes, its commit and backup
-// settings, the user's own postgresql.conf settings and pgBackRest options, and the validated form.
+// settings (incremental backups included), the user's own postgresql.conf settings and pgBackRest
+// options, and the validated form.
 
 import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
@@ -7,9 +8,10 @@ import { describeValue as describe, didYouMean, strictObject } from '../../schem
 import { nodeFields, prefixed, roleField, scalar, settingValue, validateTopologyWith, volumeBytesOf, type NodeRole, type Topology, type TopologySection } from '../../cluster/topology.ts';
 import { DEFAULT_POSTGRES, POSTGRES_VERSIONS, supportedPostgresText } from './versions.ts';
 import { applyUserSettings, type AppliedSettings, type UserSetting } from './user-settings.ts';
+import { incrementalAfterMs, incrementalAfterSchema, incrementalIssues, INCREMENTAL_TOOL } from './incremental-topology.ts';
 
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
-const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest'] as const;
+const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest', INCREMENTAL_TOOL] as const;
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const settingsSchema = z
@@ -70,12 +72,13 @@ const postgresSchema = strictObject({
     .optional()
     .meta({ description: '`synchronous_commit` on the primary. Default `on`.' }),
   backupTool: z
-    .enum(BACKUP_TOOLS, { error: (i) => `'backupTool' ${describe(i.input)} is not supported: use 'pg_receivewal' or 'pgbackrest'` })
+    .enum(BACKUP_TOOLS, { error: (i) => `'backupTool' ${describe(i.input)} is not supported: use 'pg_receivewal', 'pgbackrest' or '${INCREMENTAL_TOOL}'` })
     .optional()
     .meta({
       description:
-        'How the archive node backs up: `pg_receivewal` (streamed WAL, base backups by pg_basebackup; the default) or `pgbackrest` (archive_command to a pgBackRest repository over TLS).',
+        `How the archive node backs up: \`pg_receivewal\` (streamed WAL, base backups by pg_basebackup; the default), \`pgbackrest\` (archive_command to a pgBackRest repository over TLS) or \`${INCREMENTAL_TOOL}\` (PostgreSQL 17 or later: WAL streamed as with pg_receivewal, a full pg_basebackup at \`freshBackupAt\` then \`pg_basebackup --incremental\` ones at \`incrementalAfter\`, with \`summarize_wal = on\`; a restore combines the chain with pg_combinebackup and replays the archive).`,
     }),
+  incrementalAfter: incrementalAfterSchema,
   archiveTimeout: z
     .string({ error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
     .regex(/^\d+(ms|s|min)?$/, { error: (i) => `'archiveTimeout' ${describe(i.input)} is not a PostgreSQL duration: write it like '1s' or '60s'` })
@@ -110,7 +113,10 @@ export interface PostgresTopology extends Topology {
     synchronousCommit: SynchronousCommit;
     /** The value for `synchronous_standby_names`, empty when nothing is synchronous. */
     synchronousStandbyNames: string;
-    backupTool: BackupTool;
+    /** How WAL reaches the archive: streamed (pg_receivewal, also under incremental backups) or pushed to pgBackRest. */
+    backupTool: 'pg_receivewal' | 'pgbackrest';
+    /** backupTool 'pg_basebackup-incremental': the full backup is followed by incrementals at these times after it (ms), and restores combine the chain. */
+    incremental: { afterMs: number[] } | undefined;
     archiveTimeout: string;
     /** How WAL reaches a pg_receivewal archive: streamed, or not at all (base backups only). */
     archiveWal: 'stream' | 'none';
@@ -154,6 +160,7 @@ export const postgresTopologySection: TopologySection<PostgresTopology> = {
     if (postgres.archiveWal === 'none' && postgres.backupTool === 'pgbackrest') {
       issue(['postgres', 'archiveWal'], `'archiveWal' 'none' applies to a pg_receivewal archive; pgBackRest's repository receives what archive_command pushes`);
     }
+    for (const [path, message] of incrementalIssues(postgres, archives.length > 0)) issue(['postgres', ...path], message);
     if (postgres.backupTool === 'pgbackrest') {
       if (archives.length === 0) issue(['postgres', 'backupTool'], `'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
       if (archives[0]?.synchronous) {
@@ -185,7 +192,9 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
     synchronous: n.synchronous === true,
     settings: userSettings(n.settings, `${where}, postgres.nodes '${n.name}' settings`),
   }));
-  const backupTool = postgres.backupTool ?? 'pg_receivewal';
+  // Incremental backups stream WAL to the archive as pg_receivewal does: only the base backups differ.
+  const backupTool = postgres.backupTool === 'pgbackrest' ? 'pgbackrest' : 'pg_receivewal';
+  const incremental = postgres.backupTool === INCREMENTAL_TOOL ? { afterMs: incrementalAfterMs(postgres.incrementalAfter) } : undefined;
   const applied = prefixed(where, () => applyUserSettings({
     settings: userSettings(postgres.settings, `${where}, postgres.settings`),
     nodes,
@@ -207,6 +216,7 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
       synchronousCommit: postgres.synchronousCommit ?? 'on',
       synchronousStandbyNames: synchronous.length > 0 ? `ANY 1 (${synchronous.join(', ')})` : '',
       backupTool,
+      incremental,
       archiveTimeout: postgres.archiveTimeout ?? '60s',
       archiveWal: postgres.archiveWal ?? 'stream',
       nodes,
