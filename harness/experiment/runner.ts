@@ -248,14 +248,22 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   return result;
 }
 
+/** What each node image recorded of its packages, read once per image (every run of a campaign shares it). */
+const packagesOfImage = new Map<string, string>();
+
 /**
  * The exact Debian package versions the node image was built with (the server, its backup tool,
  * fuse3, libc6), as the image recorded them: e.g. "postgresql-17 17.6-0+deb13u1, pgbackrest 2.55.1-1".
  */
 async function imagePackages(cluster: StartedCluster): Promise<string | undefined> {
+  const known = packagesOfImage.get(cluster.image);
+  if (known !== undefined) return known;
   const node = cluster.nodes[0];
   if (!node) return undefined;
   const read = await node.run(['cat', '/usr/local/share/faultline/packages'], { timeoutMs: 10_000 }).catch(() => undefined);
   if (!read || read.exitCode !== 0) return undefined;
-  return read.stdout.trim().split('\n').filter(Boolean).join(', ') || undefined;
+  const packages = read.stdout.trim().split('\n').filter(Boolean).join(', ');
+  if (!packages) return undefined;
+  packagesOfImage.set(cluster.image, packages);
+  return packages;
 }

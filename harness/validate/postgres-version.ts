@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, UsageError } from '../errors.ts';
-import { DEFAULT_POSTGRES, POSTGRES_VERSIONS, TESTED_POSTGRES } from '../engines/postgres/index.ts';
+import { DEFAULT_POSTGRES, POSTGRES_VERSIONS, supportedPostgresText } from '../engines/postgres/index.ts';
 import type { ConfSetting } from './postgresql-conf.ts';
 import { checkSettingNames, majorsOfSettings } from './settings-lists.ts';
 
@@ -36,12 +36,6 @@ interface Said {
   major: number;
   /** "the path of /etc/postgresql/17/main/postgresql.conf says". */
   says: string;
-}
-
-/** The majors faultline supports, as a message lists them. */
-function supportedPostgresText(): string {
-  const untested = POSTGRES_VERSIONS.filter((v) => !TESTED_POSTGRES.includes(v));
-  return `PostgreSQL ${TESTED_POSTGRES.join(', ')}${untested.length > 0 ? `, or ${untested.join(', ')} (untested, with an apt source you supply: see 'faultline image --help')` : ''}`;
 }
 
 /** The major in a Debian or Red Hat style path: /etc/postgresql/17/main/, /var/lib/pgsql/17/data/, /usr/pgsql-17/. */
@@ -93,7 +87,7 @@ export function decidePostgresVersion(input: PostgresVersionInput): DecidedVersi
   }
   if (!POSTGRES_VERSIONS.includes(decided.major)) {
     throw new ConfigError(
-      `The configuration is for PostgreSQL ${decided.major}, ${decided.decidedBy}, which faultline can neither check nor run: it supports ${supportedPostgresText()}. To judge it as another major, copy it where no path names a major and give --postgres-version.`,
+      `The configuration is for PostgreSQL ${decided.major}, ${decided.decidedBy}, which faultline can neither check nor run: it supports PostgreSQL ${supportedPostgresText()}. To judge it as another major, copy it where no path names a major and give --postgres-version.`,
     );
   }
   checkSettingNames(input.settings.values(), decided.major, decided.decidedBy, input.where);
@@ -104,7 +98,7 @@ export function decidePostgresVersion(input: PostgresVersionInput): DecidedVersi
 export function parsePostgresVersion(text: string): number {
   const major = Number(text);
   if (!Number.isInteger(major) || !POSTGRES_VERSIONS.includes(major)) {
-    throw new UsageError(`--postgres-version '${text}' is not a PostgreSQL major faultline supports: use ${supportedPostgresText()}`);
+    throw new UsageError(`--postgres-version '${text}' is not a PostgreSQL major faultline supports: use PostgreSQL ${supportedPostgresText()}`);
   }
   return major;
 }

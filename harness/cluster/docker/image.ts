@@ -17,6 +17,8 @@ export const DOCKER_CONTEXT = join(PACKAGE_ROOT, 'docker');
 /** The Debian suites node images are built on: each engine version names the one that has it. */
 export const DEBIAN_SUITES = ['bookworm', 'trixie', 'forky'] as const;
 export type DebianSuite = (typeof DEBIAN_SUITES)[number];
+/** Debian stable's suite: the base image when no engine version names another. */
+const DEFAULT_SUITE: DebianSuite = 'trixie';
 
 /** Debian's own image of a suite, pulled or made with debootstrap: what faultline's base starts from. */
 export function debianImage(suite: DebianSuite): string {
@@ -85,7 +87,7 @@ const tags = new Map<string, string>();
 const ensured = new Map<string, Promise<string>>();
 
 /** The tag of faultline's base image (docker/Dockerfile) on a Debian suite. */
-export function baseImageTag(suite: DebianSuite = 'trixie'): string {
+export function baseImageTag(suite: DebianSuite = DEFAULT_SUITE): string {
   return remembered(`base ${suite}`, () => tagOf('faultline-base', suite, DOCKER_CONTEXT, baseContext(), { BASE_IMAGE: debianImage(suite) }));
 }
 
@@ -108,7 +110,7 @@ function remembered(key: string, make: () => string): string {
  * node-init).
  */
 export function ensureImage(recipe?: ImageRecipe, options: ImageOptions & { suite?: DebianSuite } = {}): Promise<string> {
-  const suite = recipe?.suite ?? options.suite ?? 'trixie';
+  const suite = recipe?.suite ?? options.suite ?? DEFAULT_SUITE;
   const tag = recipe ? imageTag(recipe) : baseImageTag(suite);
   let done = ensured.get(tag);
   if (!done) {
@@ -148,7 +150,7 @@ export async function buildWithoutCache(tag: string, recipe?: ImageRecipe, optio
     const base = await ensureImage(undefined, { log, suite: recipe.suite });
     return build({ tag, label: `${recipe.label}, without cache`, context: recipe.context, files: contextFiles(recipe.context), args: { ...recipe.args, BASE_IMAGE: base }, nocache: true }, log);
   }
-  const suite = options.suite ?? 'trixie';
+  const suite = options.suite ?? DEFAULT_SUITE;
   if (!(await imageExists(debianImage(suite)))) throw new EnvironmentError(`The image ${debianImage(suite)} is not here: build faultline's base on Debian ${suite} once first (ensureImage)`);
   return build({ tag, label: `faultline base on Debian ${suite}, without cache`, context: DOCKER_CONTEXT, files: baseContext(), args: { BASE_IMAGE: debianImage(suite) }, nocache: true }, log);
 }

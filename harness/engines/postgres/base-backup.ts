@@ -3,11 +3,11 @@
 
 import { ClusterError } from '../../errors.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
-import { PostgresNodeHandle, REPO } from './postgres-node.ts';
+import { BASE, PostgresNodeHandle } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
 import { takeFullBackup } from './incremental.ts';
 
-export const BASE = `${REPO}/base`;
+export { BASE };
 
 /** The base backups this run took, per cluster: what a restore that finds none can say about them. */
 const taken = new WeakMap<StartedPostgresCluster, string[]>();

@@ -5,11 +5,10 @@
 
 import { ClusterError, describeError } from '../../errors.ts';
 import { sleep } from '../../wait.ts';
-import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
+import { BASE, REPO, type PostgresNodeHandle } from './postgres-node.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 
-/** Where the chain's backups are (`<time>-full`, `<time>-incr`), and where a restore combines them. */
-const BASE = `${REPO}/base`;
+/** Where a restore combines the chain's backups (`BASE/<time>-full`, `BASE/<time>-incr`). */
 export const COMBINED = `${REPO}/combined`;
 
 export interface ChainBackup {

@@ -22,4 +22,4 @@ export type { SettingMapping } from './user-settings.ts';
 export { PostgresWorkload, LEDGER_TABLE, LEDGER_DDL, describePgError, type WorkloadTarget } from './client.ts';
 export { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
 export { postgresImage, postgresImageRecipe } from './image.ts';
-export { DEFAULT_POSTGRES, TESTED_POSTGRES, POSTGRES_VERSIONS, POSTGRES_BUILDS, PG_APT_SOURCE_ENV } from './versions.ts';
+export { DEFAULT_POSTGRES, TESTED_POSTGRES, POSTGRES_VERSIONS, POSTGRES_BUILDS, PG_APT_SOURCE_ENV, supportedPostgresText } from './versions.ts';

@@ -17,6 +17,8 @@ export { VOLUME_MOUNT, type ExecRecord };
 export const PG_PORT = 5432;
 export const PGDATA = `${VOLUME_MOUNT}/pgdata`;
 export const REPO = VOLUME_MOUNT;
+/** Where the repository keeps base backups made with pg_basebackup (full and incremental ones). */
+export const BASE = `${REPO}/base`;
 
 /**
  * The logs a PostgreSQL node keeps (image/fl-pg): in /var/log/faultline the server's
