@@ -12,6 +12,8 @@ import { diskFull, silentCorruption, staleSnapshot } from './storage-drills.ts';
 import healthy from './healthy.ts';
 import { redisExperiments } from './redis.ts';
 import { powerLossExperiments } from './power-loss.ts';
+import { archiveCommandExperiments } from './archive-command.ts';
+import { barmanExperiments } from './barman.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -21,6 +23,8 @@ export const experiments: ExperimentDefinition[] = [
   pitrRestore,
   pitrRestorePgBackRest,
   archiveGap,
+  ...archiveCommandExperiments,
+  ...barmanExperiments,
   ...incrementalExperiments,
   ioStall,
   diskFull,

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#define LINE_MAX_CTL 4096 /* a command line, its newline included */
+
 static int onoff(const char *v)
 {
 	if (v && !strcmp(v, "on")) return 1;
@@ -76,8 +78,11 @@ static void command(char *line, char *reply, size_t rsz)
 		power_loss(torn, NULL, xs);
 		snprintf(reply, rsz, "ok power-loss torn=%s",
 			 torn == TORN_NONE ? "none" : torn == TORN_SEQ ? "seq" : "op");
+	} else if (!strcmp(c, "close-commits")) {
+		cmd_close_commits(argv, argc, reply, rsz);
 	} else if (!strcmp(c, "reset")) {
 		rules_reset();
+		cc_reset();
 		atomic_store(&g_dead_before, 0);
 		snprintf(reply, rsz, "ok reset");
 	} else if (!strcmp(c, "remove")) {
@@ -95,12 +100,15 @@ static void command(char *line, char *reply, size_t rsz)
 		pthread_mutex_lock(&g_dir_mtx);
 		int nd = g_ndirops;
 		pthread_mutex_unlock(&g_dir_mtx);
+		char cc[LINE_MAX_CTL];
+		cc_describe(cc, sizeof(cc));
 		snprintf(reply, rsz,
 			 "ok rules=%d error_rules=%d latency_rules=%d cached_bytes=%ld dirty_files=%d "
-			 "pending_dir_entries=%d lost_writes=%s fsync_clean=%s power_lost=%s errors_injected=%ld",
+			 "pending_dir_entries=%d lost_writes=%s fsync_clean=%s power_lost=%s errors_injected=%ld "
+			 "close_commits=%s",
 			 nerr + nlat, nerr, nlat, atomic_load(&g_cached_bytes), atomic_load(&g_dirty_files),
 			 nd, atomic_load(&g_lost) ? "on" : "off", atomic_load(&g_fsync_clean) ? "on" : "off",
-			 atomic_load(&g_dead_before) ? "yes" : "no", atomic_load(&g_injected));
+			 atomic_load(&g_dead_before) ? "yes" : "no", atomic_load(&g_injected), cc);
 	} else if (!strcmp(c, "canary")) {
 		if (argc != 2) {
 			snprintf(reply, rsz, "error usage: canary DIR");
@@ -115,7 +123,7 @@ static void command(char *line, char *reply, size_t rsz)
 static void *ctl_conn(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
-	char line[4096];
+	char line[LINE_MAX_CTL];
 	size_t len = 0;
 	for (;;) {
 		ssize_t r = read(fd, line + len, sizeof(line) - 1 - len);
@@ -125,7 +133,8 @@ static void *ctl_conn(void *arg)
 		char *nl;
 		while ((nl = memchr(line, '\n', len))) {
 			*nl = 0;
-			char reply[512];
+			/* room for a reply that quotes a whole command line (status shows close-commits) */
+			char reply[LINE_MAX_CTL + 512];
 			command(line, reply, sizeof(reply));
 			size_t rl = strlen(reply);
 			reply[rl++] = '\n';

@@ -67,6 +67,7 @@ void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 const char *rel(const char *path);
 int is_hidden(const char *path);
+int is_canary(const char *r);
 void parent_of(const char *r, char *out, size_t outsz);
 int under(const char *path, const char *prefix);
 void rm_rf(const char *r);
@@ -181,6 +182,7 @@ struct dirop *dirop_new(int kind, const char *path, const char *path2);
 void dirop_push(struct dirop *d);
 char *hide(const char *r);
 void dirops_synced(dev_t dev, ino_t ino);
+void dirops_synced_parent(const char *r);
 void dirops_parent_gone(dev_t dev, ino_t ino, unsigned long token);
 void dirop_undo(struct dirop *d);
 
@@ -202,6 +204,7 @@ struct handle {
 	uint64_t gen;
 	struct fstate *fs;
 	char *path; /* the path it was opened under, for rules (read/write/fsync get no path) */
+	int writable; /* opened for writing (close-commits commits only such a handle's close) */
 };
 
 struct dhandle {
@@ -261,6 +264,15 @@ int ff_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi);
 int ff_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi);
 int ff_statfs(const char *path, struct statvfs *st);
 int ff_access(const char *path, int mask);
+
+/* ------------------------------------------------------------------------------------------ */
+/* close-commits: an NFS export with `sync` for matching paths (commits.c)                     */
+
+void cmd_close_commits(char **argv, int argc, char *reply, size_t rsz);
+void cc_reset(void);
+void cc_describe(char *out, size_t outsz);
+int cc_close(struct handle *h);
+void cc_dirop(const char *r, const char *r2);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Canary (canary.c) and control socket (ctl.c)                                                */

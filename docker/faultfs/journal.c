@@ -129,6 +129,15 @@ void dirops_synced(dev_t dev, ino_t ino)
 	pthread_mutex_unlock(&g_dir_mtx);
 }
 
+/* The parent directory of r (a path relative to LOWER) is fsynced, as far as the journal goes. */
+void dirops_synced_parent(const char *r)
+{
+	dev_t dev;
+	ino_t ino;
+	if (parent_id(r, &dev, &ino) == 0)
+		dirops_synced(dev, ino);
+}
+
 /*
  * The directory (dev, ino) was removed (its DOP_RMDIR carries token): entries journalled in it can
  * no longer be made durable by its fsync. Its inode number may be reused at once by a new

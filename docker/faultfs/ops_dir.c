@@ -82,7 +82,7 @@ int ff_fsyncdir(const char *path, int datasync, struct fuse_file_info *fi)
  * still its own): on failure the journal entry made for it beforehand is dropped; on success it
  * goes into the directory journal (d is NULL when nothing is journalled).
  */
-static int entry_removed(struct dirop *d, int done)
+static int entry_removed(struct dirop *d, int done, const char *r, const char *r2)
 {
 	if (done == -1) {
 		int e = errno;
@@ -91,6 +91,7 @@ static int entry_removed(struct dirop *d, int done)
 		return -e;
 	}
 	dirop_push(d);
+	cc_dirop(r, r2);
 	return 0;
 }
 
@@ -107,8 +108,10 @@ static int entry_made(const char *r, int made, int new_inode)
 		return -errno;
 	if (new_inode)
 		chown_caller(r);
-	if (atomic_load(&g_lost))
+	if (atomic_load(&g_lost)) {
 		dirop_push(dirop_new(DOP_CREATE, r, NULL));
+		cc_dirop(r, NULL);
+	}
 	return 0;
 }
 
@@ -137,7 +140,7 @@ int ff_unlink(const char *path)
 		if (d)
 			d->hidden = hide(r);
 	}
-	return entry_removed(d, unlinkat(g_lowerfd, r, 0));
+	return entry_removed(d, unlinkat(g_lowerfd, r, 0), r, NULL);
 }
 
 int ff_rmdir(const char *path)
@@ -167,6 +170,7 @@ int ff_rmdir(const char *path)
 	if (known)
 		dirops_parent_gone(st.st_dev, st.st_ino, d ? d->token : 0);
 	dirop_push(d);
+	cc_dirop(r, NULL);
 	return 0;
 }
 
@@ -195,7 +199,7 @@ int ff_rename(const char *from, const char *to, unsigned int flags)
 	}
 	int r = flags ? (int)syscall(SYS_renameat2, g_lowerfd, rf, g_lowerfd, rt, flags)
 		      : renameat(g_lowerfd, rf, g_lowerfd, rt);
-	return entry_removed(d, r);
+	return entry_removed(d, r, rf, rt);
 }
 
 int ff_link(const char *from, const char *to)

@@ -58,6 +58,7 @@ static int open_common(const char *path, int fd, struct fuse_file_info *fi)
 	h->gen = atomic_load(&g_gen);
 	h->fs = fs_get(fd, rel(path));
 	h->path = strdup(path ? path : "");
+	h->writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	/* The kernel page cache is kept across opens unless cached writes may be dropped (power-loss and
 	 * fsync-clean also invalidate the files they change). */
@@ -96,8 +97,10 @@ int ff_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -errno;
 	if (!existed) {
 		chown_caller(r);
-		if (lost)
+		if (lost) {
 			dirop_push(dirop_new(DOP_CREATE, r, NULL));
+			cc_dirop(r, NULL);
+		}
 	}
 	int res = open_common(path, fd, fi);
 	if (res == 0 && trunc && existed)
@@ -186,7 +189,10 @@ int ff_flush(const char *path, struct fuse_file_info *fi)
 	int fd = dup(h->fd);
 	if (fd == -1)
 		return -errno;
-	return close(fd) == -1 ? -errno : 0;
+	int r = close(fd) == -1 ? -errno : 0;
+	/* close-commits: close(2) waits for flush (not for release), so the commit is made here */
+	int c = cc_close(h);
+	return r ? r : c;
 }
 
 int ff_release(const char *path, struct fuse_file_info *fi)
@@ -194,6 +200,7 @@ int ff_release(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	struct handle *h = H(fi);
 	TRACE("release %s fd=%d", h->path, h->fd);
+	cc_close(h); /* what was written after the last flush (through a mapping, say) */
 	close(h->fd);
 	fs_put(h->fs);
 	free(h->path);

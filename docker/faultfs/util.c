@@ -49,6 +49,12 @@ int is_hidden(const char *path)
 	return strncmp(r, HIDDEN_DIR, n) == 0 && (r[n] == 0 || r[n] == '/');
 }
 
+/* A path of the canary's own files (relative to the mount). */
+int is_canary(const char *r)
+{
+	return strncmp(r, CANARY_PREFIX, strlen(CANARY_PREFIX)) == 0 || strstr(r, "/" CANARY_PREFIX) != NULL;
+}
+
 void parent_of(const char *r, char *out, size_t outsz)
 {
 	snprintf(out, outsz, "%s", r);

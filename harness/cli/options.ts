@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, describeError } from '../errors.ts';
 import { didYouMean } from '../schema.ts';
+import { ARCHIVE_MOUNT_KINDS, type ArchiveMountKind } from '../engines/postgres/index.ts';
 
 /** A command: its arguments in, its exit code out. */
 export type Command = (args: string[]) => Promise<number>;
@@ -52,4 +53,47 @@ export function checkWritable(file: string): void {
   } catch (error) {
     throw new UsageError(`Cannot write the JUnit file '${file}': ${describeError(error)}. Pass a path in a folder you can write to.`);
   }
+}
+
+/** The options that describe the user's backup pipeline, shared by validate and rehearse. */
+export const PIPELINE_OPTIONS = {
+  'archive-mount': { type: 'string', multiple: true },
+  'archive-script': { type: 'string', multiple: true },
+  'barman-conf': { type: 'string' },
+  'barman-server': { type: 'string' },
+} as const;
+
+export const PIPELINE_HELP =
+  '  --archive-mount PATH=KIND   what a local path your archive_command copies into is: nfs-sync (an NFS export with\n' +
+  "                    'sync': data committed on close; the default), nfs-async (nothing committed until fsynced) or local\n" +
+  "                    (the server's own disk). Repeatable\n" +
+  '  --archive-script PATH=FILE  a script your archive_command or restore_command runs (PATH as the command names it,\n' +
+  '                    FILE your copy): installed read-only on every server and run as written. Repeatable\n' +
+  '  --barman-conf FILE, --barman-server FILE   your barman.conf and server file (backupTool barman)\n';
+
+/** The backup pipeline's files and mounts from PIPELINE_OPTIONS' values; a UsageError names what is wrong. */
+export function pipelineFiles(values: { 'archive-mount'?: string[] | undefined; 'archive-script'?: string[] | undefined; 'barman-conf'?: string | undefined; 'barman-server'?: string | undefined }): {
+  archiveMounts?: Record<string, ArchiveMountKind>;
+  archiveScripts?: Record<string, string>;
+  barmanConf?: string;
+  barmanServer?: string;
+} {
+  const pairs = (flag: string, list: string[] | undefined, example: string) =>
+    (list ?? []).map((item) => {
+      const at = item.indexOf('=');
+      const [key, value] = at > 0 ? [item.slice(0, at), item.slice(at + 1)] : ['', ''];
+      if (!key.startsWith('/') || !value) throw new UsageError(`--${flag} '${item}' is not PATH=${flag === 'archive-mount' ? 'KIND' : 'FILE'} with an absolute PATH, e.g. --${flag} ${example}`);
+      return [key.replace(/(.)\/+$/, '$1'), value] as const;
+    });
+  const mounts = pairs('archive-mount', values['archive-mount'], '/mnt/server/archivedir=nfs-async');
+  for (const [path, kind] of mounts) {
+    if (!(ARCHIVE_MOUNT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--archive-mount ${path}=${kind}: '${kind}' is not a mount kind: use ${ARCHIVE_MOUNT_KINDS.join(', ')}`);
+  }
+  const scripts = pairs('archive-script', values['archive-script'], '/usr/local/bin/archive-wal.sh=./archive-wal.sh');
+  return {
+    ...(mounts.length ? { archiveMounts: Object.fromEntries(mounts) as Record<string, ArchiveMountKind> } : {}),
+    ...(scripts.length ? { archiveScripts: Object.fromEntries(scripts) } : {}),
+    ...(values['barman-conf'] ? { barmanConf: values['barman-conf'] } : {}),
+    ...(values['barman-server'] ? { barmanServer: values['barman-server'] } : {}),
+  };
 }

@@ -9,7 +9,7 @@ import { randomSeed } from '../random.ts';
 import { exitCodeOf, formatSummary, toJUnit } from '../report/index.ts';
 import { parseDuration } from '../units.ts';
 import { rehearsalDefinition, rehearse, type RehearseOptions } from '../validate/index.ts';
-import { checkWritable, parse, parseSeed, type Command } from './options.ts';
+import { checkWritable, parse, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
   'faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget DURATION] [--rpo-budget DURATION]\n' +
@@ -23,6 +23,7 @@ export const usage =
   '  --rto-budget D     judge RTO against it, and stop the runbook (its whole process group) when it is spent (default: 10 min, not judged)\n' +
   '  --rpo-budget D     accept lost writes within this window (a restore from archived WAL loses its unarchived tail); default: none\n' +
   '  --topology FILE, --postgres-conf FILE, --pgbackrest-conf FILE   your system, as for validate\n' +
+  '  --archive-mount PATH=KIND, --archive-script PATH=FILE, --barman-conf FILE, --barman-server FILE   as for validate\n' +
   '  --seed N, --out DIR, --json, --junit FILE   as for run\n' +
   'Exit code: 0 the runbook recovered within budget and every check held; 1 otherwise; 2 bad input; 3 environment error.';
 
@@ -44,6 +45,7 @@ export const command: Command = async (args) => {
       topology: { type: 'string' },
       'postgres-conf': { type: 'string' },
       'pgbackrest-conf': { type: 'string' },
+      ...PIPELINE_OPTIONS,
       seed: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
@@ -59,6 +61,7 @@ export const command: Command = async (args) => {
     ...(values.topology ? { topology: values.topology } : {}),
     ...(values['postgres-conf'] ? { postgresConf: values['postgres-conf'] } : {}),
     ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
+    ...pipelineFiles(values),
     ...(values['rto-budget'] ? { rtoBudgetMs: parseBudget(values['rto-budget'], '--rto-budget')! } : {}),
     ...(values['rpo-budget'] ? { rpoBudgetMs: parseBudget(values['rpo-budget'], '--rpo-budget')! } : {}),
     seed: values.seed === undefined ? randomSeed() : parseSeed(values.seed),

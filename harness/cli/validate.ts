@@ -8,10 +8,11 @@ import { DEFAULT_POSTGRES } from '../engines/postgres/index.ts';
 import { createProgress } from '../progress.ts';
 import { didYouMean } from '../schema.ts';
 import { DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
-import { checkWritable, parse, parseSeed, type Command } from './options.ts';
+import { checkWritable, parse, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
   'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--postgres-version N] [--seed N]\n' +
+  '                   [--archive-mount PATH=KIND…] [--archive-script PATH=FILE…] [--barman-conf FILE] [--barman-server FILE]\n' +
   '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N]\n' +
   'faultline validate --rules\n\n' +
   'Judges your own backup configuration. Your files are only read.\n' +
@@ -27,6 +28,10 @@ export const usage =
   '                    the path (/etc/postgresql/17/main/), a PG_VERSION file beside it, a setting only some majors\n' +
   `                    have (summarize_wal: 17+), else ${DEFAULT_POSTGRES}. Sources that disagree are refused; every setting is\n` +
   '                    checked against that major\'s own list, and the drills run that major\n' +
+  '  Your archive_command (and restore_command) run as written: scp/rsync/ssh to a host reach the archive node under\n' +
+  "  that host's name, a local path is a mount of the archive node's volume; pgbackrest archive-push runs pgBackRest,\n" +
+  '  barman-wal-archive (or --barman-conf) Barman. A command that cannot run here is refused, saying why.\n' +
+  PIPELINE_HELP +
   `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
   '  --no-drills       preflight only (a second or two)\n' +
   '  --concurrency N   drills at once (default 2 on a machine with 2 or more cores)\n' +
@@ -46,6 +51,7 @@ export const command: Command = async (args) => {
     {
       'postgres-conf': { type: 'string' },
       'pgbackrest-conf': { type: 'string' },
+      ...PIPELINE_OPTIONS,
       topology: { type: 'string' },
       'postgres-version': { type: 'string' },
       seed: { type: 'string' },
@@ -84,6 +90,7 @@ export const command: Command = async (args) => {
   const result = await validate({
     postgresConf: values['postgres-conf'],
     ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
+    ...pipelineFiles(values),
     ...(values.topology ? { topology: values.topology } : {}),
     ...(postgresVersion !== undefined ? { postgresVersion } : {}),
     ...(seed !== undefined ? { seed } : {}),

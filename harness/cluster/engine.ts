@@ -76,6 +76,8 @@ export interface StartedCluster<N extends ClusterNode = ClusterNode> extends Asy
   readonly image: string;
   /** Milliseconds from the call to start until every follower had caught up. */
   readonly readyMs: number;
+  /** What the start set up that the run's record must keep (a backup tool's set-up and its own check). */
+  readonly notes: string[];
   readonly runId: string;
   node(name: string): N;
   /** The node that is primary now (it changes on failover or restore). */

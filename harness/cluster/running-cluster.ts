@@ -14,6 +14,7 @@ export class RunningCluster<N extends ClusterNode, T extends Topology> implement
   readonly image: string;
   /** Milliseconds from the call to start until every follower had caught up. */
   readonly readyMs: number;
+  readonly notes: string[] = [];
   constructor(engine: Engine, topology: T, run: DockerRun, nodes: N[], image: string, readyMs: number) {
     this.engine = engine;
     this.topology = topology;

@@ -55,11 +55,18 @@ export async function startCluster<T extends Topology, C extends StartedCluster>
 }
 
 /** Starts a node's container with its one volume (its "LUN") in its failure domain. */
-export function startNodeContainer(run: DockerRun, image: string, spec: NodeSpec, volume: { name: string; owner: string; ports: number[] }): ReturnType<DockerRun['startNode']> {
+export function startNodeContainer(
+  run: DockerRun,
+  image: string,
+  spec: NodeSpec,
+  volume: { name: string; owner: string; ports: number[]; aliases?: string[]; fuse?: boolean },
+): ReturnType<DockerRun['startNode']> {
   return run.startNode({
     name: spec.name,
     image,
     exposedPorts: volume.ports,
+    ...(volume.aliases?.length ? { aliases: volume.aliases } : {}),
+    ...(volume.fuse ? { fuse: true } : {}),
     luns: [{ name: volume.name, domain: spec.domain, mountPoint: VOLUME_MOUNT, bytes: spec.volumeBytes, owner: volume.owner }],
   });
 }

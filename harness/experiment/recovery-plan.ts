@@ -25,8 +25,9 @@ export interface RecoverySpec {
 /** Checks `recovery` and gives its plan, times in milliseconds. */
 export function parseRecoveryPlan(r: RecoverySpec, topology: Topology, engine: Engine, where: string): RecoveryPlan {
   const atMs = duration(r.at, undefined, `${where}: recovery.at`)!;
-  if (!Array.isArray(r.try) || r.try.length === 0 || r.try.some((a) => !RECOVERY_ACTIONS.includes(a))) {
-    throw new ConfigError(`${where}: recovery.try must list 'failover', 'restore' and/or 'runbook' in the order to try them, got ${JSON.stringify(r.try)}`);
+  // Empty only for a restore rehearsal alone: nothing failed, and the backup is proved all the same.
+  if (!Array.isArray(r.try) || (r.try.length === 0 && r.rehearseRestore !== true) || r.try.some((a) => !RECOVERY_ACTIONS.includes(a))) {
+    throw new ConfigError(`${where}: recovery.try must list 'failover', 'restore' and/or 'runbook' in the order to try them (empty only with rehearseRestore), got ${JSON.stringify(r.try)}`);
   }
   if (r.try.includes('runbook') !== (r.runbook !== undefined)) {
     throw new ConfigError(

@@ -126,6 +126,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       throw caught;
     }
     history.append({ type: 'run', phase: 'phase', name: 'cluster ready', runId: cluster.runId });
+    for (const note of cluster.notes) history.append({ type: 'run', phase: 'phase', name: note });
     versions.image = cluster.image;
     versions[engine.name] = await bounded('prepare', engine.prepare(cluster));
     const packages = await imagePackages(cluster);

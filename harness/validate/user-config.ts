@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../engines/postgres/index.ts';
-import { isNoOpCommand, isPgBackRestCommand } from '../engines/postgres/index.ts';
+import { isNoOpCommand, isPgBackRestCommand, programsOf, type ArchiveMountKind } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
 import type { UserConfig } from './rules/types.ts';
@@ -19,6 +19,26 @@ export interface UserConfigFiles {
   topology?: string;
   /** --postgres-version: the major the configuration is for, when the user says. */
   postgresVersion?: number;
+  /** --archive-mount PATH=KIND: what each local path archive_command copies into is. */
+  archiveMounts?: Record<string, ArchiveMountKind>;
+  /** --archive-script PATH=FILE: the scripts archive_command (or restore_command) runs, by their path there, with the local file. */
+  archiveScripts?: Record<string, string>;
+  /** --barman-conf FILE and --barman-server FILE: the user's Barman configuration. */
+  barmanConf?: string;
+  barmanServer?: string;
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${what} '${file}': ${describeError(error)}`);
+  }
+}
+
+/** Whether an archive_command pushes WAL to Barman (barman-wal-archive). */
+function isBarmanCommand(command: string): boolean {
+  return programsOf(command).some((word) => word.split('/').at(-1) === 'barman-wal-archive');
 }
 
 export interface LoadedUserConfig {
@@ -89,14 +109,27 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   const archiveCommand = settings.get('archive_command');
   const stanza = firstStanza(pgbackrest);
   const pgbackrestUsed = pgbackrest !== undefined || (archiveCommand !== undefined && isPgBackRestCommand(archiveCommand.value));
-  const backupTool = given.postgres.backupTool ?? (pgbackrestUsed ? 'pgbackrest' : 'pg_receivewal');
+  const archiving = ['on', 'always'].includes(settings.get('archive_mode')?.value.toLowerCase() ?? 'off');
+  const barmanUsed = files.barmanConf !== undefined || files.barmanServer !== undefined || (archiveCommand !== undefined && isBarmanCommand(archiveCommand.value));
+  // The user's own archive_command (or archive_library) runs as written when it copies something.
+  const ownCommand = archiving && ((archiveCommand !== undefined && !isNoOpCommand(archiveCommand.value)) || !!settings.get('archive_library')?.value);
+  const backupTool = given.postgres.backupTool ?? (pgbackrestUsed ? 'pgbackrest' : barmanUsed ? 'barman' : ownCommand ? 'archive_command' : 'pg_receivewal');
   if (!given.postgres.backupTool) {
     assumptions.push(
       backupTool === 'pgbackrest'
         ? `the archive node holds a pgBackRest repository (stanza '${stanza}' runs as 'main'), reached over pgBackRest's TLS server`
-        : 'the archive node holds base backups taken with pg_basebackup and receives the WAL by streaming (pg_receivewal), unless said otherwise below',
+        : backupTool === 'barman'
+          ? 'the archive node is a Barman server (barman backup, barman recover), with the configuration you gave or a streaming one'
+          : backupTool === 'archive_command'
+            ? 'the archive node is the backup host your archive_command copies to: your command runs as written on every server, its destination made real on the archive node (see the set-up line of each drill for what was mapped)'
+            : 'the archive node holds base backups taken with pg_basebackup and receives the WAL by streaming (pg_receivewal), unless said otherwise below',
     );
   }
+  const archiveScripts = Object.fromEntries(Object.entries(files.archiveScripts ?? {}).map(([path, file]) => [path, readText(file, `the script for ${path}`)]));
+  const barman = {
+    ...(files.barmanConf ? { conf: readText(files.barmanConf, 'Barman configuration') } : {}),
+    ...(files.barmanServer ? { server: readText(files.barmanServer, 'Barman server file') } : {}),
+  };
   const fromFile = Object.fromEntries([...settings.values()].map((s) => [s.name, { value: s.value, source: source(s) }]));
   const sections: Record<string, Record<string, { value: string; source: string } | string[]>> = {};
   for (const [section, options] of pgbackrest?.sections ?? []) {
@@ -121,13 +154,22 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
       ...given.postgres,
       backupTool,
       ...(noOp && given.postgres.archiveWal === undefined ? { archiveWal: 'none' as const } : {}),
+      ...(files.archiveMounts && Object.keys(files.archiveMounts).length ? { archiveMounts: { ...given.postgres.archiveMounts, ...files.archiveMounts } } : {}),
+      ...(Object.keys(archiveScripts).length ? { archiveScripts: { ...given.postgres.archiveScripts, ...archiveScripts } } : {}),
+      ...(Object.keys(barman).length ? { barman: { ...given.postgres.barman, ...barman } } : {}),
       version: major,
       // PostgreSQL's default when the file does not set it: 0, no forced switch.
-      ...(backupTool === 'pgbackrest' && given.postgres.archiveTimeout === undefined ? { archiveTimeout: '0' } : {}),
+      ...((backupTool === 'pgbackrest' || backupTool === 'archive_command') && given.postgres.archiveTimeout === undefined ? { archiveTimeout: '0' } : {}),
       ...(applySettings ? { settings: { ...given.postgres.settings, ...fromFile } } : {}),
       ...(applySettings && Object.keys(sections).length > 0 ? { pgbackrest: { ...given.postgres.pgbackrest, ...sections } } : {}),
     },
   };
   const topology = validatePostgresTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
-  return { config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology }, spec, topology, postgres, assumptions };
+  return {
+    config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology, archiveMounts: topology.postgres.archiveMounts, archiveScripts: topology.postgres.archiveScripts },
+    spec,
+    topology,
+    postgres,
+    assumptions,
+  };
 }

@@ -3,6 +3,10 @@
 // loss exactly the un-synced data and the un-synced directory entries are gone: fsync/fdatasync of a
 // file makes its data (and size) durable but not its entry; fsync of a directory makes its entries
 // durable. faultfs-exec's operations are applied to it, and it says what each must return.
+// close-commits (an NFS `sync` export for the paths its regex matches) is modelled too: closing a
+// live descriptor opened for writing under a matching path makes its file's data and its parent
+// directory's entries durable, and a matching create, mkdir, unlink, rmdir or rename makes its
+// parents durable.
 
 /** One operation of faultfs-exec (see docker/faultfs/faultfs-exec.c); paths are relative to the run directory. */
 export type Op =
@@ -15,8 +19,17 @@ export type Op =
   | { op: 'stat' | 'unlink' | 'mkdir' | 'rmdir' | 'fsyncdir'; proc: number; path: string }
   | { op: 'rename'; proc: number; from: string; to: string };
 
-/** A control command sent with faultfs-ctl's protocol between operations. */
-export type Ctl = { ctl: 'power-loss' | 'reset' };
+/**
+ * A control command sent with faultfs-ctl's protocol between operations. close-commits' regex is
+ * matched, as faultfs matches it, against paths relative to the mount (see RUN_DIR_IN_MOUNT).
+ */
+export type Ctl = { ctl: 'power-loss' | 'reset' | 'close-commits off' | `close-commits ${string}` };
+
+/**
+ * The run directory relative to faultfs's mount: test/support/faultfs-check.ts runs every program
+ * in MOUNT/run, so faultfs sees the program's path `d0/f1` as `run/d0/f1`.
+ */
+export const RUN_DIR_IN_MOUNT = 'run';
 
 /** Operations of several processes run at the same time (a concurrent phase). */
 export type Batch = { batch: Op[] };
@@ -64,6 +77,8 @@ type Node = FileNode | DirNode;
 interface Descriptor {
   node: FileNode;
   flags: OpenFlags;
+  /** The path it was opened under (close-commits matches it when it is closed). */
+  path: string;
   /** The power loss count when it was opened: a descriptor from before a power loss is dead. */
   epoch: number;
 }
@@ -109,6 +124,8 @@ export class FaultfsModel {
   readonly root: DirNode;
   private readonly descriptors = new Map<number, Map<number, Descriptor>>();
   private epoch = 0;
+  /** close-commits' regex, or undefined while it is off. */
+  private closeCommits: RegExp | undefined;
 
   constructor() {
     // The run directory itself is durable: the harness fsyncs its parent before a run.
@@ -143,6 +160,44 @@ export class FaultfsModel {
     if (path === '.' || path === '') return this.root;
     const at = this.parentOf(path);
     return at?.dir.entries.get(at.name);
+  }
+
+  /** Whether close-commits applies to a path of the program. */
+  private commits(path: string): boolean {
+    if (!this.closeCommits) return false;
+    const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+    return this.closeCommits.test([RUN_DIR_IN_MOUNT, ...parts].join('/'));
+  }
+
+  /** What an fsync of the directory holding `path` does (nothing when that directory is gone). */
+  private syncParent(path: string): void {
+    const at = this.parentOf(path);
+    if (at) at.dir.durable = new Map(at.dir.entries);
+  }
+
+  /** A directory operation on `path` (and `path2`) succeeded: durable at once when close-commits matches either. */
+  private dirop(path: string, path2?: string): void {
+    if (!this.commits(path) && !(path2 !== undefined && this.commits(path2))) return;
+    this.syncParent(path);
+    if (path2 !== undefined) this.syncParent(path2);
+  }
+
+  /** A control command; returns faultfs's reply. */
+  control(ctl: Ctl['ctl']): string {
+    if (ctl === 'power-loss') {
+      this.powerLoss();
+      return 'ok power-loss torn=none';
+    }
+    if (ctl === 'reset') {
+      this.reset();
+      return 'ok reset';
+    }
+    if (ctl === 'close-commits off') {
+      this.closeCommits = undefined;
+      return 'ok close-commits off';
+    }
+    this.closeCommits = new RegExp(ctl.slice('close-commits '.length));
+    return 'ok close-commits';
   }
 
   /** The descriptors a process has open: slot, file and flags (dead ones included). */
@@ -203,6 +258,7 @@ export class FaultfsModel {
         if (!at || !node) return 'ENOENT';
         if (node.kind === 'dir') return 'EISDIR';
         at.dir.entries.delete(at.name);
+        this.dirop(op.path);
         return 'ok';
       }
       case 'mkdir': {
@@ -210,6 +266,7 @@ export class FaultfsModel {
         if (!at) return 'ENOENT';
         if (at.dir.entries.has(at.name)) return 'EEXIST';
         at.dir.entries.set(at.name, this.newDir());
+        this.dirop(op.path);
         return 'ok';
       }
       case 'rmdir': {
@@ -219,6 +276,7 @@ export class FaultfsModel {
         if (node.kind !== 'dir') return 'ENOTDIR';
         if (node.entries.size > 0) return 'ENOTEMPTY';
         at.dir.entries.delete(at.name);
+        this.dirop(op.path);
         return 'ok';
       }
       case 'fsyncdir': {
@@ -242,13 +300,14 @@ export class FaultfsModel {
       if (!flags.creat) return 'ENOENT';
       node = this.newFile();
       at.dir.entries.set(at.name, node);
+      this.dirop(path);
     }
     if (node.kind !== 'file') return 'EISDIR';
     if (flags.trunc && canWrite(flags)) node.data = new Uint8Array(0);
     const table = this.descriptors.get(proc) ?? new Map<number, Descriptor>();
     this.descriptors.set(proc, table);
     if (table.has(slot)) throw new Error(`Model: process ${proc} slot ${slot} is already open: the program is invalid`);
-    table.set(slot, { node, flags, epoch: this.epoch });
+    table.set(slot, { node, flags, path, epoch: this.epoch });
     return 'ok';
   }
 
@@ -264,6 +323,7 @@ export class FaultfsModel {
     if (target?.kind === 'dir' && target.entries.size > 0) return 'ENOTEMPTY';
     src.dir.entries.delete(src.name);
     dst.dir.entries.set(dst.name, node);
+    this.dirop(from, to);
     return 'ok';
   }
 
@@ -278,6 +338,11 @@ export class FaultfsModel {
     switch (op.op) {
       case 'close':
         this.descriptors.get(op.proc)!.delete(op.slot);
+        // close-commits: close waits for the commit of the file's data and of its directory's entries
+        if (canWrite(d.flags) && this.commits(d.path)) {
+          file.durable = file.data.slice();
+          this.syncParent(d.path);
+        }
         return 'ok';
       case 'pwrite': {
         if (!canWrite(d.flags)) return 'EBADF';
@@ -367,8 +432,9 @@ export class FaultfsModel {
     this.epoch++;
   }
 
-  /** faultfs's reset: old handles stop failing. The program closes them all first. */
+  /** faultfs's reset: old handles stop failing (the program closes them all first); close-commits is off. */
   reset(): void {
+    this.closeCommits = undefined;
     for (const [proc, table] of this.descriptors) {
       for (const [slot, d] of table) {
         if (d.epoch < this.epoch) throw new Error(`Model: reset with process ${proc}'s slot ${slot} still open from before the power loss`);
@@ -377,24 +443,18 @@ export class FaultfsModel {
   }
 }
 
+/** Applies one step of a program to the model: what faultfs-exec must print for it (a line per operation). */
+export function applyStep(model: FaultfsModel, step: Step): Expected[] {
+  if ('ctl' in step) return [{ line: `ctl ${model.control(step.ctl)}` }];
+  if ('batch' in step) return model.applyPhase(step.batch);
+  if (step.op === 'pread' && model.openSlots(step.proc).find((s) => s.slot === step.slot)?.dead) return [model.deadRead(step)];
+  return [model.apply(step)];
+}
+
 /** Runs a whole program through the model: what each printed line must be, in order. */
 export function expectations(steps: Step[]): Expected[] {
   const model = new FaultfsModel();
-  const out: Expected[] = [];
-  for (const step of steps) {
-    if ('ctl' in step) {
-      if (step.ctl === 'power-loss') model.powerLoss();
-      else model.reset();
-      out.push({ line: step.ctl === 'power-loss' ? 'ctl ok power-loss torn=none' : 'ctl ok reset' });
-    } else if ('batch' in step) {
-      out.push(...model.applyPhase(step.batch));
-    } else if (step.op === 'pread' && model.openSlots(step.proc).find((s) => s.slot === step.slot)?.dead) {
-      out.push(model.deadRead(step));
-    } else {
-      out.push(model.apply(step));
-    }
-  }
-  return out;
+  return steps.flatMap((step) => applyStep(model, step));
 }
 
 /** Whether a printed line is what the model expects. */

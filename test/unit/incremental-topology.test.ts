@@ -57,7 +57,7 @@ describe("backupTool 'pg_basebackup-incremental'", () => {
   });
 
   it('refuses an unknown backupTool, listing the incremental one', () => {
-    expect(configError(incremental({ backupTool: 'pg_combinebackup' }))).toMatch(/use 'pg_receivewal', 'pgbackrest' or 'pg_basebackup-incremental'/);
+    expect(configError(incremental({ backupTool: 'pg_combinebackup' }))).toMatch(/use 'pg_receivewal', 'pgbackrest', 'pg_basebackup-incremental', 'archive_command', 'barman'/);
   });
 });
 

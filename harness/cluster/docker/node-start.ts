@@ -42,6 +42,10 @@ export interface NodeContainerSpec {
   image: string;
   luns: LunSpec[];
   exposedPorts: number[];
+  /** More names the node answers to on the run's network (a backup host's names in the user's commands). */
+  aliases?: string[];
+  /** Lets the node mount FUSE file systems even without faultfs (an sshfs mount of the backup host). */
+  fuse?: boolean;
 }
 
 export interface StartedNode {
@@ -90,7 +94,7 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
     .withName(resourceName(run.id, spec.name))
     .withHostname(spec.name)
     .withNetworkMode(run.networkName)
-    .withNetworkAliases(spec.name)
+    .withNetworkAliases(spec.name, ...(spec.aliases ?? []))
     .withLabels({ ...runLabels(run.id), [LABEL_NODE]: spec.name })
     .withEnvironment({
       FAULTLINE_LUNS: luns.map(lunEnv).join(';'),
@@ -98,7 +102,7 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
     .withExposedPorts(...spec.exposedPorts)
     .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
     .withStartupTimeout(60_000);
-  if (faultfs) container.withFuse();
+  if (faultfs || spec.fuse) container.withFuse();
   for (const domain of new Set(luns.map((l) => l.domain))) {
     container.withNamedVolume(run.volumeName(domain), domainMountPoint(domain));
   }

@@ -11,10 +11,13 @@ import { slotName } from './start-cluster.ts';
 import { killAll } from '../../cluster/kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { continueChain } from './incremental.ts';
+import { backupToolHooks } from './backup-tools.ts';
 import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 
 /** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
 export function archivedWalDir(cluster: StartedPostgresCluster): string {
+  const hooks = backupToolHooks(cluster.topology);
+  if (hooks) return hooks.walDir(cluster.topology);
   return cluster.topology.postgres.backupTool === 'pgbackrest' ? `${REPO}/pgbackrest/archive` : `${REPO}/wal`;
 }
 
@@ -25,7 +28,8 @@ const SUPERSEDED = 'superseded';
 export async function findArchivedSegment(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, segment: string): Promise<string> {
   // pg_receivewal names it <segment> once complete; pgBackRest <segment>-<sha1>[.lz4] once pushed
   // (its .pgbackrest.tmp while the push is under way).
-  const find = `find ${archivedWalDir(cluster)} -path '*/${SUPERSEDED}' -prune -o -type f \\( -name '${segment}' -o -name '${segment}-*' \\) ! -name '*.tmp' -print -quit`;
+  // A user's archive_command may compress it (<segment>.gz, .zst…).
+  const find = `find ${archivedWalDir(cluster)} -path '*/${SUPERSEDED}' -prune -o -type f \\( -name '${segment}' -o -name '${segment}-*' -o -name '${segment}.*' \\) ! -name '*.tmp' ! -name '*.partial' -print -quit`;
   return (await archive.exec(['bash', '-c', find])).stdout.trim();
 }
 
@@ -136,6 +140,8 @@ export async function followPrimary(cluster: StartedPostgresCluster): Promise<st
   if (!archive) return 'no archive to follow the primary';
   if (archive.lost) throw new ClusterError(`the archive node ${archive.name} was lost`);
   const primary = cluster.primary();
+  const hooks = backupToolHooks(cluster.topology);
+  if (hooks) return hooks.followPrimary(cluster, archive);
   if (cluster.topology.postgres.backupTool === 'pgbackrest') {
     await archive.run(['sed', '-i', `s/^pg1-host=.*/pg1-host=${primary.name}/`, '/etc/pgbackrest/pgbackrest.conf'], { user: 'root' });
     const mode = await primary.psql("SELECT current_setting('archive_mode') || ' ' || current_setting('archive_command')");

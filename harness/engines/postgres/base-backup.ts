@@ -6,6 +6,7 @@ import type { StartedPostgresCluster } from './started-cluster.ts';
 import { BASE, PostgresNodeHandle } from './postgres-node.ts';
 import { verifyPgBackRest } from './pgbackrest-verify.ts';
 import { takeFullBackup } from './incremental.ts';
+import { backupToolHooks } from './backup-tools.ts';
 
 export { BASE };
 
@@ -31,6 +32,12 @@ export function usableArchive(cluster: StartedPostgresCluster): PostgresNodeHand
 export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<string> {
   const archive = usableArchive(cluster);
   const primary = cluster.primary();
+  const hooks = backupToolHooks(cluster.topology);
+  if (hooks) {
+    const detail = await hooks.takeBackup(cluster, archive);
+    remember(cluster, `a ${hooks.name} backup at ${new Date().toISOString()}`);
+    return detail;
+  }
   if (cluster.topology.postgres.backupTool === 'pgbackrest') {
     await archive.run(['pgbackrest', '--stanza=main', '--type=full', 'backup']);
     const verified = await verifyPgBackRest(archive);
@@ -43,11 +50,18 @@ export async function takeBaseBackup(cluster: StartedPostgresCluster): Promise<s
     remember(cluster, `a full backup at ${new Date().toISOString()} and its incrementals`);
     return detail;
   }
+  const detail = await takePgBaseBackup(cluster, archive);
+  remember(cluster, detail.dir);
+  return detail.said;
+}
+
+/** A pg_basebackup of the primary into the repository's base/<time> on the archive node, checked by pg_verifybackup. */
+export async function takePgBaseBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<{ dir: string; said: string }> {
+  const primary = cluster.primary();
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = `${BASE}/${stamp}`;
-  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && fl-sync ${BASE}`]);
+  await archive.run(['bash', '-c', `mkdir -p ${BASE} && pg_basebackup -w -h ${primary.name} -U postgres -D ${dir} -X stream -c fast --no-sync && fl-sync ${BASE}`]);
   const verified = await archive.exec(['pg_verifybackup', '-n', dir]);
   if (verified.exitCode !== 0) throw new ClusterError(`the new base backup ${dir} does not verify: ${verified.stderr.trim() || verified.stdout.trim()}`);
-  remember(cluster, dir);
-  return `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup`;
+  return { dir, said: `base backup of ${primary.name} in ${archive.name}:${dir}, verified by pg_verifybackup` };
 }

@@ -47,7 +47,10 @@ export const postgresEngine: Engine = {
   followPrimary: (cluster) => followPrimary(pg(cluster)),
   rehearsalCutoff: 'the last archived WAL switch',
   async prepareRehearsal(cluster) {
-    const archived = await archiveCurrentSegment(pg(cluster));
+    // An archive fed by archive_command (pgBackRest's or the user's) may lag a minute behind an outage:
+    // after three failures in a row PostgreSQL's archiver tries again only at its next wake-up (60 s).
+    const byCommand = pg(cluster).topology.postgres.backupTool === 'pgbackrest' || pg(cluster).topology.postgres.backupTool === 'archive_command';
+    const archived = await archiveCurrentSegment(pg(cluster), byCommand ? 70_000 : 30_000);
     return `WAL segment ${archived.segment} was switched on ${cluster.primary().name} and archived in ${archived.waitedMs} ms`;
   },
   async rehearse(cluster, { domain, scratch }) {

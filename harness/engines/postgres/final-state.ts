@@ -16,6 +16,8 @@ import type { StartedPostgresCluster } from './started-cluster.ts';
 import { readPgAmcheck, readPgBackRestVerify, readPgChecksums, readPgVerifyBackup, type Reading } from './verification.ts';
 import { replayEnd } from './restore.ts';
 import { archiveModeOf, restoresOf } from './restore-evidence.ts';
+import { backupToolHooks } from './backup-tools.ts';
+import type { PostgresTopology } from './topology.ts';
 
 export interface FinalStateOptions {
   /** The ledger table holding key → value. */
@@ -130,8 +132,16 @@ async function verifyNode(node: PostgresNodeHandle, isPrimary: boolean): Promise
 }
 
 /** The backup repository's own verification: pgbackrest verify, or pg_verifybackup on the newest base backup. */
-async function verifyBackups(archive: PostgresNodeHandle, tool: 'pg_receivewal' | 'pgbackrest'): Promise<IntegrityRun | undefined> {
-  if (tool === 'pgbackrest') {
+async function verifyBackups(archive: PostgresNodeHandle, topology: PostgresTopology): Promise<IntegrityRun | undefined> {
+  const hooks = backupToolHooks(topology);
+  if (hooks?.verify) {
+    const verified = await hooks.verify(archive, topology).catch((error: unknown) => {
+      const output = `${hooks.name}'s check did not run: ${describeError(error)}`;
+      return { tool: hooks.name, exitCode: -1, output, reading: { verdict: 'unknown' as const, why: output } };
+    });
+    if (verified) return run(verified.tool, archive.name, verified.exitCode, verified.output, verified.reading);
+  }
+  if (topology.postgres.backupTool === 'pgbackrest') {
     const verified = await verifyPgBackRest(archive).catch((error: unknown) => ({ exitCode: -1, output: `pgbackrest verify did not run: ${describeError(error)}` }));
     return run('pgbackrest verify', archive.name, verified.exitCode, verified.output, readPgBackRestVerify(verified.exitCode, verified.output));
   }
@@ -188,7 +198,7 @@ export async function readFinalState(cluster: StartedPostgresCluster, options: F
   // own node, and none of them depends on the others. Results keep their order. Settled, so that a
   // failure is not left unhandled while the primary is read: it is thrown in its turn, as before.
   const othersVerified = Promise.allSettled(others.map((node) => verifyNode(node, false)));
-  const backupsVerified = Promise.allSettled([archive && !archive.lost ? verifyBackups(archive, cluster.topology.postgres.backupTool) : undefined]);
+  const backupsVerified = Promise.allSettled([archive && !archive.lost ? verifyBackups(archive, cluster.topology) : undefined]);
   try {
     await withClient(primary, async (client) => {
       final.primary!.rows = await ledgerRowsOf(client, options.table);

@@ -15,6 +15,8 @@ export { startPostgresCluster } from './engine.ts';
 export { defaultTopology, postgresTopologySection, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec, type PostgresNode, type PostgresNodeSpec, type PostgresRole, type SynchronousCommit, type BackupTool } from './topology.ts';
 // What `faultline validate` reads the user's configuration with.
 export { simpleCommands, succeedsAlways, copyDestinations, isRemote, isNoOpCommand, isPgBackRestCommand, program, type SimpleCommand } from './archive-command.ts';
+export { archiveCommandRefusal, archiveLibraryRefusal, programsOf, commandsOf, destinationsOf, withAssignments, type Destinations, type RemoteDestination } from './user-archive/programs.ts';
+export { ARCHIVE_MOUNT_KINDS, type ArchiveMountKind } from './topology.ts';
 export { parseStandbyNames, bareStandbyNames, type StandbyNames } from './standby-names.ts';
 export { parseBoolean, parseMemory, parseTime } from './conf-values.ts';
 export type { SettingMapping } from './user-settings.ts';

@@ -9,6 +9,7 @@ import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
 import { parseStandbyNames } from './standby-names.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { segmentsFrom } from './wal.ts';
+import { backupToolHooks } from './backup-tools.ts';
 
 /**
  * What each cluster's restores had and reached (the final read reports it), kept beside the
@@ -45,6 +46,8 @@ function lastSetting(lines: readonly string[], name: string): string | undefined
 export function archiveModeOf(cluster: StartedPostgresCluster): { archive: ArchiveMode; how: string } {
   const postgres = cluster.topology.postgres;
   const name = cluster.archive()?.name ?? 'the archive node';
+  const hooks = backupToolHooks(cluster.topology);
+  if (hooks) return hooks.archiveMode(cluster.topology, name);
   if (postgres.backupTool === 'pgbackrest') {
     return { archive: 'archive_command', how: `the primary's archive_command pushes each WAL segment to the pgBackRest repository on ${name} only once the segment is complete` };
   }
@@ -60,7 +63,7 @@ export function archiveModeOf(cluster: StartedPostgresCluster): { archive: Archi
 
 /** The WAL segments the archive holds from the base backup's start on, and the newest of them. */
 export async function walPastBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, latest: string, pgbackrestStart?: string, base = BASE): Promise<{ count: number; last?: string }> {
-  if (cluster.topology.postgres.backupTool === 'pgbackrest') {
+  if (cluster.topology.postgres.backupTool === 'pgbackrest' || backupToolHooks(cluster.topology)) {
     const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
     return segmentsFrom(listing.stdout.split('\n').filter(Boolean), pgbackrestStart);
   }

@@ -7,7 +7,8 @@ import { waitFor } from '../../wait.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import type { RestoreOptions as EngineRestoreOptions } from '../../cluster/engine.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle, REPO, VOLUME_MOUNT, withClient } from './postgres-node.ts';
-import { pgBackRestNode, REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
+import { REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
+import { latestPgBackRestBackup, pgTimestamp, restoreWithPgBackRest } from './pgbackrest-restore.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
 import { archiveModeOf, recordRestore, walPastBackup } from './restore-evidence.ts';
 import { archivedWalDir } from './archive.ts';
@@ -17,6 +18,7 @@ import { BASE, backupsTaken, usableArchive } from './base-backup.ts';
 import { repoint } from './failover.ts';
 import { COMBINED, combineChain } from './incremental.ts';
 import { rebuildAsReplica } from './rejoin.ts';
+import { backupToolHooks } from './backup-tools.ts';
 
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
 const INCOMING = `${VOLUME_MOUNT}/incoming`;
@@ -36,11 +38,6 @@ export interface RestoreOptions extends EngineRestoreOptions {
   into?: Promise<PostgresNodeHandle>;
 }
 
-/** A timestamp PostgreSQL and pgBackRest both read: 2026-11-21 14:45:20.123+00. */
-function pgTimestamp(date: Date): string {
-  return `${date.toISOString().replace('T', ' ').replace('Z', '')}+00`;
-}
-
 /**
  * Point-in-time restore to the end of the archive: a new node in `domain` gets the latest base
  * backup and every archived WAL segment (including the one pg_receivewal was still writing),
@@ -53,9 +50,12 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     throw new ClusterError(`cannot restore into domain '${options.domain}': the topology declares ${cluster.topology.domains.join(', ')}`);
   }
   const pgbackrest = cluster.topology.postgres.backupTool === 'pgbackrest';
+  const hooks = backupToolHooks(cluster.topology);
   // With incremental backups, the chain is combined first (as an operator would, before touching anything).
   const chain = cluster.topology.postgres.incremental ? await combineChain(cluster, archive) : undefined;
-  const backup = pgbackrest
+  const backup = hooks
+    ? await hooks.latestBackup(cluster, archive)
+    : pgbackrest
     ? await latestPgBackRestBackup(archive)
     : { label: chain ? chain.label : (await archive.exec(['bash', '-c', `ls -1 ${BASE} 2>/dev/null | sort | tail -n 1`])).stdout.trim() };
   const latest = backup.label;
@@ -88,7 +88,11 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
   const settings = ["synchronous_standby_names = ''", "primary_conninfo = ''", "primary_slot_name = ''", ...(options.rehearsal ? ["archive_mode = 'off'"] : [])];
-  if (pgbackrest) {
+  let fetched = '';
+  if (hooks) {
+    await hooks.admit(cluster, restored);
+    fetched = await hooks.restore(cluster, archive, restored, backup, settings, options.targetTime ? pgTimestamp(options.targetTime) : undefined);
+  } else if (pgbackrest) {
     await restoreWithPgBackRest(cluster, archive, restored, settings, options.targetTime);
   } else {
     await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime, base);
@@ -98,7 +102,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const source =
     wal.count === 0
       ? `base backup ${latest} alone: the archive on ${archive.name} held no WAL segment after it (${evidence.how})`
-      : `${chain ? chain.description : `base backup ${latest}`} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${until}`;
+      : `${chain ? chain.description : `base backup ${latest}`} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${fetched ? ` (${fetched})` : ''}${until}`;
   return finishRestore(cluster, archive, restored, options, source, fenced, evidence);
 }
 
@@ -121,6 +125,7 @@ export async function startEmptyNode(cluster: StartedPostgresCluster, name: stri
     name,
     image: cluster.image,
     exposedPorts: [PG_PORT],
+    ...backupToolHooks(cluster.topology)?.containerOptions(cluster.topology, 'server'),
     luns: [{ name: 'data', domain, mountPoint: VOLUME_MOUNT, bytes: template.spec.volumeBytes, owner: 'postgres:postgres' }],
   });
   const spec = { name, role: 'primary' as const, domain, volumeBytes: template.spec.volumeBytes, synchronous: false, settings: [] };
@@ -133,28 +138,6 @@ export async function startEmptyNode(cluster: StartedPostgresCluster, name: stri
 function adoptNode(cluster: StartedPostgresCluster, node: PostgresNodeHandle): PostgresNodeHandle {
   cluster.nodes.push(node);
   return node;
-}
-
-/** The label of the newest backup in the pgBackRest repository ('' when there is none), and the WAL segment it starts in. */
-async function latestPgBackRestBackup(archive: PostgresNodeHandle): Promise<{ label: string; start?: string }> {
-  const info = await archive.exec(['pgbackrest', '--stanza=main', 'info', '--output=json']);
-  if (info.exitCode !== 0) return { label: '' };
-  const stanzas = JSON.parse(info.stdout) as Array<{ backup?: Array<{ label: string; archive?: { start?: string } }> }>;
-  const newest = stanzas[0]?.backup?.at(-1);
-  return { label: newest?.label ?? '', ...(newest?.archive?.start ? { start: newest.archive.start } : {}) };
-}
-
-/** pgBackRest restores the latest backup and sets restore_command to fetch WAL from the repository. */
-async function restoreWithPgBackRest(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, settings: string[], target?: Date): Promise<void> {
-  if (!cluster.pgbackrestCa) throw new ClusterError('the cluster has no pgBackRest certificate authority to admit a new node');
-  await pgBackRestNode(restored, cluster.pgbackrestCa, { role: 'pg', repoHost: archive.name }, cluster.topology.postgres.applied.pgbackrest);
-  const type = target ? ['--type=time', `--target=${pgTimestamp(target)}`, '--target-action=promote'] : ['--type=default'];
-  await restored.run(['bash', '-c', 'mkdir -p "$PGDATA" && chmod 700 "$PGDATA" && exec "$@"', 'restore', 'pgbackrest', '--stanza=main', '--target-timeline=latest', ...type, 'restore']);
-  await restored.run([
-    'bash',
-    '-c',
-    `printf "%s\\n" ${settings.map((line) => `"${line}"`).join(' ')} >> ${PGDATA}/postgresql.auto.conf && rm -f ${PGDATA}/standby.signal && fl-sync ${PGDATA}/postgresql.auto.conf`,
-  ]);
 }
 
 /** The base backup and the streamed WAL segments replay can ask for, copied from the repository node. */

@@ -14,6 +14,7 @@ import { startCluster, startNodeContainer, type StartContext } from '../../clust
 import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO } from './postgres-node.ts';
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
+import { backupToolHooks } from './backup-tools.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
 
@@ -37,8 +38,13 @@ async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: St
   const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
   if (!primarySpec) throw new ClusterError('The topology has no primary');
   const pgbackrest = topology.postgres.backupTool === 'pgbackrest';
+  const hooks = backupToolHooks(topology);
   const startContainer = async (node: PostgresNode) =>
-    new PostgresNodeHandle(await startNodeContainer(run, image, node, { name: node.role === 'archive' ? 'repo' : 'data', owner: 'postgres:postgres', ports: [PG_PORT] }), node, password);
+    new PostgresNodeHandle(
+      await startNodeContainer(run, image, node, { name: node.role === 'archive' ? 'repo' : 'data', owner: 'postgres:postgres', ports: [PG_PORT], ...hooks?.containerOptions(topology, node.role === 'archive' ? 'archive' : 'server') }),
+      node,
+      password,
+    );
   // The primary's container starts first and is initialised while the followers' containers
   // start (on a 2-core machine three containers started at once are all up only after about
   // twice the time of one, so the primary would wait for the others). A replica's data directory
@@ -49,7 +55,7 @@ async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: St
     log(`run ${run.id}: initialising primary '${primary.name}' (data checksums)`);
     // Every follower's slot is made as the primary is initialised, reserving WAL from then, before
     // any follower starts: the followers need all of it, from the primary's first start on.
-    const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && archiveStreams(topology)));
+    const slots = topology.postgres.nodes.filter((n) => n.role === 'replica' || (n.role === 'archive' && (archiveStreams(topology) || backupToolHooks(topology)?.reservesSlot(topology))));
     const env = { FL_CONF: serverConf(topology), FL_NODE_CONF: nodeConf(topology, primary.name), FL_SLOTS: slots.map((n) => slotName(n.name)).join(' ') };
     await run.track(primary.run(['fl-pg', 'init-primary'], { env }));
     for (const mapping of topology.postgres.applied.mapped) log(`run ${run.id}: ${mapping.setting} (${mapping.source}) ${mapping.to ? `runs as '${mapping.to}'` : 'is left out'}: ${mapping.why}`);
@@ -67,8 +73,8 @@ async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: St
         run.checkpoint();
       }
       const primary = await primaryReady;
-      // pgBackRest's repository host is set up below, once every node runs.
-      if (pgbackrest && node.role === 'archive') return follower;
+      // pgBackRest's repository host, and a backup tool's behind hooks, are set up below, once every node runs.
+      if ((pgbackrest || hooks) && node.role === 'archive') return follower;
       log(`run ${run.id}: starting '${follower.name}' (${node.role === 'replica' ? 'a standby of the primary' : 'streaming the WAL of the primary'})`);
       await run.track(
         node.role === 'replica'
@@ -92,10 +98,19 @@ async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: St
     ca = await run.track(setUpPgBackRest(handles, primary, topology.postgres.applied.pgbackrest));
     run.checkpoint();
   }
+  let setUpNote: string | undefined;
+  if (hooks) {
+    const archive = followers.find((f) => f.spec.role === 'archive')!;
+    log(`run ${run.id}: setting up ${hooks.name} (backup host '${archive.name}')`);
+    setUpNote = `${hooks.name} set up: ${await run.track(hooks.setUp({ topology, run, nodes: handles, primary, archive, log }))}`;
+    log(`run ${run.id}: ${setUpNote}`);
+    run.checkpoint();
+  }
   await waitForStreaming(primary, streaming, readyTimeoutMs);
   return (readyMs) => {
     const cluster = new StartedPostgresCluster(engine, topology, run, handles, image, readyMs);
     if (ca) cluster.pgbackrestCa = ca;
+    if (setUpNote) cluster.notes.push(setUpNote);
     return cluster;
   };
 }
@@ -151,6 +166,8 @@ export async function pgBackRestNode(
 /** The server's settings, the same on every node (a replica has the primary's, as a clone would). */
 function serverConf(topology: PostgresTopology): string {
   const lines = [`synchronous_commit = '${topology.postgres.synchronousCommit}'`];
+  const hooks = backupToolHooks(topology);
+  if (hooks) lines.push(...hooks.serverConf(topology));
   if (topology.postgres.backupTool === 'pgbackrest') {
     lines.push(
       'archive_mode = on',

@@ -11,7 +11,9 @@ import { applyUserSettings, type AppliedSettings, type UserSetting } from './use
 import { incrementalAfterMs, incrementalAfterSchema, incrementalIssues, INCREMENTAL_TOOL } from './incremental-topology.ts';
 
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
-const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest', INCREMENTAL_TOOL] as const;
+const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest', INCREMENTAL_TOOL, 'archive_command', 'barman'] as const;
+export const ARCHIVE_MOUNT_KINDS = ['nfs-sync', 'nfs-async', 'local'] as const;
+export type ArchiveMountKind = (typeof ARCHIVE_MOUNT_KINDS)[number];
 
 const SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
 const settingsSchema = z
@@ -72,11 +74,11 @@ const postgresSchema = strictObject({
     .optional()
     .meta({ description: '`synchronous_commit` on the primary. Default `on`.' }),
   backupTool: z
-    .enum(BACKUP_TOOLS, { error: (i) => `'backupTool' ${describe(i.input)} is not supported: use 'pg_receivewal', 'pgbackrest' or '${INCREMENTAL_TOOL}'` })
+    .enum(BACKUP_TOOLS, { error: (i) => `'backupTool' ${describe(i.input)} is not supported: use ${BACKUP_TOOLS.map((t) => `'${t}'`).join(', ')}` })
     .optional()
     .meta({
       description:
-        `How the archive node backs up: \`pg_receivewal\` (streamed WAL, base backups by pg_basebackup; the default), \`pgbackrest\` (archive_command to a pgBackRest repository over TLS) or \`${INCREMENTAL_TOOL}\` (PostgreSQL 17 or later: WAL streamed as with pg_receivewal, a full pg_basebackup at \`freshBackupAt\` then \`pg_basebackup --incremental\` ones at \`incrementalAfter\`, with \`summarize_wal = on\`; a restore combines the chain with pg_combinebackup and replays the archive).`,
+        `How the archive node backs up: \`pg_receivewal\` (streamed WAL, base backups by pg_basebackup; the default), \`pgbackrest\` (archive_command to a pgBackRest repository over TLS) \`${INCREMENTAL_TOOL}\` (PostgreSQL 17 or later: WAL streamed as with pg_receivewal, a full pg_basebackup at \`freshBackupAt\` then \`pg_basebackup --incremental\` ones at \`incrementalAfter\`, with \`summarize_wal = on\`; a restore combines the chain with pg_combinebackup and replays the archive), \`archive_command\` (the user's own archive_command or archive_library from \`settings\`, run as written on every server, its destination made real on the archive node: an SSH server for \`host:path\`, a mount of the archive node's volume for a local path, see \`archiveMounts\` and \`archiveScripts\`; base backups by pg_basebackup) or \`barman\` (a Barman server on the archive node: \`barman backup\`, \`barman recover\`, WAL by its streaming archiver and/or barman-wal-archive; see \`barman\`).`,
     }),
   incrementalAfter: incrementalAfterSchema,
   archiveTimeout: z
@@ -93,6 +95,23 @@ const postgresSchema = strictObject({
     }),
   settings: settingsSchema,
   pgbackrest: pgbackrestSchema,
+  archiveMounts: z
+    .record(z.string().regex(/^\/[^\0]*$/, { error: 'an archive mount is an absolute path, e.g. /mnt/server/archivedir' }), z.enum(ARCHIVE_MOUNT_KINDS, { error: (i) => `archive mount kind ${describe(i.input)} is not known: use ${ARCHIVE_MOUNT_KINDS.join(', ')}` }))
+    .optional()
+    .meta({
+      description:
+        "With backupTool `archive_command`: the local paths archive_command copies into, and what each is in the user's world: `nfs-sync` (an NFS mount exported `sync`: a file's data is committed when it is closed; the default), `nfs-async` (exported `async`, or an sshfs-like mount: nothing is committed until fsynced) or `local` (a directory on the server's own disk). nfs-* paths are mounts of the archive node's volume.",
+    }),
+  archiveScripts: z
+    .record(z.string().regex(/^\/[^\0]*$/, { error: 'a script path is absolute, as archive_command names it' }), z.string())
+    .optional()
+    .meta({ description: 'With backupTool `archive_command`: scripts archive_command (or restore_command) runs, by the path the command names, each with its text; installed read-only on every server and run as written.' }),
+  barman: strictObject({
+    conf: z.string().optional().meta({ description: "The text of the user's barman.conf ([barman] section); site paths are mapped to the archive node's volume." }),
+    server: z.string().optional().meta({ description: "The text of the user's server file (one [server] section): its conninfo hosts and ssh_command are mapped to the cluster's nodes." }),
+  })
+    .optional()
+    .meta({ description: 'With backupTool `barman`: the user\'s Barman configuration. Without it, a streaming Barman server (backup_method postgres, streaming_archiver on).' }),
 }).meta({ description: 'A PostgreSQL cluster. A topology has `postgres` or `redis`.' });
 
 type PostgresSection = z.output<typeof postgresSchema>;
@@ -113,8 +132,17 @@ export interface PostgresTopology extends Topology {
     synchronousCommit: SynchronousCommit;
     /** The value for `synchronous_standby_names`, empty when nothing is synchronous. */
     synchronousStandbyNames: string;
-    /** How WAL reaches the archive: streamed (pg_receivewal, also under incremental backups) or pushed to pgBackRest. */
-    backupTool: 'pg_receivewal' | 'pgbackrest';
+    /**
+     * How WAL reaches the archive: streamed (pg_receivewal, also under incremental backups), pushed to
+     * pgBackRest, the user's own archive_command, or Barman.
+     */
+    backupTool: 'pg_receivewal' | 'pgbackrest' | 'archive_command' | 'barman';
+    /** backupTool 'archive_command': what each local path the command copies into is (see the schema). */
+    archiveMounts: Record<string, ArchiveMountKind>;
+    /** backupTool 'archive_command': the scripts the commands run, by path, with their text. */
+    archiveScripts: Record<string, string>;
+    /** backupTool 'barman': the user's barman.conf and server file, as text. */
+    barman: { conf?: string; server?: string };
     /** backupTool 'pg_basebackup-incremental': the full backup is followed by incrementals at these times after it (ms), and restores combine the chain. */
     incremental: { afterMs: number[] } | undefined;
     archiveTimeout: string;
@@ -161,6 +189,15 @@ export const postgresTopologySection: TopologySection<PostgresTopology> = {
       issue(['postgres', 'archiveWal'], `'archiveWal' 'none' applies to a pg_receivewal archive; pgBackRest's repository receives what archive_command pushes`);
     }
     for (const [path, message] of incrementalIssues(postgres, archives.length > 0)) issue(['postgres', ...path], message);
+    if (postgres.archiveMounts && postgres.backupTool !== 'archive_command') issue(['postgres', 'archiveMounts'], `'archiveMounts' needs backupTool 'archive_command' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
+    if (postgres.archiveScripts && postgres.backupTool !== 'archive_command' && postgres.backupTool !== 'barman') issue(['postgres', 'archiveScripts'], `'archiveScripts' needs backupTool 'archive_command' or 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
+    if (postgres.barman && postgres.backupTool !== 'barman') issue(['postgres', 'barman'], `'barman' needs backupTool 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
+    if ((postgres.backupTool === 'archive_command' || postgres.backupTool === 'barman') && archives.length === 0) {
+      issue(['postgres', 'backupTool'], `'backupTool' is '${postgres.backupTool}' but no node has role 'archive' to be the backup host: add one, e.g. {"name": "pg-archive", "role": "archive", "domain": "backup-site"}`);
+    }
+    if (postgres.backupTool === 'archive_command' && archives[0]?.synchronous) {
+      issue(['postgres', 'nodes', postgres.nodes.indexOf(archives[0]), 'synchronous'], `Node '${archives[0].name}' cannot be synchronous with archive_command: it receives WAL by archive_command, not by streaming`);
+    }
     if (postgres.backupTool === 'pgbackrest') {
       if (archives.length === 0) issue(['postgres', 'backupTool'], `'backupTool' is 'pgbackrest' but no node has role 'archive' to hold the repository`);
       if (archives[0]?.synchronous) {
@@ -193,7 +230,7 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
     settings: userSettings(n.settings, `${where}, postgres.nodes '${n.name}' settings`),
   }));
   // Incremental backups stream WAL to the archive as pg_receivewal does: only the base backups differ.
-  const backupTool = postgres.backupTool === 'pgbackrest' ? 'pgbackrest' : 'pg_receivewal';
+  const backupTool = postgres.backupTool === INCREMENTAL_TOOL || postgres.backupTool === undefined ? 'pg_receivewal' : postgres.backupTool;
   const incremental = postgres.backupTool === INCREMENTAL_TOOL ? { afterMs: incrementalAfterMs(postgres.incrementalAfter) } : undefined;
   const applied = prefixed(where, () => applyUserSettings({
     settings: userSettings(postgres.settings, `${where}, postgres.settings`),
@@ -205,6 +242,7 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
       }),
     ),
     backupTool,
+    archiveScripts: postgres.archiveScripts ?? {},
   }));
   const synchronous = nodes.filter((node) => node.synchronous).map((node) => `"${node.name}"`);
   return {
@@ -219,6 +257,9 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
       incremental,
       archiveTimeout: postgres.archiveTimeout ?? '60s',
       archiveWal: postgres.archiveWal ?? 'stream',
+      archiveMounts: postgres.archiveMounts ?? {},
+      archiveScripts: postgres.archiveScripts ?? {},
+      barman: { ...(postgres.barman?.conf !== undefined ? { conf: postgres.barman.conf } : {}), ...(postgres.barman?.server !== undefined ? { server: postgres.barman.server } : {}) },
       nodes,
       applied,
     },

@@ -8,6 +8,7 @@
 import { ConfigError } from '../../errors.ts';
 import { parseBoolean, parseMemory } from './conf-values.ts';
 import { isNoOpCommand, isPgBackRestCommand } from './archive-command.ts';
+import { archiveCommandRefusal, archiveLibraryRefusal } from './user-archive/programs.ts';
 import { bareStandbyNames, parseStandbyNames } from './standby-names.ts';
 
 /** One user setting as it reaches the cluster: its value and where it came from ("postgresql.conf:12"). */
@@ -43,6 +44,10 @@ export interface AppliedSettings {
   /** pgbackrest.conf: lines for [global], for the stanza, and whole further sections. */
   pgbackrest: { global: string[]; stanza: string[]; sections: string[] };
   mapped: SettingMapping[];
+  /** With backupTool 'archive_command' or 'barman': the user's restore_command, run as written by restores. */
+  restoreCommand?: UserSetting;
+  /** With backupTool 'archive_command' or 'barman': the archive_command, archive_library and basic_archive.archive_directory that run as written (the last given). */
+  archive?: { command?: UserSetting; library?: UserSetting; directory?: UserSetting };
 }
 
 /** Settings faultline itself sets, with the reason it keeps its own value. */
@@ -105,7 +110,9 @@ export function applyUserSettings(input: {
   settings: UserSetting[];
   nodes: Array<{ name: string; role: string; settings: UserSetting[] }>;
   pgbackrest: UserPgBackRestOption[];
-  backupTool: 'pg_receivewal' | 'pgbackrest';
+  backupTool: 'pg_receivewal' | 'pgbackrest' | 'archive_command' | 'barman';
+  /** Scripts the user gave for the commands to run (backupTool 'archive_command' or 'barman'), by path. */
+  archiveScripts?: Record<string, string>;
 }): AppliedSettings {
   const mapped: SettingMapping[] = [];
   const refused: string[] = [];
@@ -114,6 +121,10 @@ export function applyUserSettings(input: {
   const all = [...input.settings, ...input.nodes.flatMap((n) => n.settings)];
   const command = all.filter((s) => s.name.toLowerCase() === 'archive_command').at(-1);
   const library = all.filter((s) => s.name.toLowerCase() === 'archive_library').at(-1);
+  // The user's own commands run as written: their archive_command, archive_library and restore_command.
+  const verbatim = input.backupTool === 'archive_command' || input.backupTool === 'barman';
+  let restoreCommand: UserSetting | undefined;
+  const archive: NonNullable<AppliedSettings['archive']> = {};
   const streamedInstead = input.backupTool === 'pg_receivewal' && ((command !== undefined && !isNoOpCommand(command.value)) || (library !== undefined && library.value.trim() !== ''));
 
   const filter = (settings: UserSetting[]): string[] => {
@@ -121,6 +132,18 @@ export function applyUserSettings(input: {
     for (const s of settings) {
       const name = s.name.toLowerCase();
       const where = `${name} = '${s.value}' (${s.source})`;
+      if (verbatim && name === 'restore_command') {
+        restoreCommand = s; // a restore runs it (restore.ts), not a server of the cluster
+        continue;
+      }
+      if (verbatim && (name === 'archive_command' || name === 'archive_library')) {
+        const refusal = name === 'archive_command' ? archiveCommandRefusal(s.value, input.backupTool as 'archive_command' | 'barman', input.archiveScripts ?? {}) : archiveLibraryRefusal(s.value);
+        if (refusal) refused.push(`${where}: ${refusal}`);
+        else lines.push(confLine(name, s.value));
+        archive[name === 'archive_command' ? 'command' : 'library'] = s;
+        continue;
+      }
+      if (verbatim && name === 'basic_archive.archive_directory') archive.directory = s;
       if (name in MANAGED) {
         mapped.push({ setting: name, source: s.source, to: '', why: MANAGED[name]! });
         continue;
@@ -194,7 +217,9 @@ export function applyUserSettings(input: {
           refused.push(`${where}: PostgreSQL reads ${unquoted.map((n) => `${n}`).join(', ')} as a syntax error: double-quote ${unquoted.length === 1 ? 'that name' : 'those names'}, e.g. ${unquoted.map((n) => `"${n}"`).join(', ')}`);
           continue;
         }
-        const unknown = (parseStandbyNames(s.value)?.names ?? []).filter((n) => n !== '*' && !names.some((known) => known.toLowerCase() === n.toLowerCase()));
+        // Barman's receive-wal streams as barman_receive_wal unless its streaming_archiver_name says otherwise.
+        const barmanName = (n: string) => input.backupTool === 'barman' && n.toLowerCase() === 'barman_receive_wal';
+        const unknown = (parseStandbyNames(s.value)?.names ?? []).filter((n) => n !== '*' && !barmanName(n) && !names.some((known) => known.toLowerCase() === n.toLowerCase()));
         if (unknown.length > 0) {
           refused.push(`${where}: ${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} no node of the topology (nodes: ${names.join(', ')}): name the nodes in the topology as your standbys' application_name`);
           continue;
@@ -252,11 +277,11 @@ export function applyUserSettings(input: {
   }
   for (const [section, lines] of extraSections) pgbackrest.sections.push(`[${section}]`, ...lines, '');
   if (input.pgbackrest.length > 0 && input.backupTool !== 'pgbackrest') {
-    refused.push(`pgBackRest options are given (${input.pgbackrest[0]!.source}) but the topology's backupTool is 'pg_receivewal': set "backupTool": "pgbackrest"`);
+    refused.push(`pgBackRest options are given (${input.pgbackrest[0]!.source}) but the topology's backupTool is '${input.backupTool}': set "backupTool": "pgbackrest"`);
   }
 
   if (refused.length > 0) {
     throw new ConfigError(`${refused.length === 1 ? 'A setting' : `${refused.length} settings`} cannot be run in faultline's containers:\n  - ${refused.join('\n  - ')}`);
   }
-  return { server, nodes, pgbackrest, mapped };
+  return { server, nodes, pgbackrest, mapped, ...(restoreCommand ? { restoreCommand } : {}), ...(verbatim ? { archive } : {}) };
 }

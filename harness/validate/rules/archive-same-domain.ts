@@ -40,13 +40,17 @@ export const rule: Rule = {
     if (!archiving(config)) return hits;
     const archiveCommand = setting(config, 'archive_command');
     const local = copyDestinations(archiveCommand.value).filter((destination) => !isRemote(destination));
+    const mounts = { ...(config.topology.postgres.archiveMounts ?? {}), ...(config.archiveMounts ?? {}) };
     for (const destination of local) {
       // archive_command runs in the data directory, so a relative destination is inside it.
       const dir = posix.isAbsolute(destination) ? insideData(destination) : { named: 'archive_command runs in the data directory' };
+      const localMount = Object.keys(mounts).find((path) => posix.isAbsolute(destination) && isInside(destination, path) && mounts[path] === 'local');
       if (dir) {
         hits.push({ message: `archive_command copies WAL to ${quote(destination)}, inside the data directory (${dir.named})`, source: archiveCommand.source });
       } else if (/(^|\/)(pg_wal|pg_xlog)(\/|$)/.test(destination)) {
         hits.push({ message: `archive_command copies WAL to ${quote(destination)}, inside a pg_wal directory`, source: archiveCommand.source });
+      } else if (localMount) {
+        hits.push({ message: `archive_command copies WAL to ${quote(destination)}, on ${quote(localMount)}, which the archive mounts say is the server's own disk: the archive is on the primary's own host`, source: archiveCommand.source });
       } else if (archives.length === 0 && !config.pgbackrest) {
         hits.push({
           message: `archive_command copies WAL to the local path ${quote(destination)} and the topology has no archive node: the archive is on the primary's machine unless that path is mounted from another failure domain`,

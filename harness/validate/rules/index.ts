@@ -4,6 +4,9 @@
 
 import { describeError } from '../../errors.ts';
 import { rule as archiveCommandNoop } from './archive-command-noop.ts';
+import { rule as archiveCommandNoSync } from './archive-command-no-sync.ts';
+import { rule as archiveCommandOverwrite } from './archive-command-overwrite.ts';
+import { rule as archiveCommandUnrunnable } from './archive-command-unrunnable.ts';
 import { rule as archiveModeOff } from './archive-mode-off.ts';
 import { rule as archiveSameDomain } from './archive-same-domain.ts';
 import { rule as archiveStreamedOnly } from './archive-streamed-only.ts';
@@ -36,6 +39,9 @@ export const rules: Rule[] = [
   archiveModeOff,
   archiveStreamedOnly,
   archiveCommandNoop,
+  archiveCommandNoSync,
+  archiveCommandOverwrite,
+  archiveCommandUnrunnable,
   archiveSameDomain,
   archiveTimeoutZero,
   pgbackrestQueueMax,

@@ -18,6 +18,15 @@ export interface UserConfig {
   stanza: string;
   /** The user's topology (or the default one): which nodes exist, their roles and failure domains. */
   topology: PostgresTopology;
+  /**
+   * What each local path archive_command copies into is in the user's world (a path and what is
+   * below it): 'nfs-sync' (an NFS mount exported `sync`: a file is committed when closed; the
+   * assumption for an unlisted path), 'nfs-async' (exported `async`: nothing is committed until
+   * fsynced) or 'local' (the server's own disk). Merged over the topology's archiveMounts.
+   */
+  archiveMounts?: Record<string, 'nfs-sync' | 'nfs-async' | 'local'>;
+  /** The scripts archive_command runs, by the path the command names, with their text. Merged over the topology's archiveScripts. */
+  archiveScripts?: Record<string, string>;
 }
 
 /** Where a finding points: a line of one of the user's files, or a path in the topology. */
@@ -31,6 +40,8 @@ export interface RuleHit {
   /** What was found, naming the setting and its value, e.g. "archive_command is '/bin/true'". */
   message: string;
   source?: Source;
+  /** This hit's severity when it is not the rule's (a danger that depends on something the files do not say). */
+  severity?: Severity;
 }
 
 export interface Rule {
