@@ -62,4 +62,23 @@ export const barmanArchivePowerLoss = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
-export const barmanExperiments = [barmanRestore, barmanArchivePowerLoss];
+/**
+ * The same restore with WAL also pushed by the primary's archive_command, barman-wal-archive over
+ * SSH to the Barman host (as 'barman', under the host name the command uses), beside the synchronous
+ * stream: Barman archives both, and barman recover restores with nothing acknowledged lost.
+ */
+export const barmanWalArchiveRestore = defineExperiment({
+  name: 'barman-wal-archive-restore',
+  description: "barman-wal-archive in archive_command plus Barman's synchronous stream; the primary's volume is lost and barman recover restores it: nothing acknowledged is lost",
+  topology: {
+    ...topology,
+    postgres: { ...topology.postgres, settings: { archive_mode: 'on', archive_command: 'barman-wal-archive backup-host pg %p' } },
+  },
+  workload: { clients: 4, duration: '8s' },
+  freshBackupAt: '500ms',
+  faults: [{ at: '3s', fault: 'volume-loss', target: 'primary' }],
+  recovery: { at: '3500ms', try: ['restore'], restoreDomain: 'san-b' },
+  expect: { maxLostWrites: 0 },
+});
+
+export const barmanExperiments = [barmanRestore, barmanArchivePowerLoss, barmanWalArchiveRestore];

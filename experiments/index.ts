@@ -13,7 +13,7 @@ import healthy from './healthy.ts';
 import { redisExperiments } from './redis.ts';
 import { powerLossExperiments } from './power-loss.ts';
 import { archiveCommandExperiments } from './archive-command.ts';
-import { barmanExperiments } from './barman.ts';
+import { barmanRestore, barmanWalArchiveRestore } from './barman.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -24,7 +24,8 @@ export const experiments: ExperimentDefinition[] = [
   pitrRestorePgBackRest,
   archiveGap,
   ...archiveCommandExperiments,
-  ...barmanExperiments,
+  barmanRestore,
+  barmanWalArchiveRestore,
   ...incrementalExperiments,
   ioStall,
   diskFull,

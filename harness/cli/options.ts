@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, describeError } from '../errors.ts';
 import { didYouMean } from '../schema.ts';
+import { parseDuration } from '../units.ts';
 import { ARCHIVE_MOUNT_KINDS, type ArchiveMountKind } from '../engines/postgres/index.ts';
 
 /** A command: its arguments in, its exit code out. */
@@ -96,4 +97,12 @@ export function pipelineFiles(values: { 'archive-mount'?: string[] | undefined; 
     ...(values['barman-conf'] ? { barmanConf: values['barman-conf'] } : {}),
     ...(values['barman-server'] ? { barmanServer: values['barman-server'] } : {}),
   };
+}
+
+/** A budget option's duration ('90s', '5m'), in ms; a UsageError names the option. */
+export function parseBudget(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) throw new UsageError(`${option} must be a duration like '90s' or '5m', got '${text}'`);
+  return ms;
 }

@@ -7,9 +7,8 @@ import { UsageError } from '../errors.ts';
 import { createProgress } from '../progress.ts';
 import { randomSeed } from '../random.ts';
 import { exitCodeOf, formatSummary, toJUnit } from '../report/index.ts';
-import { parseDuration } from '../units.ts';
 import { rehearsalDefinition, rehearse, type RehearseOptions } from '../validate/index.ts';
-import { checkWritable, parse, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
+import { checkWritable, parse, parseBudget, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
   'faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget DURATION] [--rpo-budget DURATION]\n' +
@@ -26,13 +25,6 @@ export const usage =
   '  --archive-mount PATH=KIND, --archive-script PATH=FILE, --barman-conf FILE, --barman-server FILE   as for validate\n' +
   '  --seed N, --out DIR, --json, --junit FILE   as for run\n' +
   'Exit code: 0 the runbook recovered within budget and every check held; 1 otherwise; 2 bad input; 3 environment error.';
-
-function parseBudget(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseDuration(text);
-  if (ms === undefined || ms <= 0) throw new UsageError(`${option} must be a duration like '90s' or '5m', got '${text}'`);
-  return ms;
-}
 
 export const command: Command = async (args) => {
   const { values } = parse(

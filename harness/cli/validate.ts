@@ -8,19 +8,20 @@ import { DEFAULT_POSTGRES } from '../engines/postgres/index.ts';
 import { createProgress } from '../progress.ts';
 import { didYouMean } from '../schema.ts';
 import { DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
-import { checkWritable, parse, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
+import { checkWritable, parse, parseBudget, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
   'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--postgres-version N] [--seed N]\n' +
   '                   [--archive-mount PATH=KIND…] [--archive-script PATH=FILE…] [--barman-conf FILE] [--barman-server FILE]\n' +
-  '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N]\n' +
+  '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N] [--rpo-budget D]\n' +
   'faultline validate --rules\n\n' +
   'Judges your own backup configuration. Your files are only read.\n' +
   '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
   '  2. drills: real containers run your settings through a primary crash, a power loss under the primary (what it\n' +
   '     never fsynced is gone), a power loss mid-write (a torn page), a failed fsync followed by a crash, the loss of\n' +
   '     its volume and a restore, a failover after the replica fell behind, a stale snapshot, the loss of its\n' +
-  '     failure domain, and an archive outage followed by the loss of the primary. Each drill counts acknowledged,\n' +
+  '     failure domain, an archive outage followed by the loss of the primary, and a power loss of the backup host right\n' +
+  '     after WAL was archived (then a restore rehearsal). Each drill counts acknowledged,\n' +
   '     lost and indeterminate writes and verifies what survived.\n' +
   '  --topology FILE   your nodes and failure domains (JSON, see faultline schema); default: primary, replica and\n' +
   '                    archive, each in a domain of its own\n' +
@@ -34,6 +35,9 @@ export const usage =
   PIPELINE_HELP +
   `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
   '  --no-drills       preflight only (a second or two)\n' +
+  '  --rpo-budget D    the data loss you accept (e.g. 60s): lost writes pass when what they take is within it. A\n' +
+  '                    restore from an archive fed by archive_command loses the segment not yet archived (up to\n' +
+  '                    archive_timeout); without it, no acknowledged write may be lost\n' +
   '  --concurrency N   drills at once (default 2 on a machine with 2 or more cores)\n' +
   '  --seed N          replay the drills of an earlier run\n' +
   '  --out DIR         where validate.json, junit.xml, report.html and the drills\' runs go\n' +
@@ -61,6 +65,7 @@ export const command: Command = async (args) => {
       drill: { type: 'string', multiple: true },
       'no-drills': { type: 'boolean' },
       concurrency: { type: 'string' },
+      'rpo-budget': { type: 'string' },
       rules: { type: 'boolean' },
     },
     'validate',
@@ -98,6 +103,7 @@ export const command: Command = async (args) => {
     ...(values.drill ? { drills: values.drill } : {}),
     noDrills: values['no-drills'] === true,
     ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(values['rpo-budget'] ? { rpoBudgetMs: parseBudget(values['rpo-budget'], '--rpo-budget')! } : {}),
     log,
   });
   log.pause();

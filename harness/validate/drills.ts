@@ -45,8 +45,15 @@ export function withDrillSettings(topology: PostgresTopologySpec, drill: string,
   };
 }
 
-/** The nine drills, built on the user's topology (with their settings in it). */
-export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] {
+/** What the backup host's power loss can be drilled on: tools whose backup host needs nothing restarted after it. */
+const POWER_CYCLED_BACKUP_HOST = ['archive_command', 'barman'];
+
+/**
+ * The drills, built on the user's topology (with their settings in it). With an RPO budget (the
+ * loss the user accepts, e.g. the unarchived tail a restore from an archive_command archive loses),
+ * lost writes pass when the data they take is within it.
+ */
+export function validateDrills(topology: PostgresTopologySpec, options: { rpoBudgetMs?: number } = {}): ValidateDrill[] {
   const nodes = topology.postgres.nodes;
   const primary = nodes.find((n) => n.role === 'primary')!;
   const hasReplica = nodes.some((n) => n.role === 'replica');
@@ -54,7 +61,9 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
   const noReplica = hasReplica ? undefined : 'the topology has no replica to fail over to';
   const noArchive = hasArchive ? undefined : 'the topology has no archive node (role "archive") to restore from';
   const recover: Array<'failover' | 'restore'> = [...(hasReplica ? ['failover' as const] : []), ...(hasArchive ? ['restore' as const] : [])];
-  const base = { topology, expect: { maxLostWrites: 0, restoreMustComplete: true } };
+  const budget = options.rpoBudgetMs;
+  const base = { topology, expect: { maxLostWrites: budget === undefined ? 0 : Number.MAX_SAFE_INTEGER, restoreMustComplete: true, ...(budget !== undefined ? { rpoBudget: budget } : {}) } };
+  const tool = topology.postgres.backupTool ?? 'pg_receivewal';
   const into = restoreDomain(topology);
   const drills: ValidateDrill[] = [
     {
@@ -187,8 +196,22 @@ export function validateDrills(topology: PostgresTopologySpec): ValidateDrill[] 
         recovery: { at: '4s', try: recover, restoreDomain: into },
       },
     },
+    {
+      name: 'backup-power-loss',
+      title: 'the backup host loses power right after WAL was archived; a restore rehearsal proves what the archive kept',
+      unavailable: noArchive ?? (POWER_CYCLED_BACKUP_HOST.includes(tool) ? undefined : `the ${tool} archive's own process (pg_receivewal, pgBackRest's server) is not started again after a power loss here; drilled with archive_command and Barman`),
+      definition: {
+        ...base,
+        name: 'validate-backup-power-loss',
+        description: 'The backup host loses power under load, right after WAL segments were archived: whatever it had not made durable is gone; after the workload a restore rehearsal restores the backup and the archive into a scratch node',
+        workload: { clients: 4, duration: '6s' },
+        freshBackupAt: '300ms',
+        faults: [{ at: '2500ms', fault: 'power-loss', target: 'archive' }],
+        recovery: { at: '4500ms', try: [], rehearseRestore: true, restoreDomain: into },
+      },
+    },
   ];
   return drills;
 }
 
-export const DRILL_NAMES = ['crash', 'power-loss', 'torn-write', 'fsync-error', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage'];
+export const DRILL_NAMES = ['crash', 'power-loss', 'torn-write', 'fsync-error', 'restore', 'lagging-failover', 'stale-snapshot', 'domain-loss', 'archive-outage', 'backup-power-loss'];

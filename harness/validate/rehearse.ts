@@ -33,7 +33,7 @@ export const DEFAULT_SCENARIO = 'domain-loss';
 /** The scenarios a runbook can be rehearsed on: the validate drills that end in a recovery. */
 export function rehearseScenarios(files: UserConfigFiles = {}): string[] {
   return validateDrills(loadUserConfig(files).spec)
-    .filter((d) => d.definition.recovery)
+    .filter((d) => d.definition.recovery?.try.length)
     .map((d) => d.name);
 }
 
@@ -41,7 +41,7 @@ export function rehearseScenarios(files: UserConfigFiles = {}): string[] {
 export function rehearsalDefinition(options: RehearseOptions): ExperimentDefinition {
   if (!options.runbook.trim()) throw new ConfigError("--runbook needs a command, e.g. --runbook './runbooks/restore.sh'");
   const { spec } = loadUserConfig(options);
-  const drills = validateDrills(spec).filter((d) => d.definition.recovery);
+  const drills = validateDrills(spec).filter((d) => d.definition.recovery?.try.length);
   const name = options.scenario ?? DEFAULT_SCENARIO;
   const drill = drills.find((d) => d.name === name);
   if (!drill) {

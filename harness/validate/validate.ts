@@ -31,6 +31,8 @@ export interface ValidateOptions extends UserConfigFiles {
   noDrills?: boolean;
   /** Drills run at once. Default: 2 on a machine with 2 or more cores. */
   concurrency?: number;
+  /** The loss the user accepts: lost writes pass when the data they take is within it. Default: none. */
+  rpoBudgetMs?: number;
   log?: (line: string) => void;
   image?: string;
 }
@@ -98,7 +100,7 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
   const seed = options.seed ?? randomSeed();
   const dir = resolve(options.outDir ?? join('faultline-out', 'validate', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(dir, { recursive: true });
-  const drills = selectDrills(loaded, options.drills);
+  const drills = selectDrills(loaded, options.drills, options.rpoBudgetMs);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   const outcomes = options.noDrills ? [] : await runDrills(drills, loaded, findings, seed, dir, options, log, versions);
   const { verdict, exitCode, note } = validateVerdict(findings, outcomes, options.noDrills === true);
@@ -123,8 +125,8 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
 }
 
 /** The drills named by `--drill` (each must exist), or all of them. */
-function selectDrills(loaded: LoadedUserConfig, names: string[] | undefined): ValidateDrill[] {
-  const all = validateDrills(loaded.spec);
+function selectDrills(loaded: LoadedUserConfig, names: string[] | undefined, rpoBudgetMs: number | undefined): ValidateDrill[] {
+  const all = validateDrills(loaded.spec, rpoBudgetMs === undefined ? {} : { rpoBudgetMs });
   if (!names || names.length === 0) return all;
   return all.filter((d) => names.includes(d.name));
 }

@@ -2,7 +2,9 @@
 // restored with `barman recover` after the primary's volume is lost, WAL streamed synchronously by
 // receive-wal, loses no acknowledged write; Barman's own check is recorded.
 import { describe, expect, it } from 'vitest';
-import { barmanRestore } from '../../experiments/barman.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { barmanRestore, barmanWalArchiveRestore } from '../../experiments/barman.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = { type: string; phase?: string; name?: string; outcome?: string; detail?: string };
@@ -24,14 +26,33 @@ describe('Barman (backupTool barman)', () => {
     expect(requireCheck(result, 'restore-completed').valid).toBe(true);
     // Barman's own opinion, recorded in the result: barman check and verify-backup of the backup the run took.
     const integrity = requireCheck(result, 'integrity');
-    expect(integrity.summary).toContain('barman check + barman verify-backup on pg-archive');
+    expect(integrity.summary).toContain('barman verify-backup (barman check recorded) on pg-archive');
     expect(integrity.valid).toBe(true);
     const runs = (integrity.details as { runs: Array<{ tool: string; node: string; output: string }> }).runs;
     const barman = runs.find((r) => r.node === 'pg-archive')!;
-    expect(barman.output).toMatch(/^\$ barman check main \(exit 0\)\nServer main:\n/);
-    expect(barman.output).toMatch(/receive-wal running: OK/);
     expect(barman.output).toContain(`$ barman verify-backup main ${id} (exit 0)`);
+    expect(barman.output).toMatch(/\$ barman check main \(exit 0: the tool's own opinion, recorded\)\nServer main:\n/);
+    expect(barman.output).toMatch(/receive-wal running: OK/);
     expect(barman.output).toMatch(/backup successfully verified/);
+    expect(result.writes.acknowledged).toBeGreaterThan(500);
+    expect(result.writes.lost).toBe(0);
+    expect(result.verdict).toBe('pass');
+  });
+
+  it('takes WAL pushed by barman-wal-archive over SSH beside the synchronous stream, and barman recover loses nothing', async () => {
+    const result = await run(barmanWalArchiveRestore, 2);
+    const events = historyOf<Event>(result);
+    // The set-up gave the servers SSH to the Barman host as 'barman', under the name the command uses.
+    const setUp = events.find((e) => e.type === 'run' && e.name?.startsWith('barman set up: '))!.name!;
+    expect(setUp).toMatch(/as server 'pg'/);
+    expect(setUp).toMatch(/SSH on pg-archive .* for barman from pg-primary; their known_hosts list pg-archive's key as pg-archive, backup-host/);
+    // Barman's log shows segments the primary pushed with put-wal (barman-wal-archive's remote end).
+    const log = readFileSync(join(result.dir, 'logs', 'pg-archive', 'barman.log'), 'utf8');
+    expect(log).toMatch(/Received file '[0-9A-F]{24}' with checksum '[0-9a-f]+' by put-wal for server 'pg'/);
+    const restore = events.find((e) => e.type === 'recovery' && e.name === 'restore' && e.phase === 'end')!;
+    expect(restore.outcome).toBe('ok');
+    expect(restore.detail).toMatch(/barman recover --target-tli latest of backup \d{8}T\d{6} on pg-archive/);
+    expect(requireCheck(result, 'archive-continuity').valid).toBe(true);
     expect(result.writes.acknowledged).toBeGreaterThan(500);
     expect(result.writes.lost).toBe(0);
     expect(result.verdict).toBe('pass');

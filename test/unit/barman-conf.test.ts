@@ -129,8 +129,12 @@ describe('readBarmanVerify', () => {
   it("is damage when pg_verifybackup, through verify-backup, finds the backup's files wrong", () => {
     expect(readBarmanVerify(checkOk, { exitCode: 1, output: 'pg_verifybackup: error: "base/5/1259" has size 0 on disk but size 8192 in the manifest' }).verdict).toBe('damaged');
   });
-  it('cannot tell when barman check fails, and says which check', () => {
-    const reading = readBarmanVerify({ exitCode: 1, output: 'Server main:\n\tPostgreSQL: OK\n\treceive-wal running: FAILED (See the Barman log file for more details)' }, { exitCode: 0, output: 'backup successfully verified' });
+  it("keeps a failed barman check (configuration, policy) out of the verdict when verify-backup verified the backup", () => {
+    const failedCheck = { exitCode: 1, output: 'Server main:\n\tminimum redundancy requirements: FAILED (have 0 backups, expected at least 1)' };
+    expect(readBarmanVerify(failedCheck, { exitCode: 0, output: 'backup successfully verified' })).toEqual({ verdict: 'ok' });
+  });
+  it('cannot tell when there is no verification and barman check fails, and says which check', () => {
+    const reading = readBarmanVerify({ exitCode: 1, output: 'Server main:\n\tPostgreSQL: OK\n\treceive-wal running: FAILED (See the Barman log file for more details)' }, undefined);
     expect(reading.verdict).toBe('unknown');
     expect(reading.why).toMatch(/receive-wal running: FAILED/);
   });

@@ -2,7 +2,7 @@
 // host) is set up, what every server's archive settings are, how a base backup is taken and
 // restored, where archived WAL lies, and how the archive follows a new primary. The built-in tools
 // (pg_receivewal, pgBackRest, incremental pg_basebackup) are still written inline where each step
-// happens; a tool added since is a folder of its own (archive-command/, barman/) behind these hooks,
+// happens; a tool added since is a folder of its own (user-archive/, barman/) behind these hooks,
 // listed in backup-tools.ts.
 
 import type { PostgresNodeHandle } from './postgres-node.ts';

@@ -8,6 +8,8 @@ import { describeValue as describe, didYouMean, strictObject } from '../../schem
 import { nodeFields, prefixed, roleField, scalar, settingValue, validateTopologyWith, volumeBytesOf, type NodeRole, type Topology, type TopologySection } from '../../cluster/topology.ts';
 import { DEFAULT_POSTGRES, POSTGRES_VERSIONS, supportedPostgresText } from './versions.ts';
 import { applyUserSettings, type AppliedSettings, type UserSetting } from './user-settings.ts';
+import { barmanConfIssues } from './barman/conf.ts';
+import { walArchiveOf } from './barman/wal-archive.ts';
 import { incrementalAfterMs, incrementalAfterSchema, incrementalIssues, INCREMENTAL_TOOL } from './incremental-topology.ts';
 
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
@@ -192,6 +194,11 @@ export const postgresTopologySection: TopologySection<PostgresTopology> = {
     if (postgres.archiveMounts && postgres.backupTool !== 'archive_command') issue(['postgres', 'archiveMounts'], `'archiveMounts' needs backupTool 'archive_command' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
     if (postgres.archiveScripts && postgres.backupTool !== 'archive_command' && postgres.backupTool !== 'barman') issue(['postgres', 'archiveScripts'], `'archiveScripts' needs backupTool 'archive_command' or 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
     if (postgres.barman && postgres.backupTool !== 'barman') issue(['postgres', 'barman'], `'barman' needs backupTool 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
+    if (postgres.barman && postgres.backupTool === 'barman') {
+      const command = postgres.settings?.['archive_command'];
+      const pushed = walArchiveOf(typeof command === 'object' ? String(command.value) : command === undefined ? undefined : String(command)) !== undefined;
+      for (const why of barmanConfIssues(postgres.barman, pushed)) issue(['postgres', 'barman'], why);
+    }
     if ((postgres.backupTool === 'archive_command' || postgres.backupTool === 'barman') && archives.length === 0) {
       issue(['postgres', 'backupTool'], `'backupTool' is '${postgres.backupTool}' but no node has role 'archive' to be the backup host: add one, e.g. {"name": "pg-archive", "role": "archive", "domain": "backup-site"}`);
     }

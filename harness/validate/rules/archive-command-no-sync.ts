@@ -5,7 +5,7 @@
 
 import { posix } from 'node:path';
 import { copiesOf, renamedBy, type Copy } from './archive-copies.ts';
-import { madeDurable } from './archive-durability.ts';
+import { entryDurable, madeDurable } from './archive-durability.ts';
 import { activeArchiveCommand, describeDestination, describeStep, mountsOf, once, scriptsOf, sourceOf } from './archive-rule-support.ts';
 import { readSteps } from './archive-steps.ts';
 import { isInside, quote } from './settings.ts';
@@ -40,9 +40,24 @@ export const rule: Rule = {
     const copies = copiesOf(steps);
     const hits: RuleHit[] = [];
     for (const copy of copies) {
-      if (renamedBy(steps, copies, copy) || madeDurable(steps, copy)) continue;
+      if (renamedBy(steps, copies, copy)) continue; // judged by the rename that puts it in place
       // A temporary file made durable before it was renamed into place counts for the rename.
-      if (copies.some((earlier) => renamedBy(steps, copies, earlier) === copy && madeDurable(steps, earlier))) continue;
+      const dataDurable = madeDurable(steps, copy) || copies.some((earlier) => renamedBy(steps, copies, earlier) === copy && madeDurable(steps, earlier));
+      if (dataDurable) {
+        // The data is durable; the new name in its directory is too only once that directory is synced
+        // (or the mount commits it: an NFS export given as sync).
+        const local = copy.remote ? undefined : kindOf(copy, config);
+        if (!entryDurable(steps, copy) && !(local?.kind === 'nfs-sync' && local.given)) {
+          const step = steps[copy.step]!;
+          const dir = posix.dirname(copy.file);
+          hits.push({
+            message: `${step.file ? `the script ${step.file} that archive_command runs` : 'archive_command'} makes the copy by ${describeStep(step)} durable but not the directory entry that names it: POSIX lets a power loss take a new name back (faultline's backup-power-loss drill does; ext4 and XFS usually commit it with the next fsync), and PostgreSQL has already recycled the segment: sync the directory after it (${copy.remote ? `ssh ${copy.remote.host} sync ${dir}` : `sync ${dir}`})`,
+            source: sourceOf(step, active.source),
+            severity: 'warning',
+          });
+        }
+        continue;
+      }
       const step = steps[copy.step]!;
       const by = `${step.file ? `the script ${step.file} that archive_command runs` : 'archive_command'} copies WAL with ${describeStep(step)}`;
       const source = sourceOf(step, active.source);

@@ -36,3 +36,23 @@ export function madeDurable(steps: Step[], copy: Copy): boolean {
   }
   return false;
 }
+
+/** Whether the directory entry naming the copy is made durable after it: sync of its directory, a plain sync, or sync -f of a path on its file system (the directory, one above it, or a file in it). */
+export function entryDurable(steps: Step[], copy: Copy): boolean {
+  const dir = posix.dirname(normal(copy.file));
+  for (let s = copy.step + 1; s < steps.length; s++) {
+    const step = steps[s]!;
+    if (s === copy.step + 1 && step.after === '||') continue;
+    if (!sameHost(step.remote, copy.remote)) continue;
+    const name = program(step);
+    if (name !== 'sync' && name !== 'fsync') continue;
+    const options = step.words.slice(1).filter((w) => w.startsWith('-'));
+    const operands = step.words.slice(1).filter((w) => !w.startsWith('-'));
+    if (name === 'sync' && operands.length === 0) return true;
+    const fileSystem = options.some((o) => o === '--file-system' || /^-[a-z]*f/.test(o));
+    // sync -f syncs the whole file system of its operand: the directory itself, one above it, or a file in it.
+    const covers = (path: string) => path === dir || (fileSystem && ((dir + '/').startsWith(path + '/') || path.startsWith(dir + '/')));
+    if (operands.some((p) => covers(normal(p).replace(/\/+$/, '')))) return true;
+  }
+  return false;
+}

@@ -16,7 +16,9 @@ export const rule: Rule = {
     const names = setting(config, 'synchronous_standby_names');
     const parsed = parseStandbyNames(names.value);
     if (!parsed) return [];
-    const known = config.topology.postgres.nodes.map((node) => node.name.toLowerCase());
+    // Barman's receive-wal on the archive node streams as barman_receive_wal (its streaming_archiver_name).
+    const barman = config.topology.postgres.backupTool === 'barman' ? ['barman_receive_wal'] : [];
+    const known = [...config.topology.postgres.nodes.map((node) => node.name.toLowerCase()), ...barman];
     const nodes = config.topology.postgres.nodes.map((node) => node.name).join(', ');
     return parsed.names
       .filter((name) => name !== '*' && !known.includes(name.toLowerCase()))

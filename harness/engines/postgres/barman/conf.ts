@@ -24,6 +24,8 @@ export interface BarmanSite {
   pgBin: string;
   /** WAL pushed by barman-wal-archive (archiver = on) can run (SSH from the servers to the Barman host). */
   walArchive?: boolean;
+  /** The server name barman-wal-archive pushes to: the server's name when the user gives no server file. */
+  serverName?: string;
 }
 
 /** An option of the user's that runs with another value here ('' to: left out). */
@@ -110,7 +112,7 @@ export function barmanConf(texts: { conf?: string; server?: string }, site: Barm
   const serverSection = servers.filter((s) => s.name !== 'barman');
   if (serverSection.length > 1) refusals.push(`the configuration has ${serverSection.length} servers (${serverSection.map((s) => `[${s.name}]`).join(', ')}): faultline backs up one cluster, so give one server section`);
   const user = serverSection[0];
-  const server = user?.name ?? DEFAULT_SERVER;
+  const server = user?.name ?? site.serverName ?? DEFAULT_SERVER;
   if (!/^[A-Za-z0-9_.-]+$/.test(server)) refusals.push(`server name [${server}] is not one Barman accepts (letters, digits, '_', '.', '-')`);
   const dirs = `${home}/${server}`;
   const from = (where: string, o: IniOption) => `${where} line ${o.line}`;
@@ -180,6 +182,7 @@ export function barmanConf(texts: { conf?: string; server?: string }, site: Barm
       ['backup_method', 'postgres'],
       ['streaming_archiver', 'on'],
       ['slot_name', site.slot],
+      ...(site.walArchive ? [['archiver', 'on'] as [string, string]] : []),
       // A drill cannot wait for a spread checkpoint (checkpoint_timeout × completion target).
       ['immediate_checkpoint', 'true'],
     );
@@ -206,9 +209,9 @@ export function barmanConf(texts: { conf?: string; server?: string }, site: Barm
 }
 
 /** Why the user's Barman files cannot run here ([] when they can): for topology validation, which knows no node yet. */
-export function barmanConfIssues(texts: { conf?: string; server?: string }): string[] {
+export function barmanConfIssues(texts: { conf?: string; server?: string }, walArchive = false): string[] {
   try {
-    barmanConf(texts, { repo: '/repo', primary: 'primary', archive: 'archive', slot: 'archive', synchronous: false, pgBin: '/usr/bin' });
+    barmanConf(texts, { repo: '/repo', primary: 'primary', archive: 'archive', slot: 'archive', synchronous: false, pgBin: '/usr/bin', walArchive });
     return [];
   } catch (error) {
     if (error instanceof BarmanConfRefusal) return error.refusals;

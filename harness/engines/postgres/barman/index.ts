@@ -14,13 +14,18 @@ import { barmanRestore } from './recover.ts';
 import { setUpBarman } from './setup.ts';
 import { archiveSpec, clusterConf } from './site.ts';
 import { verifyWithBarman } from './verify.ts';
+import { topologyWalArchive } from './wal-archive.ts';
+import { admitSsh } from '../user-archive/ssh.ts';
 
 export { barmanConf, barmanConfIssues, BarmanConfRefusal, type BarmanConf, type BarmanSite } from './conf.ts';
 
 export const barmanTool: BackupToolHooks = {
   name: 'barman',
-  // The Barman host answers to its own name: nothing more from the start.
-  containerOptions: () => ({}),
+  // The Barman host answers to the name barman-wal-archive uses, when the user's command runs it.
+  containerOptions: (topology, role) => {
+    const pushed = topologyWalArchive(topology);
+    return role === 'archive' && pushed && !topology.postgres.nodes.some((n) => n.name === pushed.host) ? { aliases: [pushed.host] } : {};
+  },
   // WAL reaches Barman by receive-wal's stream: the servers archive nothing of faultline's (a user's
   // archive_command, for barman-wal-archive, is applied from their settings as written).
   serverConf: () => [],
@@ -31,8 +36,10 @@ export const barmanTool: BackupToolHooks = {
   },
   setUp: setUpBarman,
   archiveMode: barmanArchiveMode,
-  // Streaming needs nothing on a restored server: its WAL is fetched on the Barman host.
-  admit: async () => {},
+  // A restored server pushes WAL with barman-wal-archive once promoted: it gets the servers' key.
+  admit: async (cluster, node) => {
+    if (topologyWalArchive(cluster.topology)) await admitSsh(cluster.archive()!, node);
+  },
   walDir: (topology) => {
     const conf = clusterConf(topology, 'primary');
     return walsDirectory(conf.home, conf.server);

@@ -10,6 +10,8 @@ import { barman, barmanOk, said } from './command.ts';
 import { BARMAN_CONF, BARMAN_CONF_DIR, renderBarmanFiles, serverFile, type BarmanConf } from './conf.ts';
 import { CRON_INTERVAL_S, startCron, startReceiveWal, waitForReceiveWal } from './processes.ts';
 import { clusterConf, describeMappings } from './site.ts';
+import { topologyWalArchive } from './wal-archive.ts';
+import { trustSsh } from '../user-archive/ssh.ts';
 
 /** Writes the two configuration files (as root: they are the host's, in /etc). */
 export async function writeConf(archive: PostgresNodeHandle, conf: BarmanConf): Promise<void> {
@@ -30,10 +32,20 @@ export async function barmanCheck(archive: PostgresNodeHandle, conf: BarmanConf)
   return { exitCode: record.exitCode, output, line };
 }
 
-export async function setUpBarman({ topology, primary, archive }: BackupToolSetUp): Promise<string> {
+export async function setUpBarman({ topology, primary, archive, nodes }: BackupToolSetUp): Promise<string> {
+  const sshParts: string[] = [];
   const conf = clusterConf(topology, primary.name);
   await writeConf(archive, conf);
   await archive.run(['bash', '-c', `set -e; umask 077; printf '*:*:*:postgres:%s\\n*:*:replication:postgres:%s\\n' "$FL_PASSWORD" "$FL_PASSWORD" >"$HOME/.pgpass"; mkdir -p "$0"`, conf.home]);
+  const pushed = topologyWalArchive(topology);
+  if (pushed) {
+    // barman-wal-archive logs in as its user (barman by default) and runs barman put-wal: that
+    // account is the one Barman runs as here (the volume's owner), under the name the command uses.
+    await archive.run(['bash', '-c', 'set -e; u="$0"; id "$u" >/dev/null 2>&1 || useradd -M -d /var/lib/barman -s /bin/bash "$u"; [ "$u" = postgres ] || usermod -o -u "$(id -u postgres)" -g postgres "$u"', pushed.user], { user: 'root' });
+    const aliases = pushed.host === archive.name ? [] : [pushed.host];
+    const servers = nodes.filter((n) => n.spec.role !== 'archive');
+    sshParts.push(await trustSsh({ server: archive, users: [pushed.user], aliases, clients: servers }));
+  }
   const version = (await barmanOk(archive, ['--version'])).stdout.trim().split(' ')[0];
   const parts = [`Barman ${version} on ${archive.name} backs up ${primary.name} as server '${conf.server}' (barman_home ${conf.home})`];
   if (conf.streaming) {
@@ -52,5 +64,5 @@ export async function setUpBarman({ topology, primary, archive }: BackupToolSetU
   // What the set-up made is durable, as on a Barman host that has run for a long time: a power loss
   // then takes only what Barman itself did not make durable since (barman_home's own entry included).
   await archive.run(['fl-sync', conf.home], { user: 'root' });
-  return parts.join('; ');
+  return [...parts, ...sshParts].join('; ');
 }

@@ -6,6 +6,7 @@ import { REPO } from '../postgres-node.ts';
 import { slotName } from '../start-cluster.ts';
 import type { PostgresTopology } from '../topology.ts';
 import { barmanConf, BarmanConfRefusal, type BarmanConf } from './conf.ts';
+import { topologyWalArchive } from './wal-archive.ts';
 
 /** The archive node of a topology (validation made sure a barman topology has one). */
 export function archiveSpec(topology: PostgresTopology): PostgresTopology['postgres']['nodes'][number] {
@@ -18,7 +19,16 @@ export function archiveSpec(topology: PostgresTopology): PostgresTopology['postg
 export function clusterConf(topology: PostgresTopology, primary: string): BarmanConf {
   const archive = archiveSpec(topology);
   try {
-    return barmanConf(topology.postgres.barman, { repo: REPO, primary, archive: archive.name, slot: slotName(archive.name), synchronous: archive.synchronous, pgBin: `/usr/lib/postgresql/${topology.postgres.version}/bin` });
+    const pushed = topologyWalArchive(topology);
+    return barmanConf(topology.postgres.barman, {
+      repo: REPO,
+      primary,
+      archive: archive.name,
+      slot: slotName(archive.name),
+      synchronous: archive.synchronous,
+      pgBin: `/usr/lib/postgresql/${topology.postgres.version}/bin`,
+      ...(pushed ? { walArchive: true, serverName: pushed.server } : {}),
+    });
   } catch (error) {
     if (error instanceof BarmanConfRefusal) throw new ConfigError(`postgres.barman: ${error.refusals.join('; ')}`, { cause: error });
     throw new ConfigError(`postgres.barman: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

@@ -7,7 +7,7 @@
 // server's own volume (local). Base backups are taken with pg_basebackup; a restore runs the user's
 // restore_command as written, or copies the archived segments itself.
 
-import { ClusterError } from '../../../errors.ts';
+import { ClusterError, describeError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
 import type { BackupToolHooks, BackupToolSetUp } from '../backup-tool.ts';
 import { takePgBaseBackup } from '../base-backup.ts';
@@ -52,6 +52,14 @@ async function prepareServer(plan: ArchivePlan, node: PostgresNodeHandle, archiv
 
 /** Switches a WAL segment on the primary and waits until it is in the backup host's site directory: the user's command works here. */
 async function proveArchiving(primary: PostgresNodeHandle, archive: PostgresNodeHandle): Promise<string> {
+  return waitForArchived(primary, archive).catch(async (error: unknown) => {
+    // What the command itself said when it failed, from the server's log.
+    const said = await primary.exec(['bash', '-c', "grep -v -E 'LOG:  archive command failed|DETAIL:  The failed archive command was|WARNING:  archiving write-ahead log' /var/log/faultline/postgresql.log | grep -v -E '^[0-9]{4}-' | tail -n 3"]);
+    throw new ClusterError(`${describeError(error)}; the command's last words: ${said.stdout.trim().split('\n').join(' / ') || '(none)'}`);
+  });
+}
+
+async function waitForArchived(primary: PostgresNodeHandle, archive: PostgresNodeHandle): Promise<string> {
   await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-check')");
   const segment = await primary.psql('SELECT pg_walfile_name(pg_switch_wal())');
   const started = performance.now();

@@ -55,7 +55,8 @@ export async function trustSsh(options: { server: PostgresNodeHandle; users: str
     [
       'bash',
       '-c',
-      'set -e; for u in "$@"; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"; usermod -p "*" "$u"; ' +
+      // A system account the command names (Debian's 'backup' has /usr/sbin/nologin) gets a shell: the command logs in as it.
+      'set -e; for u in "$@"; do id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u"; usermod -p "*" -s /bin/bash "$u"; ' +
         'h=$(getent passwd "$u" | cut -d: -f6); mkdir -p "$h/.ssh"; grep -qxF "$FL_KEY" "$h/.ssh/authorized_keys" 2>/dev/null || echo "$FL_KEY" >>"$h/.ssh/authorized_keys"; ' +
         'chown -R "$u:" "$h/.ssh"; chmod 700 "$h/.ssh"; chmod 600 "$h/.ssh/authorized_keys"; done',
       'trust',
