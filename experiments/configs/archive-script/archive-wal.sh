@@ -13,4 +13,5 @@ fi
 cp "$1" "$ARCHIVE/$2.tmp"
 sync "$ARCHIVE/$2.tmp"
 mv "$ARCHIVE/$2.tmp" "$ARCHIVE/$2"
-sync -f "$ARCHIVE/$2"
+# A new name is durable only once its directory is: sync the directory that holds it.
+sync "$ARCHIVE"

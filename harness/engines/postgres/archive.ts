@@ -117,7 +117,9 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
     return { node, error: 'it receives no WAL (archiveWal none: what an archive_command that copies nothing leaves), only base backups' };
   }
   try {
-    const switched = await archiveCurrentSegment(cluster, 15_000);
+    // An archive a tool's own schedule feeds (barman cron moving what receive-wal finished) or
+    // archive_command retries (every 60 s after three failures) may lag: it is given longer.
+    const switched = await archiveCurrentSegment(cluster, backupToolHooks(cluster.topology) ? 45_000 : 15_000);
     const { timeline, history, segmentBytes } = await timelineOf(cluster.primary());
     const through = parseSegmentName(switched.segment, segmentBytes)!.segment;
     const holes = findArchiveHoles(timeline, history, await archivedFiles(cluster, archive), segmentBytes, through);

@@ -6,7 +6,7 @@ import type { ArchiveMode, RestoreEvidence } from '../../history/final-state.ts'
 import { archivedWalDir } from './archive.ts';
 import { BASE } from './base-backup.ts';
 import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
-import { parseStandbyNames } from './standby-names.ts';
+import { commitsWaitFor } from './standby-names.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { segmentsFrom } from './wal.ts';
 import { backupToolHooks } from './backup-tools.ts';
@@ -27,16 +27,6 @@ export function recordRestore(cluster: StartedPostgresCluster, evidence: Restore
   return evidence;
 }
 
-/** The last value a list of postgresql.conf lines gives `name` (undefined when none does). */
-function lastSetting(lines: readonly string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (const line of lines) {
-    const match = new RegExp(`^\\s*${name}\\s*=\\s*'((?:[^']|'')*)'`, 'i').exec(line);
-    if (match) value = match[1]!.replace(/''/g, "'");
-  }
-  return value;
-}
-
 /**
  * How WAL reaches the backup repository, from the cluster's settings: pgBackRest's archive_command
  * (a segment once it is complete), nothing (archiveWal 'none'), or pg_receivewal's stream, which
@@ -52,10 +42,7 @@ export function archiveModeOf(cluster: StartedPostgresCluster): { archive: Archi
     return { archive: 'archive_command', how: `the primary's archive_command pushes each WAL segment to the pgBackRest repository on ${name} only once the segment is complete` };
   }
   if (postgres.archiveWal === 'none') return { archive: 'none', how: `${name} receives no WAL, only base backups, as behind an archive_command that copies nothing` };
-  const lines = [`synchronous_standby_names = '${postgres.synchronousStandbyNames.replace(/'/g, "''")}'`, `synchronous_commit = '${postgres.synchronousCommit}'`, ...postgres.applied.server];
-  const standbys = parseStandbyNames(lastSetting(lines, 'synchronous_standby_names') ?? '');
-  const commit = (lastSetting(lines, 'synchronous_commit') ?? 'on').toLowerCase();
-  const waited = standbys !== undefined && !['off', 'local'].includes(commit) && standbys.names.some((n) => n.toLowerCase() === name.toLowerCase()) && standbys.count >= standbys.names.length;
+  const waited = commitsWaitFor(name, { synchronousStandbyNames: postgres.synchronousStandbyNames, synchronousCommit: postgres.synchronousCommit, lines: postgres.applied.server });
   return waited
     ? { archive: 'synchronous', how: `pg_receivewal on ${name} streams the WAL as a synchronous standby every commit waits for` }
     : { archive: 'streamed', how: `pg_receivewal on ${name} streams the WAL, and commits do not wait for it` };

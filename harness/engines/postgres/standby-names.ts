@@ -54,3 +54,26 @@ function splitNames(list: string): Array<{ name: string; quoted: boolean }> {
   return names;
 }
 
+
+/** The last value a list of postgresql.conf lines gives `name` (undefined when none does). */
+function lastSetting(lines: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (const line of lines) {
+    const match = new RegExp(`^\\s*${name}\\s*=\\s*'((?:[^']|'')*)'`, 'i').exec(line);
+    if (match) value = match[1]!.replace(/''/g, "'");
+  }
+  return value;
+}
+
+/**
+ * Whether every commit waits for the standby that connects as `applicationName`, by the settings the
+ * servers run with (faultline's, then the user's `lines`): synchronous_standby_names names it and its
+ * count needs every name ('*' or a quorum may be met without it), and synchronous_commit waits.
+ */
+export function commitsWaitFor(applicationName: string, settings: { synchronousStandbyNames: string; synchronousCommit: string; lines: readonly string[] }): boolean {
+  const lines = [`synchronous_standby_names = '${settings.synchronousStandbyNames.replace(/'/g, "''")}'`, `synchronous_commit = '${settings.synchronousCommit}'`, ...settings.lines];
+  const standbys = parseStandbyNames(lastSetting(lines, 'synchronous_standby_names') ?? '');
+  const commit = (lastSetting(lines, 'synchronous_commit') ?? 'on').toLowerCase();
+  const name = applicationName.toLowerCase();
+  return standbys !== undefined && !['off', 'local'].includes(commit) && standbys.names.some((n) => n.toLowerCase() === name) && standbys.count >= standbys.names.length;
+}

@@ -31,7 +31,7 @@ export const rule: Rule = {
   title: 'archive_command does not make the copy durable',
   reason:
     'PostgreSQL recycles a WAL segment as soon as archive_command exits 0, so a copy still in the archive host\'s page cache is lost with that host\'s power, and the archive has a hole that ends point-in-time recovery there.',
-  fix: 'Make the copy durable before the command exits 0: rsync --fsync (rsync 3.2.4 or later), sync FILE after cp (coreutils 8.24 or later; plain sync otherwise), ssh HOST sync FILE after scp, dd conv=fsync, or archive with pgBackRest archive-push or barman-wal-archive, which sync on the repository\'s side.',
+  fix: 'Make the copy and its name durable before the command exits 0: sync FILE DIR after cp (the file and the directory that names it; coreutils 8.24 or later, plain sync otherwise), rsync --fsync (rsync 3.2.4 or later) then ssh HOST sync DIR, ssh HOST sync FILE DIR after scp, dd conv=fsync then a sync of the directory, or archive with pgBackRest archive-push or barman-wal-archive, which sync on the repository\'s side.',
   docs: 'https://www.postgresql.org/docs/current/continuous-archiving.html#BACKUP-ARCHIVING-WAL',
   check: (config) => {
     const active = activeArchiveCommand(config);

@@ -1,10 +1,13 @@
 // The archive_command rules a drill cannot show in seconds: archive-command-overwrite (nothing
 // refuses an existing file), archive-command-no-sync (nothing makes the copy durable, by where it
 // goes: a remote host, an NFS mount exported sync or async, the server's own disk) and
-// archive-command-unrunnable (a program the drills cannot run). Each on configurations written to
-// files and read by validate's own parser; each fires on the dangerous forms and is silent on the
-// safe ones, including PostgreSQL's documentation example made durable, rsync with
-// --ignore-existing --fsync, pgBackRest and Barman, and a script whose text the user gave.
+// archive-command-unrunnable (a program the drills cannot run). archive-command-no-sync also warns
+// when the copy's data is made durable but the directory entry naming it is not (no sync of that
+// directory, no plain sync, no sync -f on its file system): a power loss can take the new name back.
+// Each on configurations written to files and read by validate's own parser; each fires on the
+// dangerous forms and is silent on the safe ones, including PostgreSQL's documentation example made
+// durable (the file and its directory synced), rsync with --ignore-existing --fsync and a sync of the
+// directory on the backup host, pgBackRest and Barman, and a script whose text the user gave.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +16,11 @@ import { defaultTopology, validatePostgresTopology } from '../../../harness/engi
 import { parsePostgresqlConf } from '../../../harness/validate/postgresql-conf.ts';
 import { rules, runPreflight } from '../../../harness/validate/rules/index.ts';
 import { copiesOf } from '../../../harness/validate/rules/archive-copies.ts';
-import { madeDurable } from '../../../harness/validate/rules/archive-durability.ts';
+import { entryDurable, madeDurable } from '../../../harness/validate/rules/archive-durability.ts';
 import { guarded } from '../../../harness/validate/rules/archive-guard.ts';
 import { readSteps } from '../../../harness/validate/rules/archive-steps.ts';
 import type { Finding, UserConfig } from '../../../harness/validate/rules/types.ts';
+import { SCRIPT as DRILL_SCRIPT } from '../../../experiments/archive-command.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-archive-rules-'));
 let files = 0;
@@ -58,10 +62,10 @@ function one(id: string, command: string, severity: string, message: RegExp, opt
 }
 
 const DOCS_EXAMPLE = 'test ! -f /mnt/server/archivedir/%f && cp %p /mnt/server/archivedir/%f';
-/** Safe of both: the brief's own examples. */
+/** Safe of both: the brief's own examples, each syncing the directory that names the copy too. */
 const SAFE_COMMANDS = [
-  `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f`,
-  'rsync -a --ignore-existing --fsync %p backup@backup-host:/srv/wal/%f',
+  `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f /mnt/server/archivedir`,
+  'rsync -a --ignore-existing --fsync %p backup@backup-host:/srv/wal/%f && ssh backup@backup-host sync /srv/wal',
   'pgbackrest --stanza=main archive-push %p',
   'barman-wal-archive backup-host pg %p',
 ];
@@ -199,26 +203,74 @@ describe('archive-command-no-sync', () => {
     one(id, command, 'warning', /nothing syncs it: durable only if '\/mnt\/wal' is an NFS mount exported 'sync'/);
   });
 
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  /** The directory-entry warning: the copy named, and `sync DIR` (or `ssh HOST sync DIR`) suggested. */
+  const ENTRY = (step: string, suggestion: string) =>
+    new RegExp(`^archive_command makes the copy by '${escape(step)}' durable but not the directory entry that names it: POSIX lets a power loss take a new name back.*sync the directory after it \\(${escape(suggestion)}\\)$`);
+
+  it.each([
+    ['sync FILE', `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f`, 'cp %p /mnt/server/archivedir/%f', 'sync /mnt/server/archivedir'],
+    ['sync on the next line', `${DOCS_EXAMPLE}\nsync /mnt/server/archivedir/%f`, 'cp %p /mnt/server/archivedir/%f', 'sync /mnt/server/archivedir'],
+    ['fsync FILE', `${DOCS_EXAMPLE} && fsync /mnt/server/archivedir/%f`, 'cp %p /mnt/server/archivedir/%f', 'sync /mnt/server/archivedir'],
+    ['dd conv=fsync', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['dd oflag=sync', 'dd if=%p of=/mnt/wal/%f oflag=sync', 'dd if=%p of=/mnt/wal/%f oflag=sync', 'sync /mnt/wal'],
+    ['rsync --fsync', 'rsync -a --fsync %p backup-host:/srv/wal/%f', 'rsync -a --fsync %p backup-host:/srv/wal/%f', 'ssh backup-host sync /srv/wal'],
+    ['scp then ssh host sync FILE', 'scp %p backup@backup-host:/srv/wal/%f && ssh backup@backup-host sync /srv/wal/%f', 'scp %p backup@backup-host:/srv/wal/%f', 'ssh backup-host sync /srv/wal'],
+    ['a temporary file synced before its rename', 'cp %p /mnt/wal/%f.tmp && sync /mnt/wal/%f.tmp && mv /mnt/wal/%f.tmp /mnt/wal/%f', 'mv /mnt/wal/%f.tmp /mnt/wal/%f', 'sync /mnt/wal'],
+    ['a temporary file synced, its directory synced before the rename', 'cp %p /mnt/wal/%f.tmp && sync /mnt/wal/%f.tmp /mnt/wal && mv /mnt/wal/%f.tmp /mnt/wal/%f', 'mv /mnt/wal/%f.tmp /mnt/wal/%f', 'sync /mnt/wal'],
+    ['if … then … fi with a sync of the file in it', 'if test ! -f /mnt/wal/%f; then\n  cp %p /mnt/wal/%f\n  sync /mnt/wal/%f\nfi', 'cp %p /mnt/wal/%f', 'sync /mnt/wal'],
+    ['bash -c', `bash -c "cp %p /mnt/wal/%f && sync /mnt/wal/%f"`, 'cp %p /mnt/wal/%f', 'sync /mnt/wal'],
+    ['a sync of the directory before the copy', 'sync /mnt/wal && dd if=%p of=/mnt/wal/%f conv=fsync', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['a sync of the directory only when the copy failed', 'dd if=%p of=/mnt/wal/%f conv=fsync || sync /mnt/wal', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['a sync of another directory', 'dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/other', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['a sync of a directory below it', 'dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/wal/sub', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['a sync of the directory above it (no -f)', 'dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt', 'dd if=%p of=/mnt/wal/%f conv=fsync', 'sync /mnt/wal'],
+    ['a local sync of the directory after rsync --fsync', 'rsync -a --fsync %p backup-host:/srv/wal/%f && sync /srv/wal', 'rsync -a --fsync %p backup-host:/srv/wal/%f', 'ssh backup-host sync /srv/wal'],
+    ['a sync of the directory on another host', 'rsync -a --fsync %p backup-host:/srv/wal/%f && ssh other-host sync /srv/wal', 'rsync -a --fsync %p backup-host:/srv/wal/%f', 'ssh backup-host sync /srv/wal'],
+    ['a remote sync of the directory after a local copy', 'dd if=%p of=/srv/wal/%f conv=fsync && ssh backup-host sync /srv/wal', 'dd if=%p of=/srv/wal/%f conv=fsync', 'sync /srv/wal'],
+  ])('warns on %s: the data is durable, the directory entry is not', (_name, command, step, suggestion) => {
+    const finding = one(id, command, 'warning', ENTRY(step, suggestion));
+    expect(finding.message).toContain('durable but not the directory entry');
+  });
+
+  it('warns on the directory entry whatever the mount, unless it is described as nfs-sync', () => {
+    const command = 'dd if=%p of=/mnt/wal/%f conv=fsync';
+    for (const kind of ['local', 'nfs-async'] as const) one(id, command, 'warning', ENTRY(command, 'sync /mnt/wal'), { mounts: { '/mnt/wal': kind } });
+    // Synced, file and directory, it is durable on any mount.
+    for (const kind of ['local', 'nfs-async'] as const) expect(found(id, `${command} && sync /mnt/wal`, { mounts: { '/mnt/wal': kind } })).toEqual([]);
+  });
+
   it.each([
     ['sync', `${DOCS_EXAMPLE} && sync`],
-    ['sync FILE', `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f`],
+    ['sync FILE DIR', `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f /mnt/server/archivedir`],
+    ['sync FILE, then sync DIR/ on the next line', `${DOCS_EXAMPLE} && sync /mnt/server/archivedir/%f\nsync /mnt/server/archivedir/`],
     ['sync -f on the directory', `${DOCS_EXAMPLE} && sync -f /mnt/server/archivedir`],
-    ['sync on the next line', `${DOCS_EXAMPLE}\nsync /mnt/server/archivedir/%f`],
-    ['fsync FILE', `${DOCS_EXAMPLE} && fsync /mnt/server/archivedir/%f`],
-    ['dd conv=fsync', 'dd if=%p of=/mnt/wal/%f conv=fsync'],
-    ['dd oflag=sync', 'dd if=%p of=/mnt/wal/%f oflag=sync'],
-    ['rsync --fsync', 'rsync -a --fsync %p backup-host:/srv/wal/%f'],
-    ['scp then ssh host sync FILE', 'scp %p backup@backup-host:/srv/wal/%f && ssh backup@backup-host sync /srv/wal/%f'],
+    ['sync -f on the directory above it', `${DOCS_EXAMPLE} && sync -f /mnt/server`],
+    ['sync --file-system on the file (its whole file system)', `${DOCS_EXAMPLE} && sync --file-system /mnt/server/archivedir/%f`],
+    ['fsync FILE and fsync DIR', `${DOCS_EXAMPLE} && fsync /mnt/server/archivedir/%f && fsync /mnt/server/archivedir`],
+    ['dd conv=fsync and sync DIR', 'dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/wal'],
+    ['dd oflag=sync and sync DIR', 'dd if=%p of=/mnt/wal/%f oflag=sync; sync /mnt/wal'],
+    ['rsync --fsync and ssh host sync DIR', 'rsync -a --fsync %p backup-host:/srv/wal/%f && ssh backup-host sync /srv/wal'],
+    ['rsync --fsync into a directory and ssh host sync DIR', 'rsync -a --fsync %p backup-host:/srv/wal/ && ssh backup-host sync /srv/wal'],
+    ['scp then ssh host sync FILE DIR', 'scp %p backup@backup-host:/srv/wal/%f && ssh backup@backup-host sync /srv/wal/%f /srv/wal'],
     ['scp then ssh host sync, with options', 'scp -P 2222 -i /etc/key %p backup-host:/srv/wal/%f && ssh -p 2222 -i /etc/key backup-host "sync"'],
-    ['a temporary file synced before its rename', 'cp %p /mnt/wal/%f.tmp && sync /mnt/wal/%f.tmp && mv /mnt/wal/%f.tmp /mnt/wal/%f'],
-    ['if … then … fi with a sync in it', 'if test ! -f /mnt/wal/%f; then\n  cp %p /mnt/wal/%f\n  sync /mnt/wal/%f\nfi'],
-    ['bash -c', `bash -c "cp %p /mnt/wal/%f && sync /mnt/wal/%f"`],
+    ['a temporary file synced, renamed, then its directory synced', 'cp %p /mnt/wal/%f.tmp && sync /mnt/wal/%f.tmp && mv /mnt/wal/%f.tmp /mnt/wal/%f && sync /mnt/wal'],
+    ['if … then … fi with syncs of the file and its directory in it', 'if test ! -f /mnt/wal/%f; then\n  cp %p /mnt/wal/%f\n  sync /mnt/wal/%f\n  sync /mnt/wal\nfi'],
+    ['bash -c', `bash -c "cp %p /mnt/wal/%f && sync /mnt/wal/%f /mnt/wal"`],
     ['a log line naming %p after the sync', `${DOCS_EXAMPLE} && sync && echo "archived %p" >> /var/log/archive.log`],
     ['pgBackRest', 'pgbackrest --stanza=main archive-push %p'],
     ['barman-wal-archive', 'barman-wal-archive backup-host pg %p'],
     ['a script whose text is not given', '/usr/local/bin/archive-wal.sh %p %f'],
   ])('is silent on %s', (_name, command) => {
     expect(found(id, command)).toEqual([]);
+  });
+
+  it('is silent on a durable copy without a directory sync into a mount described as nfs-sync (the server commits the name)', () => {
+    const command = 'dd if=%p of=/mnt/wal/%f conv=fsync';
+    expect(found(id, command, { mounts: { '/mnt/wal': 'nfs-sync' } })).toEqual([]);
+    expect(found(id, command, { mounts: { '/mnt': 'nfs-sync' } })).toEqual([]);
+    // A nearer mount that is not nfs-sync wins.
+    expect(found(id, command, { mounts: { '/mnt': 'nfs-sync', '/mnt/wal': 'local' } })).toHaveLength(1);
   });
 
   it('reports a hit with the hit\'s severity, not the rule\'s', () => {
@@ -279,9 +331,33 @@ describe('a script archive_command, read when its text is given', () => {
   const lineOf = (text: string, start: string) => text.split('\n').findIndex((l) => l.startsWith(start)) + 1;
   const hits = (id: string, script: string, options: Options = {}) => found(id, COMMAND, { ...options, scripts: { [PATH]: script } });
 
-  it('the sample script (guarded, synced, renamed into place) draws no finding', () => {
+  it('the sample script (guarded, synced, renamed into place, its directory synced) draws no finding', () => {
     const findings = runPreflight(config(COMMAND, { scripts: { [PATH]: SAMPLE } })).filter((f) => f.rule.startsWith('archive-command-'));
     expect(findings).toEqual([]);
+  });
+
+  it('without its directory sync, archive-command-no-sync warns at the rename line that the directory entry is not durable', () => {
+    const line = 'sync "$ARCHIVE"\n';
+    expect(SAMPLE).toContain(line);
+    const entryless = SAMPLE.replace(line, '');
+    const found = hits('archive-command-no-sync', entryless);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.severity).toBe('warning');
+    expect(found[0]!.message).toMatch(/^the script \/usr\/local\/bin\/archive-wal\.sh that archive_command runs makes the copy by 'mv \$ARCHIVE\/\$2\.tmp \$ARCHIVE\/\$2' \(\/usr\/local\/bin\/archive-wal\.sh, line \d+\) durable but not the directory entry that names it/);
+    expect(found[0]!.message).toMatch(/sync the directory after it \(sync \/mnt\/server\/archivedir\)$/);
+    expect(found[0]!.source).toEqual({ file: PATH, line: lineOf(entryless, 'mv ') });
+    // The directory synced before the rename does not count; sync -f on the renamed file (its file system) does.
+    expect(hits('archive-command-no-sync', entryless.replace(/^mv .*$/m, (mv) => `${line}${mv}`))).toHaveLength(1);
+    expect(hits('archive-command-no-sync', SAMPLE.replace(line, 'sync -f "$ARCHIVE/$2"\n'))).toEqual([]);
+  });
+
+  it('the drills\' script (renamed into place, then sync "$dir") draws no finding; without that sync, the directory-entry warning', () => {
+    expect(runPreflight(config(COMMAND, { scripts: { [PATH]: DRILL_SCRIPT } })).filter((f) => f.rule.startsWith('archive-command-'))).toEqual([]);
+    const entryless = DRILL_SCRIPT.replace('sync "$dir"\n', '');
+    expect(entryless).not.toEqual(DRILL_SCRIPT);
+    const found = hits('archive-command-no-sync', entryless);
+    expect(found).toEqual([expect.objectContaining({ severity: 'warning', source: { file: PATH, line: lineOf(entryless, 'mv ') } })]);
+    expect(found[0]!.message).toMatch(/durable but not the directory entry that names it.*\(sync \/mnt\/wal\)$/);
   });
 
   it('without its guard, archive-command-overwrite fires at the script\'s rename line', () => {
@@ -316,10 +392,18 @@ describe('a script archive_command, read when its text is given', () => {
     expect(swapped).toHaveLength(1);
   });
 
-  it('a script that pushes over SSH: a remote guard and a remote sync count, a local sync does not', () => {
-    const remote = ['#!/bin/sh', 'ssh backup@backup-host "test ! -f /srv/wal/$2" || exit 1', 'scp "$1" backup@backup-host:/srv/wal/$2', 'ssh backup@backup-host sync /srv/wal/$2', ''].join('\n');
+  it('a script that pushes over SSH: a remote guard and remote syncs count, a local sync does not', () => {
+    const remote = ['#!/bin/sh', 'ssh backup@backup-host "test ! -f /srv/wal/$2" || exit 1', 'scp "$1" backup@backup-host:/srv/wal/$2', 'ssh backup@backup-host sync /srv/wal/$2', 'ssh backup@backup-host sync /srv/wal', ''].join('\n');
     expect(runPreflight(config(COMMAND, { scripts: { [PATH]: remote } })).filter((f) => f.rule.startsWith('archive-command-'))).toEqual([]);
-    const local = remote.replace('ssh backup@backup-host sync /srv/wal/$2', 'sync');
+    // The file synced there but not its directory: the directory-entry warning, suggesting the remote sync.
+    const fileOnly = remote.replace('ssh backup@backup-host sync /srv/wal\n', '');
+    expect(fileOnly).not.toEqual(remote);
+    const entry = hits('archive-command-no-sync', fileOnly);
+    expect(entry).toEqual([expect.objectContaining({ severity: 'warning', source: { file: PATH, line: 3 } })]);
+    expect(entry[0]!.message).toMatch(/durable but not the directory entry that names it.*\(ssh backup-host sync \/srv\/wal\)$/);
+    // The directory synced locally instead: still the warning.
+    expect(hits('archive-command-no-sync', remote.replace('ssh backup@backup-host sync /srv/wal\n', 'sync /srv/wal\n'))).toEqual([expect.objectContaining({ severity: 'warning' })]);
+    const local = remote.replace('ssh backup@backup-host sync /srv/wal/$2', 'sync').replace('ssh backup@backup-host sync /srv/wal\n', '');
     expect(hits('archive-command-no-sync', local)).toEqual([expect.objectContaining({ severity: 'error', source: { file: PATH, line: 3 } })]);
   });
 });
@@ -333,6 +417,25 @@ describe('the command reader', () => {
   it('reads comments, line continuations, here-documents and fd duplications without taking them for commands', () => {
     const text = ['# cp %p /nowhere/%f', 'test ! -f /mnt/wal/%f \\', '  && cp %p /mnt/wal/%f 2>&1 # cp again', 'cat <<EOF', 'cp %p /elsewhere/%f', 'EOF', 'sync'].join('\n');
     expect(summary(text)).toEqual([{ tool: 'cp', file: '/mnt/wal/%f', host: undefined, guarded: true, durable: true }]);
+  });
+
+  it('tells a synced directory entry from a synced file', () => {
+    const entry = (command: string) => {
+      const steps = readSteps(command);
+      return copiesOf(steps).map((copy) => entryDurable(steps, copy));
+    };
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync')).toEqual([false]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/wal/%f')).toEqual([false]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/wal')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/wal//')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt/./wal')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync -d /mnt/wal/%f')).toEqual([false]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync -f /mnt/wal/%f')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync -f /')).toEqual([true]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync -f /mnt/walrus')).toEqual([false]);
+    expect(entry('dd if=%p of=/mnt/wal/%f conv=fsync && sync /mnt')).toEqual([false]);
+    expect(entry('cp %p /mnt/wal/ && sync /mnt/wal')).toEqual([true]);
   });
 
   it('reads rsync daemon and URL destinations, and options that take a value, as the tools do', () => {

@@ -4,19 +4,9 @@
 // primary's archive_command, a segment once it is complete).
 
 import type { ArchiveMode } from '../../../history/final-state.ts';
-import { parseStandbyNames } from '../standby-names.ts';
+import { commitsWaitFor } from '../standby-names.ts';
 import type { PostgresTopology } from '../topology.ts';
 import { clusterConf } from './site.ts';
-
-/** The last value a list of postgresql.conf lines gives `name` (undefined when none does). */
-function lastSetting(lines: readonly string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (const line of lines) {
-    const match = new RegExp(`^\\s*${name}\\s*=\\s*'((?:[^']|'')*)'`, 'i').exec(line);
-    if (match) value = match[1]!.replace(/''/g, "'");
-  }
-  return value;
-}
 
 export function barmanArchiveMode(topology: PostgresTopology, archiveName: string): { archive: ArchiveMode; how: string } {
   const conf = clusterConf(topology, 'primary');
@@ -26,11 +16,7 @@ export function barmanArchiveMode(topology: PostgresTopology, archiveName: strin
       : { archive: 'none', how: `Barman on ${archiveName} receives no WAL` };
   }
   const postgres = topology.postgres;
-  const lines = [`synchronous_standby_names = '${postgres.synchronousStandbyNames.replace(/'/g, "''")}'`, `synchronous_commit = '${postgres.synchronousCommit}'`, ...postgres.applied.server];
-  const standbys = parseStandbyNames(lastSetting(lines, 'synchronous_standby_names') ?? '');
-  const commit = (lastSetting(lines, 'synchronous_commit') ?? 'on').toLowerCase();
-  const name = conf.applicationName.toLowerCase();
-  const waited = standbys !== undefined && !['off', 'local'].includes(commit) && standbys.names.some((n) => n.toLowerCase() === name) && standbys.count >= standbys.names.length;
+  const waited = commitsWaitFor(conf.applicationName, { synchronousStandbyNames: postgres.synchronousStandbyNames, synchronousCommit: postgres.synchronousCommit, lines: postgres.applied.server });
   const also = conf.archiver ? ', and barman-wal-archive pushes complete segments too' : '';
   return waited
     ? { archive: 'synchronous', how: `barman receive-wal on ${archiveName} streams the WAL (pg_receivewal --synchronous, application_name '${conf.applicationName}') as a synchronous standby every commit waits for${also}` }
