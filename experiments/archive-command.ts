@@ -125,4 +125,16 @@ export const archiveRefusedMasked = drill(
   },
 );
 
-export const archiveCommandExperiments = [archiveCpRehearsal, archiveCpPowerLossSync, archiveCpPowerLossAsync, archiveRsyncPowerLoss, archiveScript, archiveRefused, archiveRefusedMasked];
+export const archiveRestoreCommand = drill(
+  'archive-restore-command',
+  "cp into the backup host's mount, and the restore fetches WAL with the user's restore_command 'cp /mnt/wal/%f %p', run as written on the restored node",
+  archiveTopology(CP_COMMAND, { settings: { restore_command: 'cp /mnt/wal/%f %p' } }),
+);
+
+export const archiveLibrary = drill(
+  'archive-library',
+  "archive_library = 'basic_archive' (PostgreSQL's own module) with basic_archive.archive_directory on the backup host's mount: a restore rehearsal proves the archive",
+  archiveTopology('', { settings: { archive_command: '', archive_library: 'basic_archive', 'basic_archive.archive_directory': '/mnt/archive' } }),
+);
+
+export const archiveCommandExperiments = [archiveCpRehearsal, archiveRestoreCommand, archiveLibrary, archiveCpPowerLossSync, archiveCpPowerLossAsync, archiveRsyncPowerLoss, archiveScript, archiveRefused, archiveRefusedMasked];

@@ -5,7 +5,7 @@
 // keeps them; a user's script runs verbatim; a command that cannot run is refused, naming itself.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archiveCpPowerLossAsync, archiveCpPowerLossSync, archiveCpRehearsal, archiveRsyncPowerLoss, archiveScript, CP_COMMAND, RSYNC_COMMAND, SCRIPT_PATH } from '../../experiments/archive-command.ts';
+import { archiveCpPowerLossAsync, archiveCpPowerLossSync, archiveCpRehearsal, archiveLibrary, archiveRestoreCommand, archiveRsyncPowerLoss, archiveScript, CP_COMMAND, RSYNC_COMMAND, SCRIPT_PATH } from '../../experiments/archive-command.ts';
 import { cli, historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = { type: string; phase?: string; name?: string; outcome?: string; detail?: string };
@@ -24,6 +24,23 @@ describe("the user's archive_command, run as written", () => {
     expect(rehearsal.summary).toMatch(/WAL copied from pg-archive:\/var\/lib\/faultline\/data\/site/);
     expect(requireCheck(result, 'archive-continuity').valid).toBe(true);
     expect(result.writes.acknowledged).toBeGreaterThan(500);
+    expect(result.verdict).toBe('pass');
+  });
+
+  it("fetches WAL with the user's restore_command as written, on the restored node", async () => {
+    const result = await run(archiveRestoreCommand, 6);
+    const rehearsal = requireCheck(result, 'restore-rehearsal');
+    expect(rehearsal.valid, rehearsal.summary).toBe(true);
+    expect(rehearsal.summary).toContain("WAL fetched by your restore_command 'cp /mnt/wal/%f %p' (topology, postgres.settings.restore_command)");
+    expect(rehearsal.summary).toMatch(/replay reached the end of the archive/);
+    expect(result.verdict).toBe('pass');
+  });
+
+  it("runs archive_library = 'basic_archive' into the backup host's mount", async () => {
+    const result = await run(archiveLibrary, 7);
+    expect(setUpLine(result)).toMatch(/^archive_command set up: the archive_command runs as written \(archive_library 'basic_archive', topology, postgres\.settings\.archive_library\); .*\/mnt\/archive is an NFS mount exported 'sync'.*archiving works: [0-9A-F]{24} archived/);
+    expect(requireCheck(result, 'restore-rehearsal').valid).toBe(true);
+    expect(requireCheck(result, 'archive-continuity').valid).toBe(true);
     expect(result.verdict).toBe('pass');
   });
 

@@ -91,7 +91,7 @@ export const userArchiveTool: BackupToolHooks = {
   reservesSlot: () => false,
   async setUp({ topology, nodes, primary, archive }: BackupToolSetUp): Promise<string> {
     const plan = archivePlan(topology);
-    if (!plan.command && !plan.library) throw new ClusterError("backupTool 'archive_command' needs an archive_command (or archive_library) in the topology's settings");
+    if (!plan.command?.value.trim() && !plan.library?.value.trim()) throw new ClusterError("backupTool 'archive_command' needs an archive_command (or archive_library) in the topology's settings");
     // The backup host: the directories the commands write into, on its volume.
     const steps = ['set -e', `mkdir -p ${SITE}`, `chown postgres:postgres ${SITE}`];
     for (const mount of plan.mounts.filter((m) => m.kind !== 'local')) steps.push(`mkdir -p ${sh(siteDir(mount.path))}`, `chown postgres:postgres ${sh(siteDir(mount.path))}`);
@@ -129,11 +129,12 @@ export const userArchiveTool: BackupToolHooks = {
     if (scripts.length) said.push(`${scripts.join(', ')} installed read-only on every server, run as written`);
     if (plan.mounts.some((m) => m.kind === 'local')) said.push('the archive is on the primary itself, so the backup host receives none of it');
     else said.push(`archiving works: ${await proveArchiving(primary, archive)}`);
-    return `the archive_command runs as written (${plan.command ? `'${plan.command.value}', ${plan.command.source}` : `archive_library '${plan.library!.value}'`}); ${said.join('; ')}`;
+    const library = plan.library?.value.trim() ? plan.library : undefined;
+    return `the archive_command runs as written (${library ? `archive_library '${library.value}', ${library.source}` : `'${plan.command!.value}', ${plan.command!.source}`}); ${said.join('; ')}`;
   },
   archiveMode(topology, name) {
     const plan = archivePlan(topology);
-    const what = plan.command ? `archive_command ('${plan.command.value}')` : `archive library ${plan.library?.value ?? ''}`;
+    const what = plan.library?.value.trim() ? `archive library ${plan.library.value}` : `archive_command ('${plan.command?.value ?? ''}')`;
     const where = plan.mounts.some((m) => m.kind === 'local') ? "a directory on the primary's own volume" : name;
     return { archive: 'archive_command', how: `the primary's ${what} copies each WAL segment to ${where} only once the segment is complete` };
   },
