@@ -48,6 +48,9 @@ export async function barmanRestore(cluster: StartedPostgresCluster, archive: Po
       'bash',
       '-c',
       `set -e; sed -i "s#$0#${PGDATA}#g" ${PGDATA}/postgresql.auto.conf; ` +
+        // Older Barman (3.4, Debian 12's) copies the WAL a restore needs into pg_wal and sets no
+        // restore_command: the segments get-wal fetched above are then read from barman_wal.
+        `grep -q "^[[:space:]]*restore_command" ${PGDATA}/postgresql.auto.conf || echo "restore_command = 'cp ${PGDATA}/barman_wal/%f %p'" >> ${PGDATA}/postgresql.auto.conf; ` +
         `printf "%s\\n" "recovery_target_timeline = 'latest'" "$@" >> ${PGDATA}/postgresql.auto.conf; ` +
         `rm -f ${PGDATA}/standby.signal; touch ${PGDATA}/recovery.signal; chown -R postgres:postgres ${PGDATA}; chmod 700 ${PGDATA}; fl-sync ${PGDATA}`,
       stage,
