@@ -4,10 +4,9 @@
 // it needs the archive host's power cut inside the page cache's window.
 
 import { posix } from 'node:path';
-import { copiesOf, renamedBy, type Copy } from './archive-copies.ts';
+import { renamedBy, type Copy } from './archive-copies.ts';
 import { entryDurable, madeDurable } from './archive-durability.ts';
-import { activeArchiveCommand, describeDestination, describeStep, mountsOf, once, scriptsOf, sourceOf } from './archive-rule-support.ts';
-import { readSteps } from './archive-steps.ts';
+import { archiveCopies, describeDestination, describeStep, mountsOf, once, sourceOf } from './archive-rule-support.ts';
 import { isInside, quote } from './settings.ts';
 import type { Rule, RuleHit, UserConfig } from './types.ts';
 
@@ -34,10 +33,9 @@ export const rule: Rule = {
   fix: 'Make the copy and its name durable before the command exits 0: sync FILE DIR after cp (the file and the directory that names it; coreutils 8.24 or later, plain sync otherwise), rsync --fsync (rsync 3.2.4 or later) then ssh HOST sync DIR, ssh HOST sync FILE DIR after scp, dd conv=fsync then a sync of the directory, or archive with pgBackRest archive-push or barman-wal-archive, which sync on the repository\'s side.',
   docs: 'https://www.postgresql.org/docs/current/continuous-archiving.html#BACKUP-ARCHIVING-WAL',
   check: (config) => {
-    const active = activeArchiveCommand(config);
-    if (!active) return [];
-    const steps = readSteps(active.command, scriptsOf(config));
-    const copies = copiesOf(steps);
+    const read = archiveCopies(config);
+    if (!read) return [];
+    const { steps, copies } = read;
     const hits: RuleHit[] = [];
     for (const copy of copies) {
       if (renamedBy(steps, copies, copy)) continue; // judged by the rename that puts it in place
@@ -52,7 +50,7 @@ export const rule: Rule = {
           const dir = posix.dirname(copy.file);
           hits.push({
             message: `${step.file ? `the script ${step.file} that archive_command runs` : 'archive_command'} makes the copy by ${describeStep(step)} durable but not the directory entry that names it: POSIX lets a power loss take a new name back (faultline's backup-power-loss drill does; ext4 and XFS usually commit it with the next fsync), and PostgreSQL has already recycled the segment: sync the directory after it (${copy.remote ? `ssh ${copy.remote.host} sync ${dir}` : `sync ${dir}`})`,
-            source: sourceOf(step, active.source),
+            source: sourceOf(step, read.source),
             severity: 'warning',
           });
         }
@@ -60,7 +58,7 @@ export const rule: Rule = {
       }
       const step = steps[copy.step]!;
       const by = `${step.file ? `the script ${step.file} that archive_command runs` : 'archive_command'} copies WAL with ${describeStep(step)}`;
-      const source = sourceOf(step, active.source);
+      const source = sourceOf(step, read.source);
       const to = quote(describeDestination(copy));
       if (copy.remote) {
         hits.push({ message: `${by} to ${copy.remote.host} and nothing makes it durable there (no rsync --fsync, no ssh ${copy.remote.host} sync after it): ${LOSS}`, source });

@@ -3,10 +3,9 @@
 // the same name. PostgreSQL's documentation asks the command to refuse that; a drill cannot show
 // it in seconds, since it needs two histories that reuse a segment name.
 
-import { copiesOf, renamedBy, type CopyTool } from './archive-copies.ts';
+import { renamedBy, type CopyTool } from './archive-copies.ts';
 import { guarded } from './archive-guard.ts';
-import { activeArchiveCommand, describeDestination, describeStep, once, scriptsOf, sourceOf } from './archive-rule-support.ts';
-import { readSteps } from './archive-steps.ts';
+import { archiveCopies, describeDestination, describeStep, once, sourceOf } from './archive-rule-support.ts';
 import { quote } from './settings.ts';
 import type { Rule, RuleHit } from './types.ts';
 
@@ -22,10 +21,9 @@ export const rule: Rule = {
   fix: 'Refuse an existing file before copying, as PostgreSQL\'s documentation asks (test ! -f DEST && cp %p DEST, cp -n or --update=none, rsync --ignore-existing, dd conv=excl), or archive with pgBackRest archive-push or barman-wal-archive, which check for it.',
   docs: 'https://www.postgresql.org/docs/current/continuous-archiving.html#BACKUP-ARCHIVING-WAL',
   check: (config) => {
-    const active = activeArchiveCommand(config);
-    if (!active) return [];
-    const steps = readSteps(active.command, scriptsOf(config));
-    const copies = copiesOf(steps);
+    const read = archiveCopies(config);
+    if (!read) return [];
+    const { steps, copies } = read;
     const hits: RuleHit[] = [];
     for (const copy of copies) {
       if (renamedBy(steps, copies, copy) || guarded(steps, copy)) continue;
@@ -33,7 +31,7 @@ export const rule: Rule = {
       const by = step.file ? `the script ${step.file} that archive_command runs` : 'archive_command';
       hits.push({
         message: `${by} copies WAL with ${describeStep(step)} and nothing refuses an existing ${quote(describeDestination(copy))}: no test ! -f before it${REFUSING[copy.tool] ? `, no ${REFUSING[copy.tool]}` : ''}, so WAL of the same name from another cluster or timeline replaces it`,
-        source: sourceOf(step, active.source),
+        source: sourceOf(step, read.source),
       });
     }
     return once(hits);

@@ -1,8 +1,8 @@
 // What the archive rules share: the archive_command the archiver runs, the scripts and mount kinds
 // the user gave, and how a finding names a step, a destination and its source. Pure: no I/O.
 
-import type { Copy } from './archive-copies.ts';
-import type { Step } from './archive-steps.ts';
+import { copiesOf, type Copy } from './archive-copies.ts';
+import { readSteps, type Step } from './archive-steps.ts';
 import { archiving, setting } from './settings.ts';
 import type { Source, UserConfig } from './types.ts';
 
@@ -13,6 +13,14 @@ export function activeArchiveCommand(config: UserConfig): { command: string; sou
   const archiveCommand = setting(config, 'archive_command');
   const command = archiveCommand.value.trim();
   return command ? { command, source: archiveCommand.source } : undefined;
+}
+
+/** The active archive_command read into steps (its scripts' too), with the copies it makes; undefined when the archiver runs none. */
+export function archiveCopies(config: UserConfig): { source: Source; steps: Step[]; copies: Copy[] } | undefined {
+  const active = activeArchiveCommand(config);
+  if (!active) return undefined;
+  const steps = readSteps(active.command, scriptsOf(config));
+  return { source: active.source, steps, copies: copiesOf(steps) };
 }
 
 /** The scripts the user gave: the topology's, then the options'. */
