@@ -7,6 +7,8 @@ import { asPostgres, type PostgresTopologySpec } from '../harness/engines/postgr
 
 /** PostgreSQL's documentation example, into /mnt/wal. */
 export const CP_COMMAND = 'test ! -f /mnt/wal/%f && cp %p /mnt/wal/%f';
+/** The same, copying to a temporary name renamed into place: a copy cut off never holds the segment's name. */
+export const CP_RENAME_COMMAND = 'test ! -f /mnt/wal/%f && cp %p /mnt/wal/%f.tmp && mv /mnt/wal/%f.tmp /mnt/wal/%f';
 /**
  * rsync over SSH to the backup host, the file fsynced by rsync and the rest (the directory entry
  * rsync's rename made) by a plain sync on the far side, which a disk honours (and faultfs too).
@@ -80,9 +82,23 @@ export const archiveCpRehearsal = drill(
 
 export const archiveCpPowerLossSync = drill(
   'archive-cp-power-loss-sync',
-  "The backup host loses power right after segments were copied with cp into an NFS mount exported sync: each file was committed when cp closed it, so the archive keeps them",
-  archiveTopology(CP_COMMAND),
+  "The backup host loses power right after segments were copied into an NFS mount exported sync, by cp to a temporary name renamed into place: each file was committed when cp closed it, the rename at once, so the archive keeps them",
+  archiveTopology(CP_RENAME_COMMAND),
   powerLossOfBackupHost,
+);
+
+export const archiveCpPowerLossPartial = drill(
+  'archive-cp-power-loss-partial',
+  "PostgreSQL's documentation example ('test ! -f … && cp') into an NFS mount exported sync, and the backup host loses power right after segments were copied: a copy the power cut off leaves a partial file under the segment's name, which the export committed, and 'test ! -f' refuses every retry",
+  archiveTopology(CP_COMMAND),
+  {
+    ...powerLossOfBackupHost,
+    shows: {
+      failing: ['restore-rehearsal', 'archive-continuity'],
+      why: "when a copy is in flight at the power cut (often, not always), its partial file keeps the segment's name and 'test ! -f' refuses every retry: archiving stops there",
+      always: false,
+    },
+  },
 );
 
 export const archiveCpPowerLossAsync = drill(
@@ -137,4 +153,4 @@ export const archiveLibrary = drill(
   archiveTopology('', { settings: { archive_command: '', archive_library: 'basic_archive', 'basic_archive.archive_directory': '/mnt/archive' } }),
 );
 
-export const archiveCommandExperiments = [archiveCpRehearsal, archiveRestoreCommand, archiveLibrary, archiveCpPowerLossSync, archiveCpPowerLossAsync, archiveRsyncPowerLoss, archiveScript, archiveRefused, archiveRefusedMasked];
+export const archiveCommandExperiments = [archiveCpRehearsal, archiveRestoreCommand, archiveLibrary, archiveCpPowerLossSync, archiveCpPowerLossPartial, archiveCpPowerLossAsync, archiveRsyncPowerLoss, archiveScript, archiveRefused, archiveRefusedMasked];

@@ -130,7 +130,7 @@ export function findArchiveHoles(timeline: number, history: readonly TimelineSwi
   const held = new Set<string>();
   let oldest: bigint | undefined;
   for (const file of archived) {
-    if (file.includes('.partial') || file.endsWith('.history') || file.includes('.backup')) continue;
+    if (file.includes('.partial') || file.endsWith('.tmp') || file.endsWith('.history') || file.includes('.backup')) continue;
     const parsed = parseSegmentName(file, segmentBytes);
     if (!parsed || !ancestry.has(parsed.timeline)) continue;
     held.add(`${parsed.timeline}:${parsed.segment}`);
@@ -154,7 +154,7 @@ export function findArchiveHoles(timeline: number, history: readonly TimelineSwi
 export function segmentsFrom(archived: readonly string[], start: string | undefined): { count: number; last?: string } {
   const names = new Set<string>();
   for (const file of archived) {
-    if (file.endsWith('.history') || file.includes('.backup')) continue;
+    if (file.endsWith('.history') || file.includes('.backup') || file.endsWith('.tmp')) continue;
     const name = /^[0-9A-F]{24}/.exec(file)?.[0];
     // The log and segment numbers (after the timeline) order segments across timelines.
     if (!name || (start && name.slice(8) < start.slice(8))) continue;
