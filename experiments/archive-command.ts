@@ -9,11 +9,8 @@ import { asPostgres, type PostgresTopologySpec } from '../harness/engines/postgr
 export const CP_COMMAND = 'test ! -f /mnt/wal/%f && cp %p /mnt/wal/%f';
 /** The same, copying to a temporary name renamed into place: a copy cut off never holds the segment's name. */
 export const CP_RENAME_COMMAND = 'test ! -f /mnt/wal/%f && cp %p /mnt/wal/%f.tmp && mv /mnt/wal/%f.tmp /mnt/wal/%f';
-/**
- * rsync over SSH to the backup host, the file fsynced by rsync and the rest (the directory entry
- * rsync's rename made) by a plain sync on the far side, which a disk honours (and faultfs too).
- */
-export const RSYNC_COMMAND = 'rsync -a --ignore-existing --fsync %p backup-host:/srv/wal/%f && ssh backup-host sync';
+/** rsync over SSH to the backup host, the file fsynced by rsync and the directory that names it by a sync there. */
+export const RSYNC_COMMAND = 'rsync -a --ignore-existing --fsync %p backup-host:/srv/wal/%f && ssh backup-host sync /srv/wal';
 /** A user's script, given to faultline with --archive-script (here: in the topology). */
 export const SCRIPT_PATH = '/usr/local/bin/archive-wal.sh';
 export const SCRIPT = `#!/bin/bash
