@@ -77,6 +77,17 @@ describe('barmanConf', () => {
     expect(files.server).not.toMatch(/s3cret|example\.com|verify-full/);
   });
 
+  it("checkpoints at once for a drill's backups, whatever the user's files say, and says so", () => {
+    for (const theirs of ['', 'immediate_checkpoint = false\n']) {
+      const conf = barmanConf({ conf: USER_CONF, server: `${USER_SERVER}\n${theirs}` }, site);
+      expect(opt(conf.options, 'immediate_checkpoint')).toBe('true');
+      expect(conf.options.filter(([k]) => k === 'immediate_checkpoint')).toHaveLength(1);
+      expect(conf.mapped.find((m) => m.option === 'immediate_checkpoint')).toEqual(expect.objectContaining({ from: theirs ? 'false' : '', to: 'true', why: expect.stringMatching(/spread checkpoint/) }));
+    }
+    const already = barmanConf({ conf: USER_CONF, server: `${USER_SERVER}\nimmediate_checkpoint = true\n` }, site);
+    expect(already.mapped.map((m) => m.option)).not.toContain('immediate_checkpoint');
+  });
+
   it('takes a server section written in barman.conf itself', () => {
     const conf = barmanConf({ conf: `[barman]\nbarman_home = /b\n[db]\nconninfo = host=x\nbackup_method = postgres\nstreaming_archiver = on\n` }, site);
     expect(conf.server).toBe('db');

@@ -9,6 +9,7 @@ import type { StartedPostgresCluster } from '../started-cluster.ts';
 import { barman, barmanJson, said } from './command.ts';
 import type { BarmanConf } from './conf.ts';
 import { clusterConf } from './site.ts';
+import { withWalFlowing } from '../wal-flow.ts';
 
 interface ListedBackup {
   backup_id: string;
@@ -25,7 +26,8 @@ interface ShownBackup {
  * WAL, at the start of a segment, and --wait waits for that segment (end_wal) to be archived, which
  * happens only once the segment is complete. When the backup ended exactly at a segment boundary, that
  * segment is the next one, complete on a quiet primary never: then (or when Barman still waits after
- * 5 s) `barman switch-wal --force` closes it, as Barman itself does when it backs up a standby.
+ * 2 s: a drill cannot wait for its workload to fill the segment) `barman switch-wal --force` closes it, as Barman
+ * itself does when it backs up a standby; WAL flows on the primary meanwhile (wal-flow.ts).
  */
 export async function takeBarmanBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string> {
   const primary = cluster.primary();
@@ -33,11 +35,12 @@ export async function takeBarmanBackup(cluster: StartedPostgresCluster, archive:
   const script =
     `out=$(mktemp); PYTHONUNBUFFERED=1 barman backup "$0" --wait --wait-timeout 120 >"$out" 2>&1 & b=$!; switched=; ` +
     // The end segment is complete at once when the backup ended inside it (pg_backup_stop switched after
-    // its record); at a segment boundary (offset 00000000), or still not after 5 s, a switch closes it.
+    // its record); at a segment boundary (offset 00000000), or still not after 2 s (a drill cannot wait
+    // for its workload to fill 16 MB, nor a quiet primary for archive_timeout), a switch closes it.
     `n=0; while kill -0 $b 2>/dev/null; do if [ -z "$switched" ] && grep -q 'Waiting for the WAL file' "$out"; then n=$((n+1)); ` +
-    `if grep -q 'Backup end at LSN: .*, 00000000)' "$out" || [ $n -ge 50 ]; then switched=1; barman switch-wal --force "$0" >>"$out.switch" 2>&1; fi; fi; sleep 0.1; done; ` +
+    `if grep -q 'Backup end at LSN: .*, 00000000)' "$out" || [ $n -ge 20 ]; then switched=1; barman switch-wal --force "$0" >>"$out.switch" 2>&1; fi; fi; sleep 0.1; done; ` +
     `wait $b; rc=$?; cat "$out"; [ -n "$switched" ] && echo "FAULTLINE-SWITCHED: $(tr '\\n' ' ' <"$out.switch")"; rm -f "$out" "$out.switch"; exit $rc`;
-  const record = await archive.exec(['bash', '-c', script, conf.server]);
+  const record = await withWalFlowing(primary, archive.exec(['bash', '-c', script, conf.server]));
   const output = said(record);
   if (record.exitCode !== 0) throw new ClusterError(`barman backup ${conf.server} --wait on ${archive.name} exited ${record.exitCode}: ${output.split('\n').filter((l) => /ERROR|WARNING|FAILED/.test(l)).join(' ') || output.split('\n').at(-1)}`);
   const id = /Starting backup using \S+ method for server \S+ in \S+\/(\S+)/.exec(output)?.[1];

@@ -92,6 +92,13 @@ export function streamingDirectory(home: string, server: string): string {
   return `${home}/${server}/streaming`;
 }
 
+/**
+ * Why a drill's backups checkpoint at once. A spread checkpoint (Barman's default) paces its writes
+ * over checkpoint_timeout × checkpoint_completion_target: under a drill's workload a backup then
+ * waits 10 s and more for it (up to minutes), while what the backup holds is the same.
+ */
+const SPREAD_CHECKPOINT = 'a drill cannot wait for a spread checkpoint (paced over checkpoint_timeout × checkpoint_completion_target); what the backup holds is the same';
+
 /** The two files: /etc/barman.conf and the server's in /etc/barman.d. */
 export function renderBarmanFiles(conf: BarmanConf): { main: string; server: string } {
   const header = '; written by faultline from the topology (postgres.barman); see the run log for what was mapped\n';
@@ -169,8 +176,10 @@ export function barmanConf(texts: { conf?: string; server?: string }, site: Barm
       else if (o.key === 'archiver' && TRUE.test(o.value.trim()) && !site.walArchive) refusals.push(`${at}: WAL pushed by barman-wal-archive needs SSH from every server to the Barman host, not set up here yet; use streaming_archiver = on`);
       else if (o.key === 'slot_name') map(o.key, o.value, site.slot, `faultline reserves slot '${site.slot}' on the primary from its first start, so that Barman misses no WAL`, options);
       else if (o.key === 'streaming_archiver_name' && site.synchronous) continue; // set below
+      else if (o.key === 'immediate_checkpoint') continue; // set below
       else options.push([o.key, o.value]);
     }
+    map('immediate_checkpoint', setting('immediate_checkpoint') ?? '', 'true', SPREAD_CHECKPOINT, options);
     if (!mine('conninfo')) map('conninfo', '', conninfoFor('', site.primary, true, 'conninfo', refusals), "the server file sets none: the cluster's primary", options);
     if (!setting('backup_method')) refusals.push("the server file sets no backup_method, and Barman's default (rsync) needs SSH to the primary: set backup_method = postgres");
     if (!TRUE.test(setting('streaming_archiver') ?? '') && !TRUE.test(setting('archiver') ?? '')) refusals.push('the server file turns on neither streaming_archiver nor archiver: Barman would receive no WAL');
@@ -183,7 +192,6 @@ export function barmanConf(texts: { conf?: string; server?: string }, site: Barm
       ['streaming_archiver', 'on'],
       ['slot_name', site.slot],
       ...(site.walArchive ? [['archiver', 'on'] as [string, string]] : []),
-      // A drill cannot wait for a spread checkpoint (checkpoint_timeout × completion target).
       ['immediate_checkpoint', 'true'],
     );
   }

@@ -8,9 +8,10 @@ import type { BackupToolSetUp } from '../backup-tool.ts';
 import type { PostgresNodeHandle } from '../postgres-node.ts';
 import { barman, barmanOk, said } from './command.ts';
 import { BARMAN_CONF, BARMAN_CONF_DIR, renderBarmanFiles, serverFile, type BarmanConf } from './conf.ts';
-import { CRON_INTERVAL_S, startCron, startReceiveWal, waitForReceiveWal } from './processes.ts';
+import { CRON_CHECK_S, CRON_EVERY_S, CRON_SPACING_S, startCron, startReceiveWal, waitForReceiveWal } from './processes.ts';
 import { clusterConf, describeMappings } from './site.ts';
 import { topologyWalArchive } from './wal-archive.ts';
+import { withWalFlowing } from '../wal-flow.ts';
 import { trustSsh } from '../user-archive/ssh.ts';
 
 /** Writes the two configuration files (as root: they are the host's, in /etc). */
@@ -54,10 +55,11 @@ export async function setUpBarman({ topology, primary, archive, nodes }: BackupT
     await waitForReceiveWal(primary, archive, conf);
     parts.push(`barman receive-wal streams as '${conf.applicationName}'${conf.slot ? ` through slot '${conf.slot}'` : ' without a slot'}`);
   }
-  await startCron(archive);
-  parts.push(`barman cron every ${CRON_INTERVAL_S} s`);
-  // Barman's "WAL archive" check fails until it has archived one segment: close one and wait for it.
-  const switched = await barman(archive, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', conf.server]);
+  await startCron(archive, conf);
+  parts.push(`barman cron when it has work (looked for every ${CRON_CHECK_S} s), at most every ${CRON_SPACING_S} s and at least every ${CRON_EVERY_S} s`);
+  // Barman's "WAL archive" check fails until it has archived one segment: close one and wait for it
+  // (with WAL flowing after the switch, as on a primary in service: see wal-flow.ts).
+  const switched = await withWalFlowing(primary, barman(archive, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', conf.server]));
   parts.push(switched.exitCode === 0 ? `first WAL segment archived (barman switch-wal --archive, ${switched.durationMs} ms)` : `barman switch-wal --archive failed (exit ${switched.exitCode}): ${said(switched).split('\n').at(-1)}`);
   parts.push(describeMappings(conf));
   parts.push((await barmanCheck(archive, conf)).line);
