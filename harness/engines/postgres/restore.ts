@@ -84,6 +84,9 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   // What the archive holds past the backup, counted before the copy: the evidence for what the
   // restore can bring back (none at all behind an archive_command that copies nothing).
   const wal = await walPastBackup(cluster, archive, latest, backup.start, base);
+  // What the archive holds as the restore begins is what replay is judged against: a primary still in
+  // service (a rehearsal's) goes on archiving, and what arrives after the copy is not this restore's.
+  const held = await archiveListing(cluster, archive);
   const evidence = recordRestore(cluster, { node: restored.name, by: options.rehearsal ? 'rehearsal' : 'restore', backup: latest, walSegments: wal.count, ...(wal.last ? { lastSegment: wal.last } : {}), ...archiveModeOf(cluster) });
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
@@ -103,7 +106,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
     wal.count === 0
       ? `base backup ${latest} alone: the archive on ${archive.name} held no WAL segment after it (${evidence.how})`
       : `${chain ? chain.description : `base backup ${latest}`} and the WAL archive of ${archive.name}${pgbackrest ? ' (pgBackRest)' : ''}${fetched ? ` (${fetched})` : ''}${until}`;
-  return finishRestore(cluster, archive, restored, options, source, fenced, evidence);
+  return finishRestore(cluster, restored, options, source, fenced, evidence, held);
 }
 
 /**
@@ -181,13 +184,14 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
 
 /**
  * Starts the restored node and waits for it to replay to the end of the archive and promote. Then
- * checks that replay really reached the archive's end: PostgreSQL takes the first WAL segment it
+ * checks that replay really reached the end of what the archive held as the restore began (`held`):
+ * PostgreSQL takes the first WAL segment it
  * cannot get or read for the end of the archive and promotes without a word, so a hole in the
  * chain would otherwise pass for a complete restore. Such a restore fails, with the hole named; the
  * restored server stays the primary (it is what the operator has), and the ledger counts what it
  * lacks.
  */
-async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, restored: PostgresNodeHandle, options: RestoreOptions, source: string, took: string, evidence: RestoreEvidence): Promise<string> {
+async function finishRestore(cluster: StartedPostgresCluster, restored: PostgresNodeHandle, options: RestoreOptions, source: string, took: string, evidence: RestoreEvidence, held: string[]): Promise<string> {
   const name = restored.name;
   const timeoutMs = options.timeoutMs ?? 120_000;
   await restored.startServer();
@@ -215,7 +219,7 @@ async function finishRestore(cluster: StartedPostgresCluster, archive: PostgresN
   if (options.targetTime) return `restored ${name} in ${options.domain} from ${source}${took}${await followRestored(cluster, options)}`; // it stopped where told
   const ended = await replayEnd(restored);
   evidence.reachedLsn = ended.lsn;
-  const gap = await archiveGap(cluster, archive, ended);
+  const gap = findArchiveGap(ended.lsn, ended.timeline, held, ended.segmentBytes, ended.history)?.reason;
   if (gap) throw new ClusterError(`${name} was restored from ${source} and promoted, but it is incomplete: ${gap}; writes after that point are not on ${name}${took}`);
   const reached = evidence.walSegments === 0 ? `replay ended where the backup ends, at ${ended.lsn}` : `replay reached the end of the archive at ${ended.lsn}`;
   return `restored ${name} in ${options.domain} from ${source}; ${reached}${took}${await followRestored(cluster, options, ended.lsn)}`;
@@ -270,9 +274,8 @@ export async function replayEnd(restored: PostgresNodeHandle): Promise<{ timelin
   return { timeline: last.parent, lsn: last.switchLsn, segmentBytes, history: lines.slice(0, -1) };
 }
 
-/** The reason the archive holds WAL past where replay ended, or undefined when replay reached its end. */
-async function archiveGap(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, ended: Awaited<ReturnType<typeof replayEnd>>): Promise<string | undefined> {
+/** The names of the files in the archive's WAL directory now. */
+async function archiveListing(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string[]> {
   const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
-  const files = listing.stdout.split('\n').filter(Boolean);
-  return findArchiveGap(ended.lsn, ended.timeline, files, ended.segmentBytes, ended.history)?.reason;
+  return listing.stdout.split('\n').filter(Boolean);
 }
