@@ -1,5 +1,5 @@
 import { canaryProblems, cutPower, targetNodes } from './faultfs.ts';
-import { ensureServerUp } from './node-ops.ts';
+import { asRoot, ensureServerUp } from './node-ops.ts';
 import type { ClusterNode } from '../cluster/engine.ts';
 import { describeError } from '../errors.ts';
 import type { Fault } from './types.ts';
@@ -10,9 +10,28 @@ function lastLines(text: string): string {
   return (lines.length ? lines.slice(-3) : text.trim().split('\n').slice(-1)).join(' / ');
 }
 
+/** Marks a node whose SSH server the power loss took down, so that power coming back starts it again. */
+const SSHD_DOWN = '/run/faultline-sshd-down';
+
+/**
+ * The host's SSH server (a backup host's) goes down with the power: the listener and every session
+ * (sshd, sshd-session), before the volume's writes are dropped. Left running, a host without power
+ * went on accepting logins: `ssh backup-host sync DIR` after the cut fsynced a directory whose new
+ * entry the cut had just undone, and reported success for a segment the archive no longer held.
+ */
+async function sshDown(node: ClusterNode): Promise<void> {
+  await asRoot(node, ['bash', '-c', `pgrep -x sshd >/dev/null || exit 0; touch ${SSHD_DOWN}; for _ in $(seq 1 100); do pkill -KILL -x sshd; pkill -KILL -x sshd-session; pgrep -x 'sshd|sshd-session' >/dev/null || exit 0; sleep 0.02; done; echo 'sshd still runs after SIGKILL' >&2; exit 1`]);
+}
+
+/** Power back: the SSH server the power loss took down starts again, as at boot. */
+async function sshUp(node: ClusterNode): Promise<string> {
+  const started = await asRoot(node, ['bash', '-c', `[ -e ${SSHD_DOWN} ] || exit 0; rm -f ${SSHD_DOWN}; /usr/sbin/sshd -E /var/log/faultline/sshd.log && echo started`]);
+  return started.stdout.includes('started') ? `; ${node.name}'s SSH server started again` : '';
+}
+
 /**
  * power-loss: the node loses power. Every process of the user that owns its volume (the server
- * and its helpers) is killed, and faultfs drops
+ * and its helpers) is killed, its SSH server with them (started again with the power), and faultfs drops
  * every write that was never fsynced, with the directory entries never made durable (optionally
  * tearing the last writes: `torn`). On `domain:<name>` every node of the domain loses power at
  * once: the SAN's cache lost, as in a correlated power failure. Healing powers the nodes on again:
@@ -44,7 +63,12 @@ export const powerLoss: Fault = {
     if (canary) return { detail: `power not cut: ${canary}`, noEffect: `${canary}; the power was not cut` };
     const running = await Promise.all(nodes.map((n) => n.serverRunning()));
     const caveats = (await Promise.all(nodes.map((n, i) => (running[i] && n.durabilityCaveat ? n.durabilityCaveat() : undefined)))).filter((c) => c !== undefined);
-    const cut = await Promise.all(nodes.map((n) => cutPower(n, String(params.torn), Math.floor(context.random() * 2 ** 32))));
+    const cut = await Promise.all(
+      nodes.map(async (n) => {
+        await sshDown(n);
+        return cutPower(n, String(params.torn), Math.floor(context.random() * 2 ** 32));
+      }),
+    );
     const dropped = nodes.map((n, i) => {
       const s = cut[i]!;
       return `${n.name}: ${s.cached_bytes ?? '?'} un-synced bytes in ${s.dirty_files ?? '?'} files and ${s.pending_dir_entries ?? '?'} directory changes dropped`;
@@ -54,13 +78,14 @@ export const powerLoss: Fault = {
       detail: `power lost${torn}: ${dropped.join('; ')}`,
       ...(caveats.length > 0 ? { caveat: caveats.join('; ') } : {}),
       heal: async () => {
-        if (params.restart === 'no') return 'power back; the servers stay down';
+        const ssh = (await Promise.all(nodes.map(sshUp))).join('');
+        if (params.restart === 'no') return `power back; the servers stay down${ssh}`;
         // A server that cannot start on what the power loss left is the drill's finding, not a
         // broken run: it is said here, and the checks (recovery, integrity) report it.
         const start = (n: ClusterNode) =>
           ensureServerUp(n).catch((error: unknown) => `${n.name} did not start again: ${lastLines(describeError(error))}`);
         const started = await Promise.all(nodes.map((n, i) => (running[i] ? start(n) : Promise.resolve(`${n.name} ran no server`))));
-        return `power back: ${started.join('; ')}`;
+        return `power back: ${started.join('; ')}${ssh}`;
       },
     };
   },

@@ -38,7 +38,7 @@ export interface DrillEvidence {
 }
 
 /** A power-loss heal's record of each server it could not start (see faults/power-loss.ts). */
-const NOT_RESTARTED = /([a-z][a-z0-9-]*) did not start again: (.*?)(?=; [a-z][a-z0-9-]* (?:did not start again|restarted|still running|is lost|ran no server)|$)/g;
+const NOT_RESTARTED = /([a-z][a-z0-9-]*) did not start again: (.*?)(?=; [a-z][a-z0-9-]*(?: (?:did not start again|restarted|still running|is lost|ran no server)|'s SSH server)|$)/g;
 
 /** The servers a power loss left unable to start, read from what the fault recorded when it healed. */
 export function notRestartedAfterPowerLoss(faults: ExperimentResult['faults']): Array<{ node: string; why: string }> {

@@ -78,6 +78,8 @@ describe('a server the power loss left unable to start', () => {
     const healed =
       'pg-primary did not start again: 2026-12-06 10:09:32.964 UTC [91] pg-archive ERROR:  replication slot "pg_archive" already exists / 2026-12-06 10:09:38.772 UTC [145] FATAL:  invalid page in block 0 of relation base/5/1259; pg-replica restarted (crash recovery)';
     expect(notRestartedAfterPowerLoss(detail(healed))).toEqual([{ node: 'pg-primary', why: 'FATAL: invalid page in block 0 of relation base/5/1259' }]);
+    // The SSH server started again after the servers is not part of their words.
+    expect(notRestartedAfterPowerLoss(detail(`pg-primary did not start again: FATAL:  could not open file "x"; pg-archive's SSH server started again`))).toEqual([{ node: 'pg-primary', why: 'FATAL: could not open file "x"' }]);
   });
 
   it('is none when every server came back, or the fault was another', () => {
