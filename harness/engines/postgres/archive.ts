@@ -6,13 +6,14 @@
 import { ClusterError, describeError } from '../../errors.ts';
 import type { ArchiveEvidence } from '../../history/final-state.ts';
 import { waitFor } from '../../wait.ts';
-import { REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
+import { PGDATA, REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
 import { killAll } from '../../cluster/kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { continueChain } from './incremental.ts';
 import { backupToolHooks } from './backup-tools.ts';
 import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
+import { withWalFlowing } from './wal-flow.ts';
 
 /** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
 export function archivedWalDir(cluster: StartedPostgresCluster): string {
@@ -82,7 +83,7 @@ export async function archiveCurrentSegment(cluster: StartedPostgresCluster, tim
   await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-switch')");
   const segment = await primary.psql('SELECT pg_walfile_name(pg_switch_wal())');
   const started = performance.now();
-  await waitFor(
+  const arrived = waitFor(
     {
       what: `WAL segment ${segment}, switched on ${primary.name}, to reach the archive on ${archive.name}`,
       timeoutMs,
@@ -96,7 +97,24 @@ export async function archiveCurrentSegment(cluster: StartedPostgresCluster, tim
       return undefined;
     },
   );
+  // Barman's streaming archiver moves a closed segment only once the next one was begun (wal-flow.ts);
+  // pg_receivewal, pgBackRest and an archive_command take it as soon as it is complete.
+  await (cluster.topology.postgres.backupTool === 'barman' ? withWalFlowing(primary, arrived) : arrived).catch(async (error: unknown) => {
+    throw new ClusterError(`${describeError(error)}; ${await archiverState(primary)}`, { cause: error });
+  });
   return { segment, waitedMs: Math.round(performance.now() - started) };
+}
+
+/** What the primary's archiver says of itself (pg_stat_archiver, the segments waiting in archive_status): why a segment did not arrive. */
+async function archiverState(primary: PostgresNodeHandle): Promise<string> {
+  const stats = await primary
+    .psql(
+      "SELECT format('%s archived (last %s at %s), %s failed (last %s at %s)', archived_count, coalesce(last_archived_wal, '-'), coalesce(last_archived_time::text, '-'), failed_count, coalesce(last_failed_wal, '-'), coalesce(last_failed_time::text, '-')) FROM pg_stat_archiver",
+    )
+    .catch((error: unknown) => `unreadable (${describeError(error)})`);
+  const ready = await primary.exec(['bash', '-c', `ls ${PGDATA}/pg_wal/archive_status 2>/dev/null | grep '\\.ready$' | sort | tr '\\n' ' '`]);
+  const archiver = await primary.exec(['bash', '-c', "ps -o stat=,wchan:24=,args= -u postgres | grep -E 'archiver' | grep -v grep | tr -s ' ' | tr '\\n' ' '"]);
+  return `${primary.name}'s archiver: ${archiver.stdout.trim() || 'not running'}; pg_stat_archiver: ${stats}; waiting in archive_status: ${ready.stdout.trim() || 'none'}`;
 }
 
 async function newestArchived(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string> {
