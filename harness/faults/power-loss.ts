@@ -63,10 +63,12 @@ export const powerLoss: Fault = {
     if (canary) return { detail: `power not cut: ${canary}`, noEffect: `${canary}; the power was not cut` };
     const running = await Promise.all(nodes.map((n) => n.serverRunning()));
     const caveats = (await Promise.all(nodes.map((n, i) => (running[i] && n.durabilityCaveat ? n.durabilityCaveat() : undefined)))).filter((c) => c !== undefined);
+    // Each node's seed is drawn in node order, before anything runs, so that a seed replays the same cut.
+    const seeds = nodes.map(() => Math.floor(context.random() * 2 ** 32));
     const cut = await Promise.all(
-      nodes.map(async (n) => {
+      nodes.map(async (n, i) => {
         await sshDown(n);
-        return cutPower(n, String(params.torn), Math.floor(context.random() * 2 ** 32));
+        return cutPower(n, String(params.torn), seeds[i]!);
       }),
     );
     const dropped = nodes.map((n, i) => {
