@@ -185,9 +185,8 @@ async function restoreFromStreamedArchive(archive: PostgresNodeHandle, restored:
 /**
  * Starts the restored node and waits for it to replay to the end of the archive and promote. Then
  * checks that replay really reached the end of what the archive held as the restore began (`held`):
- * PostgreSQL takes the first WAL segment it
- * cannot get or read for the end of the archive and promotes without a word, so a hole in the
- * chain would otherwise pass for a complete restore. Such a restore fails, with the hole named; the
+ * PostgreSQL takes the first WAL segment it cannot get or read for the end of the archive and
+ * promotes without a word, so a hole in the chain would otherwise pass for a complete restore. Such a restore fails, with the hole named; the
  * restored server stays the primary (it is what the operator has), and the ledger counts what it
  * lacks.
  */

@@ -26,8 +26,9 @@ interface ShownBackup {
  * WAL, at the start of a segment, and --wait waits for that segment (end_wal) to be archived, which
  * happens only once the segment is complete. When the backup ended exactly at a segment boundary, that
  * segment is the next one, complete on a quiet primary never: then (or when Barman still waits after
- * 2 s: a drill cannot wait for its workload to fill the segment) `barman switch-wal --force` closes it, as Barman
- * itself does when it backs up a standby; WAL flows on the primary meanwhile (wal-flow.ts).
+ * 2 s: a drill cannot wait for its workload to fill the segment) `barman switch-wal --force` closes
+ * it, as Barman itself does when it backs up a standby; WAL flows on the primary meanwhile
+ * (wal-flow.ts).
  */
 export async function takeBarmanBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string> {
   const primary = cluster.primary();

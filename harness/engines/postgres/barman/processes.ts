@@ -1,15 +1,15 @@
 // Barman's long-running processes on the Barman host: `barman receive-wal` (pg_receivewal into the
 // streaming directory) and a stand-in for the system cron that runs `barman cron`.
 //
-// `barman cron` runs from a loop owned by root when it has work (looked for every 0.5 s in the shell,
-// without starting Barman), at most every 2 s and at least every 10 s: it moves the WAL receive-wal completed
-// into the archive (archive-wal), marks backups waiting for WAL as done, and starts receive-wal again
-// when it is not running, as Debian's /etc/cron.d/barman does every minute (a drill cannot wait a
-// minute; a drill's workload gives it work about every 2 s, and an idle Barman host is not woken). Barman itself
-// runs as postgres, the archive volume's owner, so a power loss on the archive node kills
-// receive-wal and any barman command, but not this loop: as the system cron after a reboot, its next
-// run starts receive-wal again (possibly before the fault is healed). followPrimary pauses it while
-// it moves receive-wal to a new primary.
+// `barman cron` runs from a loop owned by root when it has work (looked for every 0.5 s in the
+// shell, without starting Barman), at most every 2 s and at least every 10 s: it moves the WAL
+// receive-wal completed into the archive (archive-wal), marks backups waiting for WAL as done, and
+// starts receive-wal again when it is not running, as Debian's /etc/cron.d/barman does every minute
+// (a drill cannot wait a minute; a drill's workload gives it work about every 2 s, and an idle
+// Barman host is not woken). Barman itself runs as postgres, the archive volume's owner, so a power
+// loss on the archive node kills receive-wal and any barman command, but not this loop: as the
+// system cron after a reboot, its next run starts receive-wal again (possibly before the fault is
+// healed). followPrimary pauses it while it moves receive-wal to a new primary.
 
 import { ClusterError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
