@@ -35,7 +35,7 @@ export async function findArchivedSegment(cluster: StartedPostgresCluster, archi
 }
 
 /** Every file name in the archive (superseded segments included). */
-async function archivedFiles(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string[]> {
+export async function archivedFiles(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string[]> {
   const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
   return listing.stdout.split('\n').filter(Boolean);
 }

@@ -3,7 +3,7 @@
 // so that the checkers can say why a restore lost the writes it lost.
 
 import type { ArchiveMode, RestoreEvidence } from '../../history/final-state.ts';
-import { archivedWalDir } from './archive.ts';
+import { archivedFiles } from './archive.ts';
 import { BASE } from './base-backup.ts';
 import { REPO, type PostgresNodeHandle } from './postgres-node.ts';
 import { commitsWaitFor } from './standby-names.ts';
@@ -51,8 +51,7 @@ export function archiveModeOf(cluster: StartedPostgresCluster): { archive: Archi
 /** The WAL segments the archive holds from the base backup's start on, and the newest of them. */
 export async function walPastBackup(cluster: StartedPostgresCluster, archive: PostgresNodeHandle, latest: string, pgbackrestStart?: string, base = BASE): Promise<{ count: number; last?: string }> {
   if (cluster.topology.postgres.backupTool === 'pgbackrest' || backupToolHooks(cluster.topology)) {
-    const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
-    return segmentsFrom(listing.stdout.split('\n').filter(Boolean), pgbackrestStart);
+    return segmentsFrom(await archivedFiles(cluster, archive), pgbackrestStart);
   }
   // The files restore.ts's copy sends: those in wal/ itself (not superseded/), from backup_label's start on
   // (the backup in `base`: the repository's, or a chain pg_combinebackup combined).

@@ -11,7 +11,7 @@ import { REHEARSAL_NODE, RESTORED_NODE } from './start-cluster.ts';
 import { latestPgBackRestBackup, pgTimestamp, restoreWithPgBackRest } from './pgbackrest-restore.ts';
 import { compareLsn, findArchiveGap, parseTimelineHistory, type TimelineSwitch } from './wal.ts';
 import { archiveModeOf, recordRestore, walPastBackup } from './restore-evidence.ts';
-import { archivedWalDir } from './archive.ts';
+import { archivedFiles } from './archive.ts';
 import { fence } from '../../cluster/fence.ts';
 import { pipeBetween } from '../../cluster/docker/pipe.ts';
 import { BASE, backupsTaken, usableArchive } from './base-backup.ts';
@@ -86,7 +86,7 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   const wal = await walPastBackup(cluster, archive, latest, backup.start, base);
   // What the archive holds as the restore begins is what replay is judged against: a primary still in
   // service (a rehearsal's) goes on archiving, and what arrives after the copy is not this restore's.
-  const held = await archiveListing(cluster, archive);
+  const held = await archivedFiles(cluster, archive);
   const evidence = recordRestore(cluster, { node: restored.name, by: options.rehearsal ? 'rehearsal' : 'restore', backup: latest, walSegments: wal.count, ...(wal.last ? { lastSegment: wal.last } : {}), ...archiveModeOf(cluster) });
   // A restored server must not wait for standbys it does not have, nor stream from the old primary;
   // a rehearsal must not push its own WAL into the repository either.
@@ -271,10 +271,4 @@ export async function replayEnd(restored: PostgresNodeHandle): Promise<{ timelin
   const last = lines.at(-1);
   if (!last) throw new ClusterError(`${restored.name} was promoted but its timeline history (pg_wal/${name}) does not say where replay ended: ${JSON.stringify(text)}`);
   return { timeline: last.parent, lsn: last.switchLsn, segmentBytes, history: lines.slice(0, -1) };
-}
-
-/** The names of the files in the archive's WAL directory now. */
-async function archiveListing(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<string[]> {
-  const listing = await archive.run(['bash', '-c', `find ${archivedWalDir(cluster)} -type f -printf '%f\\n' 2>/dev/null || true`]);
-  return listing.stdout.split('\n').filter(Boolean);
 }
