@@ -10,6 +10,7 @@ import * as faults from './faults.ts';
 import * as help from './help.ts';
 import * as image from './image.ts';
 import * as list from './list.ts';
+import * as proveBackup from './prove-backup.ts';
 import type { Command } from './options.ts';
 import * as rehearse from './rehearse.ts';
 import * as report from './report.ts';
@@ -25,6 +26,7 @@ const USAGE: Record<string, string> = {
   report: report.usage,
   validate: validate.usage,
   rehearse: rehearse.usage,
+  'prove-backup': proveBackup.usage,
   faults: faults.usage,
   schema: schema.usage,
   up: up.usage,
@@ -41,6 +43,7 @@ const commands: Record<string, Command> = {
   run: run.command,
   validate: validate.command,
   rehearse: rehearse.command,
+  'prove-backup': proveBackup.command,
   report: report.command,
   up: up.command,
   image: image.command,

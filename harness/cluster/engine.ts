@@ -12,8 +12,10 @@ import type { FinalState } from '../history/final-state.ts';
 import type { Random } from '../random.ts';
 import type { NodeSpec, Topology, TopologySection } from './topology.ts';
 import type { Workload, WorkloadOptions } from '../workload/types.ts';
+import type { ProveBackupAbility } from './prove-ability.ts';
 
 export type { Workload, WorkloadOptions, WorkloadStats } from '../workload/types.ts';
+export type * from './prove-ability.ts';
 
 export type EngineName = string;
 export type { NodeSpec } from './topology.ts';
@@ -230,6 +232,8 @@ export interface Engine {
    * faultline's own.
    */
   diagnoseStall?(cluster: StartedCluster): Promise<string[]>;
+  /** `faultline prove-backup`: restoring a user's real backups into a scratch node, and proving them. */
+  readonly proveBackup?: ProveBackupAbility;
   /** The archive-gap fault: the newest backup in the repository is removed or damaged. */
   damageBackup(cluster: StartedCluster, node: ClusterNode, how: 'remove' | 'damage', random: Random): Promise<Corruption>;
 }

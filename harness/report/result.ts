@@ -5,6 +5,7 @@ import { composeValidity, computeRpo, computeRto, documentedOutcome, faultRecord
 import { isRecoveryAction, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
 import type { FinalState } from '../history/final-state.ts';
 import { readRunLogs, type RunLog } from './logs.ts';
+import type { ProveRecord } from '../history/prove-evidence.ts';
 
 /** The version of result.json's shape; it changes when a field changes meaning or goes away. */
 export const RESULT_SCHEMA_VERSION = 2;
@@ -66,6 +67,8 @@ export interface ExperimentResult {
   dir: string;
   /** The nodes' logs kept in the run's folder (`logs/<node>/<file>`), from `logs/logs.json`. */
   logs?: RunLog[];
+  /** `faultline prove-backup`: the user's backup, what was asked of it, and the evidence its checks judged. */
+  prove?: ProveRecord;
 }
 
 export interface ResultInput {

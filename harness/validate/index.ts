@@ -1,6 +1,6 @@
 // Reading a user's own configuration (postgresql.conf, pgbackrest.conf) for `faultline validate`.
 export { parsePostgresqlConf, parseMemory, parseTime, parseBoolean, type ConfSetting } from './postgresql-conf.ts';
-export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniValue } from './pgbackrest-conf.ts';
+export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniValue } from '../engines/postgres/index.ts';
 export { validate, VALIDATE_SCHEMA_VERSION, type ValidateOptions, type ValidateResult, type DrillOutcome } from './validate.ts';
 export { formatValidate, validateJUnit, validateHtml, writeValidateFiles } from './output.ts';
 export { validateDrills, DRILL_NAMES, type ValidateDrill } from './drills.ts';

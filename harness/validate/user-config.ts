@@ -8,7 +8,7 @@ import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../engines/postgres/index.ts';
 import { isNoOpCommand, isPgBackRestCommand, programsOf, type ArchiveMountKind } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
-import { parsePgBackRestConf, type PgBackRestConf } from './pgbackrest-conf.ts';
+import { parsePgBackRestConf, type PgBackRestConf } from '../engines/postgres/index.ts';
 import type { UserConfig } from './rules/types.ts';
 import { decidePostgresVersion, type DecidedVersion } from './postgres-version.ts';
 

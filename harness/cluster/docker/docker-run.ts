@@ -44,16 +44,17 @@ export class DockerRun implements AsyncDisposable {
     this.untrack = trackRun(this);
   }
 
-  /** Creates the run's network and one volume per failure domain. */
+  /** Creates the run's network (`internal`: with no route out) and one volume per failure domain. */
   static async create(
     domains: string[],
-    options: { runId?: string | undefined; faultfs?: FaultfsOptions | undefined; logs?: RunLogsOptions | undefined } = {},
+    options: { runId?: string | undefined; faultfs?: FaultfsOptions | undefined; logs?: RunLogsOptions | undefined; internal?: boolean } = {},
   ): Promise<DockerRun> {
     const engine = await getEngine();
     const run = new DockerRun(engine, options.runId ?? newRunId(), options.faultfs, options.logs);
     try {
       await run.track(
-        engine.docker.createNetwork({ Name: run.networkName, Labels: runLabels(run.id), CheckDuplicate: true }),
+        // An internal network has no route out of it: a scratch node restoring a user's backups reaches nothing.
+        engine.docker.createNetwork({ Name: run.networkName, Labels: runLabels(run.id), CheckDuplicate: true, ...(options.internal ? { Internal: true } : {}) }),
       );
       await Promise.all(
         domains.map((domain) =>

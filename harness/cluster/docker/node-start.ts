@@ -46,6 +46,8 @@ export interface NodeContainerSpec {
   aliases?: string[];
   /** Lets the node mount FUSE file systems even without faultfs (an sshfs mount of the backup host). */
   fuse?: boolean;
+  /** Folders or files of the machine running faultline, shown in the node (a user's backups, read-only). */
+  binds?: Array<{ source: string; target: string; readOnly: boolean }>;
 }
 
 export interface StartedNode {
@@ -103,6 +105,7 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
     .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
     .withStartupTimeout(60_000);
   if (faultfs || spec.fuse) container.withFuse();
+  if (spec.binds?.length) container.withBindMounts(spec.binds.map((b) => ({ source: b.source, target: b.target, mode: b.readOnly ? ('ro' as const) : ('rw' as const) })));
   for (const domain of new Set(luns.map((l) => l.domain))) {
     container.withNamedVolume(run.volumeName(domain), domainMountPoint(domain));
   }

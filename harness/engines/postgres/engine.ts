@@ -18,6 +18,7 @@ import { postgresTopologySection, validatePostgresTopology, type PostgresTopolog
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
 import { diagnosePostgresStall } from './stall.ts';
+import { postgresProveBackup } from './prove/index.ts';
 
 const pg = asPostgres;
 
@@ -61,6 +62,7 @@ export const postgresEngine: Engine = {
   startScratchNode: (cluster, { domain }) => startEmptyNode(pg(cluster), REHEARSAL_NODE, domain),
   diagnoseStall: (cluster) => diagnosePostgresStall(pg(cluster)),
   corrupt: (_cluster, node, options) => corruptPostgres(asPostgresNode(node), options),
+  proveBackup: postgresProveBackup,
   damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), asPostgresNode(node), how, random),
 };
 

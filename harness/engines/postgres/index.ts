@@ -25,3 +25,4 @@ export { PostgresWorkload, LEDGER_TABLE, LEDGER_DDL, describePgError, type Workl
 export { classifyWriteError, describeNotice, isCommittedLocallyNotice, type ServerNotice } from './classify.ts';
 export { postgresImage, postgresImageRecipe } from './image.ts';
 export { DEFAULT_POSTGRES, TESTED_POSTGRES, POSTGRES_VERSIONS, POSTGRES_BUILDS, PG_APT_SOURCE_ENV, supportedPostgresText } from './versions.ts';
+export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniValue } from './pgbackrest-conf.ts';

@@ -5,7 +5,7 @@
 
 import { posix } from 'node:path';
 import type { PostgresNode, PostgresTopology } from '../../engines/postgres/index.ts';
-import { pgBackRestOption } from '../pgbackrest-conf.ts';
+import { pgBackRestOption } from '../../engines/postgres/index.ts';
 import { parseBoolean } from '../postgresql-conf.ts';
 import { defaultOf } from '../settings-lists.ts';
 import type { Source, UserConfig } from './types.ts';

@@ -4,7 +4,7 @@
 
 import type { PostgresTopology } from '../../engines/postgres/index.ts';
 import type { ConfSetting } from '../postgresql-conf.ts';
-import type { PgBackRestConf } from '../pgbackrest-conf.ts';
+import type { PgBackRestConf } from '../../engines/postgres/index.ts';
 
 export type Severity = 'error' | 'warning' | 'info';
 

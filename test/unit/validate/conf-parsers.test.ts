@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBoolean, parseMemory, parsePostgresqlConf, parseTime } from '../../../harness/validate/postgresql-conf.ts';
-import { parsePgBackRestConf, pgBackRestOption } from '../../../harness/validate/pgbackrest-conf.ts';
+import { parsePgBackRestConf, pgBackRestOption } from '../../../harness/engines/postgres/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'faultline-conf-'));
 const file = (name: string, text: string) => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
-import { parsePgBackRestConf } from '../../../harness/validate/pgbackrest-conf.ts';
+import { parsePgBackRestConf } from '../../../harness/engines/postgres/index.ts';
 import { parsePostgresqlConf } from '../../../harness/validate/postgresql-conf.ts';
 import { describeRules, rules, runPreflight } from '../../../harness/validate/rules/index.ts';
 import { parseStandbyNames } from '../../../harness/engines/postgres/standby-names.ts';

@@ -1,10 +1,10 @@
-// Reads a user's pgbackrest.conf: INI sections ([global], [global:archive-push], a stanza such as
+// Reads a user's pgbackrest.conf (validate's rules and prove-backup's restore both read it): INI sections ([global], [global:archive-push], a stanza such as
 // [main], or [main:backup]), `key=value` lines (a key may repeat, for options that take several
 // values), `#` comments. Every value keeps its line, so a message can name it.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, describeError } from '../errors.ts';
+import { ConfigError, describeError } from '../../errors.ts';
 
 export interface IniValue {
   values: string[];

@@ -1,0 +1,17 @@
+// PostgreSQL's part of `faultline prove-backup`: the backups it restores (a pgBackRest repository, a
+// base backup with a WAL archive directory), read first, then restored and proved in a scratch node.
+
+import type { ProveBackupAbility } from '../../../cluster/prove-ability.ts';
+import { postgresImage } from '../image.ts';
+import { POSTGRES_LOGS } from '../postgres-node.ts';
+import { inspectBaseBackup, inspectPgBackRest } from './inspect.ts';
+import { parsePostgresChecks, provePostgres } from './prove.ts';
+
+export const postgresProveBackup: ProveBackupAbility = {
+  sources: ['pgbackrest', 'base-backup'],
+  logs: POSTGRES_LOGS,
+  parseChecks: parsePostgresChecks,
+  inspect: async (source) => (source.kind === 'pgbackrest' ? inspectPgBackRest(source) : inspectBaseBackup(source)),
+  image: (backup, { log }) => postgresImage(backup.major, log ? { log } : {}),
+  prove: provePostgres,
+};

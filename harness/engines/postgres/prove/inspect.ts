@@ -1,0 +1,275 @@
+// Reading a user's PostgreSQL backup before anything starts, and without writing to it: a
+// pgBackRest repository (its backup.info) or a base backup with a WAL archive directory. What is
+// read here decides the major, the scratch node's size and what it mounts; bad input is a
+// ConfigError that names the path and what to do.
+
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { BackupSource, InspectedBackup } from '../../../cluster/prove-ability.ts';
+import { ConfigError, describeError } from '../../../errors.ts';
+import { formatBytes } from '../../../units.ts';
+import { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf } from '../pgbackrest-conf.ts';
+import { POSTGRES_BUILDS, supportedPostgresText } from '../versions.ts';
+
+/** Where the scratch node sees a base backup and a WAL archive directory. */
+export const BASE_MOUNT = '/var/lib/faultline/backup/base';
+export const WAL_MOUNT = '/var/lib/faultline/backup/wal';
+
+/** The compressions a WAL archive's segments may have (by file suffix), and the program that reads each. */
+export const WAL_COMPRESSIONS: Readonly<Record<string, string>> = { '': 'cat', '.gz': 'gzip -dc', '.lz4': 'lz4 -dc' };
+/** The compressions a tar-format base backup may have. */
+const TAR_SUFFIXES = ['.tar', '.tar.gz', '.tgz'];
+const SUPPORTED_TAR = 'an uncompressed or gzip-compressed tar (pg_basebackup -Ft or -Ft -z)';
+
+/** The repository types whose files can be mounted as they are. */
+const POSIX_REPOS = ['posix', 'cifs'];
+
+/** A pgBackRest backup.info or archive.info: [section] and key=value lines (values JSON or plain). */
+function parseInfo(text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const header = /^\[([^\]]+)\]$/.exec(raw.trim());
+    if (header) sections.set(header[1]!, (current = new Map()));
+    else if (current && raw.includes('=')) current.set(raw.slice(0, raw.indexOf('=')).trim(), raw.slice(raw.indexOf('=') + 1).trim());
+  }
+  return sections;
+}
+
+function unquote(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return typeof parsed === 'string' || typeof parsed === 'number' ? String(parsed) : value;
+  } catch {
+    return value;
+  }
+}
+
+function majorOf(version: string | undefined, where: string): number {
+  const major = Number(/^(\d+)/.exec(version ?? '')?.[1]);
+  if (!Number.isInteger(major) || major < 10) throw new ConfigError(`${where} does not name a PostgreSQL major version (read '${version ?? ''}'): is it a backup of PostgreSQL?`);
+  if (!POSTGRES_BUILDS[major]) throw new ConfigError(`The backup is of PostgreSQL ${major} (${where}), which faultline cannot run: it runs ${supportedPostgresText()}`);
+  return major;
+}
+
+/** Room for the restored data plus the WAL replay keeps, and a floor for a small database. */
+export function scratchBytes(dataBytes: number): number {
+  return Math.max(1024 ** 3, Math.ceil((dataBytes * 1.25 + 1024 ** 3) / 1024 ** 2) * 1024 ** 2);
+}
+
+/** The user's pgbackrest.conf, stanza and repository, read on this machine. */
+export function inspectPgBackRest(source: BackupSource): InspectedBackup {
+  const confFile = source.options.conf!;
+  const stanza = source.options.stanza!;
+  if (!existsSync(confFile)) throw new ConfigError(`The pgBackRest configuration '${confFile}' (--pgbackrest-conf) does not exist: name your pgbackrest.conf`);
+  const conf = parsePgBackRestConf(confFile);
+  const stanzas = [...conf.sections.keys()].filter((s) => !s.includes(':') && s !== 'global');
+  if (!conf.sections.has(stanza)) {
+    throw new ConfigError(`Stanza '${stanza}' (--stanza) is not in ${conf.file}: it has ${stanzas.length ? stanzas.map((s) => `'${s}'`).join(', ') : 'no stanza section'}`);
+  }
+  const option = (key: string) => pgBackRestOption(conf, key, stanza, 'restore')?.values.at(-1);
+  const host = option('repo1-host');
+  if (host) throw new ConfigError(`${conf.file} reaches the repository on host '${host}' (repo1-host): run prove-backup on the repository host, with the pgbackrest.conf that names its repo1-path`);
+  const type = option('repo1-type') ?? 'posix';
+  if (!POSIX_REPOS.includes(type)) throw new ConfigError(`${conf.file}: repo1-type=${type} is not supported by prove-backup yet: it reads repositories of type ${POSIX_REPOS.join(', ')}`);
+  const cipher = option('repo1-cipher-type');
+  if (cipher && cipher !== 'none') throw new ConfigError(`${conf.file}: an encrypted repository (repo1-cipher-type=${cipher}) is not supported by prove-backup yet`);
+  const repoPath = option('repo1-path') ?? '/var/lib/pgbackrest';
+  if (!isAbsolute(repoPath)) throw new ConfigError(`${conf.file}: repo1-path '${repoPath}' is not an absolute path`);
+  const infoFile = join(repoPath, 'backup', stanza, 'backup.info');
+  if (!existsSync(repoPath)) throw new ConfigError(`The pgBackRest repository ${repoPath} (repo1-path in ${conf.file}) does not exist on this machine: run prove-backup where the repository is, or mount it at that path`);
+  let info: Map<string, Map<string, string>>;
+  try {
+    info = parseInfo(readFileSync(infoFile, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`Stanza '${stanza}' has no backup.info in the repository ${repoPath} (${describeError(error)}): was 'pgbackrest stanza-create' run, and is this the repository's path?`);
+  }
+  const version = unquote(info.get('db')?.get('db-version'));
+  const major = majorOf(version, `${infoFile} (db-version)`);
+  const backups = [...(info.get('backup:current') ?? new Map<string, string>()).entries()].map(([label, json]) => {
+    const fields = JSON.parse(json) as Record<string, unknown>;
+    return { label, size: Number(fields['backup-info-size'] ?? 0), stop: Number(fields['backup-timestamp-stop'] ?? 0), start: String(fields['backup-archive-start'] ?? ''), type: String(fields['backup-type'] ?? '') };
+  });
+  const newest = backups.sort((a, b) => a.stop - b.stop).at(-1);
+  if (!newest) throw new ConfigError(`Stanza '${stanza}' in ${repoPath} holds no backup (backup.info lists none): take one with 'pgbackrest --stanza=${stanza} backup' first`);
+  return {
+    source,
+    server: 'PostgreSQL',
+    major,
+    majorFrom: 'backup.info db-version',
+    bytes: scratchBytes(newest.size),
+    bytesFrom: `backup ${newest.label} holds ${formatBytes(newest.size)} of data (backup.info), plus room for WAL`,
+    paths: [{ source: repoPath, target: repoPath, what: 'the pgBackRest repository' }],
+    backup: { label: newest.label, stoppedAt: new Date(newest.stop * 1000).toISOString() },
+    details: { conf: confText(conf, stanza), stanza, repoPath, archiveStart: newest.start, backups: backups.length },
+  };
+}
+
+/** Options of the user's file that name this machine's paths or processes, which the scratch node has its own of. */
+const LOCAL_KEYS = /^(pg\d+-.*|repo\d+-host.*|lock-path|log-path|spool-path|archive-async|archive-get-queue-max|archive-push-queue-max|exec-id)$/;
+
+/**
+ * The user's pgbackrest.conf as the scratch node runs it: every option as written, but for where the
+ * server is (pg1-path: the scratch node's), and its own lock, log and spool paths; WAL is fetched
+ * one segment at a time (no asynchronous spool).
+ */
+function confText(conf: PgBackRestConf, stanza: string): string {
+  const sections: string[] = [];
+  for (const [name, options] of conf.sections) {
+    const lines = [...options].filter(([key]) => !LOCAL_KEYS.test(key)).flatMap(([key, value]) => value.values.map((v) => `${key}=${v}`));
+    if (name === 'global') lines.push('lock-path=/tmp/pgbackrest-lock', 'log-path=/var/log/pgbackrest', 'spool-path=/tmp/pgbackrest-spool', 'archive-async=n', 'log-level-file=detail');
+    if (name === stanza) lines.push('pg1-path=/var/lib/faultline/data/pgdata', 'pg1-socket-path=/run/postgresql');
+    sections.push([`[${name}]`, ...lines].join('\n'));
+  }
+  if (!conf.sections.has('global')) sections.unshift('[global]\nlock-path=/tmp/pgbackrest-lock\nlog-path=/var/log/pgbackrest\nspool-path=/tmp/pgbackrest-spool\narchive-async=n\nlog-level-file=detail');
+  return `# The user's pgbackrest.conf (${conf.file}), as faultline's scratch node runs it\n${sections.join('\n\n')}\n`;
+}
+
+/** How a base backup is laid out: a plain data directory, or tar files (base and pg_wal). */
+export interface BaseLayout {
+  format: 'plain' | 'tar';
+  /** The folder the scratch node mounts (the backup's, or the tar file's). */
+  dir: string;
+  /** For tar: the base tar's and the pg_wal tar's names in that folder. */
+  baseTar?: string;
+  walTar?: string;
+  manifest?: string;
+}
+
+function tarIn(dir: string, stem: string): string | undefined {
+  for (const suffix of TAR_SUFFIXES) if (existsSync(join(dir, `${stem}${suffix}`))) return `${stem}${suffix}`;
+  const other = readdirSync(dir).find((f) => f.startsWith(`${stem}.tar.`));
+  if (other) throw new ConfigError(`${join(dir, other)} is compressed in a way prove-backup does not read yet: it reads ${SUPPORTED_TAR}`);
+  return undefined;
+}
+
+/** What --base-backup names: a plain backup's data directory, a folder of tar files, or one tar file. */
+export function baseLayout(path: string): BaseLayout {
+  if (!existsSync(path)) throw new ConfigError(`The base backup '${path}' (--base-backup) does not exist: name the folder pg_basebackup wrote, or its base.tar`);
+  if (statSync(path).isFile()) {
+    const name = basename(path);
+    if (!TAR_SUFFIXES.some((s) => name.endsWith(s))) throw new ConfigError(`The base backup '${path}' is a file but not a tar: prove-backup reads ${SUPPORTED_TAR}, or a plain backup's folder`);
+    const dir = dirname(path);
+    const manifest = existsSync(join(dir, 'backup_manifest')) ? 'backup_manifest' : undefined;
+    const walTar = name.startsWith('base.') ? tarIn(dir, 'pg_wal') : undefined;
+    return { format: 'tar', dir, baseTar: name, ...(walTar ? { walTar } : {}), ...(manifest ? { manifest } : {}) };
+  }
+  const manifest = existsSync(join(path, 'backup_manifest')) ? 'backup_manifest' : undefined;
+  if (existsSync(join(path, 'PG_VERSION'))) return { format: 'plain', dir: path, ...(manifest ? { manifest } : {}) };
+  const baseTar = tarIn(path, 'base');
+  if (!baseTar) throw new ConfigError(`${path} (--base-backup) is neither a base backup's data directory (no PG_VERSION) nor a folder with base.tar: name the folder pg_basebackup -D wrote`);
+  const walTar = tarIn(path, 'pg_wal');
+  return { format: 'tar', dir: path, baseTar, ...(walTar ? { walTar } : {}), ...(manifest ? { manifest } : {}) };
+}
+
+/** PG_VERSION from a tar (plain or gzip), read as a stream until it is found. */
+async function versionInTar(file: string): Promise<string | undefined> {
+  const stream = file.endsWith('.tar') ? createReadStream(file) : createReadStream(file).pipe(createGunzip());
+  let pending = Buffer.alloc(0);
+  let skip = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      pending = Buffer.concat([pending, chunk]);
+      while (true) {
+        if (skip > 0) {
+          const dropped = Math.min(skip, pending.length);
+          pending = pending.subarray(dropped);
+          skip -= dropped;
+          if (skip > 0) break;
+        }
+        if (pending.length < 512) break;
+        const header = pending.subarray(0, 512);
+        if (header.every((b) => b === 0)) return undefined;
+        const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+        const size = parseInt(header.subarray(124, 136).toString('utf8').replace(/\0.*$/s, '').trim() || '0', 8);
+        if (name === 'PG_VERSION' || name === './PG_VERSION') {
+          if (pending.length < 512 + size) break;
+          return pending.subarray(512, 512 + size).toString('utf8').trim();
+        }
+        pending = pending.subarray(512);
+        skip = Math.ceil(size / 512) * 512;
+      }
+    }
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${file} as ${SUPPORTED_TAR}: ${describeError(error)}`);
+  } finally {
+    stream.destroy();
+  }
+  return undefined;
+}
+
+/** The data size a base backup restores to: its manifest's files, else its own size (a gzip tar counted four times). */
+function baseBytes(layout: BaseLayout): { bytes: number; from: string } {
+  if (layout.manifest) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(layout.dir, layout.manifest), 'utf8')) as { Files?: Array<{ Size?: number }> };
+      const bytes = (manifest.Files ?? []).reduce((sum, f) => sum + (f.Size ?? 0), 0);
+      return { bytes, from: `backup_manifest lists ${formatBytes(bytes)} of files` };
+    } catch {
+      // an unreadable manifest is pg_verifybackup's to report; size from the files
+    }
+  }
+  if (layout.format === 'tar') {
+    const size = statSync(join(layout.dir, layout.baseTar!)).size;
+    const gzip = !layout.baseTar!.endsWith('.tar');
+    return { bytes: gzip ? size * 4 : size, from: `${layout.baseTar} is ${formatBytes(size)}${gzip ? ', counted four times for its compression' : ''}` };
+  }
+  let bytes = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(dir, entry.name));
+      else if (entry.isFile()) bytes += statSync(join(dir, entry.name)).size;
+    }
+  };
+  walk(layout.dir);
+  return { bytes, from: `the backup folder holds ${formatBytes(bytes)}` };
+}
+
+/** The suffix of every segment in a WAL archive directory; one that is not supported is a ConfigError. */
+export function walSuffixes(dir: string): { segments: number; suffixes: string[] } {
+  const suffixes = new Set<string>();
+  let segments = 0;
+  for (const name of readdirSync(dir)) {
+    // Segments, their .partial ends, backup history files (.backup) and timeline histories, each perhaps compressed.
+    const match = /^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)(.*)$/.exec(name);
+    if (!match) continue;
+    const suffix = match[1]!;
+    if (!(suffix in WAL_COMPRESSIONS)) {
+      throw new ConfigError(`${join(dir, name)} in the WAL archive (--wal-archive) is compressed as '${suffix}', which prove-backup does not read: it reads segments that are uncompressed, .gz or .lz4`);
+    }
+    suffixes.add(suffix);
+    segments++;
+  }
+  return { segments, suffixes: [...suffixes] };
+}
+
+/** A base backup (plain or tar) and, optionally, a WAL archive directory, read on this machine. */
+export async function inspectBaseBackup(source: BackupSource): Promise<InspectedBackup> {
+  const base = resolve(source.options.base!);
+  const layout = baseLayout(base);
+  const version = layout.format === 'plain' ? readFileSync(join(layout.dir, 'PG_VERSION'), 'utf8').trim() : await versionInTar(join(layout.dir, layout.baseTar!));
+  const major = majorOf(version, layout.format === 'plain' ? join(layout.dir, 'PG_VERSION') : `PG_VERSION in ${join(layout.dir, layout.baseTar!)}`);
+  const size = baseBytes(layout);
+  // A tar file is read from its folder, where pg_basebackup put its pg_wal.tar and manifest too.
+  const paths: InspectedBackup['paths'] = [{ source: layout.dir, target: BASE_MOUNT, what: 'the base backup' }];
+  let wal: { segments: number; suffixes: string[] } | undefined;
+  const walDir = source.options.wal ? resolve(source.options.wal) : undefined;
+  if (walDir) {
+    if (!existsSync(walDir) || !statSync(walDir).isDirectory()) throw new ConfigError(`The WAL archive '${walDir}' (--wal-archive) is not a folder: name the folder your archive_command copies segments into`);
+    wal = walSuffixes(walDir);
+    paths.push({ source: walDir, target: WAL_MOUNT, what: 'the WAL archive' });
+  }
+  return {
+    source,
+    server: 'PostgreSQL',
+    major,
+    majorFrom: layout.format === 'plain' ? 'PG_VERSION' : `PG_VERSION in ${layout.baseTar}`,
+    bytes: scratchBytes(size.bytes),
+    bytesFrom: `${size.from}, plus room for WAL`,
+    paths,
+    backup: { label: basename(base) },
+    details: { layout, ...(wal ? { wal } : {}) },
+  };
+}
