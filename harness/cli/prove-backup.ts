@@ -14,12 +14,14 @@ import { checkWritable, parse, parseBudget, type Command } from './options.ts';
 
 export const usage =
   'faultline prove-backup --pgbackrest-conf FILE --stanza NAME [options]\n' +
-  'faultline prove-backup --base-backup DIR|TAR [--wal-archive DIR] [options]\n\n' +
+  'faultline prove-backup --base-backup DIR|TAR [--wal-archive DIR] [options]\n' +
+  'faultline prove-backup --redis-dir DIR [options]\n\n' +
   'Restores your real backup into a scratch node (the backup\'s own PostgreSQL major, a volume of its own, no\n' +
   'network) and proves it. Your backup is only read: mounted read-only, and listed before and after.\n' +
   '  --pgbackrest-conf FILE --stanza NAME   a pgBackRest repository (repo1-path in FILE, read on this machine)\n' +
   '  --base-backup DIR|TAR   what pg_basebackup wrote (plain, or tar: base.tar[.gz] with pg_wal.tar, backup_manifest)\n' +
   '  --wal-archive DIR   the folder your archive_command copies WAL into (segments plain, .gz or .lz4)\n' +
+  '  --redis-dir DIR     a Redis or Valkey data directory: dump.rdb and/or the append-only files (appendonlydir/)\n' +
   '  --target-time TIME  replay up to this time (ISO 8601, e.g. 2026-12-06T23:00:00Z) instead of the newest point\n' +
   '  --target-lsn LSN    replay up to this WAL position (e.g. 0/5000060)\n' +
   '  --max-age D         the newest restored data may be at most this old (e.g. 26h): an RPO for the backups\n' +
@@ -53,6 +55,7 @@ export const command: Command = async (args) => {
       stanza: { type: 'string' },
       'base-backup': { type: 'string' },
       'wal-archive': { type: 'string' },
+      'redis-dir': { type: 'string' },
       'target-time': { type: 'string' },
       'target-lsn': { type: 'string' },
       'max-age': { type: 'string' },
@@ -68,6 +71,7 @@ export const command: Command = async (args) => {
   );
   const source = sourceOf(values);
   if (values['target-time'] && values['target-lsn']) throw new UsageError('Give --target-time or --target-lsn, not both');
+  if (source.kind === 'redis-dir' && (values['target-time'] || values['target-lsn'])) throw new UsageError('--target-time and --target-lsn are for PostgreSQL: a Redis dump or append-only file restores as a whole');
   let target: RecoveryTarget = { kind: 'latest' };
   if (values['target-time']) target = { kind: 'time', time: parseTime(values['target-time']) };
   if (values['target-lsn']) {
@@ -100,7 +104,9 @@ function sourceOf(values: Record<string, string | boolean | undefined>): BackupS
   const text = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined);
   const conf = text('pgbackrest-conf');
   const base = text('base-backup');
-  if (conf && base) throw new UsageError('Name one backup: --pgbackrest-conf with --stanza, or --base-backup (with --wal-archive), not both');
+  const redis = text('redis-dir');
+  if ([conf, base, redis].filter(Boolean).length > 1) throw new UsageError('Name one backup: --pgbackrest-conf with --stanza, --base-backup (with --wal-archive), or --redis-dir, not two of them');
+  if (redis) return { kind: 'redis-dir', options: { dir: resolve(redis) }, label: `Redis data directory ${resolve(redis)}` };
   if (conf) {
     const stanza = text('stanza');
     if (!stanza) throw new UsageError(`--pgbackrest-conf needs --stanza NAME: the stanza of ${conf} to prove`);
