@@ -7,7 +7,8 @@ import { installInterruptCleanup } from '../cluster/docker/index.ts';
 import type { BackupSource, RecoveryTarget } from '../cluster/engine.ts';
 import { UsageError } from '../errors.ts';
 import { createProgress } from '../progress.ts';
-import { formatProof, preflight, proveBackup } from '../prove/index.ts';
+import { campaignExitCode, defaultParallel, formatCampaign, parseShard } from '../campaign/index.ts';
+import { expandSource, formatProof, preflight, proveBackup, proveFleet } from '../prove/index.ts';
 import { exitCodeOf } from '../report/result.ts';
 import { toJUnit } from '../report/junit.ts';
 import { checkWritable, parse, parseBudget, type Command } from './options.ts';
@@ -18,7 +19,8 @@ export const usage =
   'faultline prove-backup --redis-dir DIR [options]\n\n' +
   'Restores your real backup into a scratch node (the backup\'s own PostgreSQL major, a volume of its own, no\n' +
   'network) and proves it. Your backup is only read: mounted read-only, and listed before and after.\n' +
-  '  --pgbackrest-conf FILE --stanza NAME   a pgBackRest repository (repo1-path in FILE, read on this machine)\n' +
+  '  --pgbackrest-conf FILE --stanza NAME   a pgBackRest repository (repo1-path in FILE, read on this machine);\n' +
+  "                      a list ('main,sales') or '*' (every stanza of FILE) proves a fleet, a folder each\n" +
   '  --base-backup DIR|TAR   what pg_basebackup wrote (plain, or tar: base.tar[.gz] with pg_wal.tar, backup_manifest)\n' +
   '  --wal-archive DIR   the folder your archive_command copies WAL into (segments plain, .gz or .lz4)\n' +
   '  --redis-dir DIR     a Redis or Valkey data directory: dump.rdb and/or the append-only files (appendonlydir/)\n' +
@@ -30,7 +32,10 @@ export const usage =
   '                      a line "-- db: NAME" runs the queries after it in database NAME (default postgres)\n' +
   '  --db-user NAME      the superuser to check the restored server as, over its local socket (default postgres)\n' +
   '  --timeout D         how long restore and replay may take in all (default 60m)\n' +
-  '  --out DIR           where the proof\'s folder goes: DIR/prove-backup/<time>/ (default faultline-out)\n' +
+  '  --parallel N        a fleet: this many proofs at once (default: what the machine holds)\n' +
+  '  --shard i/n         a fleet: only this runner\'s share of it (CI matrices; faultline report --merge joins them)\n' +
+  '  --out DIR           where the proof\'s folder goes: DIR/prove-backup/<time>/, or DIR/prove-backup-<stanza>/<time>/\n' +
+  '                      and campaign.json for a fleet (default faultline-out)\n' +
   '  --json              print result.json instead of the summary\n' +
   '  --junit FILE        also write the JUnit report there\n' +
   'Checks: restore-completed, recovery-reached, freshness, integrity (pg_verifybackup, pgbackrest verify,\n' +
@@ -63,6 +68,8 @@ export const command: Command = async (args) => {
       check: { type: 'string' },
       'db-user': { type: 'string' },
       timeout: { type: 'string' },
+      parallel: { type: 'string' },
+      shard: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean' },
       junit: { type: 'string' },
@@ -90,14 +97,47 @@ export const command: Command = async (args) => {
     outDir: values.out ?? 'faultline-out',
   };
   const log = createProgress();
-  const ready = await preflight(request); // bad input: exit 2 before anything starts
+  const sources = expandSource(source);
+  if (sources.length === 1 && !values.shard) {
+    const ready = await preflight(request); // bad input: exit 2 before anything starts
+    installInterruptCleanup();
+    const result = await proveBackup({ ...request, log }, ready);
+    log.pause();
+    if (values.junit) writeFileSync(values.junit, toJUnit([result]));
+    process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatProof(result)}\n`);
+    return exitCodeOf([result.verdict]);
+  }
+  // A fleet: a folder per backup, and the campaign's files over them.
+  const requests = sources.map((one) => ({ ...request, source: one, name: `prove-backup-${one.options.stanza ?? sources.indexOf(one) + 1}` }));
+  const parallel = values.parallel === undefined ? defaultParallel().parallel : parseParallel(values.parallel);
   installInterruptCleanup();
-  const result = await proveBackup({ ...request, log }, ready);
+  const { results, summary } = await proveFleet(requests, {
+    parallel,
+    outDir: request.outDir,
+    log,
+    ...(values.shard ? { shard: parseShard(values.shard) } : {}),
+    replay: (one) => replayOf(args, one.source.options.stanza ?? ''),
+  });
   log.pause();
-  if (values.junit) writeFileSync(values.junit, toJUnit([result]));
-  process.stdout.write(values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatProof(result)}\n`);
-  return exitCodeOf([result.verdict]);
+  if (values.junit) writeFileSync(values.junit, toJUnit(results));
+  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else process.stdout.write(`${results.map(formatProof).join('\n\n')}\n\n${formatCampaign(summary)}\nfiles: ${resolve(request.outDir)}/campaign.json, junit.xml, report.html\n`);
+  return campaignExitCode(summary);
 };
+
+/** The command that proves one stanza of a fleet again: the same options, one stanza, no fleet options. */
+export function replayOf(args: readonly string[], stanza: string): string {
+  const fleetOnly = /^--(stanza|parallel|shard)(=|$)/;
+  const kept = args.filter((arg, i) => !fleetOnly.test(arg) && !(/^--(stanza|parallel|shard)$/.test(args[i - 1] ?? '')));
+  return ['faultline', 'prove-backup', ...kept, '--stanza', stanza].map((a) => (/^[\w./@:=,+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+/** --parallel N (1 to 16). */
+function parseParallel(text: string): number {
+  const parallel = Number(text);
+  if (!/^\d+$/.test(text) || parallel < 1 || parallel > 16) throw new UsageError(`--parallel must be a whole number of proofs at once, 1 to 16: got '${text}'`);
+  return parallel;
+}
 
 /** The one backup the options name; two kinds at once, or half of one, is a usage error. */
 function sourceOf(values: Record<string, string | boolean | undefined>): BackupSource {
@@ -106,6 +146,8 @@ function sourceOf(values: Record<string, string | boolean | undefined>): BackupS
   const base = text('base-backup');
   const redis = text('redis-dir');
   if ([conf, base, redis].filter(Boolean).length > 1) throw new UsageError('Name one backup: --pgbackrest-conf with --stanza, --base-backup (with --wal-archive), or --redis-dir, not two of them');
+  if (text('stanza') && !conf) throw new UsageError('--stanza needs --pgbackrest-conf FILE: the pgbackrest.conf that names the repository (it goes with no other backup)');
+  if (text('wal-archive') && !base) throw new UsageError('--wal-archive needs --base-backup DIR: the base backup replay starts from (it goes with no other backup)');
   if (redis) return { kind: 'redis-dir', options: { dir: resolve(redis) }, label: `Redis data directory ${resolve(redis)}` };
   if (conf) {
     const stanza = text('stanza');
@@ -116,7 +158,5 @@ function sourceOf(values: Record<string, string | boolean | undefined>): BackupS
     const wal = text('wal-archive');
     return { kind: 'base-backup', options: { base: resolve(base), ...(wal ? { wal: resolve(wal) } : {}) }, label: `base backup ${resolve(base)}${wal ? ` with WAL archive ${resolve(wal)}` : ''}` };
   }
-  if (text('stanza')) throw new UsageError('--stanza needs --pgbackrest-conf FILE: the pgbackrest.conf that names the repository');
-  if (text('wal-archive')) throw new UsageError('--wal-archive needs --base-backup DIR: the base backup replay starts from');
   throw new UsageError("Name the backup to prove: 'faultline prove-backup --pgbackrest-conf /etc/pgbackrest/pgbackrest.conf --stanza main', or '--base-backup DIR --wal-archive DIR'. See 'faultline prove-backup --help'.");
 }

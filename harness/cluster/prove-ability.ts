@@ -64,6 +64,11 @@ export interface ProveBackupAbility {
   readonly sources: readonly string[];
   /** The logs its scratch node keeps (kept in the proof's `logs/`). */
   readonly logs: NodeLogs;
+  /**
+   * One source per backup when the source names several (a list of stanzas, or '*': every stanza of
+   * the configuration); a ConfigError when one of them is not there.
+   */
+  expand?(source: BackupSource): BackupSource[];
   /** Checks the user's checks file (SQL or commands) before anything starts; a ConfigError names the line. Returns how many checks it holds. */
   parseChecks(text: string, file: string): number;
   /**

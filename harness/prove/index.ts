@@ -1,4 +1,5 @@
 // `faultline prove-backup`: a user's real backup restored into a scratch node, and proved.
-export { preflight, proveBackup, type Preflight, type ProveRequest } from './run.ts';
+export { expandSource, preflight, proveBackup, type Preflight, type ProveRequest } from './run.ts';
+export { proveFleet, type FleetOptions, type FleetOutcome } from './fleet.ts';
 export { proveChecks, type ProveBudgets, type UnchangedEvidence } from './checks.ts';
 export { formatProof } from './summary.ts';

@@ -54,6 +54,12 @@ function abilityFor(kind: string): { engine: Engine; ability: ProveBackupAbility
   throw new ConfigError(`No engine restores backups of kind '${kind}': faultline proves ${kinds.join(', ')}`);
 }
 
+/** The backups a source names: itself, or one per stanza of a list or '*'. */
+export function expandSource(source: BackupSource): BackupSource[] {
+  const { ability } = abilityFor(source.kind);
+  return ability.expand ? ability.expand(source) : [source];
+}
+
 /**
  * Everything that can be wrong with the input, found before anything starts: the backup (a path,
  * stanza or compression that is not there), the checks file, and the space the scratch node needs.

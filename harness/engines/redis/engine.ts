@@ -9,6 +9,7 @@ import { RedisNodeHandle, withRedis } from './redis-node.ts';
 import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedisBackup } from './recovery.ts';
 import { REHEARSAL_NODE, startRedis, StartedRedisCluster, type StartRedisOptions } from './start-cluster.ts';
 import { redisImage } from './image.ts';
+import { redisProveBackup } from './prove/index.ts';
 import { validateTopologyWith } from '../../cluster/topology.ts';
 import { redisTopologySection, type RedisTopology, type RedisTopologySpec } from './topology.ts';
 import { parseRedisWorkloadOptions } from './workload-options.ts';
@@ -62,6 +63,7 @@ export const redisEngine: Engine = {
   },
   corrupt: (_cluster, node, options) => corruptRedis(redisNode(node), options),
   damageBackup: (_cluster, node, how, random) => damageNewestBackup(redisNode(node), how, random),
+  proveBackup: redisProveBackup,
 };
 
 function validateRedisTopology(spec: unknown, where = 'topology'): RedisTopology {

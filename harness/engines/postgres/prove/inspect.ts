@@ -49,14 +49,28 @@ function unquote(value: string | undefined): string | undefined {
 
 function majorOf(version: string | undefined, where: string): number {
   const major = Number(/^(\d+)/.exec(version ?? '')?.[1]);
-  if (!Number.isInteger(major) || major < 10) throw new ConfigError(`${where} does not name a PostgreSQL major version (read '${version ?? ''}'): is it a backup of PostgreSQL?`);
-  if (!POSTGRES_BUILDS[major]) throw new ConfigError(`The backup is of PostgreSQL ${major} (${where}), which faultline cannot run: it runs ${supportedPostgresText()}`);
+  if (!Number.isInteger(major) || major < 1) throw new ConfigError(`${where} does not name a PostgreSQL major version (read '${version ?? ''}'): is it a backup of PostgreSQL?`);
+  if (!POSTGRES_BUILDS[major]) throw new ConfigError(`The backup is of PostgreSQL ${version} (${where}), which faultline cannot run: it runs ${supportedPostgresText()}`);
   return major;
 }
 
 /** Room for the restored data plus the WAL replay keeps, and a floor for a small database. */
 export function scratchBytes(dataBytes: number): number {
   return Math.max(1024 ** 3, Math.ceil((dataBytes * 1.25 + 1024 ** 3) / 1024 ** 2) * 1024 ** 2);
+}
+
+/** A pgBackRest source naming several stanzas ('main,sales', or '*' for every stanza of the file), one source each. */
+export function expandPgBackRest(source: BackupSource): BackupSource[] {
+  const asked = source.options.stanza!;
+  if (!asked.includes(',') && asked !== '*') return [source];
+  const confFile = source.options.conf!;
+  if (!existsSync(confFile)) throw new ConfigError(`The pgBackRest configuration '${confFile}' (--pgbackrest-conf) does not exist: name your pgbackrest.conf`);
+  const conf = parsePgBackRestConf(confFile);
+  const all = [...conf.sections.keys()].filter((s) => !s.includes(':') && s !== 'global');
+  const names = asked === '*' ? all : asked.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new ConfigError(`${conf.file} has no stanza section to prove (--stanza '${asked}')`);
+  for (const name of names) if (!all.includes(name)) throw new ConfigError(`Stanza '${name}' (--stanza) is not in ${conf.file}: it has ${all.map((s) => `'${s}'`).join(', ') || 'no stanza section'}`);
+  return names.map((stanza) => ({ kind: source.kind, options: { ...source.options, stanza }, label: `stanza '${stanza}' of ${conf.file}` }));
 }
 
 /** The user's pgbackrest.conf, stanza and repository, read on this machine. */
@@ -89,7 +103,12 @@ export function inspectPgBackRest(source: BackupSource): InspectedBackup {
   const version = unquote(info.get('db')?.get('db-version'));
   const major = majorOf(version, `${infoFile} (db-version)`);
   const backups = [...(info.get('backup:current') ?? new Map<string, string>()).entries()].map(([label, json]) => {
-    const fields = JSON.parse(json) as Record<string, unknown>;
+    let fields: Record<string, unknown>;
+    try {
+      fields = JSON.parse(json) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`${infoFile}: backup '${label}' is not readable JSON (${describeError(error)}): is the repository damaged?`);
+    }
     return { label, size: Number(fields['backup-info-size'] ?? 0), stop: Number(fields['backup-timestamp-stop'] ?? 0), start: String(fields['backup-archive-start'] ?? ''), type: String(fields['backup-type'] ?? '') };
   });
   const newest = backups.sort((a, b) => a.stop - b.stop).at(-1);

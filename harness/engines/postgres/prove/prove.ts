@@ -2,6 +2,7 @@
 // thing the checks judge read back from the server itself: a read and a write, where replay stopped,
 // the last restored commit, the server's own verification tools, and the user's own queries.
 
+import { timed } from '../../../cluster/scratch-node.ts';
 import type { InspectedBackup, ProveContext, ProveEvidence, ToolReading, UserCheckResult } from '../../../cluster/prove-ability.ts';
 import { judgeSqlCheck, parseSqlChecks } from '../../../prove/user-checks.ts';
 import { PGDATA } from '../postgres-node.ts';
@@ -10,16 +11,6 @@ import { BASE_MOUNT, WAL_MOUNT, type BaseLayout } from './inspect.ts';
 import { readReached, replay } from './replay.ts';
 import { fetchBaseBackup, lastLines, prepareBaseRecovery, restoreWithPgBackRest, RestoreFailed, verifyAgainstManifest } from './restore.ts';
 import { startScratch, type ScratchNode } from './scratch.ts';
-
-/** Runs `work`, adding its wall time to `phase` (also when it throws). */
-async function timed<T>(phases: Record<string, number>, phase: string, work: () => Promise<T>): Promise<T> {
-  const began = performance.now();
-  try {
-    return await work();
-  } finally {
-    phases[phase] = (phases[phase] ?? 0) + Math.round(performance.now() - began);
-  }
-}
 
 /** The files a WAL archive holds, by name (listed in the scratch node, where it is mounted read-only). */
 async function heldWal(scratch: ScratchNode, backup: InspectedBackup): Promise<string[] | undefined> {

@@ -30,6 +30,9 @@ export async function replay(scratch: ScratchNode, context: ProveContext, expect
   const began = performance.now();
   let lastProgress = began;
   let seen = '';
+  let readySince: number | undefined;
+  let lastCount = 0;
+  let lastMoved = began;
   while (true) {
     const asked = await scratch.sql('SELECT pg_is_in_recovery()');
     if (asked.ok && asked.out === 'f') return { started: true };
@@ -38,14 +41,21 @@ export async function replay(scratch: ScratchNode, context: ProveContext, expect
       throw new ConfigError(`The restored server has no role '${scratch.role}' to check it as: name a superuser of your cluster with --db-user`);
     }
     if ((await node.exec(['pgrep', '-x', 'postgres'])).exitCode !== 0) return { started: false, error: await whyStopped(scratch) };
+    // A server that says it accepts connections but never lets faultline in is faultline's failure, not the backup's.
+    if ((await node.exec(['grep', '-q', 'database system is ready to accept connections', SERVER_LOG])).exitCode === 0) {
+      readySince ??= performance.now();
+      if (performance.now() - readySince > 30_000) throw new ClusterError(`the restored server is ready, but faultline cannot connect to it: ${seen}`);
+    }
     const now = performance.now();
     if (now - lastProgress >= 5000) {
       lastProgress = now;
       const restored = await node.exec(['bash', '-c', `grep -c 'restored log file' ${SERVER_LOG}; grep -o 'restored log file "[^"]*"' ${SERVER_LOG} | tail -n 1`]);
       const [count, last] = restored.stdout.trim().split('\n');
       const n = Number(count) || 0;
+      if (n > lastCount) (lastCount = n), (lastMoved = now);
       const rate = n / ((now - began) / 1000);
-      const left = expected && expected > n && rate > 0 ? `, about ${formatMs(((expected - n) / rate) * 1000)} left` : '';
+      // An estimate only while segments keep coming; a pause is said as one (a large segment, the end-of-recovery checkpoint).
+      const left = now - lastMoved > 10_000 ? `, none new for ${formatMs(now - lastMoved)}` : expected && expected > n && rate > 0 ? `, about ${formatMs(((expected - n) / rate) * 1000)} left` : '';
       context.log(`replaying: ${n}${expected ? ` of about ${expected}` : ''} WAL segments restored${last ? ` (last ${last.replace('restored log file ', '')})` : ''}${left}`);
     }
     if (now - began > context.timeoutMs) {

@@ -39,6 +39,8 @@ export async function withProgress<T>(work: Promise<T>, measure: () => Promise<n
 export function scratchSettings(target: RecoveryTarget, restoreCommand: string | undefined): string[] {
   const settings = [
     "listen_addresses = ''",
+    // The local socket's name carries the port: the user's own (5433, say) is not the one psql asks for.
+    'port = 5432',
     `unix_socket_directories = '${SOCKET_DIR}'`,
     `hba_file = '${HBA_FILE}'`,
     "archive_mode = 'off'",
@@ -86,8 +88,10 @@ export async function fetchBaseBackup(scratch: ScratchNode, layout: BaseLayout, 
     layout.format === 'plain'
       ? `cp -a ${BASE_MOUNT}/. ${PGDATA}/`
       : `tar -xf ${BASE_MOUNT}/${layout.baseTar} -C ${PGDATA}${layout.walTar ? ` && tar -xf ${BASE_MOUNT}/${layout.walTar} -C ${PGDATA}/pg_wal` : ''}`;
-  const work = node.run(['bash', '-c', `set -e; mkdir -p ${PGDATA}; ${unpack}; mkdir -p ${PGDATA}/pg_wal`], { user: 'root', timeoutMs: 24 * 3600_000 });
-  await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), total, 'fetching the base backup', log);
+  const work = node.exec(['bash', '-c', `set -e; mkdir -p ${PGDATA}; ${unpack}; mkdir -p ${PGDATA}/pg_wal`], { user: 'root', timeoutMs: 24 * 3600_000 });
+  const record = await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), total, 'fetching the base backup', log);
+  // A tar that does not unpack, or a file that cannot be read, is the backup's fault: evidence.
+  if (record.exitCode !== 0) throw new RestoreFailed(`the base backup could not be ${layout.format === 'plain' ? 'copied' : 'unpacked'}: ${lastLines(`${record.stderr}${record.stdout}`)}`);
   await ownData(node);
 }
 

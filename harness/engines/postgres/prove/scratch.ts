@@ -2,9 +2,9 @@
 // mounted read-only (proved so from inside), running as the user that owns those files, and a
 // PostgreSQL that listens on no network address and is reached only through its local socket.
 
+import { readOnlyMounts } from '../../../cluster/scratch-node.ts';
 import { statSync } from 'node:fs';
 import type { InspectedBackup, ProveContext } from '../../../cluster/prove-ability.ts';
-import { ClusterError } from '../../../errors.ts';
 import { PGDATA, PostgresNodeHandle, VOLUME_MOUNT } from '../postgres-node.ts';
 
 export const PROVE_NODE = 'pg-prove';
@@ -36,15 +36,7 @@ export async function startScratch(backup: InspectedBackup, image: string, conte
   const spec = { name: PROVE_NODE, role: 'primary' as const, domain: context.domain, volumeBytes: backup.bytes, synchronous: false, settings: [] };
   const node = new PostgresNodeHandle(started, spec, '');
   node.role = 'retired'; // it serves nobody
-  const mounts: Array<{ target: string; flags: string }> = [];
-  for (const path of backup.paths) {
-    const found = await node.exec(['findmnt', '-n', '-o', 'OPTIONS', '--target', path.target], { user: 'root' });
-    const flags = found.stdout.trim().split('\n')[0] ?? '';
-    if (found.exitCode !== 0 || !flags.split(',').includes('ro')) {
-      throw new ClusterError(`${path.what} (${path.source}) is not mounted read-only in the scratch node (${path.target}: '${flags || found.stderr.trim()}'): stopped before anything read it`);
-    }
-    mounts.push({ target: path.target, flags });
-  }
+  const mounts = await readOnlyMounts(node, backup.paths);
   const notes = await runAsOwner(node, backup);
   const role = context.dbUser ?? 'postgres';
   const sql: ScratchNode['sql'] = async (query, options = {}) => {
