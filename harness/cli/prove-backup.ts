@@ -15,12 +15,15 @@ import { checkWritable, parse, parseBudget, type Command } from './options.ts';
 
 export const usage =
   'faultline prove-backup --pgbackrest-conf FILE --stanza NAME [options]\n' +
+  'faultline prove-backup --barman-conf FILE --server NAME [options]\n' +
   'faultline prove-backup --base-backup DIR|TAR [--wal-archive DIR] [options]\n' +
   'faultline prove-backup --redis-dir DIR [options]\n\n' +
   'Restores your real backup into a scratch node (the backup\'s own PostgreSQL major, a volume of its own, no\n' +
   'network) and proves it. Your backup is only read: mounted read-only, and listed before and after.\n' +
   '  --pgbackrest-conf FILE --stanza NAME   a pgBackRest repository (repo1-path in FILE, read on this machine);\n' +
   "                      a list ('main,sales') or '*' (every stanza of FILE) proves a fleet, a folder each\n" +
+  '  --barman-conf FILE --server NAME   a Barman server\'s catalogue on this machine (barman_home in FILE, its\n' +
+  '                      configuration_files_directory too): its newest DONE backup and WAL, by barman recover\n' +
   '  --base-backup DIR|TAR   what pg_basebackup wrote (plain, or tar: base.tar[.gz] with pg_wal.tar, backup_manifest)\n' +
   '  --wal-archive DIR   the folder your archive_command copies WAL into (segments plain, .gz or .lz4)\n' +
   '  --redis-dir DIR     a Redis or Valkey data directory: dump.rdb and/or the append-only files (appendonlydir/)\n' +
@@ -58,6 +61,8 @@ export const command: Command = async (args) => {
     {
       'pgbackrest-conf': { type: 'string' },
       stanza: { type: 'string' },
+      'barman-conf': { type: 'string' },
+      server: { type: 'string' },
       'base-backup': { type: 'string' },
       'wal-archive': { type: 'string' },
       'redis-dir': { type: 'string' },
@@ -145,9 +150,16 @@ function sourceOf(values: Record<string, string | boolean | undefined>): BackupS
   const conf = text('pgbackrest-conf');
   const base = text('base-backup');
   const redis = text('redis-dir');
-  if ([conf, base, redis].filter(Boolean).length > 1) throw new UsageError('Name one backup: --pgbackrest-conf with --stanza, --base-backup (with --wal-archive), or --redis-dir, not two of them');
+  const barman = text('barman-conf');
+  if ([conf, base, redis, barman].filter(Boolean).length > 1) throw new UsageError('Name one backup: --pgbackrest-conf with --stanza, --barman-conf with --server, --base-backup (with --wal-archive), or --redis-dir, not two of them');
+  if (text('server') && !barman) throw new UsageError('--server needs --barman-conf FILE: the barman.conf that names the server (it goes with no other backup)');
   if (text('stanza') && !conf) throw new UsageError('--stanza needs --pgbackrest-conf FILE: the pgbackrest.conf that names the repository (it goes with no other backup)');
   if (text('wal-archive') && !base) throw new UsageError('--wal-archive needs --base-backup DIR: the base backup replay starts from (it goes with no other backup)');
+  if (barman) {
+    const server = text('server');
+    if (!server) throw new UsageError(`--barman-conf needs --server NAME: the Barman server of ${barman} to prove`);
+    return { kind: 'barman', options: { conf: resolve(barman), server }, label: `Barman server '${server}' of ${resolve(barman)}` };
+  }
   if (redis) return { kind: 'redis-dir', options: { dir: resolve(redis) }, label: `Redis data directory ${resolve(redis)}` };
   if (conf) {
     const stanza = text('stanza');

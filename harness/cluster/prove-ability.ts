@@ -4,6 +4,7 @@
 
 import type { DockerRun } from './docker/docker-run.ts';
 import type { NodeLogs } from './docker/logs.ts';
+import type { TreeListing } from '../history/prove-evidence.ts';
 import type { BackupSource, ProvedBackup, ProveEvidence } from '../history/prove-evidence.ts';
 
 export type { BackupSource, ProvedBackup, ProveEvidence, ProveRecord, ToolReading, UserCheckResult } from '../history/prove-evidence.ts';
@@ -35,6 +36,10 @@ export interface InspectedBackup {
   bytesFrom: string;
   /** The user's paths the scratch node mounts read-only; their listings prove them unchanged. */
   paths: ReadOnlyPath[];
+  /** Repositories the node reads over the network (an S3 bucket): how to list them, before and after. */
+  remote?: Array<{ what: string; where: string; list: () => Promise<TreeListing> }>;
+  /** The only addresses the scratch node may reach (the repository's endpoint); none: no route out at all. */
+  reach?: Array<{ host: string; port: number; what: string }>;
   /** The backup restored ('20261206-020000F'), and when it stopped. */
   backup: ProvedBackup;
   /** Engine-specific facts the proof needs (parsed configuration, the WAL layout). */

@@ -91,3 +91,26 @@ export interface ProveRecord {
   phases: Record<string, number>;
   evidence?: ProveEvidence;
 }
+
+/** One file, directory or link of a repository as listed. */
+export interface ListedEntry {
+  /** Relative to the root, '/'-separated; '' when the root is a single file. */
+  path: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  /** Modification time in nanoseconds since the epoch, as decimal text (a bigint does not fit JSON). */
+  mtimeNs: string;
+  mode: number;
+}
+
+/** A repository as it was at takenAt. */
+export interface TreeListing {
+  root: string;
+  /** Sorted by path. */
+  entries: ListedEntry[];
+  /** Sum of the sizes of regular files. */
+  bytes: number;
+  files: number;
+  /** ISO time the listing started. */
+  takenAt: string;
+}

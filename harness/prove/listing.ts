@@ -8,28 +8,9 @@ import type { BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 
-/** One file, directory or link of a repository as listed. */
-export interface ListedEntry {
-  /** Relative to the root, '/'-separated; '' when the root is a single file. */
-  path: string;
-  type: 'file' | 'dir' | 'symlink' | 'other';
-  size: number;
-  /** Modification time in nanoseconds since the epoch, as decimal text (a bigint does not fit JSON). */
-  mtimeNs: string;
-  mode: number;
-}
+import type { ListedEntry, TreeListing } from '../history/prove-evidence.ts';
 
-/** A repository as it was at takenAt. */
-export interface TreeListing {
-  root: string;
-  /** Sorted by path. */
-  entries: ListedEntry[];
-  /** Sum of the sizes of regular files. */
-  bytes: number;
-  files: number;
-  /** ISO time the listing started. */
-  takenAt: string;
-}
+export type { ListedEntry, TreeListing } from '../history/prove-evidence.ts';
 
 /** One way an entry differs between two listings; before/after are absent for added/removed. */
 export interface ListingChange {

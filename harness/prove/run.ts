@@ -101,9 +101,14 @@ async function checkFreeSpace(backup: InspectedBackup): Promise<void> {
   }
 }
 
-/** Lists each of the user's paths; a listing that cannot be taken is a ConfigError naming it. */
+/** What the proof lists before and after: the user's mounted paths, and repositories it reads over the network. */
+function listables(backup: InspectedBackup): Array<{ what: string; where: string; list: () => Promise<TreeListing> }> {
+  return [...backup.paths.map((p) => ({ what: p.what, where: p.source, list: () => listTree(p.source) })), ...(backup.remote ?? [])];
+}
+
+/** Lists each of them; a listing that cannot be taken is a ConfigError naming it (before) or the proof's error (after). */
 async function listAll(backup: InspectedBackup): Promise<TreeListing[]> {
-  return Promise.all(backup.paths.map((p) => listTree(p.source)));
+  return Promise.all(listables(backup).map((l) => l.list()));
 }
 
 /**
@@ -126,7 +131,8 @@ export async function proveBackup(request: ProveRequest, ready?: Preflight): Pro
     log(`${name}: ${text}`);
   };
   phase(`${backup.source.label}: ${backup.server} ${backup.major} (${backup.majorFrom}); backup ${backup.backup.label}; a scratch volume of ${formatBytes(backup.bytes)} (${backup.bytesFrom})`);
-  for (const [i, listing] of before.entries()) phase(`listed ${backup.paths[i]!.what} ${listing.root}: ${listing.files} files, ${formatBytes(listing.bytes)}`);
+  const listed = listables(backup);
+  for (const [i, listing] of before.entries()) phase(`listed ${listed[i]!.what} ${listing.root}: ${listing.files} files, ${formatBytes(listing.bytes)}`);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
   const phases: Record<string, number> = {};
   let evidence: ProveEvidence | undefined;
@@ -136,7 +142,8 @@ export async function proveBackup(request: ProveRequest, ready?: Preflight): Pro
   try {
     const image = await ability.image(backup, { log: (line) => log(`${name}: ${line}`) });
     versions.image = image;
-    run = await DockerRun.create([SCRATCH_DOMAIN], { internal: true, logs: { dir: join(dir, 'logs'), ...ability.logs } });
+    // No route out at all, unless the repository is reached over the network: the engine then allows only its endpoint.
+    run = await DockerRun.create([SCRATCH_DOMAIN], { internal: !backup.reach?.length, logs: { dir: join(dir, 'logs'), ...ability.logs } });
     history.append({ type: 'run', phase: 'phase', name: 'scratch node starting', runId: run.id });
     history.append({ type: 'recovery', phase: 'start', name: 'restore', detail: `prove ${backup.source.label}` });
     evidence = await ability.prove(backup, image, {
@@ -168,9 +175,9 @@ export async function proveBackup(request: ProveRequest, ready?: Preflight): Pro
   try {
     const after = await listAll(backup);
     unchanged = {
-      paths: backup.paths.map((p, i) => {
+      paths: listed.map((p, i) => {
         const changes = compareListings(before[i]!, after[i]!);
-        return { source: p.source, what: p.what, files: before[i]!.files, bytes: before[i]!.bytes, changes: changes.length, described: describeChanges(changes) };
+        return { source: p.where, what: p.what, files: before[i]!.files, bytes: before[i]!.bytes, changes: changes.length, described: describeChanges(changes) };
       }),
     };
   } catch (caught) {

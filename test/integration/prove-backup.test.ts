@@ -1,6 +1,6 @@
 // `faultline prove-backup` on PostgreSQL backups made the way users make them (pg_basebackup with an
 // archive_command directory; pgBackRest to a posix repository), exported to this machine and proved
-// through the command line: a sound backup passes with the point and the last commit named, and each
+// (and to an S3-compatible bucket) through the command line: a sound backup passes with the point and the last commit named, and each
 // kind of damage fails with its evidence; the user's files are byte-for-byte unchanged.
 
 import { cpSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { LABEL_APP } from '../../harness/cluster/docker/labels.ts';
 import { cli, nothingLeft, out, requireCheck, waitForNoLeftovers } from '../helpers.ts';
 import { hashTree, makeBaseBackupWithArchive, makePgBackRestRepo, type MadeBackup } from '../support/user-backups.ts';
+import { startS3, type RunningS3 } from '../support/s3-server.ts';
 
 /** Runs prove-backup as a user would, with --json; the result and the exit code. */
 async function prove(args: string[]): Promise<{ exitCode: number; result: ExperimentResult; all: string }> {
@@ -127,6 +128,19 @@ describe('prove-backup: a base backup and its WAL archive', () => {
     expect(requireCheck(result, 'restore-completed').valid).toBe(true);
   });
 
+  it('replays to --target-time and stops there: the last commit before it restored, the one after it not', async () => {
+    const target = new Date(made.lastCommitAt.getTime() - 1); // just before the last commit
+    const checks = join(out('faultline-prove-checks-'), 'checks.sql');
+    writeFileSync(checks, `SELECT count(*) < ${made.rows} FROM orders;\nSELECT count(*) > ${made.rowsBefore} FROM orders;\n`);
+    const { exitCode, result } = await prove(['--base-backup', made.baseBackup, '--wal-archive', made.walArchive, '--target-time', target.toISOString(), '--check', checks]);
+    expect(exitCode, summaries(result)).toBe(0);
+    const reached = result.prove!.evidence!.reached!;
+    expect(reached.target).toMatchObject({ asked: `time ${target.toISOString()}`, reached: true });
+    expect(reached.target!.detail).toMatch(/^recovery stopping before commit of transaction \d+, time /);
+    expect(new Date(reached.lastCommitAt!).getTime()).toBeLessThanOrEqual(target.getTime());
+    expect(requireCheck(result, 'user-checks').valid).toBe(true);
+  });
+
   it('refuses a backup that is not there with exit 2, before anything starts', async () => {
     const containers = await faultlineContainers();
     const run = await cli(['prove-backup', '--base-backup', join(made.dir, 'nowhere'), '--wal-archive', made.walArchive, '--out', out('faultline-prove-')]);
@@ -208,5 +222,31 @@ describe('prove-backup: a pgBackRest repository', () => {
     expect(run.exitCode).toBe(2);
     expect(run.all).toContain(`The pgBackRest repository ${join(dir, 'gone', 'repo')} (repo1-path in ${conf}) does not exist on this machine`);
     expect(await faultlineContainers()).toBe(containers);
+  });
+});
+
+describe('prove-backup: a pgBackRest repository in an S3-compatible bucket', () => {
+  // s3rver on this machine over TLS (a certificate made for the test), path-style, TLS verification
+  // off in the user's pgbackrest.conf, as for a private endpoint; containers reach it at the bridge's address.
+  let s3: RunningS3;
+  let made: Awaited<ReturnType<typeof makePgBackRestRepo>>;
+  beforeAll(async () => {
+    s3 = await startS3();
+    made = await makePgBackRestRepo({ s3 });
+  }, 180_000);
+  afterAll(async () => {
+    if (made) rmSync(made.dir, { recursive: true, force: true });
+    await s3?.stop();
+  });
+
+  it('proves the stanza through the endpoint alone: the newest archived segment reached, the bucket listed the same before and after', async () => {
+    const { exitCode, result } = await prove(['--pgbackrest-conf', made.conf, '--stanza', 'main', '--max-age', '1h']);
+    expect(exitCode, summaries(result)).toBe(0);
+    const main = made.stanzas[0]!;
+    expect(result.prove!.evidence!.reached!.lastCommitAt).toBe(main.lastCommitAt.toISOString());
+    // The archive's end is read from the bucket's own listing: the backup's WAL and the segments after it.
+    expect(requireCheck(result, 'recovery-reached').summary).toMatch(/the newest point the backups hold \(WAL up to segment 0{7}1[0-9A-F]{16}\)/);
+    expect(requireCheck(result, 'backup-unchanged').summary).toContain(`bucket '${s3.bucket}'`);
+    expect(result.prove!.evidence!.notes).toContain(`the scratch node's only way out is TCP to the S3 endpoint ${s3.endpoint}:${s3.port} (${s3.endpoint}); its firewall drops all else`);
   });
 });

@@ -81,10 +81,12 @@ export async function makeBarmanCatalogue(options: { rowsBefore?: number; rowsAf
       }
       const exact = await psql(node, `SELECT to_char(pg_xact_commit_timestamp(xmin) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM orders ORDER BY id DESC LIMIT 1;`);
       await switchAndArchive(node, barman, incoming);
+      // What a user's cron does every minute: the backup turns DONE once the WAL it needs is archived.
+      await sh(node, 'barman cron', barman('cron'));
       await sh(node, 'stop PostgreSQL', `pg_ctl -D ${DATA} -m fast -w -t 60 stop >/dev/null`);
       const status = await sh(node, 'barman list-backups', barman(`list-backups ${SERVER}`));
       const backupId = readdirSync(join(barmanHome, SERVER, 'base')).sort().at(-1);
-      if (!backupId || !/DONE|\d/.test(status)) throw new Error(`barman made no backup: ${status}`);
+      if (!backupId || !status.includes(backupId) || /WAITING|FAILED/.test(status)) throw new Error(`barman made no DONE backup: ${status}`);
       const walSegments = readdirSync(join(barmanHome, SERVER, 'wals'), { recursive: true }).map((f) => String(f).split('/').at(-1)!).filter((f) => /^[0-9A-F]{24}$/.test(f)).sort();
       return { dir, conf, server: SERVER, barmanHome, backupId, rows: rowsBefore + rowsAfter, lastCommitAt: new Date(exact), walSegments };
     } finally {

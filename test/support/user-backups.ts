@@ -50,6 +50,18 @@ export interface PgBackRestOptions {
   rowsAfter?: number;
   segmentsAfter?: number;
   compressType?: 'gz' | 'lz4' | 'none';
+  /** An S3-compatible bucket instead of a posix repository (TLS, path-style, verification off, as for a private endpoint). */
+  s3?: S3Target;
+}
+
+/** Where an S3-compatible server listens, as the containers reach it, and the bucket and key to use. */
+export interface S3Target {
+  endpoint: string;
+  port: number;
+  bucket: string;
+  key: string;
+  secret: string;
+  region: string;
 }
 
 export interface RedisDumpOptions {
@@ -141,7 +153,20 @@ export async function makePgBackRestRepo(options: PgBackRestOptions = {}): Promi
   const clusters = names.map((stanza, i) => ({ stanza, dataDir: `/var/lib/postgresql/${stanza}`, port: 5432 + i }));
   const lines = [
     '[global]',
-    `repo1-path=${repoPath}`,
+    ...(options.s3
+      ? [
+          'repo1-type=s3',
+          'repo1-path=/pgbackrest',
+          `repo1-s3-endpoint=${options.s3.endpoint}`,
+          `repo1-storage-port=${options.s3.port}`,
+          `repo1-s3-bucket=${options.s3.bucket}`,
+          `repo1-s3-region=${options.s3.region}`,
+          `repo1-s3-key=${options.s3.key}`,
+          `repo1-s3-key-secret=${options.s3.secret}`,
+          'repo1-s3-uri-style=path',
+          'repo1-storage-verify-tls=n',
+        ]
+      : [`repo1-path=${repoPath}`]),
     'repo1-retention-full=2',
     'start-fast=y',
     `compress-type=${compressType}`,
@@ -184,7 +209,7 @@ export async function makePgBackRestRepo(options: PgBackRestOptions = {}): Promi
     rows: rowsBefore + rowsAfter,
     rowsBefore,
     ...m.facts,
-    walSegments: archivedInRepo(join(repoPath, 'archive', m.stanza)),
+    walSegments: options.s3 ? [] : archivedInRepo(join(repoPath, 'archive', m.stanza)),
     stanza: m.stanza,
     dataDir: m.dataDir,
     port: m.port,

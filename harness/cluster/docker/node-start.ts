@@ -48,6 +48,12 @@ export interface NodeContainerSpec {
   fuse?: boolean;
   /** Folders or files of the machine running faultline, shown in the node (a user's backups, read-only). */
   binds?: Array<{ source: string; target: string; readOnly: boolean }>;
+  /**
+   * On the run's network only. Testcontainers creates a container that has network aliases on
+   * Docker's default bridge and then connects it to the named network, which leaves it a route out
+   * through the bridge; a node without aliases is created on the run's network alone.
+   */
+  isolated?: boolean;
 }
 
 export interface StartedNode {
@@ -96,7 +102,6 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
     .withName(resourceName(run.id, spec.name))
     .withHostname(spec.name)
     .withNetworkMode(run.networkName)
-    .withNetworkAliases(spec.name, ...(spec.aliases ?? []))
     .withLabels({ ...runLabels(run.id), [LABEL_NODE]: spec.name })
     .withEnvironment({
       FAULTLINE_LUNS: luns.map(lunEnv).join(';'),
@@ -104,6 +109,7 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
     .withExposedPorts(...spec.exposedPorts)
     .withWaitStrategy(Wait.forLogMessage('faultline-node: ready'))
     .withStartupTimeout(60_000);
+  if (!spec.isolated) container.withNetworkAliases(spec.name, ...(spec.aliases ?? []));
   if (faultfs || spec.fuse) container.withFuse();
   if (spec.binds?.length) container.withBindMounts(spec.binds.map((b) => ({ source: b.source, target: b.target, mode: b.readOnly ? ('ro' as const) : ('rw' as const) })));
   for (const domain of new Set(luns.map((l) => l.domain))) {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupSource } from '../../../harness/cluster/prove-ability.ts';
-import { BASE_MOUNT, baseLayout, inspectBaseBackup, inspectPgBackRest, scratchBytes, WAL_MOUNT, walSuffixes } from '../../../harness/engines/postgres/prove/inspect.ts';
+import { BASE_MOUNT, baseLayout, inspectBaseBackup, scratchBytes, WAL_MOUNT, walSuffixes } from '../../../harness/engines/postgres/prove/inspect.ts';
+import { inspectPgBackRest } from '../../../harness/engines/postgres/prove/pgbackrest-inspect.ts';
 import { ConfigError } from '../../../harness/errors.ts';
 
 const GiB = 1024 ** 3;
@@ -271,11 +272,17 @@ describe('a pgBackRest repository', () => {
     expect(error.message).toContain('run prove-backup on the repository host');
   });
 
-  it('refuses an S3 repository, naming the types it reads', async () => {
+  it('refuses an S3 repository whose configuration lacks what reaching it needs, naming the option', async () => {
     const file = conf(`[global]\nrepo1-type=s3\n\n[main]\npg1-path=/pg\n`);
     const error = await configError(() => inspectPgBackRest(source(file)));
-    expect(error.message).toContain('repo1-type=s3');
-    expect(error.message).toContain('posix, cifs');
+    expect(error.message).toContain('an S3 repository needs repo1-s3-endpoint');
+  });
+
+  it('refuses a repository type it does not read, naming those it does', async () => {
+    const file = conf(`[global]\nrepo1-type=gcs\n\n[main]\npg1-path=/pg\n`);
+    const error = await configError(() => inspectPgBackRest(source(file)));
+    expect(error.message).toContain('repo1-type=gcs');
+    expect(error.message).toContain('posix, cifs, s3');
   });
 
   it('refuses an encrypted repository, even when the cipher is set only for the stanza', async () => {
@@ -286,7 +293,7 @@ describe('a pgBackRest repository', () => {
 
   it('accepts repo1-cipher-type=none', async () => {
     const file = conf(`[global]\nrepo1-path=${repo(info())}\nrepo1-cipher-type=none\n\n[main]\npg1-path=/pg\n`);
-    expect(inspectPgBackRest(source(file)).major).toBe(17);
+    expect((await inspectPgBackRest(source(file))).major).toBe(17);
   });
 
   it('refuses a repository path that does not exist on this machine, naming it', async () => {
@@ -321,7 +328,7 @@ describe('a pgBackRest repository', () => {
     const older = `20261206-021810F={"backup-info-size":999999999,"backup-timestamp-stop":1764987490,"backup-archive-start":"000000010000000000000001","backup-type":"full"}`;
     const repoPath = repo(info('"17"', [backupLine, older]));
     const file = conf(`[global]\nrepo1-path=${repoPath}\n\n[main]\npg1-path=/pg\n`);
-    const backup = inspectPgBackRest(source(file));
+    const backup = await inspectPgBackRest(source(file));
     expect(backup.major).toBe(17);
     expect(backup.majorFrom).toBe('backup.info db-version');
     expect(backup.backup).toEqual({ label, stoppedAt: '2025-12-07T02:18:10.000Z' });
@@ -331,7 +338,7 @@ describe('a pgBackRest repository', () => {
     expect(backup.details).toMatchObject({ stanza: 'main', repoPath, archiveStart: '000000010000000000000002', backups: 2 });
   });
 
-  it("writes the scratch node's pgbackrest.conf: the user's options kept, its own server, lock, log and spool paths", () => {
+  it("writes the scratch node's pgbackrest.conf: the user's options kept, its own server, lock, log and spool paths", async () => {
     const repoPath = repo(info());
     const file = conf(
       [
@@ -354,7 +361,7 @@ describe('a pgBackRest repository', () => {
         '',
       ].join('\n'),
     );
-    const text = inspectPgBackRest(source(file)).details.conf as string;
+    const text = (await inspectPgBackRest(source(file))).details.conf as string;
     const lines = text.split('\n');
     for (const kept of [`repo1-path=${repoPath}`, 'repo1-retention-full=2', 'process-max=4', 'process-max=2', 'compress-type=lz4', '[global:archive-get]']) expect(lines).toContain(kept);
     for (const dropped of ['/var/lock/mine', '/var/log/mine', '/var/spool/mine', 'archive-async=y', '/var/lib/postgresql/17/main', 'pg1-port']) expect(text).not.toContain(dropped);
@@ -368,10 +375,10 @@ describe('a pgBackRest repository', () => {
     expect(section('global')).not.toContain('pg1-path');
   });
 
-  it('gives the scratch node a [global] of its own when the file has none', () => {
+  it('gives the scratch node a [global] of its own when the file has none', async () => {
     const repoPath = repo(info());
     const file = conf(`[main]\nrepo1-path=${repoPath}\npg1-path=/pg\n`);
-    const backup = inspectPgBackRest(source(file));
+    const backup = await inspectPgBackRest(source(file));
     expect(backup.details.repoPath).toBe(repoPath);
     const text = backup.details.conf as string;
     expect(text).toMatch(/\[global\]\nlock-path=\/tmp\/pgbackrest-lock/);

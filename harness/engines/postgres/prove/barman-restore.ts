@@ -1,7 +1,5 @@
-// Restoring from a Barman catalogue mounted read-only: `barman recover --get-wal` with the user's
-// options in the scratch node, then WAL fetched during replay by `barman get-wal --keep-compression`
-// and decompressed in the node, as barman-wal-restore does, because get-wal's own decompression
-// writes a temporary file into the catalogue's wals folder.
+// Restoring from a Barman catalogue mounted read-only: `barman recover --get-wal` in the scratch node,
+// then WAL fetched by `barman get-wal --keep-compression` and decompressed in the node (see fetchScript).
 
 import type { InspectedBackup, ProveContext, ToolReading } from '../../../cluster/prove-ability.ts';
 import { PGDATA, VOLUME_MOUNT } from '../postgres-node.ts';
@@ -10,11 +8,15 @@ import { BARMAN_PROVE_CONF, BARMAN_PROVE_LOG, BARMAN_PROVE_TMP, type BarmanDetai
 import { configure, lastLines, RestoreFailed, scratchSettings, withProgress } from './restore.ts';
 import { ownData, type ScratchNode } from './scratch.ts';
 
-/** restore_command for the catalogue: the segment as Barman stores it, decompressed by its magic number. */
+/**
+ * restore_command for the catalogue: the segment as Barman stores it, decompressed here by its magic
+ * number, as barman-wal-restore does: get-wal's own decompression writes a temporary file into the
+ * catalogue's wals folder, which is read-only here.
+ */
 const FETCH_BARMAN_WAL = '/usr/local/bin/fl-prove-barman-wal';
 
 /** What Barman says when it was asked wrongly (faultline's failure), not when the backup's files fail it. */
-const OWN_ERRORS = /Unknown server|Unknown backup|must be run as|Inactive server|disabled|usage: barman|unrecognized arguments|invalid choice|Permission denied: '\/(tmp|etc|var\/log)|lock|Configuration|ConfigParser|Traceback/i;
+const OWN_ERRORS = /Unknown server|Unknown backup|must be run as|Inactive server|is disabled|usage: barman|unrecognized arguments|invalid choice|Permission denied: '\/(tmp|etc|var\/log)|\block(file)?\b|ConfigParser|Parsing error|Read-only file system|Traceback/i;
 
 function fetchScript(server: string): string {
   const py = (module: string) => `python3 -c 'import ${module},shutil,sys; shutil.copyfileobj(${module}.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$t" "$p"`;
@@ -66,7 +68,9 @@ export async function restoreWithBarman(scratch: ScratchNode, backup: InspectedB
   await ownData(node);
   const notes = [`barman recover --get-wal of backup ${details.backupId} (server '${details.server}'), your options with the scratch node's lock and log paths; WAL fetched during replay by barman get-wal --keep-compression`];
   if (details.unarchived > 0) notes.push(`${details.unarchived} WAL file(s) wait in the server's incoming/streaming folders, not archived by Barman yet: not restored (barman recover would archive them first, writing into the catalogue)`);
-  return [...notes, ...(await configure(scratch, scratchSettings(target, `${FETCH_BARMAN_WAL} %f %p`)))];
+  // The target is in postgresql.auto.conf as barman recover wrote it (recovery_target_time in a form
+  // PostgreSQL accepts, and the promote action): faultline's settings add only restore_command.
+  return [...notes, ...(await configure(scratch, scratchSettings({ kind: 'latest' }, `${FETCH_BARMAN_WAL} %f %p`)))];
 }
 
 /**

@@ -1,6 +1,5 @@
-// A Barman server's catalogue on this machine, read before anything starts and without writing to
-// it: the user's barman.conf (and its configuration_files_directory), the server's directories, and
-// the newest DONE backup's backup.info; and the barman.conf the scratch node runs `barman recover` with.
+// A Barman server's catalogue on this machine, read without writing to it (barman.conf, the server's
+// folders, the newest DONE backup.info), and the barman.conf the scratch node runs `barman recover` with.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';

@@ -11,6 +11,7 @@ import { ConfigError, describeError } from '../../../errors.ts';
 import { formatBytes } from '../../../units.ts';
 import { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf } from '../pgbackrest-conf.ts';
 import { POSTGRES_BUILDS, supportedPostgresText } from '../versions.ts';
+import { s3BackupInfo, s3Listing, s3RepoOf, type S3Repo } from './s3.ts';
 
 /** Where the scratch node sees a base backup and a WAL archive directory. */
 export const BASE_MOUNT = '/var/lib/faultline/backup/base';
@@ -22,32 +23,7 @@ export const WAL_COMPRESSIONS: Readonly<Record<string, string>> = { '': 'cat', '
 const TAR_SUFFIXES = ['.tar', '.tar.gz', '.tgz'];
 const SUPPORTED_TAR = 'an uncompressed or gzip-compressed tar (pg_basebackup -Ft or -Ft -z)';
 
-/** The repository types whose files can be mounted as they are. */
-const POSIX_REPOS = ['posix', 'cifs'];
-
-/** A pgBackRest backup.info or archive.info: [section] and key=value lines (values JSON or plain). */
-function parseInfo(text: string): Map<string, Map<string, string>> {
-  const sections = new Map<string, Map<string, string>>();
-  let current: Map<string, string> | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const header = /^\[([^\]]+)\]$/.exec(raw.trim());
-    if (header) sections.set(header[1]!, (current = new Map()));
-    else if (current && raw.includes('=')) current.set(raw.slice(0, raw.indexOf('=')).trim(), raw.slice(raw.indexOf('=') + 1).trim());
-  }
-  return sections;
-}
-
-function unquote(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(value);
-    return typeof parsed === 'string' || typeof parsed === 'number' ? String(parsed) : value;
-  } catch {
-    return value;
-  }
-}
-
-function majorOf(version: string | undefined, where: string): number {
+export function majorOf(version: string | undefined, where: string): number {
   const major = Number(/^(\d+)/.exec(version ?? '')?.[1]);
   if (!Number.isInteger(major) || major < 1) throw new ConfigError(`${where} does not name a PostgreSQL major version (read '${version ?? ''}'): is it a backup of PostgreSQL?`);
   if (!POSTGRES_BUILDS[major]) throw new ConfigError(`The backup is of PostgreSQL ${version} (${where}), which faultline cannot run: it runs ${supportedPostgresText()}`);
@@ -57,93 +33,6 @@ function majorOf(version: string | undefined, where: string): number {
 /** Room for the restored data plus the WAL replay keeps, and a floor for a small database. */
 export function scratchBytes(dataBytes: number): number {
   return Math.max(1024 ** 3, Math.ceil((dataBytes * 1.25 + 1024 ** 3) / 1024 ** 2) * 1024 ** 2);
-}
-
-/** A pgBackRest source naming several stanzas ('main,sales', or '*' for every stanza of the file), one source each. */
-export function expandPgBackRest(source: BackupSource): BackupSource[] {
-  const asked = source.options.stanza!;
-  if (!asked.includes(',') && asked !== '*') return [source];
-  const confFile = source.options.conf!;
-  if (!existsSync(confFile)) throw new ConfigError(`The pgBackRest configuration '${confFile}' (--pgbackrest-conf) does not exist: name your pgbackrest.conf`);
-  const conf = parsePgBackRestConf(confFile);
-  const all = [...conf.sections.keys()].filter((s) => !s.includes(':') && s !== 'global');
-  const names = asked === '*' ? all : asked.split(',').map((s) => s.trim()).filter(Boolean);
-  if (names.length === 0) throw new ConfigError(`${conf.file} has no stanza section to prove (--stanza '${asked}')`);
-  for (const name of names) if (!all.includes(name)) throw new ConfigError(`Stanza '${name}' (--stanza) is not in ${conf.file}: it has ${all.map((s) => `'${s}'`).join(', ') || 'no stanza section'}`);
-  return names.map((stanza) => ({ kind: source.kind, options: { ...source.options, stanza }, label: `stanza '${stanza}' of ${conf.file}` }));
-}
-
-/** The user's pgbackrest.conf, stanza and repository, read on this machine. */
-export function inspectPgBackRest(source: BackupSource): InspectedBackup {
-  const confFile = source.options.conf!;
-  const stanza = source.options.stanza!;
-  if (!existsSync(confFile)) throw new ConfigError(`The pgBackRest configuration '${confFile}' (--pgbackrest-conf) does not exist: name your pgbackrest.conf`);
-  const conf = parsePgBackRestConf(confFile);
-  const stanzas = [...conf.sections.keys()].filter((s) => !s.includes(':') && s !== 'global');
-  if (!conf.sections.has(stanza)) {
-    throw new ConfigError(`Stanza '${stanza}' (--stanza) is not in ${conf.file}: it has ${stanzas.length ? stanzas.map((s) => `'${s}'`).join(', ') : 'no stanza section'}`);
-  }
-  const option = (key: string) => pgBackRestOption(conf, key, stanza, 'restore')?.values.at(-1);
-  const host = option('repo1-host');
-  if (host) throw new ConfigError(`${conf.file} reaches the repository on host '${host}' (repo1-host): run prove-backup on the repository host, with the pgbackrest.conf that names its repo1-path`);
-  const type = option('repo1-type') ?? 'posix';
-  if (!POSIX_REPOS.includes(type)) throw new ConfigError(`${conf.file}: repo1-type=${type} is not supported by prove-backup yet: it reads repositories of type ${POSIX_REPOS.join(', ')}`);
-  const cipher = option('repo1-cipher-type');
-  if (cipher && cipher !== 'none') throw new ConfigError(`${conf.file}: an encrypted repository (repo1-cipher-type=${cipher}) is not supported by prove-backup yet`);
-  const repoPath = option('repo1-path') ?? '/var/lib/pgbackrest';
-  if (!isAbsolute(repoPath)) throw new ConfigError(`${conf.file}: repo1-path '${repoPath}' is not an absolute path`);
-  const infoFile = join(repoPath, 'backup', stanza, 'backup.info');
-  if (!existsSync(repoPath)) throw new ConfigError(`The pgBackRest repository ${repoPath} (repo1-path in ${conf.file}) does not exist on this machine: run prove-backup where the repository is, or mount it at that path`);
-  let info: Map<string, Map<string, string>>;
-  try {
-    info = parseInfo(readFileSync(infoFile, 'utf8'));
-  } catch (error) {
-    throw new ConfigError(`Stanza '${stanza}' has no backup.info in the repository ${repoPath} (${describeError(error)}): was 'pgbackrest stanza-create' run, and is this the repository's path?`);
-  }
-  const version = unquote(info.get('db')?.get('db-version'));
-  const major = majorOf(version, `${infoFile} (db-version)`);
-  const backups = [...(info.get('backup:current') ?? new Map<string, string>()).entries()].map(([label, json]) => {
-    let fields: Record<string, unknown>;
-    try {
-      fields = JSON.parse(json) as Record<string, unknown>;
-    } catch (error) {
-      throw new ConfigError(`${infoFile}: backup '${label}' is not readable JSON (${describeError(error)}): is the repository damaged?`);
-    }
-    return { label, size: Number(fields['backup-info-size'] ?? 0), stop: Number(fields['backup-timestamp-stop'] ?? 0), start: String(fields['backup-archive-start'] ?? ''), type: String(fields['backup-type'] ?? '') };
-  });
-  const newest = backups.sort((a, b) => a.stop - b.stop).at(-1);
-  if (!newest) throw new ConfigError(`Stanza '${stanza}' in ${repoPath} holds no backup (backup.info lists none): take one with 'pgbackrest --stanza=${stanza} backup' first`);
-  return {
-    source,
-    server: 'PostgreSQL',
-    major,
-    majorFrom: 'backup.info db-version',
-    bytes: scratchBytes(newest.size),
-    bytesFrom: `backup ${newest.label} holds ${formatBytes(newest.size)} of data (backup.info), plus room for WAL`,
-    paths: [{ source: repoPath, target: repoPath, what: 'the pgBackRest repository' }],
-    backup: { label: newest.label, stoppedAt: new Date(newest.stop * 1000).toISOString() },
-    details: { conf: confText(conf, stanza), stanza, repoPath, archiveStart: newest.start, backups: backups.length },
-  };
-}
-
-/** Options of the user's file that name this machine's paths or processes, which the scratch node has its own of. */
-const LOCAL_KEYS = /^(pg\d+-.*|repo\d+-host.*|lock-path|log-path|spool-path|archive-async|archive-get-queue-max|archive-push-queue-max|exec-id)$/;
-
-/**
- * The user's pgbackrest.conf as the scratch node runs it: every option as written, but for where the
- * server is (pg1-path: the scratch node's), and its own lock, log and spool paths; WAL is fetched
- * one segment at a time (no asynchronous spool).
- */
-function confText(conf: PgBackRestConf, stanza: string): string {
-  const sections: string[] = [];
-  for (const [name, options] of conf.sections) {
-    const lines = [...options].filter(([key]) => !LOCAL_KEYS.test(key)).flatMap(([key, value]) => value.values.map((v) => `${key}=${v}`));
-    if (name === 'global') lines.push('lock-path=/tmp/pgbackrest-lock', 'log-path=/var/log/pgbackrest', 'spool-path=/tmp/pgbackrest-spool', 'archive-async=n', 'log-level-file=detail');
-    if (name === stanza) lines.push('pg1-path=/var/lib/faultline/data/pgdata', 'pg1-socket-path=/run/postgresql');
-    sections.push([`[${name}]`, ...lines].join('\n'));
-  }
-  if (!conf.sections.has('global')) sections.unshift('[global]\nlock-path=/tmp/pgbackrest-lock\nlog-path=/var/log/pgbackrest\nspool-path=/tmp/pgbackrest-spool\narchive-async=n\nlog-level-file=detail');
-  return `# The user's pgbackrest.conf (${conf.file}), as faultline's scratch node runs it\n${sections.join('\n\n')}\n`;
 }
 
 /** How a base backup is laid out: a plain data directory, or tar files (base and pg_wal). */

@@ -7,17 +7,26 @@ import type { InspectedBackup, ProveContext, ProveEvidence, ToolReading, UserChe
 import { judgeSqlCheck, parseSqlChecks } from '../../../prove/user-checks.ts';
 import { PGDATA } from '../postgres-node.ts';
 import { readPgAmcheck, readPgBackRestVerify, readPgChecksums } from '../verification.ts';
+import { restoreWithBarman, verifyBarmanRestore } from './barman-restore.ts';
 import { BASE_MOUNT, WAL_MOUNT, type BaseLayout } from './inspect.ts';
 import { readReached, replay } from './replay.ts';
+import { s3Listing, type S3Repo } from './s3.ts';
 import { fetchBaseBackup, lastLines, prepareBaseRecovery, restoreWithPgBackRest, RestoreFailed, verifyAgainstManifest } from './restore.ts';
 import { startScratch, type ScratchNode } from './scratch.ts';
 
 /** The files a WAL archive holds, by name (listed in the scratch node, where it is mounted read-only). */
 async function heldWal(scratch: ScratchNode, backup: InspectedBackup): Promise<string[] | undefined> {
   if (backup.source.kind === 'pgbackrest') {
-    const { repoPath, stanza } = backup.details as { repoPath: string; stanza: string };
+    const { repoPath, stanza, s3 } = backup.details as { repoPath: string; stanza: string; s3?: S3Repo };
+    // A bucket is listed from here, object by object, with the user's key (as inspection read it).
+    if (s3) return (await s3Listing({ ...s3, prefix: `${s3.prefix ? `${s3.prefix}/` : ''}archive/${stanza}` })).entries.map((e) => e.path.split('/').at(-1)!);
     const found = await scratch.node.exec(['bash', '-c', `find "${repoPath}/archive/${stanza}" -type f -printf '%f\\n' 2>/dev/null`]);
     return found.stdout.split('\n').filter(Boolean);
+  }
+  if (backup.source.kind === 'barman') {
+    // wals/<timeline+log>/<segment> as Barman stores them (compressed or not, same names), and its xlog.db.
+    const { walsDirectory } = backup.details as { walsDirectory: string };
+    return (await scratch.node.exec(['find', walsDirectory, '-type', 'f', '-printf', '%f\\n'])).stdout.split('\n').filter(Boolean);
   }
   if (!backup.source.options.wal) return undefined;
   return (await scratch.node.exec(['ls', '-1', WAL_MOUNT])).stdout.split('\n').filter(Boolean);
@@ -40,6 +49,10 @@ export async function provePostgres(backup: InspectedBackup, image: string, cont
     if (backup.source.kind === 'pgbackrest') {
       context.log(`restoring backup ${backup.backup.label} with pgbackrest restore (your pgbackrest.conf, the scratch node's paths)`);
       evidence.notes.push(...(await timed(phases, 'restore', () => restoreWithPgBackRest(scratch, backup, context))));
+    } else if (backup.source.kind === 'barman') {
+      context.log(`restoring backup ${backup.backup.label} with barman recover (your barman.conf, the scratch node's lock and log paths)`);
+      evidence.notes.push(...(await timed(phases, 'restore', () => restoreWithBarman(scratch, backup, context))));
+      evidence.integrity.push(await timed(phases, 'checks', () => verifyBarmanRestore(scratch, backup)));
     } else {
       context.log(`fetching base backup ${backup.backup.label} (${layout!.format})`);
       await timed(phases, 'fetch', () => fetchBaseBackup(scratch, layout!, backup.bytes, context.log));

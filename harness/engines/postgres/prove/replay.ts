@@ -44,6 +44,10 @@ export async function replay(scratch: ScratchNode, context: ProveContext, expect
     // A server that says it accepts connections but never lets faultline in is faultline's failure, not the backup's.
     if ((await node.exec(['grep', '-q', 'database system is ready to accept connections', SERVER_LOG])).exitCode === 0) {
       readySince ??= performance.now();
+      // The server itself refusing every session (a catalog file it cannot open) is what the restored data does;
+      // no answer at all from a server that says it is ready is faultline's own failure.
+      const refused = /FATAL: +(.*)/.exec(asked.err)?.[1];
+      if (refused && performance.now() - readySince > 10_000) return { started: false, error: `the server came up but refused every session: ${refused}` };
       if (performance.now() - readySince > 30_000) throw new ClusterError(`the restored server is ready, but faultline cannot connect to it: ${seen}`);
     }
     const now = performance.now();

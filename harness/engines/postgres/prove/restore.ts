@@ -6,6 +6,7 @@ import type { InspectedBackup, ProveContext, RecoveryTarget, ToolReading } from 
 import { formatBytes } from '../../../units.ts';
 import { PGDATA, VOLUME_MOUNT } from '../postgres-node.ts';
 import { readPgVerifyBackup } from '../verification.ts';
+import { pgTimestamp } from '../pgbackrest-restore.ts';
 import { BASE_MOUNT, WAL_MOUNT, type BaseLayout } from './inspect.ts';
 import { ownData, SOCKET_DIR, type ScratchNode } from './scratch.ts';
 
@@ -60,14 +61,14 @@ export function scratchSettings(target: RecoveryTarget, restoreCommand: string |
   ];
   if (restoreCommand !== undefined) {
     settings.push(`restore_command = '${restoreCommand}'`);
-    if (target.kind === 'time') settings.push(`recovery_target_time = '${target.time.toISOString()}'`);
+    if (target.kind === 'time') settings.push(`recovery_target_time = '${pgTimestamp(target.time)}'`);
     if (target.kind === 'lsn') settings.push(`recovery_target_lsn = '${target.lsn}'`);
   }
   return settings;
 }
 
 /** Appends faultline's settings to postgresql.auto.conf (read last: they win) and writes its pg_hba.conf; notes a missing postgresql.conf. */
-async function configure(scratch: ScratchNode, settings: string[]): Promise<string[]> {
+export async function configure(scratch: ScratchNode, settings: string[]): Promise<string[]> {
   const notes: string[] = [];
   const hasConf = (await scratch.node.exec(['test', '-f', `${PGDATA}/postgresql.conf`])).exitCode === 0;
   if (!hasConf) notes.push('the backup holds no postgresql.conf (a packaged server keeps it in /etc): the server ran with PostgreSQL\'s defaults and faultline\'s settings');
@@ -143,7 +144,7 @@ export async function restoreWithPgBackRest(scratch: ScratchNode, backup: Inspec
   await node.run(['bash', '-c', `mkdir -p /etc/pgbackrest /var/log/pgbackrest && printf '%s' "$FL_CONF" > /etc/pgbackrest/pgbackrest.conf && chmod 0644 /etc/pgbackrest/pgbackrest.conf && chown postgres:postgres /var/log/pgbackrest ${VOLUME_MOUNT}`], { user: 'root', env: { FL_CONF: conf } });
   const target = context.target;
   // A target and its action; without one, replay goes to the end of the archive (and the settings promote).
-  const type = target.kind === 'time' ? ['--type=time', `--target=${target.time.toISOString()}`, '--target-action=promote'] : target.kind === 'lsn' ? ['--type=lsn', `--target=${target.lsn}`, '--target-action=promote'] : ['--type=default'];
+  const type = target.kind === 'time' ? ['--type=time', `--target=${pgTimestamp(target.time)}`, '--target-action=promote'] : target.kind === 'lsn' ? ['--type=lsn', `--target=${target.lsn}`, '--target-action=promote'] : ['--type=default'];
   const command = ['pgbackrest', `--stanza=${stanza}`, ...type, '--target-timeline=latest', '--archive-mode=off', '--log-level-console=warn', 'restore'];
   const work = node.exec(['bash', '-c', `mkdir -p ${PGDATA} && chmod 0700 ${PGDATA} && exec "$@"`, 'restore', ...command], { timeoutMs: 24 * 3600_000 });
   const record = await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), backup.bytes, 'pgbackrest restore', context.log);

@@ -2,7 +2,7 @@
 // mounted read-only (proved so from inside), running as the user that owns those files, and a
 // PostgreSQL that listens on no network address and is reached only through its local socket.
 
-import { readOnlyMounts } from '../../../cluster/scratch-node.ts';
+import { isolate, readOnlyMounts } from '../../../cluster/scratch-node.ts';
 import { statSync } from 'node:fs';
 import type { InspectedBackup, ProveContext } from '../../../cluster/prove-ability.ts';
 import { PGDATA, PostgresNodeHandle, VOLUME_MOUNT } from '../postgres-node.ts';
@@ -30,6 +30,7 @@ export async function startScratch(backup: InspectedBackup, image: string, conte
     name: PROVE_NODE,
     image,
     exposedPorts: [],
+    isolated: true,
     luns: [{ name: 'data', domain: context.domain, mountPoint: VOLUME_MOUNT, bytes: backup.bytes, owner: 'postgres:postgres' }],
     binds: backup.paths.map((p) => ({ source: p.source, target: p.target, readOnly: true })),
   });
@@ -38,6 +39,7 @@ export async function startScratch(backup: InspectedBackup, image: string, conte
   node.role = 'retired'; // it serves nobody
   const mounts = await readOnlyMounts(node, backup.paths);
   const notes = await runAsOwner(node, backup);
+  notes.push(await isolate(node, backup.reach));
   const role = context.dbUser ?? 'postgres';
   const sql: ScratchNode['sql'] = async (query, options = {}) => {
     const args = ['psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', SOCKET_DIR, '-U', role, '-d', options.database ?? 'postgres', ...(options.csv ? ['--csv', '-t'] : ['-A', '-t'])];
@@ -57,7 +59,9 @@ export async function startScratch(backup: InspectedBackup, image: string, conte
  * only by its owner can be read, and restore_command can fetch WAL during replay.
  */
 async function runAsOwner(node: PostgresNodeHandle, backup: InspectedBackup): Promise<string[]> {
-  const owner = statSync(backup.paths.at(-1)!.source);
+  const mounted = backup.paths.at(-1);
+  if (!mounted) return []; // nothing of the user's on this machine (an S3 repository)
+  const owner = statSync(mounted.source);
   const current = Number((await node.run(['id', '-u', 'postgres'], { user: 'root' })).stdout.trim());
   // Files of root's are read as root lets everyone read them (a restore_command that cannot is a finding).
   if (owner.uid === 0 || owner.uid === current) return [];
@@ -65,7 +69,7 @@ async function runAsOwner(node: PostgresNodeHandle, backup: InspectedBackup): Pr
     ['bash', '-c', `set -e; old=$(id -u postgres); groupmod -o -g ${owner.gid} postgres; usermod -o -u ${owner.uid} postgres; find / -xdev \\( -path /proc -o -path ${VOLUME_MOUNT} \\) -prune -o -uid "$old" -print0 | xargs -0 -r chown -h postgres:postgres; chown postgres:postgres ${VOLUME_MOUNT}`],
     { user: 'root' },
   );
-  return [`the server runs as uid ${owner.uid} (the owner of ${backup.paths.at(-1)!.source}), so that it reads the backups as their owner does`];
+  return [`the server runs as uid ${owner.uid} (the owner of ${mounted.source}), so that it reads the backups as their owner does`];
 }
 
 /** PGDATA made the server's: owned by postgres, mode 0700. */

@@ -39,8 +39,9 @@ export async function proveRedis(backup: InspectedBackup, image: string, context
   const details = backup.details as unknown as RedisDetails;
   const evidence: ProveEvidence = { version: '', image, started: false, integrity: [], phases, mounts: [], notes: [] };
   context.log('starting the scratch node (its own volume, your data directory read-only, no network)');
-  const { node, mounts } = await startScratch(backup, image, context);
+  const { node, mounts, notes } = await startScratch(backup, image, context);
   evidence.mounts = mounts;
+  evidence.notes.push(...notes);
   // Dated by the files themselves (inspection read it): known even when the server cannot load them.
   if (backup.backup.stoppedAt) evidence.freshness = { at: backup.backup.stoppedAt, by: 'dump-time', detail: details.datedBy };
   context.log(`copying ${backup.backup.label} into the scratch node's volume`);

@@ -1,7 +1,7 @@
 // The scratch node a Redis data directory is restored into: a volume of its own, the user's folder
 // mounted read-only (proved so from inside before anything reads it), and the files copied from it.
 
-import { readOnlyMounts } from '../../../cluster/scratch-node.ts';
+import { isolate, readOnlyMounts } from '../../../cluster/scratch-node.ts';
 import type { InspectedBackup, ProveContext } from '../../../cluster/prove-ability.ts';
 import { REDIS_DATA, RedisNodeHandle } from '../redis-node.ts';
 import { VOLUME_MOUNT } from '../../../cluster/engine.ts';
@@ -10,11 +10,12 @@ import { REDIS_DIR_MOUNT, type RedisDetails } from './inspect.ts';
 export const PROVE_NODE = 'redis-prove';
 
 /** Starts the scratch node and checks that each of the user's paths is mounted read-only in it. */
-export async function startScratch(backup: InspectedBackup, image: string, context: ProveContext): Promise<{ node: RedisNodeHandle; mounts: Array<{ target: string; flags: string }> }> {
+export async function startScratch(backup: InspectedBackup, image: string, context: ProveContext): Promise<{ node: RedisNodeHandle; mounts: Array<{ target: string; flags: string }>; notes: string[] }> {
   const started = await context.run.startNode({
     name: PROVE_NODE,
     image,
     exposedPorts: [],
+    isolated: true,
     luns: [{ name: 'data', domain: context.domain, mountPoint: VOLUME_MOUNT, bytes: backup.bytes, owner: 'redis:redis' }],
     binds: backup.paths.map((p) => ({ source: p.source, target: p.target, readOnly: true })),
   });
@@ -22,7 +23,7 @@ export async function startScratch(backup: InspectedBackup, image: string, conte
   const node = new RedisNodeHandle(started, spec, (backup.details as unknown as RedisDetails).server);
   node.role = 'retired'; // it serves nobody
   const mounts = await readOnlyMounts(node, backup.paths);
-  return { node, mounts };
+  return { node, mounts, notes: [await isolate(node)] };
 }
 
 /**
