@@ -15,7 +15,7 @@ Usage:
   faultline validate --rules                the preflight rules: what each finds, why it matters, the fix
   faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget D] [--rpo-budget D] [--topology FILE] [--postgres-conf FILE] [--pgbackrest-conf FILE]
                                             rehearse your own disaster-recovery runbook on a real failure
-  faultline prove-backup --pgbackrest-conf FILE --stanza NAME | --base-backup DIR [--wal-archive DIR] [--max-age D] [--check FILE] [--rto-budget D]
+  faultline prove-backup --pgbackrest-conf FILE --stanza NAME | --barman-conf FILE --server NAME | --base-backup DIR [--wal-archive DIR] | --redis-dir DIR [--max-age D] [--check FILE] [--rto-budget D]
                                             restore your real backup into a scratch node and prove it (read-only on your backup)
   faultline report DIR [--json] [--write]   check a run again from its files (also a crashed one)
   faultline report --merge DIR… [--out DIR] one summary, junit.xml and report.html for campaigns run apart (CI shards)
