@@ -92,3 +92,19 @@ export function why(result: ExperimentResult): string {
   const faults = result.faults.map((f) => `${f.name}: ${f.detail}`).join('\n');
   return `seed ${result.seed}: ${result.error ?? ''}\n${checks}\n${faults}`;
 }
+
+/**
+ * Runs `faultline prove-backup` as a user would, with `--json` and a fresh `--out`: its result, exit
+ * code and output. Nothing of its run may be left behind.
+ */
+export async function proveBackupCli(args: string[]): Promise<{ exitCode: number; result: ExperimentResult; all: string }> {
+  const ran = await cli(['prove-backup', ...args, '--out', out('faultline-prove-'), '--json']);
+  let result: ExperimentResult;
+  try {
+    result = JSON.parse(ran.stdout) as ExperimentResult;
+  } catch {
+    throw new Error(`prove-backup printed no result (exit ${ran.exitCode}):\n${ran.all}`);
+  }
+  if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
+  return { exitCode: ran.exitCode ?? -1, result, all: ran.all ?? '' };
+}

@@ -6,24 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../harness/report/result.ts';
-import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
+import { proveBackupCli } from '../helpers.ts';
 import { makeBarmanCatalogue, type MadeBarmanCatalogue } from '../support/barman-backups.ts';
 import { hashTree } from '../support/user-backups.ts';
 
 let made: MadeBarmanCatalogue;
 const dirs: string[] = [];
 
-async function prove(conf: string, server: string): Promise<{ exitCode: number; result: ExperimentResult; all: string }> {
-  const ran = await cli(['prove-backup', '--barman-conf', conf, '--server', server, '--out', out('faultline-prove-barman-'), '--json']);
-  let result: ExperimentResult;
-  try {
-    result = JSON.parse(ran.stdout) as ExperimentResult;
-  } catch {
-    throw new Error(`prove-backup printed no result (exit ${ran.exitCode}):\n${ran.all}`);
-  }
-  if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
-  return { exitCode: ran.exitCode ?? -1, result, all: ran.all ?? '' };
-}
+const prove = (conf: string, server: string) => proveBackupCli(['--barman-conf', conf, '--server', server]);
 
 const checkOf = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name)!;
 

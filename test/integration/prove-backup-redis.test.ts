@@ -6,24 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../harness/report/result.ts';
-import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
+import { proveBackupCli } from '../helpers.ts';
 import { hashTree, makeRedisDump } from '../support/user-backups.ts';
 
 let dump: { dir: string; keys: number };
 const made: string[] = [];
 
-/** Runs prove-backup through the CLI; its result.json (as --json prints it), exit code and output. */
-async function prove(dir: string, extra: string[] = []): Promise<{ exitCode: number; result: ExperimentResult; all: string }> {
-  const ran = await cli(['prove-backup', '--redis-dir', dir, '--out', out('faultline-prove-redis-'), '--json', ...extra]);
-  let result: ExperimentResult;
-  try {
-    result = JSON.parse(ran.stdout) as ExperimentResult;
-  } catch {
-    throw new Error(`prove-backup printed no result (exit ${ran.exitCode}):\n${ran.all}`);
-  }
-  if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
-  return { exitCode: ran.exitCode ?? -1, result, all: ran.all ?? '' };
-}
+const prove = (dir: string, extra: string[] = []) => proveBackupCli(['--redis-dir', dir, ...extra]);
 
 const checkOf = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name)!;
 

@@ -9,19 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExperimentResult } from '../../harness/report/result.ts';
 import { getEngine } from '../../harness/cluster/docker/engine.ts';
 import { LABEL_APP } from '../../harness/cluster/docker/labels.ts';
-import { cli, nothingLeft, out, requireCheck, waitForNoLeftovers } from '../helpers.ts';
+import { cli, out, proveBackupCli, requireCheck } from '../helpers.ts';
 import { hashTree, makeBaseBackupWithArchive, makePgBackRestRepo, type MadeBackup } from '../support/user-backups.ts';
 import { startS3, type RunningS3 } from '../support/s3-server.ts';
 
-/** Runs prove-backup as a user would, with --json; the result and the exit code. */
-async function prove(args: string[]): Promise<{ exitCode: number; result: ExperimentResult; all: string }> {
-  const run = await cli(['prove-backup', ...args, '--out', out('faultline-prove-'), '--json']);
-  const json = (run.stdout ?? '').trim();
-  if (!json.startsWith('{')) throw new Error(`prove-backup printed no result (exit ${run.exitCode}):\n${run.all}`);
-  const result = JSON.parse(json) as ExperimentResult;
-  if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
-  return { exitCode: run.exitCode ?? -1, result, all: run.all ?? '' };
-}
+const prove = proveBackupCli;
 
 const summaries = (result: ExperimentResult) => result.checks.map((c) => `${c.name}: ${c.valid} ${c.summary}`).join('\n');
 
