@@ -6,6 +6,7 @@ import { campaignExitCode, formatCampaign, loadCampaignFolders, writeCampaignFil
 import { UsageError } from '../errors.ts';
 import { recheckRun } from '../experiment/index.ts';
 import { exitCodeOf, formatSummary } from '../report/index.ts';
+import { formatProof } from '../prove/index.ts';
 import { parse, type Command } from './options.ts';
 
 export const usage =
@@ -25,7 +26,7 @@ export const command: Command = async (args) => {
   if (!complete) process.stderr.write(`faultline: the run in ${result.dir} did not finish; checking the history it left\n`);
   if (skippedLines > 0) process.stderr.write(`faultline: ${skippedLines} unreadable line(s) in history.jsonl were skipped (a write cut short by the crash)\n`);
   // The same shape as `run --json`: an array of results.
-  process.stdout.write(parsed.values.json ? `${JSON.stringify([result], null, 2)}\n` : `${formatSummary(result)}\n`);
+  process.stdout.write(parsed.values.json ? `${JSON.stringify([result], null, 2)}\n` : `${result.prove ? formatProof(result) : formatSummary(result)}\n`);
   return exitCodeOf([result.verdict]);
 };
 

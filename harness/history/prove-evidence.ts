@@ -90,6 +90,10 @@ export interface ProveRecord {
   /** Wall time of each phase, ms. */
   phases: Record<string, number>;
   evidence?: ProveEvidence;
+  /** The listings of the user's paths before and after, compared (absent when the second could not be taken). */
+  unchanged?: UnchangedEvidence;
+  /** What the checks judged against: the budgets given and when (freshness is an age at that time). */
+  judged: { at: string; maxAgeMs?: number; rtoBudgetMs?: number; checksGiven: boolean };
 }
 
 /** One file, directory or link of a repository as listed. */
@@ -113,4 +117,10 @@ export interface TreeListing {
   files: number;
   /** ISO time the listing started. */
   takenAt: string;
+}
+
+/** What the listings of the user's paths before and after the proof showed. */
+export interface UnchangedEvidence {
+  /** Each read-only path, with a description of how it changed ('unchanged' when it did not). */
+  paths: Array<{ source: string; what: string; files: number; bytes: number; changes: number; described: string }>;
 }

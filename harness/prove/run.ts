@@ -11,11 +11,12 @@ import { ConfigError, describeError, EnvironmentError, FaultlineError } from '..
 import { engines } from '../engines/registry.ts';
 import { HistoryWriter } from '../history/writer.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
-import { buildResult, type ExperimentResult } from '../report/result.ts';
+import type { ExperimentResult } from '../report/result.ts';
+import { buildProofResult } from '../report/proof.ts';
+import type { ProveRecord, UnchangedEvidence } from '../history/prove-evidence.ts';
 import { writeRunFiles } from '../report/files.ts';
 import { createRunDir } from '../report/run-dir.ts';
 import { formatBytes } from '../units.ts';
-import { proveChecks, type UnchangedEvidence } from './checks.ts';
 import { compareListings, describeChanges, listTree, type TreeListing } from './listing.ts';
 
 /** The scratch node's failure domain: a volume of its own. */
@@ -186,22 +187,20 @@ export async function proveBackup(request: ProveRequest, ready?: Preflight): Pro
   history.append({ type: 'run', phase: 'end' });
   history.close();
   if (abort) throw abort;
-  const checks = proveChecks(evidence, phases, { now: new Date(), ...(request.maxAgeMs !== undefined ? { maxAgeMs: request.maxAgeMs } : {}), ...(request.rtoBudgetMs !== undefined ? { rtoBudgetMs: request.rtoBudgetMs } : {}) }, checked.checks !== undefined, unchanged);
-  const result = buildResult({
-    experiment: name,
-    seed: 0,
-    runId: run?.id ?? null,
-    history: [],
-    final: null,
-    checks,
-    timings: { clusterReadyMs: null, workloadMs: null, totalMs: Math.round(performance.now() - startedAt) },
-    versions,
-    dir,
-    ...(error ? { error } : {}),
-  });
-  const toServe = (phases.fetch ?? 0) + (phases.restore ?? 0) + (phases.replay ?? 0);
-  result.restore = { completed: checks[0]!.valid === true ? true : checks[0]!.valid === false ? false : null, durationMs: evidence?.started ? Math.round(toServe) : null };
-  result.prove = { source: backup.source, major: backup.major, majorFrom: backup.majorFrom, backup: backup.backup, bytes: backup.bytes, bytesFrom: backup.bytesFrom, target: describeTarget(request.target), phases, ...(evidence ? { evidence } : {}) };
+  const record: ProveRecord = {
+    source: backup.source,
+    major: backup.major,
+    majorFrom: backup.majorFrom,
+    backup: backup.backup,
+    bytes: backup.bytes,
+    bytesFrom: backup.bytesFrom,
+    target: describeTarget(request.target),
+    phases,
+    ...(evidence ? { evidence } : {}),
+    ...(unchanged ? { unchanged } : {}),
+    judged: { at: new Date().toISOString(), ...(request.maxAgeMs !== undefined ? { maxAgeMs: request.maxAgeMs } : {}), ...(request.rtoBudgetMs !== undefined ? { rtoBudgetMs: request.rtoBudgetMs } : {}), checksGiven: checked.checks !== undefined },
+  };
+  const result = buildProofResult({ name, record, runId: run?.id ?? null, timings: { clusterReadyMs: null, workloadMs: null, totalMs: Math.round(performance.now() - startedAt) }, versions, dir, ...(error ? { error } : {}) });
   writeRunFiles(result, []);
   return result;
 }

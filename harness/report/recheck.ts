@@ -9,6 +9,7 @@ import type { FinalState } from '../history/final-state.ts';
 import type { RunEvent } from '../history/events.ts';
 import { writeRunFiles } from './files.ts';
 import { buildResult, type ExperimentResult } from './result.ts';
+import { buildProofResult } from './proof.ts';
 import { resolveRunDir } from './run-dir.ts';
 
 export interface Recheck {
@@ -28,6 +29,12 @@ export function recheckRun(dir: string, options: { write?: boolean } = {}): Rech
   const finalPath = join(runDir, 'final-state.json');
   const final = existsSync(finalPath) ? (JSON.parse(readFileSync(finalPath, 'utf8')) as FinalState) : null;
   const previous = existsSync(join(runDir, 'result.json')) ? (JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8')) as Partial<ExperimentResult>) : {};
+  // A proof of a user's backup is judged from its record (evidence, listings, budgets), not from a workload's history.
+  if (previous.prove) {
+    const result = buildProofResult({ name: previous.experiment ?? 'prove-backup', record: previous.prove, runId: previous.runId ?? null, timings: previous.timings ?? { clusterReadyMs: null, workloadMs: null, totalMs: 0 }, versions: previous.versions ?? {}, dir: runDir, ...(previous.error ? { error: previous.error } : {}) });
+    if (options.write) writeRunFiles(result, events);
+    return { result, skippedLines: skipped.length, complete: events.some((e) => e.type === 'run' && e.phase === 'end') };
+  }
   const checks = runCheckers({ history: events, final, expectations: start?.expectations ?? defaultExpectations });
   const complete = events.some((e) => e.type === 'run' && e.phase === 'end');
   const last = events.at(-1)?.time ?? 0;

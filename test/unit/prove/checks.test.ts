@@ -13,7 +13,7 @@ import {
   rtoCheck,
   userChecksCheck,
   type UnchangedEvidence,
-} from '../../../harness/prove/checks.ts';
+} from '../../../harness/checkers/prove.ts';
 
 const HOUR = 3600_000;
 const now = new Date('2026-12-07T12:00:00.000Z');

@@ -2,9 +2,11 @@
 // restore complete, where did replay stop, how fresh is the data, what did the integrity tools find,
 // did the user's own checks hold, how long did it take, and was the user's repository left as it was.
 
-import type { ProveEvidence } from '../cluster/prove-ability.ts';
-import type { CheckResult } from '../checkers/types.ts';
+import type { ProveEvidence, UnchangedEvidence } from '../history/prove-evidence.ts';
+import type { CheckResult } from './types.ts';
 import { formatMs } from '../units.ts';
+
+export type { UnchangedEvidence } from '../history/prove-evidence.ts';
 
 export interface ProveBudgets {
   /** The oldest the newest restored data may be (an RPO for the backups themselves). */
@@ -13,12 +15,6 @@ export interface ProveBudgets {
   rtoBudgetMs?: number;
   /** When the proof ran: ages are measured from here. */
   now: Date;
-}
-
-/** What the listings of the user's paths before and after the proof showed. */
-export interface UnchangedEvidence {
-  /** Each read-only path, with a description of how it changed ('unchanged' when it did not). */
-  paths: Array<{ source: string; what: string; files: number; bytes: number; changes: number; described: string }>;
 }
 
 /** The server came up on the restored data and served a read and a write. */
