@@ -37,6 +37,10 @@ export async function replay(scratch: ScratchNode, context: ProveContext, expect
     const asked = await scratch.sql('SELECT pg_is_in_recovery()');
     if (asked.ok && asked.out === 'f') return { started: true };
     seen = asked.ok ? `pg_is_in_recovery() = ${asked.out}` : asked.err;
+    // faultline connects to database postgres: a cluster that dropped it is not a backup that fails to restore.
+    if (/database "postgres" does not exist/.test(asked.err)) {
+      throw new ConfigError('The restored server has no database postgres, which faultline checks it through: prove-backup needs it (create it, even empty, on your primary)');
+    }
     if (/role ".*" does not exist/.test(asked.err)) {
       throw new ConfigError(`The restored server has no role '${scratch.role}' to check it as: name a superuser of your cluster with --db-user`);
     }
