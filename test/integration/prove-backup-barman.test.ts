@@ -5,8 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExperimentResult } from '../../harness/report/result.ts';
-import { proveBackupCli } from '../helpers.ts';
+import { proveBackupCli, requireCheck } from '../helpers.ts';
 import { makeBarmanCatalogue, type MadeBarmanCatalogue } from '../support/barman-backups.ts';
 import { hashTree } from '../support/user-backups.ts';
 
@@ -14,8 +13,6 @@ let made: MadeBarmanCatalogue;
 const dirs: string[] = [];
 
 const prove = (conf: string, server: string) => proveBackupCli(['--barman-conf', conf, '--server', server]);
-
-const checkOf = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name)!;
 
 beforeAll(async () => {
   made = await makeBarmanCatalogue();
@@ -31,7 +28,7 @@ describe('faultline prove-backup --barman-conf', () => {
     const before = await hashTree(made.dir);
     const { exitCode, result, all } = await prove(made.conf, made.server);
     expect(exitCode, all).toBe(0);
-    for (const name of ['restore-completed', 'recovery-reached', 'integrity', 'backup-unchanged']) expect(checkOf(result, name).valid, `${name}: ${checkOf(result, name).summary}`).toBe(true);
+    for (const name of ['restore-completed', 'recovery-reached', 'integrity', 'backup-unchanged']) expect(requireCheck(result, name).valid, `${name}: ${requireCheck(result, name).summary}`).toBe(true);
     const evidence = result.prove!.evidence!;
     expect(evidence.reached?.lastCommitAt).toBe(made.lastCommitAt.toISOString());
     expect(evidence.integrity.map((r) => `${r.tool} ${r.verdict}`)).toContain('pg_verifybackup ok');
@@ -52,7 +49,7 @@ describe('faultline prove-backup --barman-conf', () => {
     unlinkSync(join(copy, 'barman', made.server, 'wals', missing.slice(0, 16), missing));
     const { exitCode, result, all } = await prove(join(copy, 'barman.conf'), made.server);
     expect(exitCode, all).toBe(1);
-    const reached = checkOf(result, 'recovery-reached');
+    const reached = requireCheck(result, 'recovery-reached');
     expect(reached.valid, reached.summary).toBe(false);
     expect(reached.summary).toContain(missing);
   });

@@ -5,16 +5,13 @@ import { cpSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExperimentResult } from '../../harness/report/result.ts';
-import { proveBackupCli } from '../helpers.ts';
+import { proveBackupCli, requireCheck } from '../helpers.ts';
 import { hashTree, makeRedisDump } from '../support/user-backups.ts';
 
 let dump: { dir: string; keys: number };
 const made: string[] = [];
 
 const prove = (dir: string, extra: string[] = []) => proveBackupCli(['--redis-dir', dir, ...extra]);
-
-const checkOf = (result: ExperimentResult, name: string) => result.checks.find((c) => c.name === name)!;
 
 beforeAll(async () => {
   dump = await makeRedisDump({ keys: 1000 });
@@ -30,7 +27,7 @@ describe('faultline prove-backup --redis-dir', () => {
     const before = await hashTree(dump.dir);
     const { exitCode, result, all } = await prove(dump.dir);
     expect(exitCode, all).toBe(0);
-    for (const name of ['restore-completed', 'recovery-reached', 'integrity', 'backup-unchanged']) expect(checkOf(result, name).valid, `${name}: ${checkOf(result, name).summary}`).toBe(true);
+    for (const name of ['restore-completed', 'recovery-reached', 'integrity', 'backup-unchanged']) expect(requireCheck(result, name).valid, `${name}: ${requireCheck(result, name).summary}`).toBe(true);
     const evidence = result.prove!.evidence!;
     expect(evidence.reached?.counts?.keys).toBe(1000);
     expect(evidence.version).toMatch(/^Redis \d+\.\d+/);
@@ -51,10 +48,10 @@ describe('faultline prove-backup --redis-dir', () => {
     const before = readFileSync(join(damaged, 'dump.rdb'));
     const { exitCode, result, all } = await prove(damaged);
     expect(exitCode, all).toBe(1);
-    const integrity = checkOf(result, 'integrity');
+    const integrity = requireCheck(result, 'integrity');
     expect(integrity.valid, integrity.summary).toBe(false);
     expect(integrity.summary).toContain('redis-check-rdb');
-    expect(checkOf(result, 'restore-completed').valid).toBe(false);
+    expect(requireCheck(result, 'restore-completed').valid).toBe(false);
     expect(result.prove!.evidence!.startError).toBeTruthy();
     expect(readFileSync(join(damaged, 'dump.rdb')).equals(before)).toBe(true);
   });
@@ -65,11 +62,11 @@ describe('faultline prove-backup --redis-dir', () => {
     writeFileSync(checks, 'EXISTS key:1\nEXISTS nope\n');
     const { exitCode, result, all } = await prove(dump.dir, ['--check', checks]);
     expect(exitCode, all).toBe(1);
-    const user = checkOf(result, 'user-checks');
+    const user = requireCheck(result, 'user-checks');
     expect(user.valid, user.summary).toBe(false);
     expect(user.summary).toContain('line 2');
     expect(user.summary).not.toContain('line 1,');
     expect(result.prove!.evidence!.userChecks?.map((c) => c.ok)).toEqual([true, false]);
-    expect(checkOf(result, 'restore-completed').valid).toBe(true);
+    expect(requireCheck(result, 'restore-completed').valid).toBe(true);
   });
 });

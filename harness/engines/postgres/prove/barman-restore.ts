@@ -5,7 +5,7 @@ import type { InspectedBackup, ProveContext, ToolReading } from '../../../cluste
 import { PGDATA, VOLUME_MOUNT } from '../postgres-node.ts';
 import { readPgVerifyBackup } from '../verification.ts';
 import { BARMAN_PROVE_CONF, BARMAN_PROVE_LOG, BARMAN_PROVE_TMP, type BarmanDetails } from './barman.ts';
-import { configure, lastLines, RestoreFailed, scratchSettings, withProgress } from './restore.ts';
+import { configure, dataBytes, lastLines, RestoreFailed, scratchSettings, toolReading, withProgress } from './restore.ts';
 import { ownData, type ScratchNode } from './scratch.ts';
 
 /**
@@ -57,7 +57,7 @@ export async function restoreWithBarman(scratch: ScratchNode, backup: InspectedB
   const targets = target.kind === 'time' ? ['--target-time', target.time.toISOString(), '--target-action', 'promote'] : target.kind === 'lsn' ? ['--target-lsn', target.lsn, '--target-action', 'promote'] : [];
   const command = ['barman', '-c', BARMAN_PROVE_CONF, 'recover', '--get-wal', ...targets, details.server, details.backupId, PGDATA];
   const work = node.exec(command, { timeoutMs: 24 * 3600_000, env: { PYTHONUNBUFFERED: '1' } });
-  const record = await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), backup.bytes, 'barman recover', context.log);
+  const record = await withProgress(work, () => dataBytes(node), backup.bytes, 'barman recover', context.log);
   const output = `${record.stderr}${record.stdout}`;
   if (record.exitCode !== 0) {
     const errors = output.split('\n').filter((l) => /ERROR|Error|error/.test(l)).join(' / ') || lastLines(output);
@@ -86,6 +86,5 @@ export async function verifyBarmanRestore(scratch: ScratchNode, backup: Inspecte
   const record = await scratch.node.exec(command, { timeoutMs: 24 * 3600_000 });
   const output = `${record.stdout}${record.stderr}`.trim();
   const reading = readPgVerifyBackup(record.exitCode, output);
-  const verdict = reading.verdict === 'ok' ? 'ok' : reading.verdict === 'damaged' ? 'damaged' : 'unknown';
-  return { tool: 'pg_verifybackup', verdict, detail: verdict === 'ok' ? 'every file barman recover copied matches backup_manifest (the settings files recover rewrote left out; WAL is read by replay)' : (reading.why ?? lastLines(output)) };
+  return toolReading('pg_verifybackup', reading, output, 'every file barman recover copied matches backup_manifest (the settings files recover rewrote left out; WAL is read by replay)');
 }

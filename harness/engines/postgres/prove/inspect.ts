@@ -17,8 +17,8 @@ import { s3BackupInfo, s3Listing, s3RepoOf, type S3Repo } from './s3.ts';
 export const BASE_MOUNT = '/var/lib/faultline/backup/base';
 export const WAL_MOUNT = '/var/lib/faultline/backup/wal';
 
-/** The compressions a WAL archive's segments may have (by file suffix), and the program that reads each. */
-export const WAL_COMPRESSIONS: Readonly<Record<string, string>> = { '': 'cat', '.gz': 'gzip -dc', '.lz4': 'lz4 -dc' };
+/** The compressions a WAL archive's segments may have, by file suffix: those restore.ts's restore_command reads. */
+const WAL_SUFFIXES: readonly string[] = ['', '.gz', '.lz4'];
 /** The compressions a tar-format base backup may have. */
 const TAR_SUFFIXES = ['.tar', '.tar.gz', '.tgz'];
 const SUPPORTED_TAR = 'an uncompressed or gzip-compressed tar (pg_basebackup -Ft or -Ft -z)';
@@ -144,7 +144,7 @@ export function walSuffixes(dir: string): { segments: number; suffixes: string[]
     const match = /^(?:[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?|[0-9A-F]{8}\.history)(.*)$/.exec(name);
     if (!match) continue;
     const suffix = match[1]!;
-    if (!(suffix in WAL_COMPRESSIONS)) {
+    if (!WAL_SUFFIXES.includes(suffix)) {
       throw new ConfigError(`${join(dir, name)} in the WAL archive (--wal-archive) is compressed as '${suffix}', which prove-backup does not read: it reads segments that are uncompressed, .gz or .lz4`);
     }
     suffixes.add(suffix);

@@ -11,7 +11,7 @@ import { restoreWithBarman, verifyBarmanRestore } from './barman-restore.ts';
 import { BASE_MOUNT, WAL_MOUNT, type BaseLayout } from './inspect.ts';
 import { readReached, replay } from './replay.ts';
 import { s3Listing, type S3Repo } from './s3.ts';
-import { fetchBaseBackup, lastLines, prepareBaseRecovery, restoreWithPgBackRest, RestoreFailed, verifyAgainstManifest } from './restore.ts';
+import { fetchBaseBackup, lastLines, prepareBaseRecovery, toolReading, restoreWithPgBackRest, RestoreFailed, verifyAgainstManifest } from './restore.ts';
 import { startScratch, type ScratchNode } from './scratch.ts';
 
 /** The files a WAL archive holds, by name (listed in the scratch node, where it is mounted read-only). */
@@ -100,7 +100,8 @@ async function freshness(scratch: ScratchNode, backup: InspectedBackup, lastComm
   const stop = await scratch.node.exec(['bash', '-c', `f=$(ls -1 ${WAL_MOUNT}/*.backup* 2>/dev/null | sort | tail -n 1); [ -n "$f" ] && { case "$f" in *.gz) gzip -dc "$f";; *.lz4) lz4 -dcq "$f";; *) cat "$f";; esac; } | sed -n 's/^STOP TIME: //p'`]);
   const stopped = Date.parse(stop.stdout.trim().replace(' ', 'T').replace(/ ?([A-Z]{3,4})$/, 'Z'));
   if (!Number.isNaN(stopped)) return { at: new Date(stopped).toISOString(), by: 'backup-stop', detail: 'STOP TIME in the backup history file' };
-  const newest = await scratch.node.exec(['bash', '-c', `ls -1t ${backup.source.options.wal ? WAL_MOUNT : `${BASE_MOUNT}`} | head -n 1 | xargs -I{} stat -c %Y ${backup.source.options.wal ? WAL_MOUNT : BASE_MOUNT}/{}`]);
+  const dir = backup.source.options.wal ? WAL_MOUNT : BASE_MOUNT;
+  const newest = await scratch.node.exec(['bash', '-c', `stat -c %Y ${dir}/* | sort -n | tail -n 1`]);
   const seconds = Number(newest.stdout.trim());
   if (Number.isFinite(seconds) && seconds > 0) return { at: new Date(seconds * 1000).toISOString(), by: 'newest-segment', detail: 'the modification time of the newest file in the backups' };
   return undefined;
@@ -152,7 +153,7 @@ async function amcheck(scratch: ScratchNode): Promise<ToolReading> {
   const record = await scratch.node.exec(['pg_amcheck', '--all', '--heapallindexed', '--install-missing', '-h', '/run/postgresql', '-U', scratch.role], { timeoutMs: 24 * 3600_000 });
   const output = `${record.stdout}${record.stderr}`.trim();
   const reading = readPgAmcheck(record.exitCode, output);
-  return { tool: 'pg_amcheck', verdict: reading.verdict === 'ok' ? 'ok' : reading.verdict === 'damaged' ? 'damaged' : 'unknown', detail: reading.verdict === 'ok' ? 'every table and B-tree index of every database' : reading.verdict === 'damaged' ? lastLines(output, 3) : (reading.why ?? lastLines(output)) };
+  return toolReading('pg_amcheck', reading, output, 'every table and B-tree index of every database', 3);
 }
 
 /** pgbackrest verify of the restored backup set and its WAL, read-only on the repository. */
@@ -161,7 +162,7 @@ async function pgbackrestVerify(scratch: ScratchNode, backup: InspectedBackup): 
   const record = await scratch.node.exec(['pgbackrest', `--stanza=${stanza}`, `--set=${backup.backup.label}`, '--output=text', 'verify'], { timeoutMs: 24 * 3600_000 });
   const output = `${record.stdout}${record.stderr}`.trim();
   const reading = readPgBackRestVerify(record.exitCode, output);
-  return { tool: 'pgbackrest verify', verdict: reading.verdict === 'ok' ? 'ok' : reading.verdict === 'damaged' ? 'damaged' : 'unknown', detail: reading.verdict === 'ok' ? `backup ${backup.backup.label} and its WAL` : reading.verdict === 'damaged' ? lastLines(output, 3) : (reading.why ?? lastLines(output)) };
+  return toolReading('pgbackrest verify', reading, output, `backup ${backup.backup.label} and its WAL`, 3);
 }
 
 /** pg_checksums --check on the restored data directory, with the server stopped cleanly first. */
@@ -173,6 +174,6 @@ async function checksums(scratch: ScratchNode): Promise<ToolReading> {
   const record = await scratch.node.exec(['pg_checksums', '--check', '-D', PGDATA], { timeoutMs: 24 * 3600_000 });
   const output = `${record.stdout}${record.stderr}`.trim();
   const reading = readPgChecksums(record.exitCode, output);
-  return { tool: 'pg_checksums', verdict: reading.verdict === 'ok' ? 'ok' : reading.verdict === 'damaged' ? 'damaged' : 'unknown', detail: reading.verdict === 'ok' ? 'every block of the restored data directory' : reading.verdict === 'damaged' ? lastLines(output, 3) : (reading.why ?? lastLines(output)) };
+  return toolReading('pg_checksums', reading, output, 'every block of the restored data directory', 3);
 }
 

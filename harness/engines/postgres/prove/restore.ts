@@ -5,7 +5,7 @@
 import type { InspectedBackup, ProveContext, RecoveryTarget, ToolReading } from '../../../cluster/prove-ability.ts';
 import { formatBytes } from '../../../units.ts';
 import { PGDATA, VOLUME_MOUNT } from '../postgres-node.ts';
-import { readPgVerifyBackup } from '../verification.ts';
+import { readPgVerifyBackup, type Reading } from '../verification.ts';
 import { pgTimestamp } from '../pgbackrest-restore.ts';
 import { BASE_MOUNT, WAL_MOUNT, type BaseLayout } from './inspect.ts';
 import { ownData, SOCKET_DIR, type ScratchNode } from './scratch.ts';
@@ -90,7 +90,7 @@ export async function fetchBaseBackup(scratch: ScratchNode, layout: BaseLayout, 
       ? `cp -a ${BASE_MOUNT}/. ${PGDATA}/`
       : `tar -xf ${BASE_MOUNT}/${layout.baseTar} -C ${PGDATA}${layout.walTar ? ` && tar -xf ${BASE_MOUNT}/${layout.walTar} -C ${PGDATA}/pg_wal` : ''}`;
   const work = node.exec(['bash', '-c', `set -e; mkdir -p ${PGDATA}; ${unpack}; mkdir -p ${PGDATA}/pg_wal`], { user: 'root', timeoutMs: 24 * 3600_000 });
-  const record = await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), total, 'fetching the base backup', log);
+  const record = await withProgress(work, () => dataBytes(node), total, 'fetching the base backup', log);
   // A tar that does not unpack, or a file that cannot be read, is the backup's fault: evidence.
   if (record.exitCode !== 0) throw new RestoreFailed(`the base backup could not be ${layout.format === 'plain' ? 'copied' : 'unpacked'}: ${lastLines(`${record.stderr}${record.stdout}`)}`);
   await ownData(node);
@@ -127,7 +127,7 @@ export async function verifyAgainstManifest(scratch: ScratchNode, layout: BaseLa
   const output = `${record.stdout}${record.stderr}`.trim();
   const reading = readPgVerifyBackup(record.exitCode, output);
   const scope = carries ? 'files, and the WAL it carries' : uncompressedArchive ? 'files, and its WAL from the archive' : 'files (its WAL is compressed in the archive: replay reads it)';
-  return { tool: 'pg_verifybackup', verdict: reading.verdict === 'ok' ? 'ok' : reading.verdict === 'damaged' ? 'damaged' : 'unknown', detail: reading.verdict === 'ok' ? `every file matches backup_manifest (${scope})` : (reading.why ?? lastLines(output)) };
+  return toolReading('pg_verifybackup', reading, output, `every file matches backup_manifest (${scope})`);
 }
 
 /** Base backup + WAL archive: recovery set up with faultline's restore_command (or none: the backup alone). */
@@ -147,7 +147,7 @@ export async function restoreWithPgBackRest(scratch: ScratchNode, backup: Inspec
   const type = target.kind === 'time' ? ['--type=time', `--target=${pgTimestamp(target.time)}`, '--target-action=promote'] : target.kind === 'lsn' ? ['--type=lsn', `--target=${target.lsn}`, '--target-action=promote'] : ['--type=default'];
   const command = ['pgbackrest', `--stanza=${stanza}`, ...type, '--target-timeline=latest', '--archive-mode=off', '--log-level-console=warn', 'restore'];
   const work = node.exec(['bash', '-c', `mkdir -p ${PGDATA} && chmod 0700 ${PGDATA} && exec "$@"`, 'restore', ...command], { timeoutMs: 24 * 3600_000 });
-  const record = await withProgress(work, async () => Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]), backup.bytes, 'pgbackrest restore', context.log);
+  const record = await withProgress(work, () => dataBytes(node), backup.bytes, 'pgbackrest restore', context.log);
   const said = lastLines(`${record.stderr}${record.stdout}`);
   // Its own assertion, configuration and option errors, or a data directory not empty: faultline asked wrongly.
   if (OWN_ERRORS.has(record.exitCode)) throw new Error(`pgbackrest restore refused how faultline ran it (exit ${record.exitCode}): ${said}`);
@@ -164,6 +164,20 @@ export class RestoreFailed extends Error {
     super(message);
     this.name = 'RestoreFailed';
   }
+}
+
+/**
+ * A verification tool's reading as the proof records it: its verdict (the readers' verdicts are the
+ * proof's own), and in words what it checked, the last lines of what it found, or why it could not tell.
+ */
+export function toolReading(tool: string, reading: Reading, output: string, checked: string, foundLines = 4): ToolReading {
+  const detail = reading.verdict === 'ok' ? checked : reading.verdict === 'damaged' ? lastLines(output, foundLines) : (reading.why ?? lastLines(output));
+  return { tool, verdict: reading.verdict, detail };
+}
+
+/** The bytes the data directory holds so far: how far a copy or restore into it has come. */
+export async function dataBytes(node: ScratchNode['node']): Promise<number> {
+  return Number((await node.exec(['du', '-sb', PGDATA], { user: 'root' })).stdout.split(/\s/)[0]);
 }
 
 export function lastLines(text: string, count = 4): string {
