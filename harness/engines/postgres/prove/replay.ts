@@ -26,7 +26,10 @@ async function whyStopped(scratch: ScratchNode): Promise<string> {
  */
 export async function replay(scratch: ScratchNode, context: ProveContext, expected: number | undefined): Promise<ReplayOutcome> {
   const node = scratch.node;
-  await node.run(['bash', '-c', `setsid postgres -D ${PGDATA} </dev/null >>${SERVER_LOG} 2>&1 &`]);
+  // The postmaster's own pid (setsid execs it in place): a process named postgres may not exist yet
+  // when the first look comes on a busy machine, and a look by name then took it for one that stopped.
+  const pid = (await node.run(['bash', '-c', `setsid postgres -D ${PGDATA} </dev/null >>${SERVER_LOG} 2>&1 & echo $!`])).stdout.trim();
+  const alive = ['bash', '-c', `[ -d /proc/${pid} ] && [ "$(awk '{print $3}' /proc/${pid}/stat 2>/dev/null)" != Z ]`];
   const began = performance.now();
   let lastProgress = began;
   let seen = '';
@@ -44,7 +47,7 @@ export async function replay(scratch: ScratchNode, context: ProveContext, expect
     if (/role ".*" does not exist/.test(asked.err)) {
       throw new ConfigError(`The restored server has no role '${scratch.role}' to check it as: name a superuser of your cluster with --db-user`);
     }
-    if ((await node.exec(['pgrep', '-x', 'postgres'])).exitCode !== 0) return { started: false, error: await whyStopped(scratch) };
+    if ((await node.exec(alive)).exitCode !== 0) return { started: false, error: await whyStopped(scratch) };
     // A server that says it accepts connections but never lets faultline in is faultline's failure, not the backup's.
     if ((await node.exec(['grep', '-q', 'database system is ready to accept connections', SERVER_LOG])).exitCode === 0) {
       readySince ??= performance.now();
