@@ -4,7 +4,8 @@ import type { Checker } from './types.ts';
  * Archive continuity: after the run (and after any failover or restore), the backup repository
  * holds the WAL of the final primary's timeline without a hole, up to a segment switched at the
  * end of the run. An archive that stopped following the primary, lost a segment, or was itself
- * lost fails: a restore from it could not bring back the end of the run. Skipped when the
+ * lost fails: a restore from it could not bring back the end of the run. Segments the newest base
+ * backup holds in its own pg_wal are no hole (a restore of it reads them there). Skipped when the
  * topology has no archive.
  */
 export const archiveContinuityChecker: Checker = ({ final }) => {
@@ -26,7 +27,9 @@ export const archiveContinuityChecker: Checker = ({ final }) => {
   return {
     name: 'archive-continuity',
     valid: true,
-    summary: `the archive on ${archive.node} holds every WAL segment of timeline ${archive.timeline}'s history from ${archive.from} through ${archive.through}, the end of the run`,
+    summary: `the archive on ${archive.node} holds every WAL segment of timeline ${archive.timeline}'s history from ${archive.from} through ${archive.through}, the end of the run${
+      archive.inBackup ? ` (${archive.inBackup.segments.join(', ')} in base backup ${archive.inBackup.label}'s own pg_wal, not archived: a restore of that backup reads ${archive.inBackup.segments.length > 1 ? 'them' : 'it'} from there)` : ''
+    }`,
     details,
   };
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareLsn, findArchiveGap, findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, timelineForSegment } from '../../harness/engines/postgres/wal.ts';
+import { compareLsn, findArchiveGap, findArchiveHoles, finishedBackupSegments, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, timelineForSegment } from '../../harness/engines/postgres/wal.ts';
 
 const MB16 = 16 * 1024 * 1024;
 
@@ -89,6 +89,21 @@ describe('archive continuity across timelines', () => {
     const archived = [name(1, 3), name(1, 4), `${name(1, 5)}.partial`];
     expect(findArchiveHoles(1, [], archived, MB16, 6n).missing).toEqual([name(1, 5), name(1, 6)]);
     expect(findArchiveHoles(1, [], [], MB16, 6n)).toEqual({ missing: [name(1, 6)] });
+  });
+
+  // What a restore drill left when the old primary was lost before its archiver sent the segment the
+  // base backup began in: the backup's own pg_wal holds it (and the start of the next one, where the
+  // restored primary forked). The archive has no hole for a restore of that backup.
+  it("counts the segments a base backup holds finished in its own pg_wal, not the newest one it may have stopped inside", () => {
+    const fork = parseTimelineHistory('1\t0/40002E8\tno recovery target specified\n');
+    const archive = [name(1, 1), name(1, 2), name(2, 4), name(2, 5), '00000002.history'];
+    expect(findArchiveHoles(2, fork, archive, MB16, 5n).missing).toEqual([name(1, 3)]);
+    const inBackup = finishedBackupSegments([name(1, 4), name(1, 3), 'archive_status', 'summaries']);
+    expect(inBackup).toEqual([name(1, 3)]);
+    expect(findArchiveHoles(2, fork, [...archive, ...inBackup], MB16, 5n)).toEqual({ from: name(1, 1), missing: [] });
+    // A backup whose pg_wal holds one segment: the stream may have stopped inside it, so it covers nothing.
+    expect(finishedBackupSegments([name(1, 3)])).toEqual([]);
+    expect(findArchiveHoles(2, fork, [...archive, ...finishedBackupSegments([name(1, 3)])], MB16, 5n).missing).toEqual([name(1, 3)]);
   });
 });
 

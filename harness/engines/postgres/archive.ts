@@ -6,13 +6,13 @@
 import { ClusterError, describeError } from '../../errors.ts';
 import type { ArchiveEvidence } from '../../history/final-state.ts';
 import { waitFor } from '../../wait.ts';
-import { PGDATA, REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
+import { BASE, PGDATA, REPO, withClient, type PostgresNodeHandle } from './postgres-node.ts';
 import { slotName } from './start-cluster.ts';
 import { killAll } from '../../cluster/kill.ts';
 import type { StartedPostgresCluster } from './started-cluster.ts';
 import { continueChain } from './incremental.ts';
 import { backupToolHooks } from './backup-tools.ts';
-import { findArchiveHoles, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
+import { findArchiveHoles, finishedBackupSegments, parseLsn, parseSegmentName, parseTimelineHistory, segmentName, type TimelineSwitch } from './wal.ts';
 import { withWalFlowing } from './wal-flow.ts';
 
 /** Where the repository keeps archived WAL: pg_receivewal's directory, or pgBackRest's archive. */
@@ -140,11 +140,37 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
     const switched = await archiveCurrentSegment(cluster, backupToolHooks(cluster.topology) ? 45_000 : 15_000);
     const { timeline, history, segmentBytes } = await timelineOf(cluster.primary());
     const through = parseSegmentName(switched.segment, segmentBytes)!.segment;
-    const holes = findArchiveHoles(timeline, history, await archivedFiles(cluster, archive), segmentBytes, through);
-    return { node, timeline, through: switched.segment, missing: holes.missing, waitedMs: switched.waitedMs, ...(holes.from ? { from: holes.from } : {}) };
+    const inBackup = await backupOwnSegments(cluster, archive);
+    const archived = await archivedFiles(cluster, archive);
+    const holes = findArchiveHoles(timeline, history, [...archived, ...inBackup.segments], segmentBytes, through);
+    const lacking = new Set(findArchiveHoles(timeline, history, archived, segmentBytes, through).missing);
+    const covered = inBackup.segments.filter((segment) => lacking.has(segment));
+    return {
+      node,
+      timeline,
+      through: switched.segment,
+      missing: holes.missing,
+      waitedMs: switched.waitedMs,
+      ...(holes.from ? { from: holes.from } : {}),
+      ...(covered.length > 0 ? { inBackup: { label: inBackup.label, segments: covered } } : {}),
+    };
   } catch (error) {
     return { node, error: describeError(error) };
   }
+}
+
+/**
+ * The WAL segments the newest base backup in the repository holds in its own pg_wal (what
+ * pg_basebackup -X stream or fetch copies: from the backup's start to its end), all but the newest
+ * of them, which the stream may have left unfinished. A restore of that backup reads them from the
+ * backup when the archive lacks them (an archiver that had not yet sent them when the primary was
+ * lost), so they are no hole. pgBackRest's and Barman's backups keep no pg_wal: none.
+ */
+async function backupOwnSegments(cluster: StartedPostgresCluster, archive: PostgresNodeHandle): Promise<{ label: string; segments: string[] }> {
+  if (cluster.topology.postgres.backupTool === 'pgbackrest' || cluster.topology.postgres.backupTool === 'barman') return { label: '', segments: [] };
+  const listing = await archive.exec(['bash', '-c', `b=$(ls -1 ${BASE} 2>/dev/null | sort | tail -n 1); [ -n "$b" ] || exit 0; echo "$b"; ls -1 ${BASE}/$b/pg_wal 2>/dev/null || true`]);
+  const [label = '', ...names] = listing.stdout.trim().split('\n').filter(Boolean);
+  return { label, segments: finishedBackupSegments(names) };
 }
 
 /**

@@ -146,6 +146,16 @@ export function findArchiveHoles(timeline: number, history: readonly TimelineSwi
 }
 
 /**
+ * The segments of a base backup's own pg_wal (as pg_basebackup -X stream or fetch left them) that
+ * a restore of it can read whole: every one but the newest, which the stream may have stopped
+ * inside (a segment is finished once the next one began). Names other than segments are ignored.
+ */
+export function finishedBackupSegments(pgWal: readonly string[]): string[] {
+  const segments = pgWal.filter((name) => /^[0-9A-F]{24}$/.test(name)).sort();
+  return segments.slice(0, -1);
+}
+
+/**
  * The WAL segments a restore of a base backup that began in segment `start` can replay past the
  * backup: those held from `start` on, of any timeline (restore_command may be asked for any),
  * complete or not (pg_receivewal's `.partial`, pgBackRest's `-<sha1>.lz4` suffixes are ignored).

@@ -206,6 +206,9 @@ describe('integrity and archive continuity', () => {
     expect(hole.valid).toBe(false);
     expect(hole.summary).toBe('the archive on pg-archive has a hole on timeline 2: 000000020000000000000007 missing between A and B');
     expect(check({ node: 'pg-archive', error: 'timed out' }).valid).toBe(false);
+    const inBackup = check({ node: 'pg-archive', timeline: 2, from: 'A', through: 'B', missing: [], inBackup: { label: '20261207T055135Z', segments: ['000000010000000000000003'] } });
+    expect(inBackup.valid).toBe(true);
+    expect(inBackup.summary).toMatch(/\(000000010000000000000003 in base backup 20261207T055135Z's own pg_wal, not archived: a restore of that backup reads it from there\)$/);
   });
 });
 
