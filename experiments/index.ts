@@ -14,6 +14,7 @@ import { redisExperiments } from './redis.ts';
 import { powerLossExperiments } from './power-loss.ts';
 import { archiveCommandExperiments } from './archive-command.ts';
 import { barmanRestore, barmanWalArchiveRestore } from './barman.ts';
+import { sentinelExperiments } from './sentinel.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -34,4 +35,5 @@ export const experiments: ExperimentDefinition[] = [
   healthy,
   ...powerLossExperiments,
   ...redisExperiments,
+  ...sentinelExperiments,
 ];

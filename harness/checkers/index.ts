@@ -15,6 +15,7 @@ import { replicaParityChecker } from './replica-parity.ts';
 import { restoreCompletedChecker } from './restore-completed.ts';
 import { restoreRehearsalChecker } from './restore-rehearsal.ts';
 import { rpoChecker, rtoChecker } from './rpo-rto.ts';
+import { hasManager, splitBrainChecker } from './split-brain.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
 export * from './types.ts';
@@ -39,6 +40,7 @@ export {
   restoreRehearsalChecker,
   rpoChecker,
   rtoChecker,
+  splitBrainChecker,
 };
 
 export const standardCheckers: Array<[string, Checker]> = [
@@ -55,16 +57,21 @@ export const standardCheckers: Array<[string, Checker]> = [
 ];
 
 /** Every check a run may report: the standard ones and those only some runs have (`shows.failing` names these). */
-export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability'];
+export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain'];
 
 /**
  * The standard checks, the restore rehearsal's where the experiment asked for one, the order of
- * appends where the history has any (a Redis list workload; PostgreSQL runs have none), and
+ * appends where the history has any (a Redis list workload; PostgreSQL runs have none), split brain
+ * where the cluster's own HA manager chose the primary, and
  * availability where a phase passed its bound.
  */
 export function checkersFor(input: CheckInput): Array<[string, Checker]> {
   const checkers: Array<[string, Checker]> = input.expectations.rehearseRestore ? [...standardCheckers, ['restore-rehearsal', restoreRehearsalChecker]] : standardCheckers;
-  const withOrder: Array<[string, Checker]> = input.history.some((e) => isOp(e) && e.f === 'append') ? [...checkers, ['order', orderChecker]] : checkers;
+  const withOrder: Array<[string, Checker]> = [
+    ...checkers,
+    ...(input.history.some((e) => isOp(e) && e.f === 'append') ? [['order', orderChecker] as [string, Checker]] : []),
+    ...(hasManager(input.history) ? [['split-brain', splitBrainChecker] as [string, Checker]] : []),
+  ];
   // Availability is judged where a phase passed its bound; elsewhere every phase ended in time.
   return input.history.some((e) => e.type === 'run' && e.phase === 'stalled') ? [['availability', availabilityChecker], ...withOrder] : withOrder;
 }

@@ -13,6 +13,7 @@ import type { Random } from '../random.ts';
 import type { NodeSpec, Topology, TopologySection } from './topology.ts';
 import type { Workload, WorkloadOptions } from '../workload/types.ts';
 import type { ProveBackupAbility } from './prove-ability.ts';
+import type { HaManager } from './ha-ability.ts';
 
 export type { Workload, WorkloadOptions, WorkloadStats } from '../workload/types.ts';
 export type * from './prove-ability.ts';
@@ -232,6 +233,10 @@ export interface Engine {
    * faultline's own.
    */
   diagnoseStall?(cluster: StartedCluster): Promise<string[]>;
+  /** The cluster's own HA manager, when its topology has one: it fails over, faultline watches. */
+  manager?(cluster: StartedCluster): HaManager | undefined;
+  /** The name of the HA manager a validated topology runs ('sentinel'), if any. */
+  managerOf?(topology: Topology): string | undefined;
   /** `faultline prove-backup`: restoring a user's real backups into a scratch node, and proving them. */
   readonly proveBackup?: ProveBackupAbility;
   /** The archive-gap fault: the newest backup in the repository is removed or damaged. */

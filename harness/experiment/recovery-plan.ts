@@ -45,6 +45,10 @@ export function parseRecoveryPlan(r: RecoverySpec, topology: Topology, engine: E
   const can = [...engine.recoveryActions, ...(engine.runbooks ? ['runbook' as const] : [])];
   const unsupported = r.try.filter((action) => !can.includes(action));
   if (unsupported.length > 0) throw new ConfigError(`${where}: recovery.try lists ${unsupported.map((a) => `'${a}'`).join(', ')}, which the ${engine.label} engine cannot do (it can: ${can.join(', ')})`);
+  const manager = engine.managerOf?.(topology);
+  if (manager && r.try.includes('failover')) {
+    throw new ConfigError(`${where}: recovery.try lists 'failover', but the topology's HA manager (${manager}) fails over, not faultline: remove 'failover' (faultline watches what ${manager} does; a runbook may drive it)`);
+  }
   if (r.try.includes('restore') && !topology.nodes.some((n) => n.role === 'archive')) {
     throw new ConfigError(`${where}: recovery tries 'restore', but the topology has no archive node to restore from`);
   }

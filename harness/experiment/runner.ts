@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DeadlineError, FaultlineError, describeError } from '../errors.ts';
 import { engineFor } from '../engines/registry.ts';
 import type { ScratchNode, StartedCluster, Workload } from '../cluster/engine.ts';
+import type { HaWatch } from '../cluster/ha-ability.ts';
 import { runCheckers } from '../checkers/index.ts';
 import { HistoryWriter, readHistory } from '../history/index.ts';
 import type { FinalState } from '../history/final-state.ts';
@@ -103,6 +104,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
   };
   let workloadMs: number | null = null;
   let scratch: ScratchNode | undefined;
+  let watch: HaWatch | undefined;
   const heals = new Map<string, () => Promise<unknown>>();
   // Chosen here, so that a cluster start past its bound can still be removed by its label.
   const runId = newRunId();
@@ -132,6 +134,12 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     const packages = await imagePackages(cluster);
     if (packages) versions.packages = packages;
 
+    // The cluster's own HA manager fails over; faultline watches it and records each role change.
+    const manager = engine.manager?.(cluster);
+    if (manager) {
+      history.append({ type: 'run', phase: 'phase', name: `HA manager: ${manager.describe}` });
+      watch = await bounded('prepare', manager.watch(history, log));
+    }
     if (faultfs?.lostWrites) await settleVolumes(cluster.nodes);
     phase(`workload: ${definition.workload?.clients ?? 4} clients for ${experiment.durationMs / 1000} s`);
     workload = engine.workload(cluster, history, { ...experiment.workload, seed });
@@ -181,6 +189,11 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
       rehearsal = await runRehearsal(experiment.recovery, context, scratch);
     }
 
+    if (watch && manager) {
+      phase(`waiting for ${manager.name} to settle`);
+      const { settled, detail } = await watch.settle(20_000);
+      history.append({ type: 'run', phase: 'phase', name: `${manager.name} ${settled ? 'settled' : 'did not settle'}: ${detail}` });
+    }
     phase('reading final state');
     final = await bounded('finalRead', engine.readFinalState(cluster, { now: () => history.now() }));
     if (rehearsal) final.rehearsal = rehearsal;
@@ -211,6 +224,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
         log(`${definition.name}: healing ${label} failed: ${describeError(healError)}`),
       );
     }
+    if (watch) await watch.stop().catch(() => {});
     if (workload) await withDeadline(workload.stop(), { phase: 'stopping the workload', ms: 15_000, awaited: 'the clients to end' }).catch(() => {});
     if (cluster) {
       phase('removing cluster');

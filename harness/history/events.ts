@@ -153,7 +153,22 @@ export interface BackupEvent {
   detail?: string;
 }
 
-export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent;
+/**
+ * A role change the cluster's own HA manager made (or reported), recorded when faultline saw it:
+ * `node` became `role`. `by` is the manager ('sentinel'); `detail` what it said, as it said it.
+ */
+export interface RoleEvent {
+  type: 'role';
+  node: string;
+  role: 'primary' | 'replica';
+  by: string;
+  time: Millis;
+  /** The node that was primary before, for a promotion. */
+  previous?: string;
+  detail?: string;
+}
+
+export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent | RoleEvent;
 
 export function isOp(event: HistoryEvent): event is OpEvent {
   return event.type === 'invoke' || event.type === 'ok' || event.type === 'fail' || event.type === 'info';

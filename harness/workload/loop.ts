@@ -73,6 +73,8 @@ export interface WorkloadClient<Target extends { node: string }, Connection> {
    * description counts: a read that threw failed.
    */
   classify(error: unknown, context: { phase: 'open' | 'invoke'; op: Operation; connection?: Connection }): Classified;
+  /** The node a connection reached, when it may not be the target's (a client that asks an HA manager where the primary is). */
+  nodeOf?(connection: Connection): string | undefined;
   /** What a write of this key is; default `write`. (Redis appends odd keys to one list.) */
   writes?(key: number): 'write' | 'append';
 }
@@ -162,7 +164,7 @@ export class ClientLoop<Target extends { node: string }, Connection> implements 
   private async operate(slot: Slot<Connection>, op: Operation): Promise<boolean> {
     const read = op.f === 'read';
     const target = slot.connection ? null : this.target();
-    const node = slot.connection ? slot.node : target!.node;
+    let node = slot.connection ? slot.node : target!.node;
     this.record('invoke', op, node, op.value);
     if (!slot.connection) {
       try {
@@ -176,6 +178,7 @@ export class ClientLoop<Target extends { node: string }, Connection> implements 
         }
         return true;
       }
+      node = slot.node;
     }
     const connection = slot.connection!;
     let result: Invoked;
@@ -213,7 +216,7 @@ export class ClientLoop<Target extends { node: string }, Connection> implements 
     });
     opened = connection;
     slot.connection = connection;
-    slot.node = target.node;
+    slot.node = this.client.nodeOf?.(connection) ?? target.node;
   }
 
   /** Drops the connection; after an indeterminate result the process id changes too. */

@@ -36,6 +36,21 @@ describe('a Redis topology', () => {
     expect(() => validateTopology(redis({ engine: 'keydb' }))).toThrow(/use 'redis' or 'valkey'/);
   });
 
+  it("takes Sentinel as the HA manager, with faultline's short-drill defaults named, and refuses one that could never fail over", () => {
+    const topology = validateTopology(redis({ ha: { manager: 'sentinel' }, minReplicasToWrite: 1, minReplicasMaxLag: 2 })) as RedisTopology;
+    expect(topology.redis.ha).toEqual({ manager: 'sentinel', quorum: 2, downAfterMs: 1000, failoverTimeoutMs: 5000, defaulted: ['quorum 2 (a majority)', 'down-after-milliseconds 1000', 'failover-timeout 5000'] });
+    expect(topology.redis).toMatchObject({ minReplicasToWrite: 1, minReplicasMaxLag: 2 });
+    expect((validateTopology(redis({})) as RedisTopology).redis.minReplicasMaxLag).toBe(10);
+    const own = validateTopology(redis({ ha: { manager: 'sentinel', quorum: 1, downAfterMs: 5000, failoverTimeoutMs: 60000 } })) as RedisTopology;
+    expect(own.redis.ha).toEqual({ manager: 'sentinel', quorum: 1, downAfterMs: 5000, failoverTimeoutMs: 60000, defaulted: [] });
+    expect(() => validateTopology(redis({ ha: { manager: 'sentinel', quorum: 3 } }))).toThrow(/'redis\.ha\.quorum' 3 is more than the 2 Sentinels faultline runs \(one beside each server\): no failover could ever be agreed/);
+    expect(() => validateTopology({ domains: ['san-a'], redis: { nodes: [{ name: 'redis-primary', role: 'primary', domain: 'san-a' }], ha: { manager: 'sentinel' } } })).toThrow(/'redis\.ha' needs a primary and at least one replica/);
+    expect(() => validateTopology(redis({ ha: { manager: 'patroni' } }))).toThrow(/'redis\.ha\.manager' 'patroni' is not a manager faultline runs: use 'sentinel'/);
+    expect(() => validateTopology(redis({ minReplicasMaxLag: 0 }))).toThrow(/minReplicasMaxLag/);
+    const failover: ExperimentDefinition = { name: 'x', description: 'x', topology: redis({ ha: { manager: 'sentinel' } }) as ExperimentDefinition['topology'], recovery: { at: '1s', try: ['failover'] } };
+    expect(() => prepareExperiment(failover)).toThrow(/recovery\.try lists 'failover', but the topology's HA manager \(sentinel\) fails over, not faultline: remove 'failover'/);
+  });
+
   it('refuses a topology with both engines, or with neither', () => {
     expect(() => validateTopology({ ...redis({}), postgres: { nodes: [{ name: 'pg-primary', role: 'primary', domain: 'san-a' }] } })).toThrow(/'postgres' or 'redis', not both/);
     expect(() => validateTopology({ domains: ['san-a'] })).toThrow(/needs 'postgres' or 'redis'/);

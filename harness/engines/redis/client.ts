@@ -34,6 +34,15 @@ export interface RedisWorkloadTarget {
   node: string;
   host: string;
   port: number;
+  /** With Sentinel: clients ask these where the primary is, as applications do (ioredis's Sentinel support). */
+  sentinel?: {
+    name: string;
+    sentinels: Array<{ host: string; port: number }>;
+    /** Where the machine running faultline reaches each server Sentinel names by address. */
+    natMap: Record<string, { host: string; port: number }>;
+    /** The node at an address the machine running faultline connected to. */
+    nodeAt(host: string, port: number): string | undefined;
+  };
 }
 
 /** WAIT's and WAITAOF's default timeout when none is given (0 would block forever). */
@@ -54,10 +63,19 @@ class RedisClient implements WorkloadClient<RedisWorkloadTarget, Redis> {
     return key % 2 === 0 ? 'write' : 'append';
   }
 
+  private readonly nodeAt = new WeakMap<Redis, (host: string, port: number) => string | undefined>();
+
+  nodeOf(client: Redis): string | undefined {
+    const stream = (client as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
+    return stream?.remoteAddress && stream.remotePort ? this.nodeAt.get(client)?.(stream.remoteAddress.replace(/^::ffff:/, ''), stream.remotePort) : undefined;
+  }
+
   async open(target: RedisWorkloadTarget, { process, connectTimeoutMs, operationTimeoutMs, dropped }: OpenContext): Promise<Redis> {
+    const where = target.sentinel
+      ? { sentinels: target.sentinel.sentinels, name: target.sentinel.name, natMap: target.sentinel.natMap, sentinelRetryStrategy: () => null, sentinelCommandTimeout: connectTimeoutMs }
+      : { host: target.host, port: target.port };
     const client = new Redis({
-      host: target.host,
-      port: target.port,
+      ...where,
       lazyConnect: true,
       connectTimeout: connectTimeoutMs,
       commandTimeout: operationTimeoutMs,
@@ -90,6 +108,7 @@ class RedisClient implements WorkloadClient<RedisWorkloadTarget, Redis> {
     } finally {
       clearTimeout(timer);
     }
+    if (target.sentinel) this.nodeAt.set(client, target.sentinel.nodeAt);
     return client;
   }
 

@@ -10,6 +10,7 @@ import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedis
 import { REHEARSAL_NODE, startRedis, StartedRedisCluster, type StartRedisOptions } from './start-cluster.ts';
 import { redisImage } from './image.ts';
 import { redisProveBackup } from './prove/index.ts';
+import { sentinelManager, sentinelTarget } from './sentinel/watch.ts';
 import { validateTopologyWith } from '../../cluster/topology.ts';
 import { redisTopologySection, type RedisTopology, type RedisTopologySpec } from './topology.ts';
 import { parseRedisWorkloadOptions } from './workload-options.ts';
@@ -43,7 +44,8 @@ export const redisEngine: Engine = {
   },
   workload(cluster, history, options) {
     const c = asRedis(cluster);
-    return new RedisWorkload(history, () => ({ node: c.primary().name, ...c.primary().endpoint() }), options);
+    const sentinel = sentinelTarget(c);
+    return new RedisWorkload(history, () => ({ node: c.primary().name, ...c.primary().endpoint(), ...(sentinel ? { sentinel } : {}) }), options);
   },
   readFinalState: (cluster, { now }) => readRedisFinalState(asRedis(cluster), { now }),
   freshBackup: (cluster) => takeRedisBackup(asRedis(cluster)),
@@ -64,6 +66,8 @@ export const redisEngine: Engine = {
   corrupt: (_cluster, node, options) => corruptRedis(redisNode(node), options),
   damageBackup: (_cluster, node, how, random) => damageNewestBackup(redisNode(node), how, random),
   proveBackup: redisProveBackup,
+  manager: (cluster) => sentinelManager(asRedis(cluster)),
+  managerOf: (topology) => (topology as RedisTopology).redis.ha?.manager,
 };
 
 function validateRedisTopology(spec: unknown, where = 'topology'): RedisTopology {

@@ -12,6 +12,7 @@ import { RunningCluster } from '../../cluster/running-cluster.ts';
 import { startCluster, startNodeContainer } from '../../cluster/start-cluster.ts';
 import type { RedisTopology } from './topology.ts';
 import { BACKUPS, REDIS_LOGS, REDIS_PORT, RedisNodeHandle } from './redis-node.ts';
+import { SENTINEL_PORT, startSentinels } from './sentinel/start.ts';
 
 export class StartedRedisCluster extends RunningCluster<RedisNodeHandle, RedisTopology> {}
 
@@ -30,7 +31,7 @@ export function serverConf(topology: RedisTopology): string {
     `appendfsync ${r.appendfsync}`,
     `save "${r.save}"`,
     `min-replicas-to-write ${r.minReplicasToWrite}`,
-    'min-replicas-max-lag 10',
+    `min-replicas-max-lag ${r.minReplicasMaxLag}`,
     // A full sync starts at once instead of waiting 5 s for more replicas to share it.
     'repl-diskless-sync-delay 0',
     // What the final read and the checks need to see: replicas serve reads, and a replica with a
@@ -52,8 +53,9 @@ export async function configureAndStart(node: RedisNodeHandle, topology: RedisTo
 }
 
 /** Starts a node container for `spec` with its volume in its domain. */
-export async function startRedisNode(run: DockerRun, image: string, spec: NodeSpec, server: RedisTopology['redis']['server']): Promise<RedisNodeHandle> {
-  const started = await startNodeContainer(run, image, spec, { name: spec.role === 'archive' ? 'backups' : 'data', owner: 'redis:redis', ports: [REDIS_PORT] });
+export async function startRedisNode(run: DockerRun, image: string, spec: NodeSpec, server: RedisTopology['redis']['server'], sentinel = false): Promise<RedisNodeHandle> {
+  const ports = sentinel && spec.role !== 'archive' ? [REDIS_PORT, SENTINEL_PORT] : [REDIS_PORT];
+  const started = await startNodeContainer(run, image, spec, { name: spec.role === 'archive' ? 'backups' : 'data', owner: 'redis:redis', ports });
   return new RedisNodeHandle(started, spec, server);
 }
 
@@ -72,7 +74,8 @@ export function startRedis(engine: Engine, topology: RedisTopology, options: Sta
     logs: REDIS_LOGS,
     describe: server === 'valkey' ? 'Valkey' : 'Redis',
     async bringUp({ run, image, log, readyTimeoutMs }) {
-      const handles = await Promise.all(topology.nodes.map((node) => startRedisNode(run, image, node, server)));
+      const ha = topology.redis.ha;
+      const handles = await Promise.all(topology.nodes.map((node) => startRedisNode(run, image, node, server, ha !== undefined)));
       const primary = handles.find((h) => h.spec.role === 'primary');
       if (!primary) throw new ClusterError('The topology has no primary');
       await run.track(configureAndStart(primary, topology, undefined));
@@ -82,6 +85,10 @@ export function startRedis(engine: Engine, topology: RedisTopology, options: Sta
       await Promise.all(replicas.map((replica) => run.track(configureAndStart(replica, topology, primary.name))));
       run.checkpoint();
       await waitForSync(primary, replicas, readyTimeoutMs);
+      if (ha) {
+        log(`run ${run.id}: ${await run.track(startSentinels([primary, ...replicas], primary, ha, (node) => node.container.getIpAddress(run.networkName), readyTimeoutMs))}`);
+        run.checkpoint();
+      }
       const backup = handles.find((h) => h.spec.role === 'archive');
       if (backup) {
         const first = await run.track(startBackups(backup, primary.name));
@@ -107,7 +114,9 @@ export async function waitForSync(primary: RedisNodeHandle, replicas: RedisNodeH
       const target = Number((await primary.info('replication')).master_repl_offset ?? 0);
       const states = await Promise.all(replicas.map(async (r) => ({ r, state: await replicaState(r) })));
       seen(states.map(({ r, state }) => `${r.name}=${state.up ? 'up' : 'down'}:${state.offset}/${target}`).join(', '));
-      return states.every(({ state }) => state.up && state.offset >= target && state.master === primary.name) ? true : undefined;
+      // A replica names its primary by host name (faultline's REPLICAOF) or by address (Sentinel's).
+      const names = new Set([primary.name, ...primary.container.getNetworkNames().map((n) => primary.container.getIpAddress(n))]);
+      return states.every(({ state }) => state.up && state.offset >= target && names.has(state.master)) ? true : undefined;
     },
   );
 }

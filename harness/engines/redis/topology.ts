@@ -41,6 +41,23 @@ const redisSchema = strictObject({
   minReplicasToWrite: z.number({ error: (i) => `'redis.minReplicasToWrite' must be a whole number, got ${describe(i.input)}` }).int().min(0).optional().meta({
     description: '`min-replicas-to-write`: the primary refuses writes unless this many replicas are connected (lag under `min-replicas-max-lag`, 10 s). Default 0.',
   }),
+  minReplicasMaxLag: z.number({ error: (i) => `'redis.minReplicasMaxLag' must be a whole number of seconds, got ${describe(i.input)}` }).int().min(1).optional().meta({
+    description: '`min-replicas-max-lag`: seconds since a replica\'s last acknowledgement after which it no longer counts for `minReplicasToWrite`. Default 10, as in Redis.',
+  }),
+  ha: strictObject({
+    manager: z.literal('sentinel', { error: (i) => `'redis.ha.manager' ${describe(i.input)} is not a manager faultline runs: use 'sentinel'` }).meta({ description: 'The HA manager: `sentinel` (one Sentinel beside each server).' }),
+    quorum: z.number({ error: (i) => `'redis.ha.quorum' must be a whole number of Sentinels, got ${describe(i.input)}` }).int().min(1).optional().meta({
+      description: 'Sentinels that must agree the primary is down before a failover. Default: a majority of the Sentinels.',
+    }),
+    downAfterMs: z.number({ error: (i) => `'redis.ha.downAfterMs' must be milliseconds, got ${describe(i.input)}` }).int().min(100).optional().meta({
+      description: '`down-after-milliseconds`. Default 1000, tuned for short drills (Sentinel\'s own is 30000).',
+    }),
+    failoverTimeoutMs: z.number({ error: (i) => `'redis.ha.failoverTimeoutMs' must be milliseconds, got ${describe(i.input)}` }).int().min(1000).optional().meta({
+      description: '`failover-timeout`. Default 5000, tuned for short drills (Sentinel\'s own is 180000).',
+    }),
+  })
+    .optional()
+    .meta({ description: 'The cluster\'s own HA manager: with one, faultline performs no failover; it observes what the manager does and records every role change.' }),
   settings: z
     .record(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: (i) => `${describe(i.input)} is not a redis.conf directive (lower case, dashes)` }), scalar)
     .optional()
@@ -48,6 +65,11 @@ const redisSchema = strictObject({
 })
   .superRefine((redis, ctx) => {
     const server = redis.engine ?? 'redis';
+    const monitored = redis.nodes.filter((n) => n.role !== 'archive').length;
+    if (redis.ha && monitored < 2) ctx.addIssue({ code: 'custom', path: ['ha'], message: `'redis.ha' needs a primary and at least one replica for Sentinel to fail over to; the topology has ${monitored} server(s)` });
+    if (redis.ha?.quorum !== undefined && redis.ha.quorum > monitored) {
+      ctx.addIssue({ code: 'custom', path: ['ha', 'quorum'], message: `'redis.ha.quorum' ${redis.ha.quorum} is more than the ${monitored} Sentinels faultline runs (one beside each server): no failover could ever be agreed` });
+    }
     if (redis.version !== undefined && !redisVersions(server).includes(redis.version)) {
       ctx.addIssue({ code: 'custom', path: ['version'], message: `${serverLabel(server, redis.version)} cannot be built here: use ${server} ${redisVersions(server).join(' or ')}` });
     }
@@ -55,6 +77,16 @@ const redisSchema = strictObject({
   .meta({ description: 'A Redis (or Valkey) cluster. A topology has `postgres` or `redis`.' });
 
 type RedisSection = z.output<typeof redisSchema>;
+
+/** Sentinel's settings with faultline's defaults for short drills, naming those it chose. */
+function sentinelSettings(ha: NonNullable<RedisSection['ha']>, sentinels: number): NonNullable<RedisTopology['redis']['ha']> {
+  const defaulted = [
+    ...(ha.quorum === undefined ? [`quorum ${Math.floor(sentinels / 2) + 1} (a majority)`] : []),
+    ...(ha.downAfterMs === undefined ? ['down-after-milliseconds 1000'] : []),
+    ...(ha.failoverTimeoutMs === undefined ? ['failover-timeout 5000'] : []),
+  ];
+  return { manager: ha.manager, quorum: ha.quorum ?? Math.floor(sentinels / 2) + 1, downAfterMs: ha.downAfterMs ?? 1000, failoverTimeoutMs: ha.failoverTimeoutMs ?? 5000, defaulted };
+}
 
 /** A Redis topology as users write it. */
 export type RedisTopologySpec = { domains: string[]; redis: z.input<typeof redisSchema>; postgres?: undefined };
@@ -71,6 +103,9 @@ export interface RedisTopology extends Topology {
     /** The `save` directive; '' is no RDB snapshots. */
     save: string;
     minReplicasToWrite: number;
+    minReplicasMaxLag: number;
+    /** The HA manager, when the cluster has its own: Sentinels beside the servers. */
+    ha?: { manager: 'sentinel'; quorum: number; downAfterMs: number; failoverTimeoutMs: number; defaulted: string[] };
     /** redis.conf directives as written, faultline's own first. */
     settings: Array<{ name: string; value: string }>;
   };
@@ -101,6 +136,8 @@ export const redisTopologySection: TopologySection<RedisTopology> = {
         appendfsync: redis.appendfsync ?? 'everysec',
         save: (redis.save ?? REDIS_DEFAULT_SAVE).trim().replace(/\s+/g, ' '),
         minReplicasToWrite: redis.minReplicasToWrite ?? 0,
+        minReplicasMaxLag: redis.minReplicasMaxLag ?? 10,
+        ...(redis.ha ? { ha: sentinelSettings(redis.ha, redis.nodes.filter((n) => n.role !== 'archive').length) } : {}),
         settings: Object.entries(redis.settings ?? {}).map(([name, value]) => ({ name, value: typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value) })),
       },
     };

@@ -1,0 +1,68 @@
+// Redis under its own HA manager, Sentinel: one Sentinel beside each of three servers, clients that
+// ask the Sentinels where the primary is (ioredis's Sentinel support), and faultline performing no
+// failover: it watches what Sentinel does, and the checks say what it cost.
+
+import { defineExperiment } from '../harness/experiment/definition.ts';
+import type { RedisTopologySpec } from '../harness/engines/redis/index.ts';
+
+type RedisSection = RedisTopologySpec['redis'];
+
+/** A primary and two replicas, each in a failure domain of its own, with a Sentinel beside each. */
+export function sentinelTopology(extra: Partial<RedisSection> = {}): RedisTopologySpec {
+  return {
+    domains: ['san-a', 'san-b', 'san-c'],
+    redis: {
+      appendonly: true,
+      appendfsync: 'everysec',
+      ha: { manager: 'sentinel' },
+      ...extra,
+      nodes: [
+        { name: 'redis-primary', role: 'primary', domain: 'san-a' },
+        { name: 'redis-replica-a', role: 'replica', domain: 'san-b' },
+        { name: 'redis-replica-b', role: 'replica', domain: 'san-c' },
+      ],
+    },
+  };
+}
+
+/**
+ * The primary is cut off from its replicas and from the other two Sentinels, but not from its
+ * clients: the two Sentinels that still see each other fail over, and the clients already connected
+ * to the old primary go on writing to it until the cut heals and Sentinel turns it into a replica.
+ */
+const isolatePrimary = [
+  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-a', duration: '5s' },
+  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-b', duration: '5s' },
+] as const;
+
+export const sentinelHealthy = defineExperiment({
+  name: 'sentinel-healthy',
+  description: 'Redis with three Sentinels and clients that ask them for the primary, no fault: every acknowledged write is there, and Sentinel changes nothing',
+  topology: sentinelTopology(),
+  workload: { clients: 4, duration: '4s', rate: 2000 },
+  expect: { maxLostWrites: 0 },
+});
+
+export const sentinelIsolatedPrimary = defineExperiment({
+  name: 'sentinel-isolated-primary',
+  description:
+    'The primary is cut off from its replicas and the other Sentinels for 5 s, not from its clients: Sentinel promotes a replica while the old primary keeps acknowledging writes, which are lost when it is made a replica (the classic split brain)',
+  topology: sentinelTopology(),
+  workload: { clients: 4, duration: '9s', rate: 2000 },
+  faults: [...isolatePrimary],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes', 'split-brain'], why: 'min-replicas-to-write 0: the deposed primary takes writes for as long as its clients reach it, and Sentinel discards them when it returns' },
+});
+
+export const sentinelIsolatedPrimaryMinReplicas = defineExperiment({
+  name: 'sentinel-isolated-primary-min-replicas',
+  description:
+    'The same cut with min-replicas-to-write 1 and min-replicas-max-lag 1: the isolated primary refuses writes once no replica has acknowledged for a second, so what is lost is bounded by that lag',
+  topology: sentinelTopology({ minReplicasToWrite: 1, minReplicasMaxLag: 1 }),
+  workload: { clients: 4, duration: '9s', rate: 2000 },
+  faults: [...isolatePrimary],
+  expect: { maxLostWrites: 0 },
+  shows: { failing: ['lost-writes'], why: 'asynchronous replication: writes acknowledged in the last second before the primary noticed it had no replica are lost', always: false },
+});
+
+export const sentinelExperiments = [sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas];

@@ -1,0 +1,92 @@
+// Redis under its own HA manager, Sentinel, on real containers: three Sentinels beside three
+// servers, clients that ask them for the primary (ioredis's Sentinel support), and faultline
+// performing no failover. A healthy run loses nothing and Sentinel changes nothing; a primary cut
+// off from its replicas and the other Sentinels but not from its clients is replaced while it goes on
+// acknowledging writes, which split-brain names and which are lost; with min-replicas-to-write 1 and
+// min-replicas-max-lag 1 it refuses writes once no replica has acknowledged for that long, so only
+// writes acknowledged within that lag are lost.
+import { describe, expect, it } from 'vitest';
+import type { FaultEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
+import { sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas } from '../../experiments/sentinel.ts';
+import { historyOf, requireCheck, run } from '../helpers.ts';
+
+type Event = OpEvent | FaultEvent | RoleEvent | { type: 'run'; phase: string; name?: string; time: number };
+const checks = (result: { checks: Array<{ name: string; summary: string }> }) => result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n');
+
+/** The lost writes (those the final state lacks) with the server that acknowledged each, and when. */
+function lostWrites(result: Awaited<ReturnType<typeof run>>): Array<{ key: number; node: string; time: number }> {
+  const keys = requireCheck(result, 'lost-writes').details.lostKeys as number[];
+  expect(keys.length).toBe(result.writes.lost);
+  const acked = new Map(historyOf<Event>(result).filter((e): e is OpEvent => e.type === 'ok' && 'f' in e && e.f !== 'read').map((e) => [e.key, e]));
+  return keys.map((key) => ({ key, node: acked.get(key)!.node, time: acked.get(key)!.time }));
+}
+
+describe('Redis Sentinel as the HA manager', () => {
+  it('loses nothing on a healthy run: Sentinel promotes no one, and the run records its settings and that it settled', async () => {
+    const result = await run(sentinelHealthy, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.acknowledged).toBeGreaterThan(1000);
+    expect(result.writes.lost).toBe(0);
+    expect(requireCheck(result, 'split-brain')).toMatchObject({ valid: true, summary: 'the HA manager promoted no server: one primary acknowledged every write' });
+    const history = historyOf<Event>(result);
+    expect(history.find((e) => e.type === 'run' && e.name?.startsWith('HA manager: '))).toMatchObject({
+      name: "HA manager: Redis Sentinel beside each server, quorum 2, down-after-milliseconds 1000, failover-timeout 5000 (faultline's defaults for short drills: quorum 2 (a majority), down-after-milliseconds 1000, failover-timeout 5000); faultline performs no failover",
+    });
+    expect(history.some((e) => e.type === 'run' && /^sentinel settled: Sentinels see redis-primary as the primary; redis-primary master, redis-replica-a slave of [\d.]+ \(link up\), redis-replica-b slave of [\d.]+ \(link up\)$/.test(e.name ?? ''))).toBe(true);
+    expect(history.some((e) => e.type === 'role')).toBe(false);
+    // Every write went to the server Sentinel named, as the client saw it.
+    expect(new Set(history.filter((e): e is OpEvent => e.type === 'ok' && 'f' in e).map((e) => e.node))).toEqual(new Set(['redis-primary']));
+  });
+
+  it('an isolated primary keeps acknowledging writes after Sentinel promoted a replica: split-brain names them, and they are lost', async () => {
+    const result = await run(sentinelIsolatedPrimary, 1);
+    expect(result.verdict, checks(result)).toBe('fail');
+    const history = historyOf<Event>(result);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'sentinel', previous: 'redis-primary' });
+    expect(promotion.node).toMatch(/^redis-replica-[ab]$/);
+    expect(promotion.detail).toMatch(/^\+switch-master faultline [\d.]+ 6379 [\d.]+ 6379$/);
+    // Sentinel said what it did, in order: the primary down by quorum, a leader elected, then the switch.
+    const said = history.filter((e) => e.type === 'run' && e.name?.startsWith('sentinel on ')).map((e) => (e as { name: string }).name.replace(/^sentinel on [\w-]+: /, '').split(' ')[0]);
+    expect(said.indexOf('+odown')).toBeGreaterThanOrEqual(0);
+    expect(said.indexOf('+odown')).toBeLessThan(said.indexOf('+elected-leader'));
+    expect(said.indexOf('+elected-leader')).toBeLessThan(said.indexOf('+switch-master'));
+    // The old primary was made a replica when it came back, and the run settled on the new one.
+    expect(history.some((e) => e.type === 'role' && e.node === 'redis-primary' && e.role === 'replica')).toBe(true);
+
+    const split = requireCheck(result, 'split-brain');
+    expect(split.valid).toBe(false);
+    const deposed = split.details.deposed as Array<{ key: number; node: string; time: number }>;
+    expect(deposed.length).toBeGreaterThan(0);
+    expect(deposed.every((w) => w.node === 'redis-primary' && w.time >= promotion.time)).toBe(true);
+    expect(split.summary).toMatch(new RegExp(`^two primaries acknowledged writes at once: ${deposed.length} writes were acknowledged by a deposed primary after sentinel promoted ${promotion.node} over redis-primary at \\d+ ms \\(${deposed.length} by redis-primary from \\d+ to \\d+ ms\\); ${deposed.length} of them are lost \\(keys \\d+`));
+    // Those writes are lost: each is missing from the final state.
+    const lost = new Set(split.details.lost as number[]);
+    expect(deposed.every((w) => lost.has(w.key))).toBe(true);
+    expect(result.writes.lost).toBeGreaterThanOrEqual(deposed.length);
+  });
+
+  it('with min-replicas-to-write 1 and min-replicas-max-lag 1, the isolated primary refuses writes within the lag: only writes acknowledged in that window are lost', async () => {
+    const result = await run(sentinelIsolatedPrimaryMinReplicas, 1);
+    const history = historyOf<Event>(result);
+    const cut = history.find((e): e is FaultEvent => e.type === 'fault' && e.name === 'partition' && e.phase === 'active')!;
+    expect(history.some((e) => e.type === 'role' && e.role === 'primary')).toBe(true);
+    // No write after the promotion came from the deposed primary: it was refusing them (NOREPLICAS).
+    expect(requireCheck(result, 'split-brain').valid).toBe(true);
+    expect(history.some((e) => e.type === 'fail' && 'error' in e && /NOREPLICAS/.test(e.error ?? ''))).toBe(true);
+    // Whatever was lost was acknowledged by the isolated primary within the lag (1 s, plus the second
+    // between two replica acknowledgements) after the cut: bounded, and reported as lost.
+    const lostCount = result.writes.lost ?? -1;
+    expect(lostCount).toBeGreaterThanOrEqual(0);
+    expect(lostCount).toBeLessThan(result.writes.acknowledged);
+    const lost = lostCount > 0 ? lostWrites(result) : [];
+    for (const write of lost) {
+      expect(write.node).toBe('redis-primary');
+      expect(write.time).toBeGreaterThanOrEqual(cut.time - 1000);
+      expect(write.time).toBeLessThanOrEqual(cut.time + 2500);
+    }
+    expect(['pass', 'fail']).toContain(result.verdict);
+    if (result.verdict === 'fail') expect(result.checks.filter((c) => c.valid === false).map((c) => c.name)).toEqual(['lost-writes']);
+  });
+});
+

@@ -1,0 +1,75 @@
+// split-brain on synthetic histories: a write acknowledged by a server after the HA manager promoted
+// another one in its place is named, with whether it survived; writes before any promotion, or by
+// the promoted server, never are; and the check runs only where a manager chose the primary.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkersFor, splitBrainChecker, type Expectations, type FinalState } from '../../../harness/checkers/index.ts';
+import type { HistoryEvent, OpEvent, RoleEvent } from '../../../harness/history/events.ts';
+
+const expectations: Expectations = { maxLostWrites: 0, restoreMustComplete: true };
+const MANAGER: HistoryEvent = { type: 'run', phase: 'phase', name: 'HA manager: Redis Sentinel beside each server', time: 0 };
+
+/** A write of `key` by `node`, invoked at `time` and acknowledged 1 ms later. */
+function write(key: number, node: string, time: number): OpEvent[] {
+  const base = { process: 1, f: 'write' as const, key, value: `v${key}`, node };
+  return [{ ...base, type: 'invoke', time }, { ...base, type: 'ok', time: time + 1 }];
+}
+
+const promote = (node: string, previous: string, time: number): RoleEvent => ({ type: 'role', node, role: 'primary', by: 'sentinel', previous, time });
+
+function finalWith(keys: number[]): FinalState {
+  return { time: 1e9, primary: { node: 'b', rows: Object.fromEntries(keys.map((k) => [String(k), `v${k}`])), tables: {} }, replicas: [], integrity: [], probe: { ok: true, time: 1e9, latencyMs: 1, node: 'b' } };
+}
+
+describe('split-brain', () => {
+  it('is skipped without an HA manager, and holds when the manager promoted no one', () => {
+    const history = [...write(1, 'a', 10), ...write(2, 'a', 20)];
+    expect(splitBrainChecker({ history, final: finalWith([1, 2]), expectations })).toMatchObject({ valid: 'skipped', summary: 'no HA manager in this run: faultline chose the primary itself' });
+    expect(splitBrainChecker({ history: [MANAGER, ...history], final: finalWith([1, 2]), expectations })).toMatchObject({ valid: true, summary: 'the HA manager promoted no server: one primary acknowledged every write' });
+  });
+
+  it('names the writes a deposed primary acknowledged after the promotion, and how many are lost', () => {
+    const history: HistoryEvent[] = [MANAGER, ...write(1, 'a', 10), promote('b', 'a', 100), ...write(2, 'a', 110), ...write(3, 'b', 120), ...write(4, 'a', 130), ...write(5, 'b', 140)];
+    const result = splitBrainChecker({ history, final: finalWith([1, 3, 5]), expectations });
+    expect(result.valid).toBe(false);
+    expect(result.summary).toBe('two primaries acknowledged writes at once: 2 writes were acknowledged by a deposed primary after sentinel promoted b over a at 100 ms (2 by a from 111 to 131 ms); 2 of them are lost (keys 2, 4)');
+    expect(result.details).toMatchObject({ deposed: [{ key: 2, node: 'a', time: 111 }, { key: 4, node: 'a', time: 131 }], lost: [2, 4] });
+    // The same writes surviving (a manager that merged them back) are still two primaries at once.
+    expect(splitBrainChecker({ history, final: finalWith([1, 2, 3, 4, 5]), expectations }).summary).toMatch(/; all of them survived \(keys 2, 4\)$/);
+    expect(splitBrainChecker({ history, final: null, expectations }).summary).toMatch(/the final state could not be read to tell how many survived$/);
+  });
+
+  it('holds when every write after a promotion came from the promoted server, back and forth', () => {
+    const history: HistoryEvent[] = [MANAGER, ...write(1, 'a', 10), promote('b', 'a', 100), ...write(2, 'b', 110), promote('a', 'b', 200), ...write(3, 'a', 210)];
+    expect(splitBrainChecker({ history, final: finalWith([1, 2, 3]), expectations })).toMatchObject({
+      valid: true,
+      summary: 'every write acknowledged after a promotion came from the promoted server (sentinel promoted b over a at 100 ms; sentinel promoted a over b at 200 ms)',
+    });
+  });
+
+  it('flags exactly the writes acknowledged by another server than the last one promoted (property)', () => {
+    const arbitrary = fc.record({
+      writes: fc.array(fc.record({ node: fc.constantFrom('a', 'b', 'c'), time: fc.integer({ min: 0, max: 1000 }) }), { maxLength: 60 }),
+      promotions: fc.array(fc.record({ node: fc.constantFrom('a', 'b', 'c'), time: fc.integer({ min: 0, max: 1000 }) }), { maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(arbitrary, ({ writes, promotions }) => {
+        const history: HistoryEvent[] = [MANAGER, ...promotions.map((p) => promote(p.node, '?', p.time + 0.5)), ...writes.flatMap((w, i) => write(i + 1, w.node, w.time))].sort((x, y) => x.time - y.time);
+        const result = splitBrainChecker({ history, final: finalWith([]), expectations });
+        const sorted = [...promotions].sort((x, y) => x.time - y.time);
+        const expected = writes.flatMap((w, i) => {
+          const last = sorted.filter((p) => p.time + 0.5 <= w.time + 1).at(-1);
+          return last && last.node !== w.node ? [i + 1] : [];
+        });
+        const flagged = result.valid === false ? (result.details.deposed as Array<{ key: number }>).map((d) => d.key).sort((x, y) => x - y) : [];
+        expect(flagged).toEqual(expected);
+      }),
+    );
+  });
+
+  it('runs only where an HA manager chose the primary', () => {
+    const final = finalWith([1]);
+    expect(checkersFor({ history: write(1, 'a', 0), final, expectations }).map(([name]) => name)).not.toContain('split-brain');
+    expect(checkersFor({ history: [MANAGER, ...write(1, 'a', 0)], final, expectations }).map(([name]) => name)).toContain('split-brain');
+  });
+});
