@@ -16,6 +16,7 @@ import { restoreCompletedChecker } from './restore-completed.ts';
 import { restoreRehearsalChecker } from './restore-rehearsal.ts';
 import { rpoChecker, rtoChecker } from './rpo-rto.ts';
 import { hasManager, splitBrainChecker } from './split-brain.ts';
+import { managerActedChecker } from './manager-acted.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
 export * from './types.ts';
@@ -41,6 +42,7 @@ export {
   rpoChecker,
   rtoChecker,
   splitBrainChecker,
+  managerActedChecker,
 };
 
 export const standardCheckers: Array<[string, Checker]> = [
@@ -57,12 +59,12 @@ export const standardCheckers: Array<[string, Checker]> = [
 ];
 
 /** Every check a run may report: the standard ones and those only some runs have (`shows.failing` names these). */
-export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain'];
+export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain', 'manager-acted'];
 
 /**
  * The standard checks, the restore rehearsal's where the experiment asked for one, the order of
  * appends where the history has any (a Redis list workload; PostgreSQL runs have none), split brain
- * where the cluster's own HA manager chose the primary, and
+ * and what the manager did where the cluster's own HA manager chose the primary, and
  * availability where a phase passed its bound.
  */
 export function checkersFor(input: CheckInput): Array<[string, Checker]> {
@@ -70,7 +72,7 @@ export function checkersFor(input: CheckInput): Array<[string, Checker]> {
   const withOrder: Array<[string, Checker]> = [
     ...checkers,
     ...(input.history.some((e) => isOp(e) && e.f === 'append') ? [['order', orderChecker] as [string, Checker]] : []),
-    ...(hasManager(input.history) ? [['split-brain', splitBrainChecker] as [string, Checker]] : []),
+    ...(hasManager(input.history) ? ([['split-brain', splitBrainChecker], ['manager-acted', managerActedChecker]] as Array<[string, Checker]>) : []),
   ];
   // Availability is judged where a phase passed its bound; elsewhere every phase ended in time.
   return input.history.some((e) => e.type === 'run' && e.phase === 'stalled') ? [['availability', availabilityChecker], ...withOrder] : withOrder;

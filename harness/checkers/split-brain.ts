@@ -4,7 +4,7 @@ import { acknowledged, writeRecords, type WriteRecord } from './writes.ts';
 
 /** A run whose cluster had its own HA manager says so in its history (the runner records it). */
 export function hasManager(history: readonly HistoryEvent[]): boolean {
-  return history.some((e) => e.type === 'run' && e.phase === 'phase' && e.name?.startsWith('HA manager: '));
+  return history.some((e) => e.type === 'manager' && e.what === 'watching');
 }
 
 /** How many keys a summary names before it says how many more there are. */

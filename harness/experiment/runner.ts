@@ -137,7 +137,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     // The cluster's own HA manager fails over; faultline watches it and records each role change.
     const manager = engine.manager?.(cluster);
     if (manager) {
-      history.append({ type: 'run', phase: 'phase', name: `HA manager: ${manager.describe}` });
+      history.append({ type: 'manager', by: manager.name, what: 'watching', detail: manager.describe });
       watch = await bounded('prepare', manager.watch(history, log));
     }
     if (faultfs?.lostWrites) await settleVolumes(cluster.nodes);
@@ -192,7 +192,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
     if (watch && manager) {
       phase(`waiting for ${manager.name} to settle`);
       const { settled, detail } = await watch.settle(20_000);
-      history.append({ type: 'run', phase: 'phase', name: `${manager.name} ${settled ? 'settled' : 'did not settle'}: ${detail}` });
+      history.append({ type: 'manager', by: manager.name, what: settled ? 'settled' : 'unsettled', detail });
     }
     phase('reading final state');
     final = await bounded('finalRead', engine.readFinalState(cluster, { now: () => history.now() }));

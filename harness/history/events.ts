@@ -168,7 +168,23 @@ export interface RoleEvent {
   detail?: string;
 }
 
-export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent | RoleEvent;
+/**
+ * What the cluster's own HA manager did or said, as faultline saw it: that faultline began watching
+ * it (`detail` its settings), a member's own report (`said`, as it said it), the primary found down
+ * by the manager (`detected`, the first such report), and whether it settled on one primary after
+ * the workload (`settled` / `unsettled`, with what each server said of its role).
+ */
+export interface ManagerEvent {
+  type: 'manager';
+  by: string;
+  what: 'watching' | 'said' | 'detected' | 'settled' | 'unsettled';
+  time: Millis;
+  /** The node it is about (the primary found down), or the member that said it. */
+  node?: string;
+  detail: string;
+}
+
+export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent | RoleEvent | ManagerEvent;
 
 export function isOp(event: HistoryEvent): event is OpEvent {
   return event.type === 'invoke' || event.type === 'ok' || event.type === 'fail' || event.type === 'info';

@@ -3,7 +3,7 @@
 // windows shaded and lost writes marked, then the checks, faults and recovery steps.
 
 import type { ExperimentResult } from './result.ts';
-import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent } from '../history/events.ts';
+import { isOp, type BackupEvent, type HistoryEvent, type RecoveryEvent, type RehearsalEvent, type RoleEvent } from '../history/events.ts';
 import { escapeXml } from './junit.ts';
 import { isWriteFunction } from '../checkers/index.ts';
 
@@ -207,9 +207,14 @@ export function renderHtml(result: ExperimentResult, events: readonly HistoryEve
   const mark = (valid: unknown) =>
     valid === true ? '<span class="ok">ok</span>' : valid === false ? '<span class="bad">FAIL</span>' : valid === 'skipped' ? '<span class="skip">skipped</span>' : '<span class="unk">unknown</span>';
   // The fresh backup is the first step of recovery's story: the one Sidekick skipped.
+  // With an HA manager, its role changes are the recovery: who it promoted, and who it made follow.
   const recoveries = events
-    .filter((e): e is RecoveryEvent | BackupEvent | RehearsalEvent => (e.type === 'recovery' || e.type === 'backup' || e.type === 'rehearsal') && e.phase === 'end')
-    .map((e) => ({ ...e, name: e.type === 'backup' ? 'fresh backup' : e.type === 'rehearsal' ? 'restore rehearsal' : e.name }));
+    .filter((e): e is RecoveryEvent | BackupEvent | RehearsalEvent | RoleEvent => ((e.type === 'recovery' || e.type === 'backup' || e.type === 'rehearsal') && e.phase === 'end') || e.type === 'role')
+    .map((e) =>
+      e.type === 'role'
+        ? { name: `${e.by}: ${e.node} made ${e.role}`, outcome: 'ok' as const, time: e.time, detail: `${e.previous ? `in place of ${e.previous}: ` : ''}${e.detail ?? ''}` }
+        : { ...e, name: e.type === 'backup' ? 'fresh backup' : e.type === 'rehearsal' ? 'restore rehearsal' : e.name },
+    );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>faultline: ${esc(result.experiment)} ${esc(result.verdict)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

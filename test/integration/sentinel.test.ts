@@ -6,11 +6,11 @@
 // min-replicas-max-lag 1 it refuses writes once no replica has acknowledged for that long, so only
 // writes acknowledged within that lag are lost.
 import { describe, expect, it } from 'vitest';
-import type { FaultEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
+import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
 import { sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas } from '../../experiments/sentinel.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
-type Event = OpEvent | FaultEvent | RoleEvent | { type: 'run'; phase: string; name?: string; time: number };
+type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
 const checks = (result: { checks: Array<{ name: string; summary: string }> }) => result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n');
 
 /** The lost writes (those the final state lacks) with the server that acknowledged each, and when. */
@@ -29,10 +29,12 @@ describe('Redis Sentinel as the HA manager', () => {
     expect(result.writes.lost).toBe(0);
     expect(requireCheck(result, 'split-brain')).toMatchObject({ valid: true, summary: 'the HA manager promoted no server: one primary acknowledged every write' });
     const history = historyOf<Event>(result);
-    expect(history.find((e) => e.type === 'run' && e.name?.startsWith('HA manager: '))).toMatchObject({
-      name: "HA manager: Redis Sentinel beside each server, quorum 2, down-after-milliseconds 1000, failover-timeout 5000 (faultline's defaults for short drills: quorum 2 (a majority), down-after-milliseconds 1000, failover-timeout 5000); faultline performs no failover",
+    expect(history.find((e) => e.type === 'manager' && e.what === 'watching')).toMatchObject({
+      by: 'sentinel',
+      detail: "Redis Sentinel beside each server, quorum 2, down-after-milliseconds 1000, failover-timeout 5000 (faultline's defaults for short drills: quorum 2 (a majority), down-after-milliseconds 1000, failover-timeout 5000); faultline performs no failover",
     });
-    expect(history.some((e) => e.type === 'run' && /^sentinel settled: Sentinels see redis-primary as the primary; redis-primary master, redis-replica-a slave of [\d.]+ \(link up\), redis-replica-b slave of [\d.]+ \(link up\)$/.test(e.name ?? ''))).toBe(true);
+    const settled = history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'settled')!;
+    expect(settled.detail).toMatch(/^Sentinels see redis-primary as the primary; redis-primary master, redis-replica-a slave of [\d.]+ \(link up\), redis-replica-b slave of [\d.]+ \(link up\)$/);
     expect(history.some((e) => e.type === 'role')).toBe(false);
     // Every write went to the server Sentinel named, as the client saw it.
     expect(new Set(history.filter((e): e is OpEvent => e.type === 'ok' && 'f' in e).map((e) => e.node))).toEqual(new Set(['redis-primary']));
@@ -47,10 +49,17 @@ describe('Redis Sentinel as the HA manager', () => {
     expect(promotion.node).toMatch(/^redis-replica-[ab]$/);
     expect(promotion.detail).toMatch(/^\+switch-master faultline [\d.]+ 6379 [\d.]+ 6379$/);
     // Sentinel said what it did, in order: the primary down by quorum, a leader elected, then the switch.
-    const said = history.filter((e) => e.type === 'run' && e.name?.startsWith('sentinel on ')).map((e) => (e as { name: string }).name.replace(/^sentinel on [\w-]+: /, '').split(' ')[0]);
+    const said = history.filter((e): e is ManagerEvent => e.type === 'manager' && (e.what === 'said' || e.what === 'detected')).map((e) => e.detail.split(' ')[0]);
+    expect(history.find((e) => e.type === 'manager' && e.what === 'detected')).toMatchObject({ node: 'redis-primary', detail: expect.stringMatching(/^\+odown master faultline [\d.]+ 6379 #quorum \d\/2$/) });
     expect(said.indexOf('+odown')).toBeGreaterThanOrEqual(0);
     expect(said.indexOf('+odown')).toBeLessThan(said.indexOf('+elected-leader'));
     expect(said.indexOf('+elected-leader')).toBeLessThan(said.indexOf('+switch-master'));
+    const acted = requireCheck(result, 'manager-acted');
+    expect(acted.valid).toBe(true);
+    expect(acted.summary).toMatch(new RegExp(`^sentinel failed over: it found redis-primary down \\d+ ms after the first fault that took effect \\(partition on redis-primary~redis-replica-[ab] at \\d+ ms\\) and promoted ${promotion.node} in place of redis-primary \\d+ ms after it; after the workload it settled: Sentinels see ${promotion.node} as the primary`));
+    // Detection takes at least down-after-milliseconds (1000), and promotion comes after it.
+    expect(acted.details.detectionMs as number).toBeGreaterThanOrEqual(900);
+    expect(acted.details.promotionMs as number).toBeGreaterThan(acted.details.detectionMs as number);
     // The old primary was made a replica when it came back, and the run settled on the new one.
     expect(history.some((e) => e.type === 'role' && e.node === 'redis-primary' && e.role === 'replica')).toBe(true);
 

@@ -1,7 +1,7 @@
 // Watching Redis Sentinel fail over: faultline subscribes to every Sentinel's events (pub/sub on
 // its port, as Sentinel's clients do) and appends to the history, as each is first heard, what the
-// Sentinels said (+sdown, +odown, +elected-leader, +promoted-slave, +switch-master, …) and every role
-// change: the promoted server ('primary', with the one it replaced) and each server told to follow
+// Sentinels said (+sdown, +odown, +elected-leader, +promoted-slave, +switch-master, …; the first
+// +odown of the primary is the manager's detection) and every role change: the promoted server ('primary', with the one it replaced) and each server told to follow
 // it (+convert-to-slave: 'replica'). The cluster's primary follows +switch-master, so that faults
 // aimed at 'primary' and the final read find the server Sentinel chose. Settling, after the
 // workload, waits until the Sentinels agree on one primary that every server it can reach follows.
@@ -9,7 +9,7 @@
 import { Redis } from 'ioredis';
 import type { HaManager, HaWatch } from '../../../cluster/ha-ability.ts';
 import type { HistoryWriter } from '../../../history/writer.ts';
-import type { RoleEvent } from '../../../history/events.ts';
+import type { ManagerEvent, RoleEvent } from '../../../history/events.ts';
 import { describeError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
 import { containerEndpoint, REDIS_PORT, type RedisNodeHandle } from '../redis-node.ts';
@@ -53,13 +53,17 @@ async function watchSentinels(cluster: StartedRedisCluster, history: HistoryWrit
   const onMessage = (from: RedisNodeHandle, channel: string, message: string) => {
     if (!NOTABLE.test(channel) || heard.has(`${channel} ${message}`)) return;
     heard.add(`${channel} ${message}`);
-    history.append({ type: 'run', phase: 'phase', name: `sentinel on ${from.name}: ${channel} ${message}` });
     const words = message.split(' ');
+    // The primary found down by the quorum: the first +odown of the master is the manager's detection.
+    const detected = channel === '+odown' && words[0] === 'master' && !heard.has(`detected ${words[2]}`);
+    if (detected) heard.add(`detected ${words[2]}`);
+    history.append<ManagerEvent>({ type: 'manager', by: 'sentinel', what: detected ? 'detected' : 'said', node: detected ? (byIp(words[2] ?? '')?.name ?? from.name) : from.name, detail: `${channel} ${message}` });
     if (channel === '+switch-master' && words[0] === MASTER_NAME) {
       const [previous, promoted] = [byIp(words[1]!), byIp(words[3]!)];
       if (!promoted || promoted === cluster.primary()) return;
       history.append<RoleEvent>({ type: 'role', node: promoted.name, role: 'primary', by: 'sentinel', ...(previous ? { previous: previous.name } : {}), detail: `${channel} ${message}` });
       cluster.setPrimary(promoted);
+      for (const key of heard) if (key.startsWith('detected ')) heard.delete(key); // the next failover is detected anew
       if (previous && !previous.lost) previous.role = 'replica';
       log(`sentinel: ${promoted.name} is the primary now${previous ? ` (was ${previous.name})` : ''}`);
     }

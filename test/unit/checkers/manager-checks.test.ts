@@ -1,13 +1,15 @@
-// split-brain on synthetic histories: a write acknowledged by a server after the HA manager promoted
-// another one in its place is named, with whether it survived; writes before any promotion, or by
-// the promoted server, never are; and the check runs only where a manager chose the primary.
+// The HA manager's checks on synthetic histories. split-brain: a write acknowledged by a server
+// after the manager promoted another one in its place is named, with whether it survived; writes
+// before any promotion, or by the promoted server, never are. manager-acted: whether the manager
+// failed over, how long after the first fault it found the primary down and promoted, and whether
+// it settled. Both run only where a manager chose the primary.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkersFor, splitBrainChecker, type Expectations, type FinalState } from '../../../harness/checkers/index.ts';
-import type { HistoryEvent, OpEvent, RoleEvent } from '../../../harness/history/events.ts';
+import { checkersFor, managerActedChecker, splitBrainChecker, type Expectations, type FinalState } from '../../../harness/checkers/index.ts';
+import type { FaultEvent, HistoryEvent, ManagerEvent, OpEvent, RoleEvent } from '../../../harness/history/events.ts';
 
 const expectations: Expectations = { maxLostWrites: 0, restoreMustComplete: true };
-const MANAGER: HistoryEvent = { type: 'run', phase: 'phase', name: 'HA manager: Redis Sentinel beside each server', time: 0 };
+const MANAGER: HistoryEvent = { type: 'manager', by: 'sentinel', what: 'watching', detail: 'Redis Sentinel beside each server', time: 0 };
 
 /** A write of `key` by `node`, invoked at `time` and acknowledged 1 ms later. */
 function write(key: number, node: string, time: number): OpEvent[] {
@@ -70,6 +72,32 @@ describe('split-brain', () => {
   it('runs only where an HA manager chose the primary', () => {
     const final = finalWith([1]);
     expect(checkersFor({ history: write(1, 'a', 0), final, expectations }).map(([name]) => name)).not.toContain('split-brain');
-    expect(checkersFor({ history: [MANAGER, ...write(1, 'a', 0)], final, expectations }).map(([name]) => name)).toContain('split-brain');
+    expect(checkersFor({ history: [MANAGER, ...write(1, 'a', 0)], final, expectations }).map(([name]) => name)).toEqual(expect.arrayContaining(['split-brain', 'manager-acted']));
+  });
+});
+
+describe('manager-acted', () => {
+  const fault = (phase: FaultEvent['phase'], time: number): FaultEvent => ({ type: 'fault', id: 'f0', phase, name: 'partition', target: 'a~b', time });
+  const said = (what: ManagerEvent['what'], detail: string, time: number, node = 'a'): ManagerEvent => ({ type: 'manager', by: 'sentinel', what, detail, node, time });
+  const settled = said('settled', 'Sentinels see b as the primary', 5000);
+
+  it('measures detection and promotion from the first fault that took effect, and says whether the manager settled', () => {
+    const history: HistoryEvent[] = [MANAGER, fault('start', 1000), fault('active', 1010), said('said', '+sdown master faultline 10.0.0.2 6379', 2000), said('detected', '+odown master faultline 10.0.0.2 6379 #quorum 2/2', 2100), promote('b', 'a', 3010), fault('end', 4000), settled];
+    const result = managerActedChecker({ history, final: null, expectations });
+    expect(result).toMatchObject({ valid: true, details: { detectionMs: 1090, promotionMs: 2000, said: ['+sdown', '+odown'], settled: true } });
+    expect(result.summary).toBe('sentinel failed over: it found a down 1090 ms after the first fault that took effect (partition on a~b at 1010 ms) and promoted b in place of a 2000 ms after it; after the workload it settled: Sentinels see b as the primary');
+  });
+
+  it('says a manager that never failed over did not, as a measure, and one that did not settle', () => {
+    const history: HistoryEvent[] = [MANAGER, fault('start', 1000), fault('active', 1010), fault('end', 4000), said('unsettled', 'Sentinels see a and b as the primary', 5000)];
+    const result = managerActedChecker({ history, final: null, expectations });
+    expect(result.valid).toBe('skipped');
+    expect(result.summary).toBe('sentinel did not fail over: it never found the primary down after the first fault that took effect (partition on a~b at 1010 ms), and promoted no server (a measure); after the workload it did NOT settle: Sentinels see a and b as the primary');
+  });
+
+  it('reports a promotion with no fault, and is skipped without a manager', () => {
+    expect(managerActedChecker({ history: [MANAGER, promote('b', 'a', 300), settled], final: null, expectations }).summary).toBe('sentinel promoted b at 300 ms with no fault injected; after the workload it settled: Sentinels see b as the primary');
+    expect(managerActedChecker({ history: [MANAGER, settled], final: null, expectations })).toMatchObject({ valid: 'skipped', summary: 'sentinel had no fault to act on, and promoted no server; after the workload it settled: Sentinels see b as the primary' });
+    expect(managerActedChecker({ history: write(1, 'a', 0), final: null, expectations }).valid).toBe('skipped');
   });
 });
