@@ -4,8 +4,8 @@ import type { Checker } from './types.ts';
 
 /**
  * What the cluster's own HA manager did about the faults: whether it failed over, how long after the
- * first fault that took effect it found the primary down (its `detected` report) and promoted a
- * server (its first promotion after the fault), what it said meanwhile, and whether it settled on
+ * first disruptive fault that took effect (else the first fault that did) it found the primary down
+ * (its `detected` report) and promoted a server (its first promotion after the fault), what it said meanwhile, and whether it settled on
  * one primary after the workload. A measure: the run's verdict on what failing over (or not) cost is
  * lost-writes', split-brain's and availability's. Skipped when no HA manager ran.
  */
@@ -17,7 +17,9 @@ export const managerActedChecker: Checker = ({ history }) => {
   const settle = events.filter((e) => e.what === 'settled' || e.what === 'unsettled').at(-1);
   const settled = settle ? `; after the workload it ${settle.what === 'settled' ? 'settled' : 'did NOT settle'}: ${settle.detail}` : '';
   const promotions = history.filter((e): e is RoleEvent => e.type === 'role' && e.role === 'primary');
-  const fault = faultRecords(history).filter(tookEffect).sort((a, b) => a.active! - b.active!)[0];
+  // The fault the manager had to answer: the first disruptive one that took effect, else the first.
+  const effective = faultRecords(history).filter(tookEffect).sort((a, b) => a.active! - b.active!);
+  const fault = effective.find((f) => f.disruptive) ?? effective[0];
   const said = events.filter((e) => e.what === 'said' || e.what === 'detected').map((e) => e.detail.split(' ')[0]!);
   const details = { manager: by, settings: watching.detail, promotions: promotions.map((p) => ({ node: p.node, previous: p.previous, time: p.time })), said: [...new Set(said)], settled: settle?.what === 'settled' };
   if (!fault) {
@@ -28,7 +30,7 @@ export const managerActedChecker: Checker = ({ history }) => {
   const detected = events.find((e) => e.what === 'detected' && e.time >= fault.start);
   const promoted = promotions.find((p) => p.time >= fault.start);
   const after = (time: number) => `${Math.round(time - from)} ms`;
-  const first = `the first fault that took effect (${fault.name} on ${fault.target} at ${Math.round(from)} ms)`;
+  const first = `${fault.disruptive ? 'the first disruptive fault' : 'the first fault that took effect'} (${fault.name} on ${fault.target} at ${Math.round(from)} ms)`;
   const found = detected ? `found ${detected.node ?? 'the primary'} down ${after(detected.time)} after ${first}` : `never found the primary down after ${first}`;
   if (!promoted) {
     return { name: 'manager-acted', valid: 'skipped', summary: `${by} did not fail over: it ${found}, and promoted no server (a measure)${settled}`, details: { ...details, ...(detected ? { detectionMs: Math.round(detected.time - from) } : {}) } };

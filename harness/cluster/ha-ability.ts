@@ -4,6 +4,7 @@
 // can tell which server was primary when each write was acknowledged.
 
 import type { HistoryWriter } from '../history/writer.ts';
+import type { ClusterNode } from './engine.ts';
 
 export interface HaManager {
   /** The manager's name as the history records it: 'sentinel'. */
@@ -12,6 +13,8 @@ export interface HaManager {
   readonly describe: string;
   /** Starts watching; resolves once every member of the manager is being watched. */
   watch(history: HistoryWriter, log: (line: string) => void): Promise<HaWatch>;
+  /** The manager-stop fault: its member on `node` frozen (SIGSTOP) or killed; heal resumes or restarts it. */
+  stopMember(node: ClusterNode, how: 'pause' | 'kill'): Promise<{ detail: string; heal: () => Promise<string> }>;
 }
 
 export interface HaWatch {

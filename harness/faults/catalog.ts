@@ -14,6 +14,7 @@ import { staleSnapshot } from './stale-snapshot.ts';
 import { volumeLoss } from './volume-loss.ts';
 import { ioError } from './io-error.ts';
 import { powerLoss } from './power-loss.ts';
+import { managerStop } from './manager-stop.ts';
 import type { FaultfsOptions } from '../cluster/docker/docker-run.ts';
 import type { Fault, ParamValues } from './types.ts';
 
@@ -32,6 +33,7 @@ export const faults: readonly Fault[] = [
   latency,
   ioError,
   powerLoss,
+  managerStop,
 ];
 
 export function findFault(name: string): Fault | undefined {

@@ -4,10 +4,12 @@
 // off from its replicas and the other Sentinels but not from its clients is replaced while it goes on
 // acknowledging writes, which split-brain names and which are lost; with min-replicas-to-write 1 and
 // min-replicas-max-lag 1 it refuses writes once no replica has acknowledged for that long, so only
-// writes acknowledged within that lag are lost.
+// writes acknowledged within that lag are lost. A stalled primary volume makes Sentinel fail over and
+// the thawed old primary acknowledge writes that are then lost; stopped Sentinels delay the failover
+// after the primary dies for as long as they are out.
 import { describe, expect, it } from 'vitest';
 import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
-import { sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas } from '../../experiments/sentinel.ts';
+import { sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash } from '../../experiments/sentinel.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
@@ -97,5 +99,44 @@ describe('Redis Sentinel as the HA manager', () => {
     expect(['pass', 'fail']).toContain(result.verdict);
     if (result.verdict === 'fail') expect(result.checks.filter((c) => c.valid === false).map((c) => c.name)).toEqual(['lost-writes']);
   });
-});
 
+  it("a stalled primary volume: Sentinel fails over, and the old primary acknowledges writes again when the stall ends, which are lost; manager-acted says when it found it down", async () => {
+    const result = await run(sentinelStalledPrimary, 1);
+    const history = historyOf<Event>(result);
+    const stall = history.find((e): e is FaultEvent => e.type === 'fault' && e.name === 'io-stall' && e.phase === 'active')!;
+    const acted = requireCheck(result, 'manager-acted');
+    expect(acted.valid).toBe(true);
+    expect(acted.summary).toMatch(/^sentinel failed over: it found redis-primary down \d+ ms after the first disruptive fault \(io-stall on redis-primary at \d+ ms\) and promoted redis-replica-[ab] in place of redis-primary \d+ ms after it; after the workload it settled/);
+    expect(acted.details.promotionMs as number).toBeLessThan(4000); // within the 4 s stall
+    // The writes the old primary acknowledged after the promotion (once thawed) are named, and lost.
+    const split = requireCheck(result, 'split-brain');
+    expect(split.valid).toBe(false);
+    const deposed = split.details.deposed as Array<{ key: number; time: number }>;
+    expect(deposed.length).toBeGreaterThan(0);
+    expect(deposed.every((w) => w.time > stall.time)).toBe(true);
+    expect((split.details.lost as number[]).length).toBe(deposed.length);
+    expect(result.verdict).toBe('fail');
+    expect(result.checks.filter((c) => c.valid === false).map((c) => c.name).sort()).toEqual(['lost-writes', 'split-brain']);
+  });
+
+  it('Sentinels stopped (one frozen, one killed) when the primary dies: no failover until they are back, writes refused meanwhile, then Sentinel fails over', async () => {
+    const result = await run(sentinelStoppedThenCrash, 2);
+    expect(result.faults.filter((f) => f.name === 'manager-stop').map((f) => f.detail).sort()).toEqual([
+      expect.stringMatching(/^froze redis-sentinel on redis-replica-a with SIGSTOP \(state T\S*\); Redis runs on; healed: resumed redis-sentinel on redis-replica-a$/),
+      expect.stringMatching(/^killed redis-sentinel on redis-replica-b with SIGKILL; Redis runs on; healed: started redis-sentinel on redis-replica-b again, from the configuration it had rewritten$/),
+    ]);
+    const history = historyOf<Event>(result);
+    const healed = history.filter((e): e is FaultEvent => e.type === 'fault' && e.name === 'manager-stop' && e.phase === 'end').map((e) => e.time);
+    const detected = history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'detected')!;
+    // No quorum could find the primary down before both Sentinels were back.
+    expect(detected.time).toBeGreaterThan(Math.max(...healed));
+    expect(requireCheck(result, 'manager-acted').summary).toMatch(/^sentinel failed over: it found redis-primary down \d+ ms after the first disruptive fault \(process-crash on redis-primary at \d+ ms\)/);
+    // Writes were refused from the crash until the promotion: at least as long as the Sentinels were out after it.
+    const crash = history.find((e): e is FaultEvent => e.type === 'fault' && e.name === 'process-crash' && e.phase === 'active')!;
+    expect(result.rtoMs).toBeGreaterThan(Math.max(...healed) - crash.time);
+    // What may follow (documented in the drill): a second failover, whose cost split-brain names.
+    const failed = result.checks.filter((c) => c.valid === false).map((c) => c.name).sort();
+    expect([[], ['lost-writes', 'split-brain']], checks(result)).toContainEqual(failed);
+    if (failed.length > 0) expect(history.filter((e) => e.type === 'role' && e.role === 'primary').length).toBeGreaterThan(1);
+  });
+});

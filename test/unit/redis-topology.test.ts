@@ -48,6 +48,12 @@ describe('a Redis topology', () => {
     expect(() => validateTopology(redis({ ha: { manager: 'patroni' } }))).toThrow(/'redis\.ha\.manager' 'patroni' is not a manager faultline runs: use 'sentinel'/);
     expect(() => validateTopology(redis({ minReplicasMaxLag: 0 }))).toThrow(/minReplicasMaxLag/);
     const failover: ExperimentDefinition = { name: 'x', description: 'x', topology: redis({ ha: { manager: 'sentinel' } }) as ExperimentDefinition['topology'], recovery: { at: '1s', try: ['failover'] } };
+    // The manager-stop fault needs a manager to stop.
+    const stop = (topology: ExperimentDefinition['topology']): ExperimentDefinition => ({ name: 'x', description: 'x', topology, faults: [{ at: '1s', fault: 'manager-stop', target: 'redis-replica', duration: '1s' }] });
+    expect(() => prepareExperiment(stop(redis({}) as ExperimentDefinition['topology']))).toThrow(/manager-stop.*the topology has no HA manager to stop \(redis\.ha\)/s);
+    const managed = validateTopology(redis({ ha: { manager: 'sentinel' } }));
+    expect(planFaults([{ at: '1s', fault: 'manager-stop', target: 'redis-replica', params: { how: 'kill' } }], managed, 1, 5000)[0]!.params.how).toBe('kill');
+    expect(() => planFaults([{ at: '1s', fault: 'manager-stop', target: 'redis-replica', params: { how: 'nap' } }], managed, 1, 5000)).toThrow(/one of pause, kill/);
     expect(() => prepareExperiment(failover)).toThrow(/recovery\.try lists 'failover', but the topology's HA manager \(sentinel\) fails over, not faultline: remove 'failover'/);
   });
 

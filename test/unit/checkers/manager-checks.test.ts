@@ -88,6 +88,13 @@ describe('manager-acted', () => {
     expect(result.summary).toBe('sentinel failed over: it found a down 1090 ms after the first fault that took effect (partition on a~b at 1010 ms) and promoted b in place of a 2000 ms after it; after the workload it settled: Sentinels see b as the primary');
   });
 
+  it('measures from the first disruptive fault when there is one (a crash after its Sentinels were stopped)', () => {
+    const stop: FaultEvent[] = [{ type: 'fault', id: 'f1', phase: 'start', name: 'manager-stop', target: 'b', time: 500 }, { type: 'fault', id: 'f1', phase: 'active', name: 'manager-stop', target: 'b', time: 510 }];
+    const crash: FaultEvent[] = [{ type: 'fault', id: 'f2', phase: 'start', name: 'process-crash', target: 'a', disruptive: true, time: 1000 }, { type: 'fault', id: 'f2', phase: 'active', name: 'process-crash', target: 'a', disruptive: true, time: 1010 }];
+    const history: HistoryEvent[] = [MANAGER, ...stop, ...crash, said('detected', '+odown master faultline 10.0.0.2 6379 #quorum 2/2', 5010), promote('b', 'a', 6010), settled];
+    expect(managerActedChecker({ history, final: null, expectations }).summary).toMatch(/^sentinel failed over: it found a down 4000 ms after the first disruptive fault \(process-crash on a at 1010 ms\) and promoted b in place of a 5000 ms after it;/);
+  });
+
   it('says a manager that never failed over did not, as a measure, and one that did not settle', () => {
     const history: HistoryEvent[] = [MANAGER, fault('start', 1000), fault('active', 1010), fault('end', 4000), said('unsettled', 'Sentinels see a and b as the primary', 5000)];
     const result = managerActedChecker({ history, final: null, expectations });

@@ -38,7 +38,8 @@ export function sentinelConf(ha: Ha, primaryIp: string, announceIp: string): str
 
 /** `SENTINEL MASTER <name>` (a flat list of fields and values) as a map; empty when it fails. */
 export async function sentinelMaster(node: RedisNodeHandle): Promise<Record<string, string>> {
-  const reply = await node.exec([`${node.server}-cli`, '-p', String(SENTINEL_PORT), 'SENTINEL', 'MASTER', MASTER_NAME]);
+  // Bounded: a frozen Sentinel (manager-stop) accepts the connection and never answers.
+  const reply = await node.exec(['timeout', '2', `${node.server}-cli`, '-p', String(SENTINEL_PORT), 'SENTINEL', 'MASTER', MASTER_NAME]);
   if (reply.exitCode !== 0) return {};
   const lines = reply.stdout.trim().split('\n');
   const fields: Record<string, string> = {};
@@ -46,13 +47,50 @@ export async function sentinelMaster(node: RedisNodeHandle): Promise<Record<stri
   return fields;
 }
 
+/** The Sentinel's process name in a node (the server's binary under another name). */
+export function sentinelProcess(node: RedisNodeHandle): string {
+  return `${node.server}-sentinel`;
+}
+
+/** Starts the node's Sentinel from its configuration (which it rewrote with what it learned). */
+export async function startSentinel(node: RedisNodeHandle): Promise<void> {
+  await node.run([`/usr/local/bin/${sentinelProcess(node)}`, CONF, '--sentinel']);
+}
+
+/**
+ * The manager-stop fault for Sentinel: the node's Sentinel frozen (SIGSTOP) or killed (SIGKILL), and
+ * proved so from its process state; healing resumes it, or starts it again.
+ */
+export async function stopSentinel(node: RedisNodeHandle, how: 'pause' | 'kill'): Promise<{ detail: string; heal: () => Promise<string> }> {
+  const name = sentinelProcess(node);
+  await node.run(['pkill', how === 'pause' ? '-STOP' : '-KILL', '-x', name], { user: 'root' });
+  const state = async () => (await node.exec(['ps', '-C', name, '-o', 'stat='])).stdout.trim();
+  const now = await waitFor({ what: `${name} on ${node.name} to be ${how === 'pause' ? 'stopped' : 'gone'}`, timeoutMs: 5000, intervalMs: 20, error: (m) => new ClusterError(m) }, async (seen) => {
+    const s = await state();
+    seen(s || 'no process');
+    return how === 'pause' ? (s.startsWith('T') ? s : undefined) : s === '' ? 'gone' : undefined;
+  });
+  return {
+    detail: how === 'pause' ? `froze ${name} on ${node.name} with SIGSTOP (state ${now}); ${node.serverName} runs on` : `killed ${name} on ${node.name} with SIGKILL; ${node.serverName} runs on`,
+    heal: async () => {
+      if (how === 'pause') {
+        await node.run(['pkill', '-CONT', '-x', name], { user: 'root' });
+        return `resumed ${name} on ${node.name}`;
+      }
+      await startSentinel(node);
+      return `started ${name} on ${node.name} again, from the configuration it had rewritten`;
+    },
+  };
+}
+
 /** Starts a Sentinel in each of `servers` watching `primary`, and waits until they have found each other. */
 export async function startSentinels(servers: RedisNodeHandle[], primary: RedisNodeHandle, ha: Ha, ipOf: (node: RedisNodeHandle) => string, timeoutMs: number): Promise<string> {
   await Promise.all(
     servers.map(async (node) => {
-      const binary = `/usr/local/bin/${node.server}-sentinel`;
+      const binary = `/usr/local/bin/${sentinelProcess(node)}`;
       await node.run(['bash', '-c', `ln -sf "$(command -v ${node.server}-server)" ${binary} && touch ${SENTINEL_LOG} && chown redis:redis ${SENTINEL_LOG}`], { user: 'root' });
-      await node.run(['bash', '-c', `printf '%s\\n' "$FL_SENTINEL_CONF" > ${CONF} && ${binary} ${CONF} --sentinel`], { env: { FL_SENTINEL_CONF: sentinelConf(ha, ipOf(primary), ipOf(node)) } });
+      await node.run(['bash', '-c', `printf '%s\\n' "$FL_SENTINEL_CONF" > ${CONF}`], { env: { FL_SENTINEL_CONF: sentinelConf(ha, ipOf(primary), ipOf(node)) } });
+      await startSentinel(node);
     }),
   );
   const replicas = servers.length - 1;

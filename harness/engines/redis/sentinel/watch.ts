@@ -15,7 +15,7 @@ import { waitFor } from '../../../wait.ts';
 import { containerEndpoint, REDIS_PORT, type RedisNodeHandle } from '../redis-node.ts';
 import type { RedisWorkloadTarget } from '../client.ts';
 import type { StartedRedisCluster } from '../start-cluster.ts';
-import { MASTER_NAME, SENTINEL_PORT, sentinelMaster } from './start.ts';
+import { MASTER_NAME, SENTINEL_PORT, sentinelMaster, stopSentinel } from './start.ts';
 
 /** Channels worth a line in the history (Sentinel's +/-) besides the role changes. */
 const NOTABLE = /^[+-](sdown|odown|try-failover|elected-leader|failover-state-[\w-]+|selected-slave|promoted-slave|failover-end|failover-end-for-timeout|failover-abort-[\w-]+|switch-master|convert-to-slave|tilt)$/;
@@ -28,6 +28,7 @@ export function sentinelManager(cluster: StartedRedisCluster): HaManager | undef
     name: 'sentinel',
     describe: `${cluster.topology.redis.server === 'valkey' ? 'Valkey' : 'Redis'} Sentinel beside each server, quorum ${ha.quorum}, down-after-milliseconds ${ha.downAfterMs}, failover-timeout ${ha.failoverTimeoutMs}${chosen}; faultline performs no failover`,
     watch: (history, log) => watchSentinels(cluster, history, log),
+    stopMember: (node, how) => stopSentinel(cluster.node(node.name), how),
   };
 }
 
@@ -62,14 +63,17 @@ async function watchSentinels(cluster: StartedRedisCluster, history: HistoryWrit
       const [previous, promoted] = [byIp(words[1]!), byIp(words[3]!)];
       if (!promoted || promoted === cluster.primary()) return;
       history.append<RoleEvent>({ type: 'role', node: promoted.name, role: 'primary', by: 'sentinel', ...(previous ? { previous: previous.name } : {}), detail: `${channel} ${message}` });
+      // The deposed primary is retired until Sentinel tells it to follow (+convert-to-slave).
       cluster.setPrimary(promoted);
       for (const key of heard) if (key.startsWith('detected ')) heard.delete(key); // the next failover is detected anew
-      if (previous && !previous.lost) previous.role = 'replica';
       log(`sentinel: ${promoted.name} is the primary now${previous ? ` (was ${previous.name})` : ''}`);
     }
     if (channel === '+convert-to-slave') {
       const node = byIp(words[2] ?? '');
-      if (node) history.append<RoleEvent>({ type: 'role', node: node.name, role: 'replica', by: 'sentinel', detail: `${channel} ${message}` });
+      if (node) {
+        history.append<RoleEvent>({ type: 'role', node: node.name, role: 'replica', by: 'sentinel', detail: `${channel} ${message}` });
+        if (!node.lost && node !== cluster.primary()) node.role = 'replica';
+      }
     }
   };
   for (const node of servers) {
@@ -99,11 +103,14 @@ async function settle(cluster: StartedRedisCluster, servers: RedisNodeHandle[], 
   let last = '';
   try {
     const detail = await waitFor({ what: 'the Sentinels to settle', timeoutMs, intervalMs: 200 }, async (seen) => {
-      const live = servers.filter((n) => !n.lost);
+      // A deposed primary whose server is down is not waited for; one that runs must follow too.
+      const down = await Promise.all(servers.map(async (n) => !n.lost && n.role === 'retired' && !(await n.serverRunning().catch(() => false))));
+      const live = servers.filter((n, i) => !n.lost && !down[i]);
+      const retired = servers.filter((_, i) => down[i]).map((n) => `${n.name} deposed, its server down`);
       const masters = await Promise.all(live.map(async (n) => (await sentinelMaster(n).catch(() => ({}) as Record<string, string>)).ip ?? '?'));
       const roles = await Promise.all(live.map(async (n) => `${n.name} ${await roleOf(n).catch((e: unknown) => `unreadable (${describeError(e)})`)}`));
       const primary = cluster.primary();
-      last = `Sentinels see ${[...new Set(masters)].map((ip) => servers.find((n) => ipOf(n) === ip)?.name ?? ip).join(' and ')} as the primary; ${roles.join(', ')}`;
+      last = `Sentinels see ${[...new Set(masters)].map((ip) => servers.find((n) => ipOf(n) === ip)?.name ?? ip).join(' and ')} as the primary; ${[...roles, ...retired].join(', ')}`;
       seen(last);
       const agreed = masters.every((ip) => ip === ipOf(primary));
       const following = live.every((n, i) => (n === primary ? roles[i]!.endsWith(' master') : roles[i] === `${n.name} slave of ${ipOf(primary)} (link up)`));
