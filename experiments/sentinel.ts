@@ -68,10 +68,10 @@ export const sentinelIsolatedPrimaryMinReplicas = defineExperiment({
 export const sentinelStalledPrimary = defineExperiment({
   name: 'sentinel-stalled-primary',
   description:
-    "The primary's volume stalls for 4 s, four times down-after-milliseconds: Sentinel fails over, and when the stall ends the old primary acknowledges its clients' writes again until Sentinel makes it a replica",
+    "The primary's volume stalls for 6 s, six times down-after-milliseconds: Sentinel fails over, and when the stall ends the old primary acknowledges its clients' writes again until Sentinel makes it a replica",
   topology: sentinelTopology(),
-  workload: { clients: 4, duration: '8s', rate: 2000 },
-  faults: [{ at: '1500ms', fault: 'io-stall', target: 'primary', duration: '4s' }],
+  workload: { clients: 4, duration: '10s', rate: 2000 },
+  faults: [{ at: '1500ms', fault: 'io-stall', target: 'primary', duration: '6s' }],
   expect: { maxLostWrites: 0 },
   shows: {
     failing: ['lost-writes', 'split-brain'],

@@ -191,7 +191,7 @@ export async function runExperiment(definition: ExperimentDefinition, options: R
 
     if (watch && manager) {
       phase(`waiting for ${manager.name} to settle`);
-      const { settled, detail } = await watch.settle(20_000);
+      const { settled, detail } = await watch.settle(30_000);
       history.append({ type: 'manager', by: manager.name, what: settled ? 'settled' : 'unsettled', detail });
     }
     phase('reading final state');
