@@ -1,10 +1,12 @@
 // Watching Redis Sentinel fail over: faultline subscribes to every Sentinel's events (pub/sub on
 // its port, as Sentinel's clients do) and appends to the history, as each is first heard, what the
 // Sentinels said (+sdown, +odown, +elected-leader, +promoted-slave, +switch-master, …; the first
-// +odown of the primary is the manager's detection) and every role change: the promoted server ('primary', with the one it replaced) and each server told to follow
-// it (+convert-to-slave: 'replica'). The cluster's primary follows +switch-master, so that faults
-// aimed at 'primary' and the final read find the server Sentinel chose. Settling, after the
-// workload, waits until the Sentinels agree on one primary that every server it can reach follows.
+// +odown of the primary is the manager's detection) and every role change: the promoted server
+// ('primary', with the one it replaced) and each server told to follow it (+convert-to-slave:
+// 'replica'). The cluster's primary follows +switch-master, so that faults aimed at 'primary' and
+// the final read find the server Sentinel chose; the deposed primary is retired (not compared as a
+// replica) until Sentinel tells it to follow. Settling, after the workload, waits until the
+// Sentinels agree on one primary that every running server follows.
 
 import { Redis } from 'ioredis';
 import type { HaManager, HaWatch } from '../../../cluster/ha-ability.ts';
