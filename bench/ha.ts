@@ -4,7 +4,7 @@
 //      same three servers without, until the replicas are in sync; alternating which goes first.
 //      Medians and their ratio a ÷ b.
 //   2. Failover, as the drill runs it: the primary's server dies and stays down, and Sentinel fails
-//      over, with down-after-milliseconds 1000 (faultline's default for short drills) and 2000.
+//      over, with down-after-milliseconds 1000 and 2000 (faultline's default for short drills).
 //      From manager-acted: how long after the crash Sentinel found the primary down and promoted a
 //      replica, against the configured down-after-milliseconds (detection ÷ down-after), and the
 //      whole drill's wall time, cluster start included (target: under a minute).

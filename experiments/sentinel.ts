@@ -31,8 +31,8 @@ export function sentinelTopology(extra: Partial<RedisSection> = {}): RedisTopolo
  * to the old primary go on writing to it until the cut heals and Sentinel turns it into a replica.
  */
 const isolatePrimary = [
-  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-a', duration: '5s' },
-  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-b', duration: '5s' },
+  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-a', duration: '6s' },
+  { at: '1500ms', fault: 'partition', target: 'redis-primary~redis-replica-b', duration: '6s' },
 ] as const;
 
 export const sentinelHealthy = defineExperiment({
@@ -46,9 +46,9 @@ export const sentinelHealthy = defineExperiment({
 export const sentinelIsolatedPrimary = defineExperiment({
   name: 'sentinel-isolated-primary',
   description:
-    'The primary is cut off from its replicas and the other Sentinels for 5 s, not from its clients: Sentinel promotes a replica while the old primary keeps acknowledging writes, which are lost when it is made a replica (the classic split brain)',
+    'The primary is cut off from its replicas and the other Sentinels for 6 s, not from its clients: Sentinel promotes a replica while the old primary keeps acknowledging writes, which are lost when it is made a replica (the classic split brain)',
   topology: sentinelTopology(),
-  workload: { clients: 4, duration: '9s', rate: 2000 },
+  workload: { clients: 4, duration: '10s', rate: 2000 },
   faults: [...isolatePrimary],
   expect: { maxLostWrites: 0 },
   shows: { failing: ['lost-writes', 'split-brain'], why: 'min-replicas-to-write 0: the deposed primary takes writes for as long as its clients reach it, and Sentinel discards them when it returns' },
@@ -59,7 +59,7 @@ export const sentinelIsolatedPrimaryMinReplicas = defineExperiment({
   description:
     'The same cut with min-replicas-to-write 1 and min-replicas-max-lag 1: the isolated primary refuses writes once no replica has acknowledged for a second, so what is lost is bounded by that lag',
   topology: sentinelTopology({ minReplicasToWrite: 1, minReplicasMaxLag: 1 }),
-  workload: { clients: 4, duration: '9s', rate: 2000 },
+  workload: { clients: 4, duration: '10s', rate: 2000 },
   faults: [...isolatePrimary],
   expect: { maxLostWrites: 0 },
   shows: { failing: ['lost-writes'], why: 'asynchronous replication: writes acknowledged in the last second before the primary noticed it had no replica are lost', always: false },
@@ -68,7 +68,7 @@ export const sentinelIsolatedPrimaryMinReplicas = defineExperiment({
 export const sentinelStalledPrimary = defineExperiment({
   name: 'sentinel-stalled-primary',
   description:
-    "The primary's volume stalls for 6 s, six times down-after-milliseconds: Sentinel fails over, and when the stall ends the old primary acknowledges its clients' writes again until Sentinel makes it a replica",
+    "The primary's volume stalls for 6 s, three times down-after-milliseconds: Sentinel fails over, and when the stall ends the old primary acknowledges its clients' writes again until Sentinel makes it a replica",
   topology: sentinelTopology(),
   workload: { clients: 4, duration: '10s', rate: 2000 },
   faults: [{ at: '1500ms', fault: 'io-stall', target: 'primary', duration: '6s' }],
@@ -82,20 +82,15 @@ export const sentinelStalledPrimary = defineExperiment({
 export const sentinelStoppedThenCrash = defineExperiment({
   name: 'sentinel-stopped-then-crash',
   description:
-    "The Sentinels beside both replicas stop (one frozen, one killed), then the primary's server dies: no quorum can find it down until they are back, so writes are refused for as long as the Sentinels are out; then Sentinel fails over, sometimes twice",
+    "The Sentinels beside both replicas stop (one frozen, one killed), then the primary's server dies: no quorum can find it down until they are back, so writes are refused for as long as the Sentinels are out; then Sentinel fails over",
   topology: sentinelTopology(),
-  workload: { clients: 4, duration: '10s', rate: 2000, wait: { replicas: 1, timeout: '500ms' } },
+  workload: { clients: 4, duration: '12s', rate: 2000, wait: { replicas: 1, timeout: '500ms' } },
   faults: [
     { at: '1s', fault: 'manager-stop', target: 'redis-replica-a', duration: '4s', params: { how: 'pause' } },
     { at: '1s', fault: 'manager-stop', target: 'redis-replica-b', duration: '4s', params: { how: 'kill' } },
     { at: '2s', fault: 'process-crash', target: 'primary', params: { restart: 'no' } },
   ],
   expect: { maxLostWrites: 0 },
-  shows: {
-    failing: ['lost-writes', 'split-brain'],
-    why: 'seen in 2 of 5 runs here: about a second after the first promotion the Sentinels found the promoted server down in turn and failed over again, and the writes the first promoted server acknowledged in between were lost (down-after-milliseconds 1000)',
-    always: false,
-  },
 });
 
 export const sentinelExperiments = [sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash];

@@ -38,7 +38,7 @@ describe('a Redis topology', () => {
 
   it("takes Sentinel as the HA manager, with faultline's short-drill defaults named, and refuses one that could never fail over", () => {
     const topology = validateTopology(redis({ ha: { manager: 'sentinel' }, minReplicasToWrite: 1, minReplicasMaxLag: 2 })) as RedisTopology;
-    expect(topology.redis.ha).toEqual({ manager: 'sentinel', quorum: 2, downAfterMs: 1000, failoverTimeoutMs: 5000, defaulted: ['quorum 2 (a majority)', 'down-after-milliseconds 1000', 'failover-timeout 5000'] });
+    expect(topology.redis.ha).toEqual({ manager: 'sentinel', quorum: 2, downAfterMs: 2000, failoverTimeoutMs: 5000, defaulted: ['quorum 2 (a majority)', 'down-after-milliseconds 2000', 'failover-timeout 5000'] });
     expect(topology.redis).toMatchObject({ minReplicasToWrite: 1, minReplicasMaxLag: 2 });
     expect((validateTopology(redis({})) as RedisTopology).redis.minReplicasMaxLag).toBe(10);
     const own = validateTopology(redis({ ha: { manager: 'sentinel', quorum: 1, downAfterMs: 5000, failoverTimeoutMs: 60000 } })) as RedisTopology;

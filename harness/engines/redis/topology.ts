@@ -50,7 +50,7 @@ const redisSchema = strictObject({
       description: 'Sentinels that must agree the primary is down before a failover. Default: a majority of the Sentinels.',
     }),
     downAfterMs: z.number({ error: (i) => `'redis.ha.downAfterMs' must be milliseconds, got ${describe(i.input)}` }).int().min(100).optional().meta({
-      description: '`down-after-milliseconds`. Default 1000, tuned for short drills (Sentinel\'s own is 30000).',
+      description: '`down-after-milliseconds`. Default 2000, tuned for short drills (Sentinel\'s own is 30000); at 1000 a second failover was seen to follow the first.',
     }),
     failoverTimeoutMs: z.number({ error: (i) => `'redis.ha.failoverTimeoutMs' must be milliseconds, got ${describe(i.input)}` }).int().min(1000).optional().meta({
       description: '`failover-timeout`. Default 5000, tuned for short drills (Sentinel\'s own is 180000).',
@@ -82,10 +82,10 @@ type RedisSection = z.output<typeof redisSchema>;
 function sentinelSettings(ha: NonNullable<RedisSection['ha']>, sentinels: number): NonNullable<RedisTopology['redis']['ha']> {
   const defaulted = [
     ...(ha.quorum === undefined ? [`quorum ${Math.floor(sentinels / 2) + 1} (a majority)`] : []),
-    ...(ha.downAfterMs === undefined ? ['down-after-milliseconds 1000'] : []),
+    ...(ha.downAfterMs === undefined ? ['down-after-milliseconds 2000'] : []),
     ...(ha.failoverTimeoutMs === undefined ? ['failover-timeout 5000'] : []),
   ];
-  return { manager: ha.manager, quorum: ha.quorum ?? Math.floor(sentinels / 2) + 1, downAfterMs: ha.downAfterMs ?? 1000, failoverTimeoutMs: ha.failoverTimeoutMs ?? 5000, defaulted };
+  return { manager: ha.manager, quorum: ha.quorum ?? Math.floor(sentinels / 2) + 1, downAfterMs: ha.downAfterMs ?? 2000, failoverTimeoutMs: ha.failoverTimeoutMs ?? 5000, defaulted };
 }
 
 /** A Redis topology as users write it. */
