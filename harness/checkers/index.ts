@@ -17,6 +17,7 @@ import { restoreRehearsalChecker } from './restore-rehearsal.ts';
 import { rpoChecker, rtoChecker } from './rpo-rto.ts';
 import { hasManager, splitBrainChecker } from './split-brain.ts';
 import { managerActedChecker } from './manager-acted.ts';
+import { failoverChoiceChecker } from './failover-choice.ts';
 import type { CheckInput, CheckResult, Checker } from './types.ts';
 
 export * from './types.ts';
@@ -43,6 +44,7 @@ export {
   rtoChecker,
   splitBrainChecker,
   managerActedChecker,
+  failoverChoiceChecker,
 };
 
 export const standardCheckers: Array<[string, Checker]> = [
@@ -59,7 +61,7 @@ export const standardCheckers: Array<[string, Checker]> = [
 ];
 
 /** Every check a run may report: the standard ones and those only some runs have (`shows.failing` names these). */
-export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain', 'manager-acted'];
+export const ALL_CHECK_NAMES: readonly string[] = [...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain', 'manager-acted', 'failover-choice'];
 
 /**
  * The standard checks, the restore rehearsal's where the experiment asked for one, the order of
@@ -72,7 +74,7 @@ export function checkersFor(input: CheckInput): Array<[string, Checker]> {
   const withOrder: Array<[string, Checker]> = [
     ...checkers,
     ...(input.history.some((e) => isOp(e) && e.f === 'append') ? [['order', orderChecker] as [string, Checker]] : []),
-    ...(hasManager(input.history) ? ([['split-brain', splitBrainChecker], ['manager-acted', managerActedChecker]] as Array<[string, Checker]>) : []),
+    ...(hasManager(input.history) ? ([['split-brain', splitBrainChecker], ['manager-acted', managerActedChecker], ['failover-choice', failoverChoiceChecker]] as Array<[string, Checker]>) : []),
   ];
   // Availability is judged where a phase passed its bound; elsewhere every phase ended in time.
   return input.history.some((e) => e.type === 'run' && e.phase === 'stalled') ? [['availability', availabilityChecker], ...withOrder] : withOrder;

@@ -171,17 +171,23 @@ export interface RoleEvent {
 /**
  * What the cluster's own HA manager did or said, as faultline saw it: that faultline began watching
  * it (`detail` its settings), a member's own report (`said`, as it said it), the primary found down
- * by the manager (`detected`, the first such report), and whether it settled on one primary after
- * the workload (`settled` / `unsettled`, with what each server said of its role).
+ * by the manager (`detected`, the first such report), the server it chose to promote with where
+ * every candidate stood (`chose`), and whether it settled on one primary after the workload
+ * (`settled` / `unsettled`, with what each server said of its role).
  */
 export interface ManagerEvent {
   type: 'manager';
   by: string;
-  what: 'watching' | 'said' | 'detected' | 'settled' | 'unsettled';
+  what: 'watching' | 'said' | 'detected' | 'chose' | 'settled' | 'unsettled';
   time: Millis;
-  /** The node it is about (the primary found down), or the member that said it. */
+  /** The node it is about (the primary found down, the server chosen), or the member that said it. */
   node?: string;
   detail: string;
+  /**
+   * `chose`: how far each candidate for promotion had got in the primary's stream when the manager
+   * chose `node` (Redis: the replication offset processed; PostgreSQL: the WAL received, in bytes).
+   */
+  positions?: Record<string, number>;
 }
 
 export type HistoryEvent = OpEvent | FaultEvent | RecoveryEvent | BackupEvent | RehearsalEvent | RunEvent | ExecEvent | RoleEvent | ManagerEvent;

@@ -58,6 +58,10 @@ describe('Redis Sentinel as the HA manager', () => {
     expect(said.indexOf('+odown')).toBeGreaterThanOrEqual(0);
     expect(said.indexOf('+odown')).toBeLessThan(said.indexOf('+elected-leader'));
     expect(said.indexOf('+elected-leader')).toBeLessThan(said.indexOf('+switch-master'));
+    // Sentinel chose the replica that had processed the most of the stream (both were cut off alike).
+    const choice = requireCheck(result, 'failover-choice');
+    expect(choice.valid, choice.summary).toBe(true);
+    expect(choice.summary).toMatch(new RegExp(`^sentinel chose ${promotion.node} at \\d+ ms, the most advanced candidate \\(offset \\d+; redis-replica-[ab] at \\d+\\)$`));
     const acted = requireCheck(result, 'manager-acted');
     expect(acted.valid).toBe(true);
     expect(acted.summary).toMatch(new RegExp(`^sentinel failed over: it found redis-primary down \\d+ ms after the first fault that took effect \\(partition on redis-primary~redis-replica-[ab] at \\d+ ms\\) and promoted ${promotion.node} in place of redis-primary \\d+ ms after it; after the workload it settled: Sentinels see ${promotion.node} as the primary`));

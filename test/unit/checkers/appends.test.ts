@@ -112,6 +112,6 @@ describe('which checks run', () => {
     expect(checkersFor({ history: ops('write', ['ok']), final, expectations }).map(([name]) => name)).toEqual(standardCheckers.map(([name]) => name));
     expect(checkersFor({ history: ops('append', ['ok']), final, expectations }).map(([name]) => name)).toEqual([...standardCheckers.map(([name]) => name), 'order']);
     expect(checkersFor({ history: ops('append', ['ok']), final, expectations: { ...expectations, rehearseRestore: true } }).map(([name]) => name).slice(-2)).toEqual(['restore-rehearsal', 'order']);
-    expect(ALL_CHECK_NAMES).toEqual([...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain', 'manager-acted']);
+    expect(ALL_CHECK_NAMES).toEqual([...standardCheckers.map(([name]) => name), 'restore-rehearsal', 'order', 'availability', 'split-brain', 'manager-acted', 'failover-choice']);
   });
 });

@@ -5,7 +5,7 @@
 // it settled. Both run only where a manager chose the primary.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkersFor, managerActedChecker, splitBrainChecker, type Expectations, type FinalState } from '../../../harness/checkers/index.ts';
+import { checkersFor, failoverChoiceChecker, managerActedChecker, splitBrainChecker, type Expectations, type FinalState } from '../../../harness/checkers/index.ts';
 import type { FaultEvent, HistoryEvent, ManagerEvent, OpEvent, RoleEvent } from '../../../harness/history/events.ts';
 
 const expectations: Expectations = { maxLostWrites: 0, restoreMustComplete: true };
@@ -106,5 +106,28 @@ describe('manager-acted', () => {
     expect(managerActedChecker({ history: [MANAGER, promote('b', 'a', 300), settled], final: null, expectations }).summary).toBe('sentinel promoted b at 300 ms with no fault injected; after the workload it settled: Sentinels see b as the primary');
     expect(managerActedChecker({ history: [MANAGER, settled], final: null, expectations })).toMatchObject({ valid: 'skipped', summary: 'sentinel had no fault to act on, and promoted no server; after the workload it settled: Sentinels see b as the primary' });
     expect(managerActedChecker({ history: write(1, 'a', 0), final: null, expectations }).valid).toBe('skipped');
+  });
+});
+
+describe('failover-choice', () => {
+  const chose = (node: string, positions: Record<string, number>, time = 3000): ManagerEvent => ({ type: 'manager', by: 'sentinel', what: 'chose', node, positions, detail: '+selected-slave …', time });
+
+  it('holds when the manager chose the most advanced candidate, and says where each stood', () => {
+    expect(failoverChoiceChecker({ history: [MANAGER, chose('b', { b: 900, c: 900 })], final: null, expectations })).toMatchObject({
+      valid: true,
+      summary: 'sentinel chose b at 3000 ms, the most advanced candidate (offset 900; c at 900)',
+    });
+  });
+
+  it('fails a choice behind another candidate, saying by how much', () => {
+    const result = failoverChoiceChecker({ history: [MANAGER, chose('b', { b: 700, c: 900 })], final: null, expectations });
+    expect(result.valid).toBe(false);
+    expect(result.summary).toBe('sentinel chose b at 3000 ms at offset 700, behind c at 900 (200 more): what only c had received is lost with the choice');
+  });
+
+  it('cannot tell when the chosen server could not be read, and is skipped without a choice or a manager', () => {
+    expect(failoverChoiceChecker({ history: [MANAGER, chose('b', { c: 900 })], final: null, expectations }).valid).toBe('unknown');
+    expect(failoverChoiceChecker({ history: [MANAGER], final: null, expectations })).toMatchObject({ valid: 'skipped', summary: 'the HA manager chose no server to promote' });
+    expect(failoverChoiceChecker({ history: [chose('b', { b: 1 })], final: null, expectations }).valid).toBe('skipped');
   });
 });

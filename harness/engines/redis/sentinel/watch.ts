@@ -3,7 +3,8 @@
 // Sentinels said (+sdown, +odown, +elected-leader, +promoted-slave, +switch-master, …; the first
 // +odown of the primary is the manager's detection) and every role change: the promoted server
 // ('primary', with the one it replaced) and each server told to follow it (+convert-to-slave:
-// 'replica'). The cluster's primary follows +switch-master, so that faults aimed at 'primary' and
+// 'replica'); when Sentinel chooses the replica to promote (+selected-slave), every candidate's
+// replication offset is read at once, for failover-choice. The cluster's primary follows +switch-master, so that faults aimed at 'primary' and
 // the final read find the server Sentinel chose; the deposed primary is retired (not compared as a
 // replica) until Sentinel tells it to follow. Settling, after the workload, waits until the
 // Sentinels agree on one primary that every running server follows.
@@ -53,6 +54,20 @@ async function watchSentinels(cluster: StartedRedisCluster, history: HistoryWrit
   const byIp = (ip: string) => servers.find((n) => ipOf(n) === ip);
   const heard = new Set<string>();
   const subscribers: Redis[] = [];
+  const reading: Array<Promise<void>> = [];
+  // Where each candidate stood when Sentinel chose one (+selected-slave): every running server but
+  // the primary being replaced, by the replication offset it had processed.
+  const recordChoice = async (chosen: RedisNodeHandle, failed: RedisNodeHandle | undefined, detail: string) => {
+    const candidates = servers.filter((n) => n !== failed && !n.lost);
+    // A replica's processed offset; one already promoted carries it on as its own master offset.
+    const offsetOf = async (n: RedisNodeHandle) => {
+      const info = await n.info('replication').catch(() => ({}) as Record<string, string>);
+      return Number(info.slave_repl_offset ?? info.master_repl_offset ?? NaN);
+    };
+    const offsets = await Promise.all(candidates.map(async (n) => [n.name, await offsetOf(n)] as const));
+    const positions = Object.fromEntries(offsets.filter(([, offset]) => Number.isFinite(offset)));
+    history.append<ManagerEvent>({ type: 'manager', by: 'sentinel', what: 'chose', node: chosen.name, detail, positions });
+  };
   const onMessage = (from: RedisNodeHandle, channel: string, message: string) => {
     if (!NOTABLE.test(channel) || heard.has(`${channel} ${message}`)) return;
     heard.add(`${channel} ${message}`);
@@ -61,6 +76,11 @@ async function watchSentinels(cluster: StartedRedisCluster, history: HistoryWrit
     const detected = channel === '+odown' && words[0] === 'master' && !heard.has(`detected ${words[2]}`);
     if (detected) heard.add(`detected ${words[2]}`);
     history.append<ManagerEvent>({ type: 'manager', by: 'sentinel', what: detected ? 'detected' : 'said', node: detected ? (byIp(words[2] ?? '')?.name ?? from.name) : from.name, detail: `${channel} ${message}` });
+    if (channel === '+selected-slave') {
+      // "slave <ip>:<port> <ip> <port> @ <name> <master ip> <master port>"
+      const chosen = byIp(words[2] ?? '');
+      if (chosen) reading.push(recordChoice(chosen, byIp(words[6] ?? ''), `${channel} ${message}`).catch(() => {}));
+    }
     if (channel === '+switch-master' && words[0] === MASTER_NAME) {
       const [previous, promoted] = [byIp(words[1]!), byIp(words[3]!)];
       if (!promoted || promoted === cluster.primary()) return;
@@ -88,9 +108,13 @@ async function watchSentinels(cluster: StartedRedisCluster, history: HistoryWrit
     subscribers.push(subscriber);
   }
   return {
-    settle: (timeoutMs) => settle(cluster, servers, ipOf, timeoutMs),
+    settle: async (timeoutMs) => {
+      await Promise.all(reading);
+      return settle(cluster, servers, ipOf, timeoutMs);
+    },
     async stop() {
       for (const subscriber of subscribers) subscriber.disconnect();
+      await Promise.all(reading);
     },
   };
 }
