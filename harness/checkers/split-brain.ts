@@ -39,7 +39,11 @@ export const splitBrainChecker: Checker = ({ history, final }) => {
   const rows = final?.primary?.rows;
   const lost = rows ? deposed.filter((w) => rows[String(w.key)] !== w.value) : undefined;
   const byNode = new Map<string, WriteRecord[]>();
-  for (const w of deposed) byNode.set(w.node, [...(byNode.get(w.node) ?? []), w]);
+  for (const w of deposed) {
+    const list = byNode.get(w.node);
+    if (list) list.push(w);
+    else byNode.set(w.node, [w]);
+  }
   const parts = [...byNode].map(([node, writes]) => {
     const times = writes.map((w) => w.completeTime ?? w.invokeTime);
     const [first, last] = times.reduce(([lo, hi], t) => [Math.min(lo, t), Math.max(hi, t)], [Infinity, -Infinity]);
