@@ -29,7 +29,7 @@ export const archiveContinuityChecker: Checker = ({ final }) => {
     valid: true,
     summary: `the archive on ${archive.node} holds every WAL segment of timeline ${archive.timeline}'s history from ${archive.from} through ${archive.through}, the end of the run${
       archive.inBackup ? ` (${archive.inBackup.segments.join(', ')} in base backup ${archive.inBackup.label}'s own pg_wal, not archived: a restore of that backup reads ${archive.inBackup.segments.length > 1 ? 'them' : 'it'} from there)` : ''
-    }`,
+    }${archive.nudged ? `; ${archive.nudged}` : ''}`,
     details,
   };
 };

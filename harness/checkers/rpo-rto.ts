@@ -45,7 +45,9 @@ function serviceBack(history: readonly HistoryEvent[], final: FinalState | null,
   let first = Infinity;
   for (const w of acks) {
     const t = w.completeTime;
-    if (t === undefined || t <= effective || t >= first) continue;
+    // A write sent before the fault began and answered after it took effect was in flight: it shows
+    // nothing about whether service came back (a Redis write whose WAIT the crash cut short is one).
+    if (t === undefined || t <= effective || t >= first || w.invokeTime < start) continue;
     if (recovery && (t < recovery.time || (finalPrimary && w.node !== finalPrimary))) continue;
     first = t;
   }

@@ -75,6 +75,8 @@ export interface ArchiveEvidence {
   from?: string;
   /** How long the last segment took to reach the archive. */
   waitedMs?: number;
+  /** When the primary had not marked the last segment ready to archive and was switched again (what it showed). */
+  nudged?: string;
   /** Segments of that history the archive lacks but the newest base backup holds in its own pg_wal (no hole for a restore of it). */
   inBackup?: { label: string; segments: string[] };
   /** Why the archive could not be checked or is not continuous (lost, not archived in time). */

@@ -67,7 +67,12 @@ export interface ArchivedSwitch {
   segment: string;
   /** How long it took to get there. */
   waitedMs: number;
+  /** When PostgreSQL had not marked the segment ready to archive and a second switch was made. */
+  nudged?: string;
 }
+
+/** After this long without the segment in the archive, nor its .ready or .done, the primary switches again. */
+const NUDGE_AFTER_MS = 10_000;
 
 /**
  * Closes the primary's current WAL segment (with a record in it, so that there is one to close)
@@ -83,6 +88,7 @@ export async function archiveCurrentSegment(cluster: StartedPostgresCluster, tim
   await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-switch')");
   const segment = await primary.psql('SELECT pg_walfile_name(pg_switch_wal())');
   const started = performance.now();
+  let nudged: string | undefined;
   const arrived = waitFor(
     {
       what: `WAL segment ${segment}, switched on ${primary.name}, to reach the archive on ${archive.name}`,
@@ -94,15 +100,30 @@ export async function archiveCurrentSegment(cluster: StartedPostgresCluster, tim
       const file = await findArchivedSegment(cluster, archive, segment);
       if (file) return file;
       seen(await newestArchived(cluster, archive));
+      // Seen in CI (archive_command, archive_timeout 1 s): the switched segment never marked ready
+      // to archive, the archiver idle. A second switch makes PostgreSQL notify every finished segment.
+      if (!nudged && performance.now() - started >= NUDGE_AFTER_MS && !(await archiveStatusOf(primary, segment))) {
+        await primary.psql("SELECT pg_logical_emit_message(false, 'faultline', 'archive-nudge')");
+        const next = await primary.psql('SELECT pg_walfile_name(pg_switch_wal())');
+        nudged = `${primary.name} had not marked ${segment} ready to archive after ${NUDGE_AFTER_MS / 1000} s (no .ready or .done): switched again (${next}); ${(await archiveStatusOf(primary, segment)) || `still no status for ${segment}`}`;
+      }
       return undefined;
     },
   );
   // Barman's streaming archiver moves a closed segment only once the next one was begun (wal-flow.ts);
-  // pg_receivewal, pgBackRest and an archive_command take it as soon as it is complete.
+  // pg_receivewal, pgBackRest and an archive_command take it as soon as it is complete. (WAL kept
+  // flowing for those too filled a primary's volume: with archive_timeout 1 s each second of
+  // flow is a new segment, which a failing archive_command keeps in pg_wal.)
   await (cluster.topology.postgres.backupTool === 'barman' ? withWalFlowing(primary, arrived) : arrived).catch(async (error: unknown) => {
-    throw new ClusterError(`${describeError(error)}; ${await archiverState(primary)}`, { cause: error });
+    throw new ClusterError(`${describeError(error)}; ${await archiverState(primary)}${nudged ? `; ${nudged}` : ''}`, { cause: error });
   });
-  return { segment, waitedMs: Math.round(performance.now() - started) };
+  return { segment, waitedMs: Math.round(performance.now() - started), ...(nudged ? { nudged } : {}) };
+}
+
+/** The segment's archive status on the primary: '<segment>.ready' or '.done', or '' when it has none. */
+async function archiveStatusOf(primary: PostgresNodeHandle, segment: string): Promise<string> {
+  const listing = await primary.exec(['bash', '-c', `cd ${PGDATA}/pg_wal/archive_status 2>/dev/null && ls -1 ${segment}.ready ${segment}.done 2>/dev/null`]);
+  return listing.stdout.trim().split('\n').filter(Boolean).join(' ');
 }
 
 /** What the primary's archiver says of itself (pg_stat_archiver, the segments waiting in archive_status): why a segment did not arrive. */
@@ -151,6 +172,7 @@ export async function archiveEvidence(cluster: StartedPostgresCluster): Promise<
       through: switched.segment,
       missing: holes.missing,
       waitedMs: switched.waitedMs,
+      ...(switched.nudged ? { nudged: switched.nudged } : {}),
       ...(holes.from ? { from: holes.from } : {}),
       ...(covered.length > 0 ? { inBackup: { label: inBackup.label, segments: covered } } : {}),
     };

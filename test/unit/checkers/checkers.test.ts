@@ -248,4 +248,12 @@ describe('RTO for a fault without a recovery step', () => {
     const final = finalOf([], { '1': 'v1', '2': 'v2', '3': 'v3' });
     expect(computeRto(history, { ...final, probe: null })).toMatchObject({ ms: 3050, faultStart: 10, firstAckAfter: 3060 });
   });
+
+  it('does not count a write sent before the fault began and answered after it took effect (in flight, as a WAIT a crash cut short)', () => {
+    const sent: HistoryEvent = { type: 'invoke', process: 3, f: 'write', key: 4, value: 'v4', node: 'pg-primary', time: 5 };
+    const answered: HistoryEvent = { type: 'ok', process: 3, f: 'write', key: 4, value: 'v4', node: 'pg-primary', time: 70 };
+    const inFlight = [sent, ...history, answered].sort((a, b) => a.time - b.time);
+    const final = finalOf([], { '1': 'v1', '2': 'v2', '3': 'v3', '4': 'v4' });
+    expect(computeRto(inFlight, { ...final, probe: null })).toMatchObject({ ms: 3050, firstAckAfter: 3060 });
+  });
 });
