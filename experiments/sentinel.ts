@@ -2,7 +2,7 @@
 // ask the Sentinels where the primary is (ioredis's Sentinel support), and faultline performing no
 // failover: it watches what Sentinel does, and the checks say what it cost.
 
-import { defineExperiment } from '../harness/experiment/definition.ts';
+import { defineExperiment, type ExperimentDefinition } from '../harness/experiment/definition.ts';
 import type { RedisTopologySpec } from '../harness/engines/redis/index.ts';
 
 type RedisSection = RedisTopologySpec['redis'];
@@ -43,27 +43,24 @@ export const sentinelHealthy = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
-export const sentinelIsolatedPrimary = defineExperiment({
-  name: 'sentinel-isolated-primary',
-  description:
-    'The primary is cut off from its replicas and the other Sentinels for 6 s, not from its clients: Sentinel promotes a replica while the old primary keeps acknowledging writes, which are lost when it is made a replica (the classic split brain)',
-  topology: sentinelTopology(),
-  workload: { clients: 4, duration: '10s', rate: 2000 },
-  faults: [...isolatePrimary],
-  expect: { maxLostWrites: 0 },
-  shows: { failing: ['lost-writes', 'split-brain'], why: 'min-replicas-to-write 0: the deposed primary takes writes for as long as its clients reach it, and Sentinel discards them when it returns' },
-});
+/** The primary cut off (isolatePrimary) under a workload that outlasts the cut. */
+function isolatedPrimary(name: string, description: string, topology: RedisTopologySpec, shows: NonNullable<ExperimentDefinition['shows']>): ExperimentDefinition {
+  return defineExperiment({ name, description, topology, workload: { clients: 4, duration: '10s', rate: 2000 }, faults: [...isolatePrimary], expect: { maxLostWrites: 0 }, shows });
+}
 
-export const sentinelIsolatedPrimaryMinReplicas = defineExperiment({
-  name: 'sentinel-isolated-primary-min-replicas',
-  description:
-    'The same cut with min-replicas-to-write 1 and min-replicas-max-lag 1: the isolated primary refuses writes once no replica has acknowledged for a second, so what is lost is bounded by that lag',
-  topology: sentinelTopology({ minReplicasToWrite: 1, minReplicasMaxLag: 1 }),
-  workload: { clients: 4, duration: '10s', rate: 2000 },
-  faults: [...isolatePrimary],
-  expect: { maxLostWrites: 0 },
-  shows: { failing: ['lost-writes'], why: 'asynchronous replication: writes acknowledged in the last second before the primary noticed it had no replica are lost', always: false },
-});
+export const sentinelIsolatedPrimary = isolatedPrimary(
+  'sentinel-isolated-primary',
+  'The primary is cut off from its replicas and the other Sentinels for 6 s, not from its clients: Sentinel promotes a replica while the old primary keeps acknowledging writes, which are lost when it is made a replica (the classic split brain)',
+  sentinelTopology(),
+  { failing: ['lost-writes', 'split-brain'], why: 'min-replicas-to-write 0: the deposed primary takes writes for as long as its clients reach it, and Sentinel discards them when it returns' },
+);
+
+export const sentinelIsolatedPrimaryMinReplicas = isolatedPrimary(
+  'sentinel-isolated-primary-min-replicas',
+  'The same cut with min-replicas-to-write 1 and min-replicas-max-lag 1: the isolated primary refuses writes once no replica has acknowledged for a second, so what is lost is bounded by that lag',
+  sentinelTopology({ minReplicasToWrite: 1, minReplicasMaxLag: 1 }),
+  { failing: ['lost-writes'], why: 'asynchronous replication: writes acknowledged in the last second before the primary noticed it had no replica are lost', always: false },
+);
 
 export const sentinelStalledPrimary = defineExperiment({
   name: 'sentinel-stalled-primary',

@@ -5,8 +5,8 @@ import type { Checker } from './types.ts';
 /**
  * What the cluster's own HA manager did about the faults: whether it failed over, how long after the
  * first disruptive fault that took effect (else the first fault that did) it found the primary down
- * (its `detected` report) and promoted a server (its first promotion after the fault), what it said meanwhile, and whether it settled on
- * one primary after the workload. A measure: the run's verdict on what failing over (or not) cost is
+ * (its `detected` report) and promoted a server (its first promotion after the fault), what it said
+ * meanwhile, and whether it settled on one primary after the workload. A measure: the run's verdict on what failing over (or not) cost is
  * lost-writes', split-brain's and availability's. Skipped when no HA manager ran.
  */
 export const managerActedChecker: Checker = ({ history }) => {
