@@ -15,6 +15,7 @@ import { powerLossExperiments } from './power-loss.ts';
 import { archiveCommandExperiments } from './archive-command.ts';
 import { barmanRestore, barmanWalArchiveRestore } from './barman.ts';
 import { sentinelExperiments } from './sentinel.ts';
+import { patroniExperiments } from './patroni.ts';
 
 export const experiments: ExperimentDefinition[] = [
   sidekickNaive,
@@ -36,4 +37,5 @@ export const experiments: ExperimentDefinition[] = [
   ...powerLossExperiments,
   ...redisExperiments,
   ...sentinelExperiments,
+  ...patroniExperiments,
 ];

@@ -20,12 +20,19 @@ const SELECT = `SELECT value FROM ${LEDGER_TABLE} WHERE key = $1`;
 export interface WorkloadTarget {
   node: string;
   config: pg.ClientConfig;
+  /**
+   * Behind a proxy (HAProxy under Patroni): the node at a server address. Each connection then asks
+   * the server it reached for its address once, and its writes are recorded as that node's.
+   */
+  nodeAt?: (ip: string) => string | undefined;
 }
 
 /** One client's connection, and the notices the server sent on it since its last write began. */
 interface Connection {
   client: pg.Client;
   notices: ServerNotice[];
+  /** Behind a proxy: the node this connection reached. */
+  node?: string;
 }
 
 const postgresClient: WorkloadClient<WorkloadTarget, Connection> = {
@@ -41,12 +48,19 @@ const postgresClient: WorkloadClient<WorkloadTarget, Connection> = {
     client.on('notice', (notice) => connection.notices.push({ message: notice.message, detail: notice.detail }));
     try {
       await client.connect();
+      if (target.nodeAt) {
+        const { rows } = await client.query<{ ip: string | null }>('SELECT host(inet_server_addr()) AS ip');
+        const node = rows[0]?.ip ? target.nodeAt(rows[0].ip) : undefined;
+        if (node) connection.node = node;
+      }
     } catch (error) {
       void client.end().catch(() => {});
       throw error;
     }
     return connection;
   },
+
+  nodeOf: (connection) => connection.node,
 
   async invoke(connection, op) {
     if (op.f === 'read') {

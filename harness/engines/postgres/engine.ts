@@ -19,6 +19,7 @@ import type { StartedPostgresCluster } from './started-cluster.ts';
 import { asPostgres } from './started-cluster.ts';
 import { diagnosePostgresStall } from './stall.ts';
 import { postgresProveBackup } from './prove/index.ts';
+import { patroniManager, patroniTarget } from './patroni/watch.ts';
 
 const pg = asPostgres;
 
@@ -37,7 +38,8 @@ export const postgresEngine: Engine = {
   },
   workload(cluster, history, options) {
     const c = pg(cluster);
-    return new PostgresWorkload(history, () => ({ node: c.primary().name, config: c.primary().clientConfig() }), options);
+    const proxied = patroniTarget(c);
+    return new PostgresWorkload(history, () => proxied ?? { node: c.primary().name, config: c.primary().clientConfig() }, options);
   },
   readFinalState: (cluster, { now }) => readFinalState(pg(cluster), { table: LEDGER_TABLE, now }),
   freshBackup: (cluster) => takeBaseBackup(pg(cluster)),
@@ -64,6 +66,8 @@ export const postgresEngine: Engine = {
   corrupt: (_cluster, node, options) => corruptPostgres(asPostgresNode(node), options),
   proveBackup: postgresProveBackup,
   damageBackup: (cluster, node, how, random) => damageArchivedWal(pg(cluster), asPostgresNode(node), how, random),
+  manager: (cluster) => patroniManager(pg(cluster)),
+  managerOf: (topology) => (topology as PostgresTopology).postgres.ha?.manager,
 };
 
 /**

@@ -15,6 +15,7 @@ import { connectClient, PG_PORT, POSTGRES_LOGS, PostgresNodeHandle, REPO } from 
 import { StartedPostgresCluster, type PgBackRestCa } from './started-cluster.ts';
 import { waitFor } from '../../wait.ts';
 import { backupToolHooks } from './backup-tools.ts';
+import { bringUpPatroni } from './patroni/start.ts';
 
 type PgBackRestOptions = AppliedSettings['pgbackrest'];
 
@@ -33,7 +34,18 @@ export function startPostgres(engine: Engine, topology: PostgresTopology, option
 }
 
 /** The primary, its followers and the backup tool, until every follower streams with zero lag. */
-async function bringUp({ engine, topology, run, image, log, readyTimeoutMs }: StartContext<PostgresTopology>): Promise<(readyMs: number) => StartedPostgresCluster> {
+async function bringUp(context: StartContext<PostgresTopology>): Promise<(readyMs: number) => StartedPostgresCluster> {
+  const { engine, topology, run, image, log, readyTimeoutMs } = context;
+  if (topology.postgres.ha) {
+    const { handles, parts, note } = await bringUpPatroni(context, serverConf(topology));
+    log(`run ${run.id}: ${note}`);
+    return (readyMs) => {
+      const cluster = new StartedPostgresCluster(engine, topology, run, handles, image, readyMs);
+      cluster.patroni = parts;
+      cluster.notes.push(note);
+      return cluster;
+    };
+  }
   const password = randomBytes(12).toString('hex');
   const primarySpec = topology.postgres.nodes.find((node) => node.role === 'primary');
   if (!primarySpec) throw new ClusterError('The topology has no primary');

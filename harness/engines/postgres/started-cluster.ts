@@ -6,6 +6,7 @@ import type { PostgresTopology } from './topology.ts';
 import { RunningCluster } from '../../cluster/running-cluster.ts';
 import type { PostgresNodeHandle } from './postgres-node.ts';
 import type { StartedCluster } from '../../cluster/engine.ts';
+import type { PatroniParts } from './patroni/start.ts';
 
 /** The cluster's pgBackRest certificate authority: what a node added later (a restore) needs to join. */
 export interface PgBackRestCa {
@@ -18,6 +19,8 @@ export interface PgBackRestCa {
 export class StartedPostgresCluster extends RunningCluster<PostgresNodeHandle, PostgresTopology> {
   /** With backupTool 'pgbackrest': the cluster's CA, for nodes added later (a restore). */
   pgbackrestCa?: PgBackRestCa;
+  /** Under Patroni (topology `postgres.ha`): HAProxy's node, the members' addresses, the password. */
+  patroni?: PatroniParts;
 }
 
 /**

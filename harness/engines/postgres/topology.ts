@@ -11,6 +11,7 @@ import { applyUserSettings, type AppliedSettings, type UserSetting } from './use
 import { barmanConfIssues } from './barman/conf.ts';
 import { walArchiveOf } from './barman/wal-archive.ts';
 import { incrementalAfterMs, incrementalAfterSchema, incrementalIssues, INCREMENTAL_TOOL } from './incremental-topology.ts';
+import { patroniIssues, patroniSettings, postgresHaSchema, type PatroniSettings } from './patroni/topology.ts';
 
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
 const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest', INCREMENTAL_TOOL, 'archive_command', 'barman'] as const;
@@ -96,6 +97,7 @@ const postgresSchema = strictObject({
         "With pg_receivewal: how WAL reaches the archive node. `stream` (default): pg_receivewal streams it. `none`: the archive holds base backups only, as behind an archive_command that copies nothing (`faultline validate` sets it for one).",
     }),
   settings: settingsSchema,
+  ha: postgresHaSchema,
   pgbackrest: pgbackrestSchema,
   archiveMounts: z
     .record(z.string().regex(/^\/[^\0]*$/, { error: 'an archive mount is an absolute path, e.g. /mnt/server/archivedir' }), z.enum(ARCHIVE_MOUNT_KINDS, { error: (i) => `archive mount kind ${describe(i.input)} is not known: use ${ARCHIVE_MOUNT_KINDS.join(', ')}` }))
@@ -153,6 +155,8 @@ export interface PostgresTopology extends Topology {
     nodes: PostgresNode[];
     /** The user's settings and pgBackRest options as the cluster runs them, and what was mapped. */
     applied: AppliedSettings;
+    /** The cluster's own HA manager (Patroni), with its settings; without it faultline fails over. */
+    ha?: PatroniSettings;
   };
 }
 
@@ -190,7 +194,7 @@ export const postgresTopologySection: TopologySection<PostgresTopology> = {
     if (postgres.archiveWal === 'none' && postgres.backupTool === 'pgbackrest') {
       issue(['postgres', 'archiveWal'], `'archiveWal' 'none' applies to a pg_receivewal archive; pgBackRest's repository receives what archive_command pushes`);
     }
-    for (const [path, message] of incrementalIssues(postgres, archives.length > 0)) issue(['postgres', ...path], message);
+    for (const [path, message] of [...incrementalIssues(postgres, archives.length > 0), ...patroniIssues(postgres)]) issue(['postgres', ...path], message);
     if (postgres.archiveMounts && postgres.backupTool !== 'archive_command') issue(['postgres', 'archiveMounts'], `'archiveMounts' needs backupTool 'archive_command' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
     if (postgres.archiveScripts && postgres.backupTool !== 'archive_command' && postgres.backupTool !== 'barman') issue(['postgres', 'archiveScripts'], `'archiveScripts' needs backupTool 'archive_command' or 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
     if (postgres.barman && postgres.backupTool !== 'barman') issue(['postgres', 'barman'], `'barman' needs backupTool 'barman' (the topology's is '${postgres.backupTool ?? 'pg_receivewal'}')`);
@@ -269,6 +273,7 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
       barman: { ...(postgres.barman?.conf !== undefined ? { conf: postgres.barman.conf } : {}), ...(postgres.barman?.server !== undefined ? { server: postgres.barman.server } : {}) },
       nodes,
       applied,
+      ...(postgres.ha ? { ha: patroniSettings(postgres.ha) } : {}),
     },
   };
 }
