@@ -33,4 +33,46 @@ export const patroniHealthy = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
-export const patroniExperiments = [patroniHealthy];
+/** The primary's whole SAN lost (its etcd member with it) under a workload that outlasts the ttl. */
+function primarySanLost(synchronous: boolean) {
+  return defineExperiment({
+    name: `patroni-primary-san-lost-${synchronous ? 'sync' : 'async'}`,
+    description: synchronous
+      ? "The primary's failure domain is lost with synchronous_mode on: Patroni promotes the synchronous replica once the leader key expires (ttl 20 s), and no acknowledged write is lost"
+      : "The primary's failure domain is lost with synchronous_mode off: Patroni promotes the most advanced replica once the leader key expires (ttl 20 s); writes the replicas had not received when the SAN went are lost",
+    topology: patroniTopology({ synchronous_mode: synchronous }),
+    workload: { clients: 4, duration: '30s', rate: 500 },
+    faults: [{ at: '3s', fault: 'domain-loss', target: 'domain:san-a' }],
+    expect: { maxLostWrites: 0 },
+    ...(synchronous ? {} : { shows: { failing: ['lost-writes'], why: 'asynchronous replication: what the replicas had not received when the SAN went is gone', always: false } }),
+  });
+}
+
+export const patroniPrimarySanLostSync = primarySanLost(true);
+export const patroniPrimarySanLostAsync = primarySanLost(false);
+
+export const patroniFrozenLeader = defineExperiment({
+  name: 'patroni-frozen-leader',
+  description:
+    "Patroni on the primary is frozen (SIGSTOP) for 28 s while its PostgreSQL runs on, behind an HAProxy that keeps sessions to a server marked down: the leader key expires, a replica is promoted, and the clients still connected to the old primary go on writing to it until Patroni wakes, demotes it and rewinds it, discarding what it acknowledged",
+  topology: patroniTopology({ haproxy: { shutdownSessions: false } }),
+  workload: { clients: 4, duration: '34s', rate: 500 },
+  faults: [{ at: '2s', fault: 'manager-stop', target: 'primary', duration: '28s', params: { how: 'pause' } }],
+  expect: { maxLostWrites: 0 },
+  shows: {
+    failing: ['lost-writes', 'split-brain'],
+    why: "no watchdog: a frozen Patroni cannot demote its PostgreSQL, so the old primary serves the sessions HAProxy kept open after the replica's promotion, and those writes are discarded when Patroni demotes it",
+  },
+});
+
+export const patroniStalledPrimary = defineExperiment({
+  name: 'patroni-stalled-primary',
+  description:
+    "The primary's volume (its etcd member's too) stalls for 25 s, longer than the ttl: Patroni's own loop never touches that volume, so it keeps renewing the leader lock and never fails over, and writes wait for as long as the stall lasts",
+  topology: patroniTopology(),
+  workload: { clients: 4, duration: '32s', rate: 500 },
+  faults: [{ at: '2s', fault: 'io-stall', target: 'primary', duration: '25s' }],
+  expect: { maxLostWrites: 0 },
+});
+
+export const patroniExperiments = [patroniHealthy, patroniPrimarySanLostSync, patroniPrimarySanLostAsync, patroniFrozenLeader, patroniStalledPrimary];

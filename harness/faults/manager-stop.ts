@@ -9,14 +9,14 @@ import type { Fault } from './types.ts';
  */
 export const managerStop: Fault = {
   name: 'manager-stop',
-  description: "Stop the HA manager's member on the node (Sentinel): frozen ('pause') or killed ('kill'); the server it manages runs on",
+  description: "Stop the HA manager's member on the node (Sentinel, Patroni): frozen ('pause') or killed ('kill'); the server it manages runs on",
   mirrors: 'a hung or crashed HA agent beside a healthy server (OOM killer, a stuck process after a storage hiccup)',
   targets: ['node'],
   disruptive: false,
   healable: true,
   params: { how: { description: "'pause': SIGSTOP, resumed when healed; 'kill': SIGKILL, started again when healed", kind: 'choice', choices: ['pause', 'kill'], default: 'pause' } },
   check(topology, _params, engine) {
-    return engine.managerOf?.(topology) ? undefined : 'the topology has no HA manager to stop (redis.ha)';
+    return engine.managerOf?.(topology) ? undefined : 'the topology has no HA manager to stop (redis.ha or postgres.ha)';
   },
   async inject({ cluster }, target, params) {
     const manager = cluster.engine.manager?.(cluster);

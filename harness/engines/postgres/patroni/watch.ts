@@ -128,8 +128,12 @@ async function settle(cluster: StartedPostgresCluster, timeoutMs: number): Promi
       const primary = cluster.primary();
       last = `leader key: ${leader === undefined ? 'etcd did not answer' : leader || 'none'}; ${states.map((s) => s.said).join(', ')}`;
       seen(last);
-      const settled = leader === primary.name && live.every((n, i) => (n === primary ? states[i]!.role === 'primary' && states[i]!.state === 'running' : states[i]!.role === 'replica' && states[i]!.streaming));
-      return settled ? last : undefined;
+      const running = (i: number, role: string) => states[i]!.role === role && states[i]!.state === 'running';
+      const settled = leader === primary.name && live.every((n, i) => (n === primary ? running(i, 'primary') : running(i, 'replica') && states[i]!.streaming));
+      if (!settled) return undefined;
+      // A deposed primary that streams from the leader again is a replica (read and compared as one).
+      for (const node of live) if (node !== primary) node.role = 'replica';
+      return last;
     });
     return { settled: true, detail };
   } catch {

@@ -1,0 +1,94 @@
+// PostgreSQL under its own HA manager, Patroni, on real containers: Patroni and an etcd member
+// beside each of three servers, clients writing through HAProxy, and faultline performing no
+// failover. A healthy run loses nothing and Patroni changes nothing. The primary's SAN lost with
+// synchronous_mode on: Patroni promotes the synchronous replica once the leader key expires and no
+// acknowledged write is lost. Patroni frozen on the primary (SIGSTOP; no watchdog here) behind an
+// HAProxy that keeps its sessions: a replica is promoted while the old primary goes on acknowledging
+// writes, which split-brain names and which are lost. The primary's volume stalled longer than the
+// ttl: Patroni never fails over, and writes wait for the whole stall.
+import { describe, expect, it } from 'vitest';
+import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
+import { patroniFrozenLeader, patroniHealthy, patroniPrimarySanLostSync, patroniStalledPrimary } from '../../experiments/patroni.ts';
+import { historyOf, requireCheck, run } from '../helpers.ts';
+
+type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
+const checks = (result: { checks: Array<{ name: string; summary: string }> }) => result.checks.map((c) => `${c.name}: ${c.summary}`).join('\n');
+const writesBy = (history: Event[]) => new Set(history.filter((e): e is OpEvent => e.type === 'ok' && 'f' in e && e.f !== 'read').map((e) => e.node));
+
+describe('Patroni as the HA manager', () => {
+  it('loses nothing on a healthy run: Patroni promotes no one, every write reached the leader through HAProxy, and the run records its settings and that it settled', async () => {
+    const result = await run(patroniHealthy, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.acknowledged).toBeGreaterThan(500);
+    expect(result.writes.lost).toBe(0);
+    expect(result.writes.failed, 'HAProxy sent no client to a replica').toBe(0);
+    const history = historyOf<Event>(result);
+    expect(history.find((e) => e.type === 'manager' && e.what === 'watching')).toMatchObject({
+      by: 'patroni',
+      detail: expect.stringMatching(/^Patroni with etcd beside each server, ttl 20, loop_wait 2, retry_timeout 4, maximum_lag_on_failover 1048576, synchronous_mode false, failsafe_mode false, HAProxy cutting sessions to a server marked down \(faultline's defaults for short drills: ttl 20, loop_wait 2, retry_timeout 4, use_pg_rewind true\); faultline performs no failover$/),
+    });
+    const settled = history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'settled')!;
+    expect(settled.detail).toBe('leader key: pg-a; pg-a: primary running on timeline 1, pg-b: replica running (streaming) on timeline 1, pg-c: replica running (streaming) on timeline 1');
+    expect(history.some((e) => e.type === 'role')).toBe(false);
+    // Each write is recorded with the server its connection reached (its own address, asked through HAProxy).
+    expect(writesBy(history)).toEqual(new Set(['pg-a']));
+    expect(requireCheck(result, 'split-brain').valid).toBe(true);
+  });
+
+  it("the primary's SAN lost with synchronous_mode on: Patroni promotes a replica once the leader key expires, and no acknowledged write is lost", async () => {
+    const result = await run(patroniPrimarySanLostSync, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    const history = historyOf<Event>(result);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'patroni', previous: 'pg-a' });
+    expect(promotion.node).toMatch(/^pg-[bc]$/);
+    expect(history.find((e) => e.type === 'manager' && e.what === 'detected')).toMatchObject({ node: 'pg-a', detail: 'the leader key /service/faultline/leader is gone from etcd: no member holds the leader lock (it was pg-a)' });
+    const acted = requireCheck(result, 'manager-acted');
+    expect(acted.valid).toBe(true);
+    expect(acted.summary).toMatch(new RegExp(`^patroni failed over: it found pg-a down \\d+ ms after the first disruptive fault \\(domain-loss on domain:san-a at \\d+ ms\\) and promoted ${promotion.node} in place of pg-a \\d+ ms after it; after the workload it settled: leader key: ${promotion.node};`));
+    // The leader key lives ttl (20 s) from its last renewal, at most loop_wait (2 s) before the loss.
+    expect(acted.details.detectionMs as number).toBeGreaterThanOrEqual(17_000);
+    expect(acted.details.detectionMs as number).toBeLessThan(30_000);
+    expect(acted.details.promotionMs as number).toBeGreaterThanOrEqual(acted.details.detectionMs as number);
+    // Patroni promoted the synchronous replica, which was as advanced as any candidate.
+    expect(requireCheck(result, 'failover-choice').valid).toBe(true);
+    // Writes were refused from the loss until the promotion: the RTO is at least the detection.
+    expect(result.rtoMs).toBeGreaterThanOrEqual(acted.details.detectionMs as number);
+    expect(writesBy(history)).toEqual(new Set(['pg-a', promotion.node]));
+  });
+
+  it('Patroni frozen on the primary behind an HAProxy that keeps sessions: a replica is promoted while the old primary acknowledges writes, which split-brain names and which are lost', async () => {
+    const result = await run(patroniFrozenLeader, 1);
+    expect(result.verdict, checks(result)).toBe('fail');
+    const history = historyOf<Event>(result);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'patroni', previous: 'pg-a' });
+    const frozen = result.faults.find((f) => f.name === 'manager-stop')!;
+    expect(frozen.detail).toMatch(/^froze Patroni on pg-a with SIGSTOP \(state T\S*\); PostgreSQL runs on; healed: resumed Patroni on pg-a$/);
+    const split = requireCheck(result, 'split-brain');
+    expect(split.valid).toBe(false);
+    const deposed = split.details.deposed as Array<{ key: number; node: string; time: number }>;
+    expect(deposed.length).toBeGreaterThan(0);
+    expect(deposed.every((w) => w.node === 'pg-a' && w.time >= promotion.time)).toBe(true);
+    expect(split.summary).toMatch(new RegExp(`^two primaries acknowledged writes at once: ${deposed.length} writes were acknowledged by a deposed primary after patroni promoted ${promotion.node} over pg-a at \\d+ ms`));
+    // Patroni, once resumed, demoted the old primary (it rejoined with pg_rewind): those writes are gone.
+    expect(history.some((e) => e.type === 'role' && e.node === 'pg-a' && e.role === 'replica')).toBe(true);
+    const lost = new Set(split.details.lost as number[]);
+    expect(deposed.every((w) => lost.has(w.key))).toBe(true);
+    expect(result.writes.lost).toBeGreaterThanOrEqual(deposed.length);
+    expect(history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'settled')?.detail).toMatch(new RegExp(`^leader key: ${promotion.node};`));
+  });
+
+  it("the primary's volume stalled longer than the ttl: Patroni never fails over, and writes wait for the whole stall", async () => {
+    const result = await run(patroniStalledPrimary, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    const history = historyOf<Event>(result);
+    expect(history.some((e) => e.type === 'role')).toBe(false);
+    const acted = requireCheck(result, 'manager-acted');
+    expect(acted.summary).toMatch(/^patroni did not fail over: it never found the primary down after the first disruptive fault \(io-stall on pg-a at \d+ ms\), and promoted no server \(a measure\); after the workload it settled: leader key: pg-a;/);
+    // How long writes were refused: the whole 25 s stall, not the 20 s ttl after which a manager could have acted.
+    expect(result.rtoMs).toBeGreaterThanOrEqual(24_000);
+    expect(result.writes.lost).toBe(0);
+  });
+});
