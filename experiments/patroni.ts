@@ -4,26 +4,7 @@
 // what it cost.
 
 import { defineExperiment } from '../harness/experiment/definition.ts';
-import type { PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
-
-type PostgresSection = PostgresTopologySpec['postgres'];
-type Ha = NonNullable<PostgresSection['ha']>;
-
-/** A primary and two replicas, each in a failure domain of its own, with Patroni and etcd beside each. */
-export function patroniTopology(ha: Partial<Ha> = {}, extra: Partial<PostgresSection> = {}): PostgresTopologySpec {
-  return {
-    domains: ['san-a', 'san-b', 'san-c'],
-    postgres: {
-      ha: { manager: 'patroni', ...ha },
-      ...extra,
-      nodes: [
-        { name: 'pg-a', role: 'primary', domain: 'san-a' },
-        { name: 'pg-b', role: 'replica', domain: 'san-b' },
-        { name: 'pg-c', role: 'replica', domain: 'san-c' },
-      ],
-    },
-  };
-}
+import { patroniTopology } from '../harness/engines/postgres/index.ts';
 
 export const patroniHealthy = defineExperiment({
   name: 'patroni-healthy',

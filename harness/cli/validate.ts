@@ -7,11 +7,12 @@ import { UsageError } from '../errors.ts';
 import { DEFAULT_POSTGRES } from '../engines/postgres/index.ts';
 import { createProgress } from '../progress.ts';
 import { didYouMean } from '../schema.ts';
-import { DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
+import { DRILL_NAMES, HA_DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
 import { checkWritable, parse, parseBudget, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
   'faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--postgres-version N] [--seed N]\n' +
+  '                   [--patroni-conf FILE]\n' +
   '                   [--archive-mount PATH=KIND…] [--archive-script PATH=FILE…] [--barman-conf FILE] [--barman-server FILE]\n' +
   '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N] [--rpo-budget D]\n' +
   'faultline validate --rules\n\n' +
@@ -33,6 +34,12 @@ export const usage =
   "  that host's name, a local path is a mount of the archive node's volume; pgbackrest archive-push runs pgBackRest,\n" +
   '  barman-wal-archive (or --barman-conf) Barman. A command that cannot run here is refused, saying why.\n' +
   PIPELINE_HELP +
+  '  --patroni-conf FILE  your patroni.yml: the drills run under Patroni (etcd beside each server, clients through\n' +
+  "                    HAProxy) with its ttl, loop_wait, retry_timeout, maximum_lag_on_failover, synchronous_mode,\n" +
+  "                    failsafe_mode and use_pg_rewind, and Patroni fails over, not faultline. Its postgresql.parameters\n" +
+  '                    win over --postgres-conf (which it makes optional), as in production, each override named.\n' +
+  '                    Preflight adds Patroni\'s rules (ttl against loop_wait + 2 x retry_timeout, asynchronous\n' +
+  `                    failover, no watchdog). Its drills: ${HA_DRILL_NAMES.join(', ')}\n` +
   `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
   '  --no-drills       preflight only (a second or two)\n' +
   '  --rpo-budget D    the data loss you accept (e.g. 60s): lost writes pass when what they take is within it. A\n' +
@@ -55,6 +62,7 @@ export const command: Command = async (args) => {
     {
       'postgres-conf': { type: 'string' },
       'pgbackrest-conf': { type: 'string' },
+      'patroni-conf': { type: 'string' },
       ...PIPELINE_OPTIONS,
       topology: { type: 'string' },
       'postgres-version': { type: 'string' },
@@ -76,11 +84,14 @@ export const command: Command = async (args) => {
     }
     return 0;
   }
-  if (!values['postgres-conf']) throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf'. See 'faultline validate --help'.");
+  if (!values['postgres-conf'] && !values['patroni-conf']) {
+    throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf' (or your Patroni one: --patroni-conf /etc/patroni/patroni.yml). See 'faultline validate --help'.");
+  }
+  const drillNames = values['patroni-conf'] ? HA_DRILL_NAMES : DRILL_NAMES;
   for (const name of values.drill ?? []) {
-    if (!DRILL_NAMES.includes(name)) {
-      const guess = didYouMean(name, DRILL_NAMES);
-      throw new UsageError(`--drill '${name}' is not a drill${guess ? ` (did you mean '${guess}'?)` : ''}: use ${DRILL_NAMES.join(', ')}`);
+    if (!drillNames.includes(name)) {
+      const guess = didYouMean(name, drillNames);
+      throw new UsageError(`--drill '${name}' is not a drill${values['patroni-conf'] ? ' beside Patroni' : ''}${guess ? ` (did you mean '${guess}'?)` : ''}: use ${drillNames.join(', ')}`);
     }
   }
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
@@ -93,7 +104,8 @@ export const command: Command = async (args) => {
   const log = createProgress();
   if (!values['no-drills']) installInterruptCleanup();
   const result = await validate({
-    postgresConf: values['postgres-conf'],
+    ...(values['postgres-conf'] ? { postgresConf: values['postgres-conf'] } : {}),
+    ...(values['patroni-conf'] ? { patroniConf: values['patroni-conf'] } : {}),
     ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
     ...pipelineFiles(values),
     ...(values.topology ? { topology: values.topology } : {}),

@@ -16,16 +16,19 @@ export const partition: Fault = {
   params: {},
   async inject({ cluster }, target) {
     if (target.kind !== 'link') throw new Error(`partition needs a link target 'A~B', got '${target.label}'`);
-    const ip = (node: ClusterNode) => node.container.getIpAddress(cluster.run.networkName);
+    const ips = new Map([target.a, target.b].map((node) => [node, node.container.getIpAddress(cluster.run.networkName)]));
     const apply = (node: ClusterNode, peer: ClusterNode, action: '-I' | '-D') =>
-      node.run(['bash', '-c', rules(ip(peer), action)], { user: 'root' });
+      node.run(['bash', '-c', rules(ips.get(peer)!, action)], { user: 'root' });
     await apply(target.a, target.b, '-I');
     await apply(target.b, target.a, '-I');
     return {
-      detail: `dropping all traffic between ${target.a.name} (${ip(target.a)}) and ${target.b.name} (${ip(target.b)})`,
+      detail: `dropping all traffic between ${target.a.name} (${ips.get(target.a)}) and ${target.b.name} (${ips.get(target.b)})`,
       heal: async () => {
-        await apply(target.a, target.b, '-D');
-        await apply(target.b, target.a, '-D');
+        // A node lost meanwhile (its domain or volume destroyed) has no rules left to remove.
+        const lost = [target.a, target.b].filter((node) => node.lost);
+        if (!target.a.lost) await apply(target.a, target.b, '-D');
+        if (!target.b.lost) await apply(target.b, target.a, '-D');
+        if (lost.length > 0) return `${lost.map((n) => n.name).join(' and ')} lost meanwhile; ${lost.length === 2 ? 'nothing to heal' : `${[target.a, target.b].find((n) => !n.lost)!.name} no longer drops its traffic`}`;
         return `traffic between ${target.a.name} and ${target.b.name} flows again`;
       },
     };

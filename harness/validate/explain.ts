@@ -140,6 +140,23 @@ const MECHANISMS: Mechanism[] = [
     shows: (e, f) => (e.recovered.includes('failover') && e.lost > 0 ? `${f.message} (${e.finalPrimary ?? 'the replica'} was promoted without them)` : undefined),
   },
   {
+    // Under Patroni: the old primary acknowledged writes after a replica was promoted (a hung Patroni could not stop it).
+    rules: ['patroni-no-watchdog'],
+    shows: (e, f) => {
+      const split = e.check('split-brain');
+      return split?.status === 'fail' ? `${f.message}, and ${split.summary.replace(/^two primaries acknowledged writes at once: /, '')}` : undefined;
+    },
+  },
+  {
+    // Under Patroni: it promoted a replica that had not received what the old primary acknowledged.
+    rules: ['patroni-async-failover'],
+    shows: (e, f) => {
+      const promotions = (e.check('manager-acted')?.details.promotions ?? []) as Array<{ node: string; previous?: string }>;
+      if (promotions.length === 0 || e.lost === 0 || e.failed('split-brain')) return undefined;
+      return `${f.message} (Patroni promoted ${promotions[0]!.node}${promotions[0]!.previous ? ` in place of ${promotions[0]!.previous}` : ''} without them)`;
+    },
+  },
+  {
     // Lost on the primary itself, with no failover or restore in between.
     rules: ['synchronous-commit-off'],
     shows: (e, f) => (crashed(e) && e.lost > 0 ? `${f.message} (the primary crashed and came back by itself)` : undefined),

@@ -4,6 +4,7 @@ export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniVal
 export { validate, VALIDATE_SCHEMA_VERSION, type ValidateOptions, type ValidateResult, type DrillOutcome } from './validate.ts';
 export { formatValidate, validateJUnit, validateHtml, writeValidateFiles } from './output.ts';
 export { validateDrills, DRILL_NAMES, type ValidateDrill } from './drills.ts';
+export { patroniDrills, HA_DRILL_NAMES } from './ha-drills.ts';
 export { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
 export { rules, runPreflight, describeRules } from './rules/index.ts';
 export type { Rule, Finding, Severity, UserConfig } from './rules/types.ts';

@@ -19,7 +19,7 @@ function rpoText(o: DrillOutcome): string {
 export function formatValidate(result: ValidateResult): string {
   const out: string[] = [];
   const counts = (['error', 'warning', 'info'] as const).map((s) => [s, result.findings.filter((f) => f.severity === s).length] as const);
-  out.push(`faultline validate: ${shown(result.inputs.postgresConf)}${result.inputs.pgbackrestConf ? ` + ${shown(result.inputs.pgbackrestConf)}` : ''}  (seed ${result.seed})`);
+  out.push(`faultline validate: ${inputFiles(result).map(shown).join(' + ')}  (seed ${result.seed})`);
   for (const a of result.assumptions) out.push(`  assuming ${a}`);
   out.push('', `Findings: ${counts.map(([s, n]) => `${n} ${s}${n === 1 ? '' : 's'}`).join(', ')}`);
   for (const f of result.findings) {
@@ -105,7 +105,7 @@ export function validateHtml(result: ValidateResult): string {
 tr.error td:first-child,tr.fail td:nth-child(2),tr.broken td:nth-child(2){color:#b00020;font-weight:bold}tr.warning td:first-child{color:#a05a00}tr.pass td:nth-child(2){color:#1b7f3b}small{color:#555}</style></head>
 <body><h1>faultline validate: ${esc(result.verdict.toUpperCase())}</h1>
 ${result.note ? `<p>${esc(result.note)}</p>` : ''}
-<p>${esc(result.inputs.postgresConf)}${result.inputs.pgbackrestConf ? ` + ${esc(result.inputs.pgbackrestConf)}` : ''}; seed ${result.seed}; ${esc(seconds(result.durationMs))}. <a href="validate.json">validate.json</a> · <a href="junit.xml">junit.xml</a></p>
+<p>${esc(inputFiles(result).join(' + '))}; seed ${result.seed}; ${esc(seconds(result.durationMs))}. <a href="validate.json">validate.json</a> · <a href="junit.xml">junit.xml</a></p>
 ${result.assumptions.map((a) => `<p><small>Assuming ${esc(a)}</small></p>`).join('\n')}
 <h2>Findings</h2>${findings ? `<table><tr><th>severity</th><th>rule</th><th>where</th><th>finding</th></tr>\n${findings}</table>` : '<p>No findings.</p>'}
 ${mapped ? `<h2>Settings that run differently in the containers</h2><ul>${mapped}</ul>` : ''}
@@ -119,4 +119,10 @@ export function writeValidateFiles(result: ValidateResult): void {
   writeFileSync(join(result.dir, 'validate.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(result.dir, 'junit.xml'), validateJUnit(result));
   writeFileSync(join(result.dir, 'report.html'), validateHtml(result));
+}
+
+/** The user's files the result judged, in the order they were named. */
+function inputFiles(result: ValidateResult): string[] {
+  const { postgresConf, patroniConf, pgbackrestConf } = result.inputs;
+  return [postgresConf, patroniConf, pgbackrestConf].filter((f): f is string => f !== undefined);
 }

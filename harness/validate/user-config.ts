@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { ConfigError, describeError } from '../errors.ts';
 import { defaultTopology, validatePostgresTopology, type PostgresTopology, type PostgresTopologySpec } from '../engines/postgres/index.ts';
+import { patroniTopology, readPatroniYml, type PatroniYml } from '../engines/postgres/index.ts';
 import { isNoOpCommand, isPgBackRestCommand, programsOf, type ArchiveMountKind } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from '../engines/postgres/index.ts';
@@ -26,6 +27,8 @@ export interface UserConfigFiles {
   /** --barman-conf FILE and --barman-server FILE: the user's Barman configuration. */
   barmanConf?: string;
   barmanServer?: string;
+  /** --patroni-conf FILE: the user's patroni.yml; the drills then run under Patroni. */
+  patroniConf?: string;
 }
 
 function readText(file: string, what: string): string {
@@ -87,10 +90,16 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   const settings = files.postgresConf ? parsePostgresqlConf(files.postgresConf) : new Map<string, ConfSetting>();
   const pgbackrest = files.pgbackrestConf ? parsePgBackRestConf(files.pgbackrestConf) : undefined;
   const assumptions: string[] = [];
-  const given = files.topology ? readTopologyFile(files.topology) : structuredClone(defaultTopology);
+  const patroni = files.patroniConf ? readPatroniYml(files.patroniConf, shown(files.patroniConf)) : undefined;
+  const given = files.topology ? readTopologyFile(files.topology) : patroni ? patroniTopology() : structuredClone(defaultTopology);
   if (!files.topology) {
-    assumptions.push('a primary, a replica and an archive node, each in a failure domain of its own (san-a, san-b, backup-site), as no --topology was given');
+    assumptions.push(
+      patroni
+        ? 'a primary and two replicas under Patroni, each in a failure domain of its own (san-a, san-b, san-c) with an etcd member beside it, clients through HAProxy, as no --topology was given'
+        : 'a primary, a replica and an archive node, each in a failure domain of its own (san-a, san-b, backup-site), as no --topology was given',
+    );
   }
+  if (patroni) mergePatroniParameters(settings, patroni, assumptions);
   if (typeof given !== 'object' || given === null || typeof given.postgres !== 'object' || given.postgres === null) {
     // Let the topology's own validation say what is wrong with it.
     validatePostgresTopology(given, files.topology ?? 'topology');
@@ -113,8 +122,8 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   const barmanUsed = files.barmanConf !== undefined || files.barmanServer !== undefined || (archiveCommand !== undefined && isBarmanCommand(archiveCommand.value));
   // The user's own archive_command (or archive_library) runs as written when it copies something.
   const ownCommand = archiving && ((archiveCommand !== undefined && !isNoOpCommand(archiveCommand.value)) || !!settings.get('archive_library')?.value);
-  const backupTool = given.postgres.backupTool ?? (pgbackrestUsed ? 'pgbackrest' : barmanUsed ? 'barman' : ownCommand ? 'archive_command' : 'pg_receivewal');
-  if (!given.postgres.backupTool) {
+  const backupTool = given.postgres.backupTool ?? (patroni ? 'pg_receivewal' : pgbackrestUsed ? 'pgbackrest' : barmanUsed ? 'barman' : ownCommand ? 'archive_command' : 'pg_receivewal');
+  if (!given.postgres.backupTool && !patroni) {
     assumptions.push(
       backupTool === 'pgbackrest'
         ? `the archive node holds a pgBackRest repository (stanza '${stanza}' runs as 'main'), reached over pgBackRest's TLS server`
@@ -130,7 +139,12 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
     ...(files.barmanConf ? { conf: readText(files.barmanConf, 'Barman configuration') } : {}),
     ...(files.barmanServer ? { server: readText(files.barmanServer, 'Barman server file') } : {}),
   };
-  const fromFile = Object.fromEntries([...settings.values()].map((s) => [s.name, { value: s.value, source: source(s) }]));
+  // Beside Patroni the drills have no backup host (not supported yet): archiving is judged by the rules only.
+  const drilled = [...settings.values()].filter((s) => !(patroni && ARCHIVING.includes(s.name)));
+  if (patroni && drilled.length < settings.size) {
+    assumptions.push(`${ARCHIVING.filter((name) => settings.has(name)).join(', ')} not drilled: the drills beside Patroni run without a backup host (not supported yet), so WAL is not archived in them`);
+  }
+  const fromFile = Object.fromEntries(drilled.map((s) => [s.name, { value: s.value, source: source(s) }]));
   const sections: Record<string, Record<string, { value: string; source: string } | string[]>> = {};
   for (const [section, options] of pgbackrest?.sections ?? []) {
     const scope = section.split(':')[0]!;
@@ -152,7 +166,7 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
     ...given,
     postgres: {
       ...given.postgres,
-      backupTool,
+      ...(patroni ? { ha: { ...given.postgres.ha, ...patroni.ha } } : { backupTool }),
       ...(noOp && given.postgres.archiveWal === undefined ? { archiveWal: 'none' as const } : {}),
       ...(files.archiveMounts && Object.keys(files.archiveMounts).length ? { archiveMounts: { ...given.postgres.archiveMounts, ...files.archiveMounts } } : {}),
       ...(Object.keys(archiveScripts).length ? { archiveScripts: { ...given.postgres.archiveScripts, ...archiveScripts } } : {}),
@@ -166,10 +180,30 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
   };
   const topology = validatePostgresTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
   return {
-    config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology, archiveMounts: topology.postgres.archiveMounts, archiveScripts: topology.postgres.archiveScripts },
+    config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology, archiveMounts: topology.postgres.archiveMounts, archiveScripts: topology.postgres.archiveScripts, ...(patroni ? { patroni } : {}) },
     spec,
     topology,
     postgres,
     assumptions,
   };
+}
+
+/** WAL archiving settings the drills beside Patroni leave out: they have no backup host yet. */
+const ARCHIVING = ['archive_mode', 'archive_command', 'archive_library', 'restore_command'];
+
+/** Patroni's postgresql.parameters into the settings, as Patroni applies them: over postgresql.conf's, each override named. */
+function mergePatroniParameters(settings: Map<string, ConfSetting>, patroni: PatroniYml, assumptions: string[]): void {
+  for (const parameter of patroni.parameters) {
+    const [file, line] = splitSource(parameter.source);
+    const before = settings.get(parameter.name);
+    if (before && before.value !== parameter.value) {
+      assumptions.push(`${parameter.name} = '${parameter.value}' from Patroni's parameters (${parameter.source}) overrides '${before.value}' (${shown(before.file)}:${before.line}), as Patroni applies it in production`);
+    }
+    settings.set(parameter.name, { name: parameter.name, value: parameter.value, file, line });
+  }
+}
+
+function splitSource(source: string): [string, number] {
+  const match = /^(.*):(\d+)$/.exec(source);
+  return match ? [match[1]!, Number(match[2])] : [source, 0];
 }

@@ -16,12 +16,14 @@ import { runPreflight } from './rules/index.ts';
 import type { Finding } from './rules/types.ts';
 import { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
 import { validateDrills, type ValidateDrill } from './drills.ts';
+import { patroniDrills } from './ha-drills.ts';
 import { explainDrill } from './explain.ts';
 
 export const VALIDATE_SCHEMA_VERSION = 1;
 
 export interface ValidateOptions extends UserConfigFiles {
-  postgresConf: string;
+  /** The user's postgresql.conf; optional with patroniConf (Patroni's parameters are the server's settings). */
+  postgresConf?: string;
   seed?: number;
   /** Folder for validate.json, junit.xml, report.html and the drills' runs. */
   outDir?: string;
@@ -70,7 +72,7 @@ export interface ValidateResult {
   /** Why the verdict is what it is when drills broke or none could run. */
   note?: string;
   seed: number;
-  inputs: { postgresConf: string; pgbackrestConf?: string; topology?: string };
+  inputs: { postgresConf?: string; pgbackrestConf?: string; patroniConf?: string; topology?: string };
   /** The PostgreSQL major the configuration was checked and drilled as, and what decided it. */
   postgres: { version: number; source: LoadedUserConfig['postgres']['source']; decidedBy: string };
   assumptions: string[];
@@ -111,7 +113,11 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
     exitCode,
     ...(note ? { note } : {}),
     seed,
-    inputs: { postgresConf: resolve(options.postgresConf), ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}) },
+    inputs: {
+      ...(options.postgresConf ? { postgresConf: resolve(options.postgresConf) } : {}),
+      ...(options.patroniConf ? { patroniConf: resolve(options.patroniConf) } : {}),
+      ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}),
+    },
     postgres: { version: loaded.postgres.major, source: loaded.postgres.source, decidedBy: loaded.postgres.decidedBy },
     assumptions: loaded.assumptions,
     findings,
@@ -126,9 +132,14 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
 
 /** The drills named by `--drill` (each must exist), or all of them. */
 function selectDrills(loaded: LoadedUserConfig, names: string[] | undefined, rpoBudgetMs: number | undefined): ValidateDrill[] {
-  const all = validateDrills(loaded.spec, rpoBudgetMs === undefined ? {} : { rpoBudgetMs });
+  const budget = rpoBudgetMs === undefined ? {} : { rpoBudgetMs };
+  const all = loaded.spec.postgres.ha ? patroniDrills(loaded.spec, budget) : validateDrills(loaded.spec, budget);
   if (!names || names.length === 0) return all;
-  return all.filter((d) => names.includes(d.name));
+  const chosen = all.filter((d) => names.includes(d.name));
+  if (chosen.length === 0) {
+    throw new ConfigError(`--drill ${names.join(', ')}: ${loaded.spec.postgres.ha ? 'beside Patroni' : 'without an HA manager'} the drills are ${all.map((d) => d.name).join(', ')}`);
+  }
+  return chosen;
 }
 
 async function runDrills(

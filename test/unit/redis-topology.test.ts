@@ -50,7 +50,7 @@ describe('a Redis topology', () => {
     const failover: ExperimentDefinition = { name: 'x', description: 'x', topology: redis({ ha: { manager: 'sentinel' } }) as ExperimentDefinition['topology'], recovery: { at: '1s', try: ['failover'] } };
     // The manager-stop fault needs a manager to stop.
     const stop = (topology: ExperimentDefinition['topology']): ExperimentDefinition => ({ name: 'x', description: 'x', topology, faults: [{ at: '1s', fault: 'manager-stop', target: 'redis-replica', duration: '1s' }] });
-    expect(() => prepareExperiment(stop(redis({}) as ExperimentDefinition['topology']))).toThrow(/manager-stop.*the topology has no HA manager to stop \(redis\.ha\)/s);
+    expect(() => prepareExperiment(stop(redis({}) as ExperimentDefinition['topology']))).toThrow(/manager-stop.*the topology has no HA manager to stop \(redis\.ha or postgres\.ha\)/s);
     const managed = validateTopology(redis({ ha: { manager: 'sentinel' } }));
     expect(planFaults([{ at: '1s', fault: 'manager-stop', target: 'redis-replica', params: { how: 'kill' } }], managed, 1, 5000)[0]!.params.how).toBe('kill');
     expect(() => planFaults([{ at: '1s', fault: 'manager-stop', target: 'redis-replica', params: { how: 'nap' } }], managed, 1, 5000)).toThrow(/one of pause, kill/);

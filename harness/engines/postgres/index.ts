@@ -26,3 +26,7 @@ export { classifyWriteError, describeNotice, isCommittedLocallyNotice, type Serv
 export { postgresImage, postgresImageRecipe } from './image.ts';
 export { DEFAULT_POSTGRES, TESTED_POSTGRES, POSTGRES_VERSIONS, POSTGRES_BUILDS, PG_APT_SOURCE_ENV, supportedPostgresText } from './versions.ts';
 export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniValue } from './pgbackrest-conf.ts';
+// Patroni: the HA manager a topology's `postgres.ha` runs, and the user's patroni.yml as validate reads it.
+export { patroniTopology } from './patroni/default-topology.ts';
+export { readPatroniYml, type PatroniYml, type PatroniHaSpec } from './patroni/patroni-yml.ts';
+export { PROXY_NODE } from './patroni/topology.ts';

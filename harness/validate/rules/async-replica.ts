@@ -16,6 +16,7 @@ export const rule: Rule = {
   fix: 'Name the replica in synchronous_standby_names (e.g. FIRST 1 ("pg-replica")) and keep synchronous_commit = on or remote_apply.',
   docs: 'https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION',
   check: (config) => {
+    if (config.patroni) return []; // Patroni writes synchronous_standby_names and makes the slots: its own rules judge it
     const replicas = nodesWithRole(config.topology, 'replica');
     if (replicas.length === 0) return [];
     const names = replicas.map((node) => `'${node.name}'`).join(', ');

@@ -25,6 +25,7 @@ import { rule as syncStandbyUnknown } from './sync-standby-unknown.ts';
 import { rule as syncStandbyUnreachable } from './sync-standby-unreachable.ts';
 import { rule as synchronousCommitOff } from './synchronous-commit-off.ts';
 import { rule as walLevelMinimal } from './wal-level-minimal.ts';
+import { asyncFailover as patroniAsyncFailover, noWatchdog as patroniNoWatchdog, ttlBudget as patroniTtlBudget } from './patroni.ts';
 import type { Finding, Rule, Severity, UserConfig } from './types.ts';
 
 export type { Finding, Rule, RuleHit, Severity, Source, UserConfig } from './types.ts';
@@ -53,6 +54,9 @@ export const rules: Rule[] = [
   syncStandbyUnknown,
   replicationNoSlot,
   slotWalLimit,
+  patroniTtlBudget,
+  patroniAsyncFailover,
+  patroniNoWatchdog,
 ];
 
 const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };

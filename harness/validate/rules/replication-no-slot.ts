@@ -13,6 +13,7 @@ export const rule: Rule = {
   fix: 'Set max_replication_slots to at least the number of replicas and archives (the default is 10) and give each a slot, or set wal_keep_size.',
   docs: 'https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-MAX-REPLICATION-SLOTS',
   check: (config) => {
+    if (config.patroni) return []; // Patroni writes synchronous_standby_names and makes the slots: its own rules judge it
     if (nodesWithRole(config.topology, 'primary').length === config.topology.postgres.nodes.length) return [];
     const slots = setting(config, 'max_replication_slots');
     const keep = setting(config, 'wal_keep_size');

@@ -14,6 +14,7 @@ export const rule: Rule = {
   fix: 'List the replicas, not the archive, in synchronous_standby_names, e.g. FIRST 1 ("pg-replica"), or raise ANY n so every quorum contains a replica.',
   docs: 'https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-SYNCHRONOUS-STANDBY-NAMES',
   check: (config) => {
+    if (config.patroni) return []; // Patroni writes synchronous_standby_names and makes the slots: its own rules judge it
     const standbyNames = setting(config, 'synchronous_standby_names');
     const names = parseStandbyNames(standbyNames.value);
     if (!names || names.count < 1) return [];

@@ -13,6 +13,7 @@ export const rule: Rule = {
   fix: "Name the topology's nodes (their application_name) in synchronous_standby_names, or add the missing node to the topology.",
   docs: 'https://www.postgresql.org/docs/current/runtime-config-replication.html#GUC-SYNCHRONOUS-STANDBY-NAMES',
   check: (config) => {
+    if (config.patroni) return []; // Patroni writes synchronous_standby_names and makes the slots: its own rules judge it
     const names = setting(config, 'synchronous_standby_names');
     const parsed = parseStandbyNames(names.value);
     if (!parsed) return [];

@@ -22,6 +22,7 @@ export const rule: Rule = {
   fix: 'Lower the count in synchronous_standby_names to the standbys that stream (replicas, or a pg_receivewal archive), or name the ones that do; a pgBackRest repository receives WAL by archive_command and never streams.',
   docs: 'https://www.postgresql.org/docs/current/warm-standby.html#SYNCHRONOUS-REPLICATION',
   check: (config) => {
+    if (config.patroni) return []; // Patroni writes synchronous_standby_names and makes the slots: its own rules judge it
     const standbyNames = setting(config, 'synchronous_standby_names');
     const names = parseStandbyNames(standbyNames.value);
     if (!names || names.count < 1) return [];

@@ -5,6 +5,7 @@
 import type { PostgresTopology } from '../../engines/postgres/index.ts';
 import type { ConfSetting } from '../postgresql-conf.ts';
 import type { PgBackRestConf } from '../../engines/postgres/index.ts';
+import type { PatroniYml } from '../../engines/postgres/index.ts';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -27,6 +28,12 @@ export interface UserConfig {
   archiveMounts?: Record<string, 'nfs-sync' | 'nfs-async' | 'local'>;
   /** The scripts archive_command runs, by the path the command names, with their text. Merged over the topology's archiveScripts. */
   archiveScripts?: Record<string, string>;
+  /**
+   * The user's patroni.yml (--patroni-conf): Patroni manages replication, so its parameters are
+   * already in `settings` (they win over postgresql.conf's) and the rules about
+   * synchronous_standby_names and slots, which Patroni writes itself, give way to Patroni's own.
+   */
+  patroni?: PatroniYml;
 }
 
 /** Where a finding points: a line of one of the user's files, or a path in the topology. */

@@ -72,6 +72,10 @@ export async function bringUpPatroni(
   log(`run ${run.id}: starting Patroni on ${replicas.map((r) => `'${r.name}'`).join(', ')} (each clones the leader with pg_basebackup)`);
   await run.track(Promise.all(replicas.map((r) => r.run(['fl-patroni', 'start'], { env: env(r, handles.indexOf(r)) }))));
   await Promise.all(replicas.map((r) => waitForRole(r, 'replica', readyTimeoutMs)));
+  // With synchronous_mode, Patroni names its synchronous standby in the DCS only once that standby
+  // has caught up; until then no replica may be promoted (none is known to hold every commit). A
+  // drill starts once it is named, as a cluster that has run for a while would have it.
+  if (ha.synchronousMode) await waitForSyncStandby(primary, readyTimeoutMs);
   run.checkpoint();
   const conf = haproxyConf(members, ha);
   await run.track(proxy.container.exec(['fl-patroni', 'proxy'], { env: { FL_HAPROXY_CFG: conf }, user: 'root' }).then((r) => {
@@ -90,6 +94,22 @@ async function waitForRole(node: PostgresNodeHandle, role: 'primary' | 'replica'
     seen(state.said);
     if (role === 'primary') return state.role === 'primary' && state.state === 'running' ? true : undefined;
     return state.role === 'replica' && state.streaming ? true : undefined;
+  });
+}
+
+/** Waits until Patroni's view of the cluster (GET /cluster on the leader) names a synchronous standby. */
+async function waitForSyncStandby(leader: PostgresNodeHandle, timeoutMs: number): Promise<void> {
+  const url = `http://${leader.container.getHost()}:${leader.container.getMappedPort(REST_PORT)}/cluster`;
+  await waitFor({ what: 'Patroni to name a synchronous standby in etcd (synchronous_mode)', timeoutMs, intervalMs: 200, error: (m) => new ClusterError(m) }, async (seen) => {
+    try {
+      const body = (await (await fetch(url, { signal: AbortSignal.timeout(1000) })).json()) as { members?: Array<{ name: string; role: string }> };
+      const roles = (body.members ?? []).map((m) => `${m.name} ${m.role}`);
+      seen(roles.join(', '));
+      return roles.some((r) => r.endsWith(' sync_standby') || r.endsWith(' quorum_standby')) ? true : undefined;
+    } catch (error) {
+      seen(describeError(error));
+      return undefined;
+    }
   });
 }
 
