@@ -56,4 +56,55 @@ export const patroniStalledPrimary = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
-export const patroniExperiments = [patroniHealthy, patroniPrimarySanLostSync, patroniPrimarySanLostAsync, patroniFrozenLeader, patroniStalledPrimary];
+/** The primary cut off from both replicas (and so from the etcd quorum, whose other two members are on them), not from its clients. */
+function isolatedPrimary(synchronous: boolean) {
+  return defineExperiment({
+    name: `patroni-isolated-primary${synchronous ? '-sync' : ''}`,
+    description: synchronous
+      ? 'The primary is cut off from its replicas and the etcd quorum for 26 s, not from its clients, with synchronous_mode on: its commits wait for a synchronous replica it cannot reach, Patroni demotes it once it cannot renew the leader key, promotes a replica after the ttl, and no acknowledged write is lost'
+      : "The primary is cut off from its replicas and the etcd quorum for 26 s, not from its clients, with synchronous_mode off: it acknowledges its clients' writes alone until Patroni demotes it (it cannot renew the leader key within retry_timeout), a replica is promoted after the ttl, and what the old primary acknowledged alone is lost when it rejoins",
+    topology: patroniTopology({ synchronous_mode: synchronous }),
+    workload: { clients: 4, duration: '34s', rate: 500 },
+    faults: [
+      { at: '3s', fault: 'partition', target: 'pg-a~pg-b', duration: '26s' },
+      { at: '3s', fault: 'partition', target: 'pg-a~pg-c', duration: '26s' },
+    ],
+    expect: { maxLostWrites: 0 },
+    ...(synchronous ? {} : { shows: { failing: ['lost-writes'], why: 'asynchronous replication: the cut-off primary acknowledges writes its replicas never receive, until Patroni demotes it' } }),
+  });
+}
+
+export const patroniIsolatedPrimary = isolatedPrimary(false);
+export const patroniIsolatedPrimarySync = isolatedPrimary(true);
+
+/** The SAN under the replicas (and two of the three etcd members) stalls: etcd has no quorum for 12 s. */
+function dcsStalled(failsafe: boolean) {
+  return defineExperiment({
+    name: `patroni-dcs-stalled${failsafe ? '-failsafe' : ''}`,
+    description: failsafe
+      ? "The replicas' volumes, which hold two of the three etcd members, stall for 12 s, so etcd has no quorum; with failsafe_mode the leader, still reaching every member's REST API, stays primary and writes go on"
+      : "The replicas' volumes, which hold two of the three etcd members, stall for 12 s, so etcd has no quorum; without failsafe_mode the leader cannot renew its lock and demotes itself after retry_timeout: writes are refused until etcd is back and Patroni elects a leader",
+    topology: patroniTopology({ failsafe_mode: failsafe }),
+    workload: { clients: 4, duration: '30s', rate: 500 },
+    faults: [
+      { at: '3s', fault: 'io-stall', target: 'pg-b', duration: '12s' },
+      { at: '3s', fault: 'io-stall', target: 'pg-c', duration: '12s' },
+    ],
+    expect: { maxLostWrites: 0 },
+  });
+}
+
+export const patroniDcsStalled = dcsStalled(false);
+export const patroniDcsStalledFailsafe = dcsStalled(true);
+
+export const patroniExperiments = [
+  patroniHealthy,
+  patroniPrimarySanLostSync,
+  patroniPrimarySanLostAsync,
+  patroniFrozenLeader,
+  patroniStalledPrimary,
+  patroniIsolatedPrimary,
+  patroniIsolatedPrimarySync,
+  patroniDcsStalled,
+  patroniDcsStalledFailsafe,
+];
