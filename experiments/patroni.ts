@@ -77,25 +77,38 @@ function isolatedPrimary(synchronous: boolean) {
 export const patroniIsolatedPrimary = isolatedPrimary(false);
 export const patroniIsolatedPrimarySync = isolatedPrimary(true);
 
-/** The SAN under the replicas (and two of the three etcd members) stalls: etcd has no quorum for 12 s. */
-function dcsStalled(failsafe: boolean) {
+export const patroniDcsStalled = defineExperiment({
+  name: 'patroni-dcs-stalled',
+  description:
+    "The replicas' volumes, which hold two of the three etcd members, stall for 12 s: etcd's leader (beside the primary) still hears its followers' heartbeats, which touch no disk, so it renews Patroni's lease, and Patroni and the writes go on",
+  topology: patroniTopology(),
+  workload: { clients: 4, duration: '30s', rate: 500 },
+  faults: [
+    { at: '3s', fault: 'io-stall', target: 'pg-b', duration: '12s' },
+    { at: '3s', fault: 'io-stall', target: 'pg-c', duration: '12s' },
+  ],
+  expect: { maxLostWrites: 0 },
+});
+
+/** etcd loses its quorum: the members beside both replicas frozen for 14 s (SIGSTOP). */
+function dcsLost(failsafe: boolean) {
   return defineExperiment({
-    name: `patroni-dcs-stalled${failsafe ? '-failsafe' : ''}`,
+    name: `patroni-dcs-lost${failsafe ? '-failsafe' : ''}`,
     description: failsafe
-      ? "The replicas' volumes, which hold two of the three etcd members, stall for 12 s, so etcd has no quorum; with failsafe_mode the leader, still reaching every member's REST API, stays primary and writes go on"
-      : "The replicas' volumes, which hold two of the three etcd members, stall for 12 s, so etcd has no quorum; without failsafe_mode the leader cannot renew its lock and demotes itself after retry_timeout: writes are refused until etcd is back and Patroni elects a leader",
+      ? 'The etcd members beside both replicas freeze for 14 s, so etcd has no quorum; with failsafe_mode the leader, still reaching every member through its REST API, stays primary and writes go on'
+      : 'The etcd members beside both replicas freeze for 14 s, so etcd has no quorum; without failsafe_mode the leader cannot renew its lock and demotes itself: writes are refused until etcd is back and Patroni elects a leader again',
     topology: patroniTopology({ failsafe_mode: failsafe }),
     workload: { clients: 4, duration: '30s', rate: 500 },
     faults: [
-      { at: '3s', fault: 'io-stall', target: 'pg-b', duration: '12s' },
-      { at: '3s', fault: 'io-stall', target: 'pg-c', duration: '12s' },
+      { at: '3s', fault: 'manager-stop', target: 'pg-b', duration: '14s', params: { part: 'dcs' } },
+      { at: '3s', fault: 'manager-stop', target: 'pg-c', duration: '14s', params: { part: 'dcs' } },
     ],
     expect: { maxLostWrites: 0 },
   });
 }
 
-export const patroniDcsStalled = dcsStalled(false);
-export const patroniDcsStalledFailsafe = dcsStalled(true);
+export const patroniDcsLost = dcsLost(false);
+export const patroniDcsLostFailsafe = dcsLost(true);
 
 export const patroniExperiments = [
   patroniHealthy,
@@ -106,5 +119,6 @@ export const patroniExperiments = [
   patroniIsolatedPrimary,
   patroniIsolatedPrimarySync,
   patroniDcsStalled,
-  patroniDcsStalledFailsafe,
+  patroniDcsLost,
+  patroniDcsLostFailsafe,
 ];

@@ -35,6 +35,15 @@ export const managerActedChecker: Checker = ({ history }) => {
   if (!promoted) {
     return { name: 'manager-acted', valid: 'skipped', summary: `${by} did not fail over: it ${found}, and promoted no server (a measure)${settled}`, details: { ...details, ...(detected ? { detectionMs: Math.round(detected.time - from) } : {}) } };
   }
+  if (promoted.previous === promoted.node) {
+    // The same server demoted and promoted again (Patroni when its leader lost the DCS): no failover.
+    return {
+      name: 'manager-acted',
+      valid: 'skipped',
+      summary: `${by} did not fail over to another server: it ${found}, demoted ${promoted.node} and promoted it again ${after(promoted.time)} after it (a measure)${settled}`,
+      details: { ...details, ...(detected ? { detectionMs: Math.round(detected.time - from) } : {}), repromotionMs: Math.round(promoted.time - from) },
+    };
+  }
   return {
     name: 'manager-acted',
     valid: true,

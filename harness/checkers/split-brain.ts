@@ -27,7 +27,7 @@ export const splitBrainChecker: Checker = ({ history, final }) => {
     const promotion = primaryAt(write.completeTime ?? write.invokeTime);
     if (promotion && write.node !== promotion.node) deposed.push(write);
   }
-  const said = promotions.map((p) => `${p.by} promoted ${p.node}${p.previous ? ` over ${p.previous}` : ''} at ${Math.round(p.time)} ms`).join('; ');
+  const said = promotions.map((p) => `${p.by} promoted ${p.node}${p.previous === p.node ? ' again' : p.previous ? ` over ${p.previous}` : ''} at ${Math.round(p.time)} ms`).join('; ');
   if (deposed.length === 0) {
     return {
       name: 'split-brain',

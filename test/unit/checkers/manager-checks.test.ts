@@ -102,6 +102,15 @@ describe('manager-acted', () => {
     expect(result.summary).toBe('sentinel did not fail over: it never found the primary down after the first fault that took effect (partition on a~b at 1010 ms), and promoted no server (a measure); after the workload it did NOT settle: Sentinels see a and b as the primary');
   });
 
+  it('tells a server demoted and promoted again (its leader lost the DCS) from a failover', () => {
+    const lossOfDcs: FaultEvent[] = [{ type: 'fault', id: 'f1', phase: 'start', name: 'manager-stop', target: 'b', time: 1000 }, { type: 'fault', id: 'f1', phase: 'active', name: 'manager-stop', target: 'b', time: 1010 }];
+    const history = [MANAGER, ...lossOfDcs, promote('a', 'a', 9000), settled];
+    const result = managerActedChecker({ history, final: null, expectations });
+    expect(result.valid).toBe('skipped');
+    expect(result.summary).toMatch(/^sentinel did not fail over to another server: it never found the primary down after the first fault that took effect \(manager-stop on b at \d+ ms\), demoted a and promoted it again \d+ ms after it \(a measure\); after the workload it settled/);
+    expect(splitBrainChecker({ history: [MANAGER, ...write(1, 'a', 500), promote('a', 'a', 9000), ...write(2, 'a', 9500)], final: finalWith([1, 2]), expectations }).summary).toBe('every write acknowledged after a promotion came from the promoted server (sentinel promoted a again at 9000 ms)');
+  });
+
   it('reports a promotion with no fault, and is skipped without a manager', () => {
     expect(managerActedChecker({ history: [MANAGER, promote('b', 'a', 300), settled], final: null, expectations }).summary).toBe('sentinel promoted b at 300 ms with no fault injected; after the workload it settled: Sentinels see b as the primary');
     expect(managerActedChecker({ history: [MANAGER, settled], final: null, expectations })).toMatchObject({ valid: 'skipped', summary: 'sentinel had no fault to act on, and promoted no server; after the workload it settled: Sentinels see b as the primary' });
@@ -119,10 +128,24 @@ describe('failover-choice', () => {
     });
   });
 
-  it('fails a choice behind another candidate, saying by how much', () => {
-    const result = failoverChoiceChecker({ history: [MANAGER, chose('b', { b: 700, c: 900 })], final: null, expectations });
+  it('fails a choice behind another candidate when writes acknowledged before it are lost, saying by how much', () => {
+    const history = [MANAGER, ...write(1, 'a', 1000), ...write(2, 'a', 2000), chose('b', { b: 700, c: 900 })];
+    const result = failoverChoiceChecker({ history, final: finalWith([1]), expectations });
     expect(result.valid).toBe(false);
-    expect(result.summary).toBe('sentinel chose b at 3000 ms at offset 700, behind c at 900 (200 more): what only c had received is lost with the choice');
+    expect(result.summary).toBe('sentinel chose b at 3000 ms at offset 700, behind c at 900 (200 more): what only c had received is lost with the choice, and 1 write acknowledged before it is missing from the final state');
+  });
+
+  it('holds a choice behind another candidate when every write acknowledged before it was kept (what only the other had was never acknowledged), and cannot tell without a final state', () => {
+    const history = [MANAGER, ...write(1, 'a', 1000), ...write(2, 'a', 2000), chose('b', { b: 700, c: 900 }), ...write(3, 'b', 4000)];
+    // Key 3, acknowledged after the choice, is not the choice's to answer for.
+    expect(failoverChoiceChecker({ history, final: finalWith([1, 2]), expectations })).toMatchObject({
+      valid: true,
+      summary: 'sentinel chose b at 3000 ms at offset 700, behind c at 900 (200 more), but every write acknowledged before the choice is in the final state: what only c had received was never acknowledged',
+    });
+    expect(failoverChoiceChecker({ history, final: null, expectations })).toMatchObject({
+      valid: 'unknown',
+      summary: 'sentinel chose b at 3000 ms at offset 700, behind c at 900 (200 more); whether acknowledged writes went with what only c had received could not be told (no final state)',
+    });
   });
 
   it('cannot tell when the chosen server could not be read, and is skipped without a choice or a manager', () => {

@@ -8,7 +8,7 @@
 // retired until it reports streaming as a replica. Settling, after the workload, waits until the
 // leader key names the primary and every running member streams from it.
 
-import type { HaManager, HaWatch } from '../../../cluster/ha-ability.ts';
+import type { HaManager, HaWatch, StopPart } from '../../../cluster/ha-ability.ts';
 import type { ManagerEvent, RoleEvent } from '../../../history/events.ts';
 import type { HistoryWriter } from '../../../history/writer.ts';
 import { ClusterError } from '../../../errors.ts';
@@ -21,6 +21,7 @@ import { restState, type MemberState } from './rest.ts';
 import { PROXY_NODE } from './topology.ts';
 
 const PATRONI_PROCESS = '^/usr/bin/python3 /usr/bin/patroni ';
+const ETCD_PROCESS = '^etcd --name ';
 
 export function patroniManager(cluster: StartedPostgresCluster): HaManager | undefined {
   const ha = cluster.topology.postgres.ha;
@@ -30,7 +31,7 @@ export function patroniManager(cluster: StartedPostgresCluster): HaManager | und
     name: 'patroni',
     describe: `Patroni with etcd beside each server, ttl ${ha.ttl}, loop_wait ${ha.loopWait}, retry_timeout ${ha.retryTimeout}, maximum_lag_on_failover ${ha.maximumLagOnFailover}, synchronous_mode ${ha.synchronousMode}${ha.synchronousModeStrict ? ' (strict)' : ''}, failsafe_mode ${ha.failsafeMode}, HAProxy ${ha.shutdownSessions ? 'cutting' : 'keeping'} sessions to a server marked down${chosen}; faultline performs no failover`,
     watch: (history, log) => watchPatroni(cluster, history, log),
-    stopMember: (node, how) => stopPatroni(cluster.node(node.name), how),
+    stopMember: (node, how, part) => stopPatroni(cluster.node(node.name), how, part),
   };
 }
 
@@ -87,7 +88,11 @@ async function watchPatroni(cluster: StartedPostgresCluster, history: HistoryWri
       if (previous && (previous.role !== state.role || previous.state !== state.state || previous.streaming !== state.streaming)) {
         say('said', node.name, `${previous.said} → ${state.said.slice(node.name.length + 2)}`);
       }
-      if (state.role === 'primary' && node !== cluster.primary() && previous?.role !== 'primary') promoted(node, state, before);
+      if (state.role === 'primary' && previous && previous.role !== 'primary') {
+        if (node !== cluster.primary()) promoted(node, state, before);
+        // Demoted (it lost the DCS) and promoted again: the same server, on a new timeline.
+        else history.append<RoleEvent>({ type: 'role', node: node.name, role: 'primary', by: 'patroni', previous: node.name, detail: `Patroni promoted ${node.name} again: ${state.said}` });
+      }
       if (state.role === 'replica' && previous?.role === 'primary') {
         history.append<RoleEvent>({ type: 'role', node: node.name, role: 'replica', by: 'patroni', detail: `Patroni demoted ${node.name}: ${state.said}` });
       }
@@ -141,24 +146,25 @@ async function settle(cluster: StartedPostgresCluster, timeoutMs: number): Promi
   }
 }
 
-/** The manager-stop fault for Patroni: its process frozen (SIGSTOP) or killed; PostgreSQL runs on. */
-async function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill'): Promise<{ detail: string; heal: () => Promise<string> }> {
-  await node.run(['pkill', how === 'pause' ? '-STOP' : '-KILL', '-f', PATRONI_PROCESS], { user: 'root' });
-  const state = async () => (await node.exec(['bash', '-c', `pgrep -f '${PATRONI_PROCESS}' | xargs -r ps -o stat= -p`])).stdout.trim();
-  const now = await waitFor({ what: `Patroni on ${node.name} to be ${how === 'pause' ? 'stopped' : 'gone'}`, timeoutMs: 5000, intervalMs: 20, error: (m) => new ClusterError(m) }, async (seen) => {
+/** The manager-stop fault under Patroni: Patroni (or the node's etcd member) frozen (SIGSTOP) or killed; PostgreSQL runs on. */
+async function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill', part: StopPart): Promise<{ detail: string; heal: () => Promise<string> }> {
+  const [name, pattern, start] = part === 'dcs' ? ['etcd', ETCD_PROCESS, 'etcd'] : ['Patroni', PATRONI_PROCESS, 'start'];
+  await node.run(['pkill', how === 'pause' ? '-STOP' : '-KILL', '-f', pattern], { user: 'root' });
+  const state = async () => (await node.exec(['bash', '-c', `pgrep -f '${pattern}' | xargs -r ps -o stat= -p`])).stdout.trim();
+  const now = await waitFor({ what: `${name} on ${node.name} to be ${how === 'pause' ? 'stopped' : 'gone'}`, timeoutMs: 5000, intervalMs: 20, error: (m) => new ClusterError(m) }, async (seen) => {
     const s = await state();
     seen(s || 'no process');
     return how === 'pause' ? (s.startsWith('T') ? s : undefined) : s === '' ? 'gone' : undefined;
   });
   return {
-    detail: how === 'pause' ? `froze Patroni on ${node.name} with SIGSTOP (state ${now}); PostgreSQL runs on` : `killed Patroni on ${node.name} with SIGKILL; PostgreSQL runs on`,
+    detail: how === 'pause' ? `froze ${name} on ${node.name} with SIGSTOP (state ${now}); PostgreSQL runs on` : `killed ${name} on ${node.name} with SIGKILL; PostgreSQL runs on`,
     heal: async () => {
       if (how === 'pause') {
-        await node.run(['pkill', '-CONT', '-f', PATRONI_PROCESS], { user: 'root' });
-        return `resumed Patroni on ${node.name}`;
+        await node.run(['pkill', '-CONT', '-f', pattern], { user: 'root' });
+        return `resumed ${name} on ${node.name}`;
       }
-      await node.run(['fl-patroni', 'start']);
-      return `started Patroni on ${node.name} again`;
+      await node.run(['fl-patroni', start]);
+      return `started ${name} on ${node.name} again`;
     },
   };
 }
