@@ -3,7 +3,9 @@
 // leader), and faultline performing no failover: it watches what Patroni does, and the checks say
 // what it cost.
 
+import { join } from 'node:path';
 import { defineExperiment } from '../harness/experiment/definition.ts';
+import { PACKAGE_ROOT } from '../harness/package-root.ts';
 import { patroniTopology } from '../harness/engines/postgres/index.ts';
 
 export const patroniHealthy = defineExperiment({
@@ -110,6 +112,16 @@ function dcsLost(failsafe: boolean) {
 export const patroniDcsLost = dcsLost(false);
 export const patroniDcsLostFailsafe = dcsLost(true);
 
+export const patroniSwitchoverRunbook = defineExperiment({
+  name: 'patroni-switchover-runbook',
+  description:
+    "A planned switchover under load, driven by the user's runbook with Patroni's own tool (examples/runbooks/patroni-switchover.sh: patronictl switchover to a streaming replica): Patroni stops the old primary cleanly, which sends its replicas all its WAL first, so no acknowledged write is lost",
+  topology: patroniTopology(),
+  workload: { clients: 4, duration: '14s', rate: 500 },
+  recovery: { at: '3s', try: ['runbook'], runbook: { command: `'${join(PACKAGE_ROOT, 'examples', 'runbooks', 'patroni-switchover.sh')}'`, budget: '60s' } },
+  expect: { maxLostWrites: 0 },
+});
+
 export const patroniExperiments = [
   patroniHealthy,
   patroniPrimarySanLostSync,
@@ -121,4 +133,5 @@ export const patroniExperiments = [
   patroniDcsStalled,
   patroniDcsLost,
   patroniDcsLostFailsafe,
+  patroniSwitchoverRunbook,
 ];

@@ -5,10 +5,11 @@
 // acknowledged write is lost. Patroni frozen on the primary (SIGSTOP; no watchdog here) behind an
 // HAProxy that keeps its sessions: a replica is promoted while the old primary goes on acknowledging
 // writes, which split-brain names and which are lost. The primary's volume stalled longer than the
-// ttl: Patroni never fails over, and writes wait for the whole stall.
+// ttl: Patroni never fails over, and writes wait for the whole stall. A runbook drives Patroni
+// (patronictl switchover) under load: Patroni promotes the replica it names and nothing is lost.
 import { describe, expect, it } from 'vitest';
 import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
-import { patroniFrozenLeader, patroniHealthy, patroniPrimarySanLostSync, patroniStalledPrimary } from '../../experiments/patroni.ts';
+import { patroniFrozenLeader, patroniHealthy, patroniPrimarySanLostSync, patroniStalledPrimary, patroniSwitchoverRunbook } from '../../experiments/patroni.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
@@ -90,5 +91,19 @@ describe('Patroni as the HA manager', () => {
     // How long writes were refused: the whole 25 s stall, not the 20 s ttl after which a manager could have acted.
     expect(result.rtoMs).toBeGreaterThanOrEqual(24_000);
     expect(result.writes.lost).toBe(0);
+  });
+
+  it("a runbook drives Patroni (patronictl switchover under load, from its context): Patroni promotes the replica it names, faultline records it, and nothing is lost", async () => {
+    const result = await run(patroniSwitchoverRunbook, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    const history = historyOf<Event>(result);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'patroni', previous: 'pg-a' });
+    expect(requireCheck(result, 'restore-completed').details.recoveries).toEqual([expect.objectContaining({ name: 'runbook', outcome: 'ok', detail: expect.stringMatching(new RegExp(`^the runbook made ${promotion.node} the primary in `)) })]);
+    // The old primary rejoined as a replica of the new one, and the writes went to whichever led.
+    expect(history.some((e) => e.type === 'role' && e.node === 'pg-a' && e.role === 'replica')).toBe(true);
+    expect(writesBy(history)).toEqual(new Set(['pg-a', promotion.node]));
+    expect(requireCheck(result, 'split-brain').valid).toBe(true);
   });
 });

@@ -96,6 +96,10 @@ async function amcheck(node: PostgresNodeHandle, install: boolean): Promise<Inte
  * serves nobody, then is checked.
  */
 async function checksums(node: PostgresNodeHandle): Promise<IntegrityRun> {
+  // An empty node prepared for a runbook that did not use it (it promoted a replica instead) holds no cluster.
+  if ((await node.exec(['test', '-e', `${PGDATA}/PG_VERSION`])).exitCode !== 0) {
+    return { tool: 'pg_checksums', node: node.name, exitCode: 0, output: '', skipped: 'its data directory holds no cluster (an empty node nothing was restored into)', notApplicable: true };
+  }
   const check = () => node.exec(['pg_checksums', '--check', '-D', PGDATA]).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: describeError(error) }));
   let result = await check();
   let prefix = '';

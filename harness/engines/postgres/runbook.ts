@@ -6,7 +6,8 @@
 // The contract (docs/runbooks.md):
 //   environment  FAULTLINE_CONTEXT (context.json), FAULTLINE_RESULT (where to write the answer),
 //                FAULTLINE_WORKDIR, FAULTLINE_EMPTY_NODE(_CONTAINER), FAULTLINE_ARCHIVE_CONTAINER,
-//                FAULTLINE_BACKUP_TOOL, FAULTLINE_PGBACKREST_STANZA, FAULTLINE_PGDATA, PGUSER, PGPASSWORD
+//                FAULTLINE_BACKUP_TOOL, FAULTLINE_PGBACKREST_STANZA, FAULTLINE_PGDATA, PGUSER, PGPASSWORD;
+//                under Patroni FAULTLINE_MANAGER, FAULTLINE_PATRONICTL_CONTAINER, FAULTLINE_PATRONI_CONFIG
 //   answer       {"primary": "<node name>"} written to $FAULTLINE_RESULT, exit 0
 
 import { describeError } from '../../errors.ts';
@@ -15,6 +16,7 @@ import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import { asPostgres, type StartedPostgresCluster } from './started-cluster.ts';
 import type { ClusterNode, RunbookAbility } from '../../cluster/engine.ts';
+import { patroniRunbookContext } from './patroni/watch.ts';
 
 /** context.json: what an operator would have at hand. */
 export function runbookContext(cluster: StartedPostgresCluster, emptyNode: string) {
@@ -46,6 +48,8 @@ export function runbookContext(cluster: StartedPostgresCluster, emptyNode: strin
         : null,
     emptyNode,
     nodes: cluster.nodes.map(node),
+    // Under Patroni: how to drive it (patronictl, the REST APIs, HAProxy); null without a manager.
+    manager: patroniRunbookContext(cluster) ?? null,
   };
 }
 
@@ -73,6 +77,7 @@ export const postgresRunbooks: RunbookAbility = {
       PGUSER: 'postgres',
       PGPASSWORD: String(empty.clientConfig().password),
       ...(archive ? { FAULTLINE_ARCHIVE_CONTAINER: archive.container } : {}),
+      ...(context.manager?.patronictl ? { FAULTLINE_MANAGER: 'patroni', FAULTLINE_PATRONICTL_CONTAINER: context.manager.patronictl.container, FAULTLINE_PATRONI_CONFIG: context.manager.patronictl.config } : {}),
     };
     return { context, env };
   },

@@ -12,6 +12,8 @@ export const REST_PORT = 8008;
 export const ETCD_PORT = 2379;
 /** HAProxy's port for writes (to the leader). */
 export const PROXY_PORT = 5000;
+/** Each member's patroni.yml (written by fl-patroni start), for patronictl too. */
+export const PATRONI_CONF = '/var/lib/postgresql/patroni.yml';
 /** Where the node keeps faultline's PostgreSQL settings (written by fl-patroni start). */
 export const CUSTOM_CONF = '/var/lib/postgresql/faultline-postgresql.conf';
 

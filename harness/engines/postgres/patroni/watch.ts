@@ -16,7 +16,7 @@ import { waitFor } from '../../../wait.ts';
 import type { WorkloadTarget } from '../client.ts';
 import type { PostgresNodeHandle } from '../postgres-node.ts';
 import type { StartedPostgresCluster } from '../started-cluster.ts';
-import { ETCD_PORT, PROXY_PORT, SCOPE } from './conf.ts';
+import { ETCD_PORT, PATRONI_CONF, PROXY_PORT, REST_PORT, SCOPE } from './conf.ts';
 import { restState, type MemberState } from './rest.ts';
 import { PROXY_NODE } from './topology.ts';
 
@@ -46,10 +46,15 @@ export function patroniTarget(cluster: StartedPostgresCluster): WorkloadTarget |
   };
 }
 
+/** The cluster's Patroni members that are not lost (not a node added later, such as a runbook's empty node). */
+function members(cluster: StartedPostgresCluster): PostgresNodeHandle[] {
+  return cluster.nodes.filter((n) => !n.lost && n.supervisor === 'patroni');
+}
+
 /** The member holding the leader lock in etcd, '' when no one holds it, undefined when etcd did not answer. */
 export async function leaderKey(cluster: StartedPostgresCluster): Promise<string | undefined> {
   const key = Buffer.from(`/service/${SCOPE}/leader`).toString('base64');
-  for (const node of cluster.nodes.filter((n) => !n.lost)) {
+  for (const node of members(cluster)) {
     try {
       const url = `http://${node.container.getHost()}:${node.container.getMappedPort(ETCD_PORT)}/v3/kv/range`;
       const response = await fetch(url, { method: 'POST', body: JSON.stringify({ key }), signal: AbortSignal.timeout(1000) });
@@ -71,7 +76,7 @@ async function watchPatroni(cluster: StartedPostgresCluster, history: HistoryWri
   const say = (what: ManagerEvent['what'], node: string | undefined, detail: string, extra: Partial<ManagerEvent> = {}) =>
     history.append<ManagerEvent>({ type: 'manager', by: 'patroni', what, ...(node ? { node } : {}), detail, ...extra });
   const look = async () => {
-    const live = cluster.nodes.filter((n) => !n.lost);
+    const live = members(cluster);
     const [states, leader] = await Promise.all([Promise.all(live.map(async (n) => [n, await restState(n)] as const)), leaderKey(cluster)]);
     if (leader !== undefined && leader !== holder) {
       if (leader === '') say('detected', holder, `the leader key /service/${SCOPE}/leader is gone from etcd: no member holds the leader lock (it was ${holder})`);
@@ -93,7 +98,8 @@ async function watchPatroni(cluster: StartedPostgresCluster, history: HistoryWri
         // Demoted (it lost the DCS) and promoted again: the same server, on a new timeline.
         else history.append<RoleEvent>({ type: 'role', node: node.name, role: 'primary', by: 'patroni', previous: node.name, detail: `Patroni promoted ${node.name} again: ${state.said}` });
       }
-      if (state.role === 'replica' && previous?.role === 'primary') {
+      // Demoted: no longer primary ('demoted' while it stops, then 'replica'), recorded once.
+      if (state.role !== 'primary' && previous?.role === 'primary') {
         history.append<RoleEvent>({ type: 'role', node: node.name, role: 'replica', by: 'patroni', detail: `Patroni demoted ${node.name}: ${state.said}` });
       }
       if (node.role === 'retired' && state.role === 'replica' && state.streaming) node.role = 'replica';
@@ -128,7 +134,7 @@ async function settle(cluster: StartedPostgresCluster, timeoutMs: number): Promi
   let last = '';
   try {
     const detail = await waitFor({ what: 'Patroni to settle', timeoutMs, intervalMs: 250 }, async (seen) => {
-      const live = cluster.nodes.filter((n) => !n.lost);
+      const live = members(cluster);
       const [states, leader] = await Promise.all([Promise.all(live.map((n) => restState(n))), leaderKey(cluster)]);
       const primary = cluster.primary();
       last = `leader key: ${leader === undefined ? 'etcd did not answer' : leader || 'none'}; ${states.map((s) => s.said).join(', ')}`;
@@ -166,5 +172,21 @@ async function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill', part
       await node.run(['fl-patroni', start]);
       return `started ${name} on ${node.name} again`;
     },
+  };
+}
+
+/** What a runbook gets to drive Patroni, as an operator would: patronictl in a surviving member, each member's REST API, HAProxy. */
+export function patroniRunbookContext(cluster: StartedPostgresCluster) {
+  if (!cluster.patroni) return undefined;
+  const container = (n: PostgresNodeHandle) => n.container.getName().replace(/^\//, '');
+  const alive = members(cluster);
+  const { proxy } = cluster.patroni;
+  return {
+    name: 'patroni',
+    scope: SCOPE,
+    // patronictl with the member's own configuration; run as `docker exec -u postgres <container> patronictl -c <config> …`.
+    patronictl: alive[0] ? { container: container(alive[0]), config: PATRONI_CONF } : null,
+    members: alive.map((n) => ({ node: n.name, container: container(n), restApi: `http://${n.container.getHost()}:${n.container.getMappedPort(REST_PORT)}` })),
+    haproxy: { node: PROXY_NODE, host: proxy.container.getHost(), port: proxy.container.getMappedPort(PROXY_PORT) },
   };
 }
