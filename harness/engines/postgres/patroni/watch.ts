@@ -11,8 +11,8 @@
 import type { HaManager, HaWatch, StopPart } from '../../../cluster/ha-ability.ts';
 import type { ManagerEvent, RoleEvent } from '../../../history/events.ts';
 import type { HistoryWriter } from '../../../history/writer.ts';
-import { ClusterError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
+import { stopMemberProcess } from '../../../cluster/stop-member.ts';
 import type { WorkloadTarget } from '../client.ts';
 import type { PostgresNodeHandle } from '../postgres-node.ts';
 import type { StartedPostgresCluster } from '../started-cluster.ts';
@@ -153,26 +153,16 @@ async function settle(cluster: StartedPostgresCluster, timeoutMs: number): Promi
 }
 
 /** The manager-stop fault under Patroni: Patroni (or the node's etcd member) frozen (SIGSTOP) or killed; PostgreSQL runs on. */
-async function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill', part: StopPart): Promise<{ detail: string; heal: () => Promise<string> }> {
+function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill', part: StopPart): Promise<{ detail: string; heal: () => Promise<string> }> {
   const [name, pattern, start] = part === 'dcs' ? ['etcd', ETCD_PROCESS, 'etcd'] : ['Patroni', PATRONI_PROCESS, 'start'];
-  await node.run(['pkill', how === 'pause' ? '-STOP' : '-KILL', '-f', pattern], { user: 'root' });
-  const state = async () => (await node.exec(['bash', '-c', `pgrep -f '${pattern}' | xargs -r ps -o stat= -p`])).stdout.trim();
-  const now = await waitFor({ what: `${name} on ${node.name} to be ${how === 'pause' ? 'stopped' : 'gone'}`, timeoutMs: 5000, intervalMs: 20, error: (m) => new ClusterError(m) }, async (seen) => {
-    const s = await state();
-    seen(s || 'no process');
-    return how === 'pause' ? (s.startsWith('T') ? s : undefined) : s === '' ? 'gone' : undefined;
-  });
-  return {
-    detail: how === 'pause' ? `froze ${name} on ${node.name} with SIGSTOP (state ${now}); PostgreSQL runs on` : `killed ${name} on ${node.name} with SIGKILL; PostgreSQL runs on`,
-    heal: async () => {
-      if (how === 'pause') {
-        await node.run(['pkill', '-CONT', '-f', pattern], { user: 'root' });
-        return `resumed ${name} on ${node.name}`;
-      }
+  return stopMemberProcess(node, how, {
+    label: name,
+    match: { pattern },
+    restart: async () => {
       await node.run(['fl-patroni', start]);
       return `started ${name} on ${node.name} again`;
     },
-  };
+  });
 }
 
 /** What a runbook gets to drive Patroni, as an operator would: patronictl in a surviving member, each member's REST API, HAProxy. */

@@ -7,6 +7,7 @@
 
 import { ClusterError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
+import { stopMemberProcess } from '../../../cluster/stop-member.ts';
 import type { RedisTopology } from '../topology.ts';
 import type { RedisNodeHandle } from '../redis-node.ts';
 
@@ -57,30 +58,17 @@ export async function startSentinel(node: RedisNodeHandle): Promise<void> {
   await node.run([`/usr/local/bin/${sentinelProcess(node)}`, CONF, '--sentinel']);
 }
 
-/**
- * The manager-stop fault for Sentinel: the node's Sentinel frozen (SIGSTOP) or killed (SIGKILL), and
- * proved so from its process state; healing resumes it, or starts it again.
- */
-export async function stopSentinel(node: RedisNodeHandle, how: 'pause' | 'kill'): Promise<{ detail: string; heal: () => Promise<string> }> {
+/** The manager-stop fault for Sentinel: the node's Sentinel frozen (SIGSTOP) or killed (SIGKILL); healing resumes it, or starts it again. */
+export function stopSentinel(node: RedisNodeHandle, how: 'pause' | 'kill'): Promise<{ detail: string; heal: () => Promise<string> }> {
   const name = sentinelProcess(node);
-  await node.run(['pkill', how === 'pause' ? '-STOP' : '-KILL', '-x', name], { user: 'root' });
-  const state = async () => (await node.exec(['ps', '-C', name, '-o', 'stat='])).stdout.trim();
-  const now = await waitFor({ what: `${name} on ${node.name} to be ${how === 'pause' ? 'stopped' : 'gone'}`, timeoutMs: 5000, intervalMs: 20, error: (m) => new ClusterError(m) }, async (seen) => {
-    const s = await state();
-    seen(s || 'no process');
-    return how === 'pause' ? (s.startsWith('T') ? s : undefined) : s === '' ? 'gone' : undefined;
-  });
-  return {
-    detail: how === 'pause' ? `froze ${name} on ${node.name} with SIGSTOP (state ${now}); ${node.serverName} runs on` : `killed ${name} on ${node.name} with SIGKILL; ${node.serverName} runs on`,
-    heal: async () => {
-      if (how === 'pause') {
-        await node.run(['pkill', '-CONT', '-x', name], { user: 'root' });
-        return `resumed ${name} on ${node.name}`;
-      }
+  return stopMemberProcess(node, how, {
+    label: name,
+    match: { exact: name },
+    restart: async () => {
       await startSentinel(node);
       return `started ${name} on ${node.name} again, from the configuration it had rewritten`;
     },
-  };
+  });
 }
 
 /** Starts a Sentinel in each of `servers` watching `primary`, and waits until they have found each other. */
