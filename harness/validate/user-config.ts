@@ -179,6 +179,10 @@ export function loadUserConfig(files: UserConfigFiles, options: { applySettings?
     },
   };
   const topology = validatePostgresTopology(spec, files.topology ? `topology file '${files.topology}'` : 'default topology');
+  const chosen = patroni ? (topology.postgres.ha?.defaulted ?? []) : [];
+  if (chosen.length > 0) {
+    assumptions.push(`${shown(files.patroniConf!)} does not set ${chosen.map((c) => c.split(' ')[0]).join(', ')}: the drills run faultline's values for short drills (${chosen.join(', ')}), not Patroni's defaults (ttl 30, loop_wait 10, retry_timeout 10, use_pg_rewind false), so Patroni acts sooner in them than it would on your cluster`);
+  }
   return {
     config: { settings, ...(pgbackrest ? { pgbackrest } : {}), stanza, topology, archiveMounts: topology.postgres.archiveMounts, archiveScripts: topology.postgres.archiveScripts, ...(patroni ? { patroni } : {}) },
     spec,

@@ -50,6 +50,9 @@ describe("the user's patroni.yml", () => {
     const overrides = loaded.assumptions.filter((a) => a.includes('overrides'));
     expect(overrides).toEqual([expect.stringMatching(/^shared_buffers = '128MB' from Patroni's parameters \(\S*b\.yml:3\) overrides '1GB' \(\S*postgresql\.conf:1\), as Patroni applies it in production$/)]);
     expect(loaded.topology.postgres.ha).toMatchObject({ manager: 'patroni' });
+    // What the file leaves out runs with faultline's short-drill values, and validate says so.
+    expect(loaded.assumptions).toContainEqual(expect.stringMatching(/b\.yml does not set ttl, loop_wait, retry_timeout, use_pg_rewind: the drills run faultline's values for short drills \(ttl 20, loop_wait 2, retry_timeout 4, use_pg_rewind true\), not Patroni's defaults/));
+    expect(loadUserConfig({ patroniConf: join(SAMPLES, 'sync/patroni.yml') }).assumptions.join('\n')).not.toMatch(/does not set/);
     expect(loaded.topology.postgres.nodes.map((n) => n.name)).toEqual(['pg-a', 'pg-b', 'pg-c']);
   });
 });
