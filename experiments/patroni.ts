@@ -58,6 +58,29 @@ export const patroniStalledPrimary = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
+export const patroniPrimaryPowerLossSync = defineExperiment({
+  name: 'patroni-primary-power-loss-sync',
+  description:
+    "The primary's host loses power for 24 s (PostgreSQL, Patroni and its etcd member die, and what its volume never fsynced is gone) with synchronous_mode on: Patroni promotes the synchronous replica once the leader key expires (ttl 20 s), and when the power is back the old primary's etcd member and Patroni start on what the volume kept and it rejoins as a replica; no acknowledged write is lost",
+  topology: patroniTopology({ synchronous_mode: true }),
+  workload: { clients: 4, duration: '34s', rate: 500 },
+  faults: [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '24s' }],
+  expect: { maxLostWrites: 0 },
+});
+
+export const patroniDcsPowerLoss = defineExperiment({
+  name: 'patroni-dcs-power-loss',
+  description:
+    "The replicas' hosts, which hold two of the three etcd members, lose power for 10 s: etcd has no quorum, so the leader cannot renew its lock and demotes itself, and writes are refused; when the power is back the etcd members start on what their volumes kept (every write etcd fsynced), etcd has its quorum again, Patroni elects a leader and writes go on; no acknowledged write is lost",
+  topology: patroniTopology(),
+  workload: { clients: 4, duration: '30s', rate: 500 },
+  faults: [
+    { at: '3s', fault: 'power-loss', target: 'pg-b', duration: '10s' },
+    { at: '3s', fault: 'power-loss', target: 'pg-c', duration: '10s' },
+  ],
+  expect: { maxLostWrites: 0 },
+});
+
 /** The primary cut off from both replicas (and so from the etcd quorum, whose other two members are on them), not from its clients. */
 function isolatedPrimary(synchronous: boolean) {
   return defineExperiment({
@@ -128,10 +151,12 @@ export const patroniExperiments = [
   patroniPrimarySanLostAsync,
   patroniFrozenLeader,
   patroniStalledPrimary,
+  patroniPrimaryPowerLossSync,
   patroniIsolatedPrimary,
   patroniIsolatedPrimarySync,
   patroniDcsStalled,
   patroniDcsLost,
   patroniDcsLostFailsafe,
+  patroniDcsPowerLoss,
   patroniSwitchoverRunbook,
 ];

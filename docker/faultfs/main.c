@@ -26,6 +26,16 @@ static void *ff_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	if (conn->capable & FUSE_CAP_ASYNC_DIO)
 		conn->want |= FUSE_CAP_ASYNC_DIO;
+#ifdef FUSE_CAP_DIRECT_IO_ALLOW_MMAP
+	/*
+	 * In lost-writes mode every file is opened direct_io (open_common), and without this the kernel
+	 * refuses a shared mapping of it (ENODEV): etcd, which maps its database, could not start. The
+	 * kernel keeps mapped pages in its page cache and drops a range before each direct write to it;
+	 * a power loss invalidates the files it changes (libfuse 3.16 and Linux 6.6 or later).
+	 */
+	if (conn->capable & FUSE_CAP_DIRECT_IO_ALLOW_MMAP)
+		conn->want |= FUSE_CAP_DIRECT_IO_ALLOW_MMAP;
+#endif
 	g_fuse = fuse_get_context()->fuse;
 	g_cfg = cfg;
 	if (atomic_load(&g_lost))

@@ -5,11 +5,24 @@
 // acknowledged write is lost. Patroni frozen on the primary (SIGSTOP; no watchdog here) behind an
 // HAProxy that keeps its sessions: a replica is promoted while the old primary goes on acknowledging
 // writes, which split-brain names and which are lost. The primary's volume stalled longer than the
-// ttl: Patroni never fails over, and writes wait for the whole stall. A runbook drives Patroni
+// ttl: Patroni never fails over, and writes wait for the whole stall. The primary's host loses power
+// with synchronous_mode on: Patroni promotes the synchronous replica, nothing acknowledged is lost,
+// and with the power back the old primary's etcd member and Patroni start on what its volume kept
+// and it rejoins. The replicas' hosts lose power, and with them two of the three etcd members: the
+// leader demotes itself, and once they are back on what their volumes kept etcd has its quorum
+// again and the same server leads. A runbook drives Patroni
 // (patronictl switchover) under load: Patroni promotes the replica it names and nothing is lost.
 import { describe, expect, it } from 'vitest';
 import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
-import { patroniFrozenLeader, patroniHealthy, patroniPrimarySanLostSync, patroniStalledPrimary, patroniSwitchoverRunbook } from '../../experiments/patroni.ts';
+import {
+  patroniDcsPowerLoss,
+  patroniFrozenLeader,
+  patroniHealthy,
+  patroniPrimaryPowerLossSync,
+  patroniPrimarySanLostSync,
+  patroniStalledPrimary,
+  patroniSwitchoverRunbook,
+} from '../../experiments/patroni.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
@@ -91,6 +104,52 @@ describe('Patroni as the HA manager', () => {
     // How long writes were refused: the whole 25 s stall, not the 20 s ttl after which a manager could have acted.
     expect(result.rtoMs).toBeGreaterThanOrEqual(24_000);
     expect(result.writes.lost).toBe(0);
+  });
+
+  it("the primary's host loses power with synchronous_mode on: Patroni promotes the synchronous replica, no acknowledged write is lost, and with the power back the old primary's etcd and Patroni start again and it rejoins as a replica", async () => {
+    const result = await run(patroniPrimaryPowerLossSync, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    const power = result.faults.find((f) => f.name === 'power-loss')!;
+    expect(power.detail).toMatch(/^power lost: pg-a: \d+ un-synced bytes in \d+ files and \d+ directory changes dropped; healed: power back: pg-a restarted \(crash recovery\)$/);
+    const history = historyOf<Event>(result);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'patroni', previous: 'pg-a' });
+    expect(requireCheck(result, 'failover-choice').valid).toBe(true);
+    // Powered on again, pg-a reported itself a replica (Patroni rewound or followed it), and settled streaming.
+    expect(history.some((e) => e.type === 'role' && e.node === 'pg-a' && e.role === 'replica')).toBe(true);
+    expect(history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'settled')?.detail).toMatch(
+      new RegExp(`^leader key: ${promotion.node}; .*pg-a: replica running \\(streaming\\)`),
+    );
+    expect(requireCheck(result, 'split-brain').valid).toBe(true);
+  });
+
+  it("the replicas' hosts lose power with two of the three etcd members: the leader demotes itself, and once etcd starts again on what the volumes kept the same server leads again and nothing is lost", async () => {
+    const result = await run(patroniDcsPowerLoss, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    const cuts = result.faults.filter((f) => f.name === 'power-loss');
+    expect(cuts.map((f) => (f.detail ?? '').replace(/\d+/g, 'N'))).toEqual([
+      'power lost: pg-b: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-b restarted (crash recovery)',
+      'power lost: pg-c: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-c restarted (crash recovery)',
+    ]);
+    const history = historyOf<Event>(result);
+    // Without failsafe_mode the leader cannot renew its lock without an etcd quorum: it demoted itself,
+    // then took the lock again once etcd was back (the same server, promoted again: not a failover).
+    const roles = history.filter((e): e is RoleEvent => e.type === 'role');
+    expect(roles.map((e) => `${e.node} ${e.role}`)).toEqual(['pg-a replica', 'pg-a primary']);
+    expect(roles[1]).toMatchObject({ previous: 'pg-a' });
+    // Writes went on until the leader demoted itself (a short RTO), then were refused until etcd was
+    // back: that later outage is reported beside the RTO, and the demotion falls within it (the
+    // watch reads the REST API every 250 ms, so it sees the re-promotion after writes resume).
+    const rto = requireCheck(result, 'rto');
+    const later = rto.details.later as { ms: number; fromMs: number; toMs: number };
+    expect(later.ms).toBeGreaterThan(result.rtoMs!);
+    expect(later.ms).toBeGreaterThanOrEqual(1000);
+    expect(later.fromMs).toBeLessThanOrEqual(roles[0]!.time);
+    expect(later.toMs).toBeGreaterThanOrEqual(roles[0]!.time);
+    expect(rto.summary).toMatch(/; later no write was acknowledged for \d+ ms \(from \d+ to \d+ ms\), longer than that/);
+    expect(history.find((e): e is ManagerEvent => e.type === 'manager' && e.what === 'settled')?.detail).toMatch(/^leader key: pg-a; pg-a: primary running on timeline \d+, pg-b: replica running \(streaming\) on timeline \d+, pg-c: replica running \(streaming\) on timeline \d+$/);
   });
 
   it("a runbook drives Patroni (patronictl switchover under load, from its context): Patroni promotes the replica it names, faultline records it, and nothing is lost", async () => {

@@ -99,12 +99,16 @@ export class PostgresNodeHandle implements ClusterNode {
     return `${this.name} runs with recovery_init_sync_method = syncfs, and a syncfs never reaches faultfs, so after a crash recovery it may drop data a real disk would have kept`;
   }
 
-  /** 'patroni' when Patroni owns the server: starting it means starting Patroni, which starts it. */
+  /**
+   * 'patroni' when Patroni owns the server: starting it means starting Patroni, which starts it,
+   * after the node's etcd member (a power loss killed both: they come back as at boot).
+   */
   supervisor?: 'patroni';
 
   /** Starts the server (after a crash this is crash recovery); fails with the server log's tail. */
   async startServer(): Promise<ExecRecord> {
     if (this.supervisor === 'patroni') {
+      await this.run(['fl-patroni', 'etcd']);
       await this.run(['fl-patroni', 'start']);
       return this.run(['fl-patroni', 'wait-server']);
     }
