@@ -4,6 +4,9 @@
 //   after the fault, after recovery began and on the node that is primary at the end. A write
 //   blocked by the fault and acknowledged once it is healed counts: service came back then. Each
 //   disruptive fault that took effect gives an outage window the same way; RTO is the first.
+//   A fault whose outage begins later (a leader that demotes itself once it cannot renew its lock)
+//   leaves the RTO short: the longest stretch without an acknowledged write after service came
+//   back is reported beside it when it is longer, and at least a second.
 // RPO: the lost writes, and the window they span: from the acknowledgement of the earliest lost
 //   write to that of the latest. An RPO budget judges the data lost as time: from the recovery
 //   point (the last write that survived before the earliest lost one) to the latest lost write,
@@ -31,6 +34,22 @@ export interface Rto {
   firstAckAfter: Millis | null;
   /** One window per disruptive fault that took effect, in order. */
   outages: Outage[];
+  /** The longest stretch between two acknowledgements after service came back, when longer than the RTO and at least LATER_OUTAGE_MIN_MS; null otherwise. */
+  later: { ms: Millis; fromMs: Millis; toMs: Millis } | null;
+}
+
+/** A later stretch without acknowledged writes shorter than this is not reported (a pause, not an outage). */
+export const LATER_OUTAGE_MIN_MS = 1000;
+
+/** The longest stretch between consecutive acknowledgements after `back`, if longer than `rto` and LATER_OUTAGE_MIN_MS. */
+function laterOutage(acks: readonly WriteRecord[], back: Millis, rto: Millis): Rto['later'] {
+  const times = acks.map((w) => w.completeTime).filter((t): t is Millis => t !== undefined && t >= back).sort((a, b) => a - b);
+  let longest: Rto['later'] = null;
+  for (let i = 1; i < times.length; i++) {
+    const ms = Math.round(times[i]! - times[i - 1]!);
+    if (ms > rto && ms >= LATER_OUTAGE_MIN_MS && (longest === null || ms > longest.ms)) longest = { ms, fromMs: times[i - 1]!, toMs: times[i]! };
+  }
+  return longest;
 }
 
 export interface Rpo {
@@ -57,7 +76,7 @@ function serviceBack(history: readonly HistoryEvent[], final: FinalState | null,
 
 export function computeRto(history: readonly HistoryEvent[], final: FinalState | null): Rto {
   const disruptive = faultRecords(history).filter((f) => f.disruptive && tookEffect(f));
-  if (disruptive.length === 0) return { ms: null, faultStart: null, firstAckAfter: null, outages: [] };
+  if (disruptive.length === 0) return { ms: null, faultStart: null, firstAckAfter: null, outages: [], later: null };
   const acks = acknowledged(writeRecords(history));
   // Acknowledgements count from the moment the fault was in effect: injecting takes a little
   // while, and writes acknowledged meanwhile say nothing about recovery.
@@ -66,7 +85,8 @@ export function computeRto(history: readonly HistoryEvent[], final: FinalState |
     return { fault: fault.name, target: fault.target, startMs: fault.start, backMs: back, ms: back === null ? null : Math.round(back - fault.start) };
   });
   const first = outages[0]!;
-  return { ms: first.ms, faultStart: first.startMs, firstAckAfter: first.backMs, outages };
+  const later = first.backMs === null ? null : laterOutage(acks, first.backMs, first.ms!);
+  return { ms: first.ms, faultStart: first.startMs, firstAckAfter: first.backMs, outages, later };
 }
 
 export function computeRpo(history: readonly HistoryEvent[], final: FinalState | null): Rpo {
@@ -120,7 +140,8 @@ export const rtoChecker: Checker = ({ history, final, expectations }) => {
   if (rto.ms === null) {
     return { name: 'rto', valid: false, summary: 'no write was acknowledged after the first disruptive fault: the cluster never recovered', details };
   }
-  const measured = `writes were acknowledged again ${rto.ms} ms after the first disruptive fault`;
+  const later = rto.later ? `; later no write was acknowledged for ${rto.later.ms} ms (from ${Math.round(rto.later.fromMs)} to ${Math.round(rto.later.toMs)} ms), longer than that` : '';
+  const measured = `writes were acknowledged again ${rto.ms} ms after the first disruptive fault${later}`;
   if (budget === undefined) return { name: 'rto', valid: 'skipped', summary: `${measured} (a measure: the experiment sets no RTO budget)`, details };
   return { name: 'rto', valid: rto.ms <= budget, summary: `${measured} (budget ${budget} ms)`, details };
 };

@@ -160,7 +160,36 @@ describe('RPO and RTO', () => {
       faultStart: 10,
       firstAckAfter: 35,
       outages: [{ fault: 'process-crash', target: 'pg-primary', startMs: 10, backMs: 35, ms: 25 }],
+      later: null,
     });
+  });
+
+  it('reports a later, longer stretch without acknowledged writes beside a short RTO (an outage that began after the fault)', () => {
+    // Writes go on 100 ms after the fault, then none is acknowledged from 1100 to 4600 ms.
+    const at = (key: number, time: number): HistoryEvent[] => [
+      { type: 'invoke', process: 1, f: 'write', key, value: `v${key}`, node: 'pg-a', time: time - 2 },
+      { type: 'ok', process: 1, f: 'write', key, value: `v${key}`, node: 'pg-a', time },
+    ];
+    const later: HistoryEvent[] = [
+      ...at(1, 5),
+      { type: 'fault', phase: 'start', name: 'power-loss', target: 'pg-b', time: 10, disruptive: true },
+      { type: 'fault', phase: 'active', name: 'power-loss', target: 'pg-b', time: 12, disruptive: true },
+      ...at(2, 110),
+      ...at(3, 1100),
+      ...at(4, 4600),
+      ...at(5, 4700),
+    ];
+    const rows = Object.fromEntries([1, 2, 3, 4, 5].map((k) => [String(k), `v${k}`]));
+    const finalState = { ...finalOf([]), primary: { node: 'pg-a', rows }, probe: null };
+    const rto = computeRto(later, finalState);
+    expect(rto.ms).toBe(100);
+    expect(rto.later).toEqual({ ms: 3500, fromMs: 1100, toMs: 4600 });
+    expect(rtoChecker({ history: later, final: finalState, expectations }).summary).toBe(
+      'writes were acknowledged again 100 ms after the first disruptive fault; later no write was acknowledged for 3500 ms (from 1100 to 4600 ms), longer than that (a measure: the experiment sets no RTO budget)',
+    );
+    // A later pause shorter than a second, or than the RTO itself, is not reported.
+    const pauses: HistoryEvent[] = [...later.slice(0, 4), ...at(2, 110), ...at(3, 900), ...at(4, 1700), ...at(5, 2500)];
+    expect(computeRto(pauses, finalState).later).toBeNull();
   });
 
   it('measures RPO from the earliest lost ack to the latest lost ack', () => {
