@@ -8,6 +8,11 @@ import { defineExperiment } from '../harness/experiment/definition.ts';
 import { PACKAGE_ROOT } from '../harness/package-root.ts';
 import { patroniTopology } from '../harness/engines/postgres/index.ts';
 
+/** The same fault on both replicas' nodes, where two of the three etcd members run. */
+function onBothReplicas(fault: string, duration: string, params?: Record<string, string>) {
+  return ['pg-b', 'pg-c'].map((target) => ({ at: '3s', fault, target, duration, ...(params ? { params } : {}) }));
+}
+
 export const patroniHealthy = defineExperiment({
   name: 'patroni-healthy',
   description: 'PostgreSQL under Patroni with etcd, clients through HAProxy, no fault: every acknowledged write is there, and Patroni changes nothing',
@@ -74,10 +79,7 @@ export const patroniDcsPowerLoss = defineExperiment({
     "The replicas' hosts, which hold two of the three etcd members, lose power for 10 s: etcd has no quorum, so the leader cannot renew its lock and demotes itself, and writes are refused; when the power is back the etcd members start on what their volumes kept (every write etcd fsynced), etcd has its quorum again, Patroni elects a leader and writes go on; no acknowledged write is lost",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '30s', rate: 500 },
-  faults: [
-    { at: '3s', fault: 'power-loss', target: 'pg-b', duration: '10s' },
-    { at: '3s', fault: 'power-loss', target: 'pg-c', duration: '10s' },
-  ],
+  faults: onBothReplicas('power-loss', '10s'),
   expect: { maxLostWrites: 0 },
 });
 
@@ -108,10 +110,7 @@ export const patroniDcsStalled = defineExperiment({
     "The replicas' volumes, which hold two of the three etcd members, stall for 12 s: etcd's leader (beside the primary) still hears its followers' heartbeats, which touch no disk, so it renews Patroni's lease, and Patroni and the writes go on",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '30s', rate: 500 },
-  faults: [
-    { at: '3s', fault: 'io-stall', target: 'pg-b', duration: '12s' },
-    { at: '3s', fault: 'io-stall', target: 'pg-c', duration: '12s' },
-  ],
+  faults: onBothReplicas('io-stall', '12s'),
   expect: { maxLostWrites: 0 },
 });
 
@@ -124,10 +123,7 @@ function dcsLost(failsafe: boolean) {
       : 'The etcd members beside both replicas freeze for 14 s, so etcd has no quorum; without failsafe_mode the leader cannot renew its lock and demotes itself: writes are refused until etcd is back and Patroni elects a leader again',
     topology: patroniTopology({ failsafe_mode: failsafe }),
     workload: { clients: 4, duration: '30s', rate: 500 },
-    faults: [
-      { at: '3s', fault: 'manager-stop', target: 'pg-b', duration: '14s', params: { part: 'dcs' } },
-      { at: '3s', fault: 'manager-stop', target: 'pg-c', duration: '14s', params: { part: 'dcs' } },
-    ],
+    faults: onBothReplicas('manager-stop', '14s', { part: 'dcs' }),
     expect: { maxLostWrites: 0 },
   });
 }
