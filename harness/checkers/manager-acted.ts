@@ -44,10 +44,15 @@ export const managerActedChecker: Checker = ({ history }) => {
       details: { ...details, ...(detected ? { detectionMs: Math.round(detected.time - from) } : {}), repromotionMs: Math.round(promoted.time - from) },
     };
   }
+  // A promotion with no detection faultline recorded: the manager found the primary down, but its
+  // report fell between faultline's reads (or it reports none); that is said, not denied.
+  const failedOver = detected
+    ? `${found} and promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after it`
+    : `promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after ${first} (faultline recorded no report of the primary found down before that)`;
   return {
     name: 'manager-acted',
     valid: true,
-    summary: `${by} failed over: it ${found} and promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after it${settled}`,
+    summary: `${by} failed over: it ${failedOver}${settled}`,
     details: { ...details, ...(detected ? { detectionMs: Math.round(detected.time - from) } : {}), promotionMs: Math.round(promoted.time - from) },
   };
 };

@@ -88,6 +88,16 @@ describe('manager-acted', () => {
     expect(result.summary).toBe('sentinel failed over: it found a down 1090 ms after the first fault that took effect (partition on a~b at 1010 ms) and promoted b in place of a 2000 ms after it; after the workload it settled: Sentinels see b as the primary');
   });
 
+  it('says a promotion whose detection faultline never recorded as such, and does not deny the detection', () => {
+    const history: HistoryEvent[] = [MANAGER, fault('start', 1000), fault('active', 1010), promote('b', 'a', 3010), fault('end', 4000), settled];
+    const result = managerActedChecker({ history, final: null, expectations });
+    expect(result).toMatchObject({ valid: true, details: { promotionMs: 2000 } });
+    expect(result.details.detectionMs).toBeUndefined();
+    expect(result.summary).toBe(
+      'sentinel failed over: it promoted b in place of a 2000 ms after the first fault that took effect (partition on a~b at 1010 ms) (faultline recorded no report of the primary found down before that); after the workload it settled: Sentinels see b as the primary',
+    );
+  });
+
   it('measures from the first disruptive fault when there is one (a crash after its Sentinels were stopped)', () => {
     const stop: FaultEvent[] = [{ type: 'fault', id: 'f1', phase: 'start', name: 'manager-stop', target: 'b', time: 500 }, { type: 'fault', id: 'f1', phase: 'active', name: 'manager-stop', target: 'b', time: 510 }];
     const crash: FaultEvent[] = [{ type: 'fault', id: 'f2', phase: 'start', name: 'process-crash', target: 'a', disruptive: true, time: 1000 }, { type: 'fault', id: 'f2', phase: 'active', name: 'process-crash', target: 'a', disruptive: true, time: 1010 }];

@@ -80,7 +80,12 @@ async function watchPatroni(cluster: StartedPostgresCluster, history: HistoryWri
     const [states, leader] = await Promise.all([Promise.all(live.map(async (n) => [n, await restState(n)] as const)), leaderKey(cluster)]);
     if (leader !== undefined && leader !== holder) {
       if (leader === '') say('detected', holder, `the leader key /service/${SCOPE}/leader is gone from etcd: no member holds the leader lock (it was ${holder})`);
-      else say('said', leader, `${leader} took the leader lock in etcd${holder ? ` (held by ${holder} before)` : ''}`);
+      else {
+        // The key passed straight to another member between two reads (a replica watching it takes it
+        // within milliseconds of its expiry): the old holder's lock ended no later than this read.
+        if (holder) say('detected', holder, `the leader key /service/${SCOPE}/leader passed from ${holder} to ${leader} between two of faultline's reads: ${holder}'s lock had expired or been released`);
+        say('said', leader, `${leader} took the leader lock in etcd${holder ? ` (held by ${holder} before)` : ''}`);
+      }
       holder = leader || undefined;
     }
     // Where each candidate stood before this look: what Patroni compared when it chose.
