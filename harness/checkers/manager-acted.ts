@@ -46,9 +46,8 @@ export const managerActedChecker: Checker = ({ history }) => {
   }
   // A promotion with no detection faultline recorded: the manager found the primary down, but its
   // report fell between faultline's reads (or it reports none); that is said, not denied.
-  const failedOver = detected
-    ? `${found} and promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after it`
-    : `promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after ${first} (faultline recorded no report of the primary found down before that)`;
+  const promotedWhom = `promoted ${promoted.node}${promoted.previous ? ` in place of ${promoted.previous}` : ''} ${after(promoted.time)} after`;
+  const failedOver = detected ? `${found} and ${promotedWhom} it` : `${promotedWhom} ${first} (faultline recorded no report of the primary found down before that)`;
   return {
     name: 'manager-acted',
     valid: true,
