@@ -7,7 +7,7 @@ import { UsageError } from '../errors.ts';
 import { DEFAULT_POSTGRES } from '../engines/postgres/index.ts';
 import { createProgress } from '../progress.ts';
 import { didYouMean } from '../schema.ts';
-import { DRILL_NAMES, HA_DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
+import { DRILL_NAMES, HA_DRILL_NAMES, SENTINEL_DRILL_NAMES, describeRules, formatValidate, parsePostgresVersion, validate, validateJUnit, writeValidateFiles } from '../validate/index.ts';
 import { checkWritable, parse, parseBudget, parseSeed, pipelineFiles, PIPELINE_HELP, PIPELINE_OPTIONS, type Command } from './options.ts';
 
 export const usage =
@@ -15,6 +15,8 @@ export const usage =
   '                   [--patroni-conf FILE]\n' +
   '                   [--archive-mount PATH=KIND…] [--archive-script PATH=FILE…] [--barman-conf FILE] [--barman-server FILE]\n' +
   '                   [--out DIR] [--json] [--junit FILE] [--drill NAME…] [--no-drills] [--concurrency N] [--rpo-budget D]\n' +
+  'faultline validate --sentinel-conf FILE [--redis-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]\n' +
+  '                   [--drill NAME…] [--no-drills] [--concurrency N] [--rpo-budget D]\n' +
   'faultline validate --rules\n\n' +
   'Judges your own backup configuration. Your files are only read.\n' +
   '  1. preflight: documented rules read postgresql.conf (with its includes) and pgbackrest.conf, no containers;\n' +
@@ -40,6 +42,13 @@ export const usage =
   '                    win over --postgres-conf (which it makes optional), as in production, each override named.\n' +
   '                    Preflight adds Patroni\'s rules (ttl against loop_wait + 2 x retry_timeout, asynchronous\n' +
   `                    failover, no watchdog). Its drills: ${HA_DRILL_NAMES.join(', ')}\n` +
+  '  --sentinel-conf FILE  your sentinel.conf: the drills run a Redis primary and two replicas with a Sentinel beside\n' +
+  "                    each, clients asking the Sentinels for the primary, with its quorum, down-after-milliseconds and\n" +
+  '                    failover-timeout (the monitored address is not used), and Sentinel fails over, not faultline.\n' +
+  "  --redis-conf FILE    with --sentinel-conf: your servers' redis.conf (appendonly, appendfsync, save,\n" +
+  '                    min-replicas-to-write, min-replicas-max-lag and other durability and replication directives; ports,\n' +
+  "                    paths and passwords are not used). Preflight: an isolated primary that keeps taking writes, a primary\n" +
+  `                    with no persistence. Its drills: ${SENTINEL_DRILL_NAMES.join(', ')}\n` +
   `  --drill NAME      run only this drill (repeatable): ${DRILL_NAMES.join(', ')}\n` +
   '  --no-drills       preflight only (a second or two)\n' +
   '  --rpo-budget D    the data loss you accept (e.g. 60s): lost writes pass when what they take is within it. A\n' +
@@ -63,6 +72,8 @@ export const command: Command = async (args) => {
       'postgres-conf': { type: 'string' },
       'pgbackrest-conf': { type: 'string' },
       'patroni-conf': { type: 'string' },
+      'sentinel-conf': { type: 'string' },
+      'redis-conf': { type: 'string' },
       ...PIPELINE_OPTIONS,
       topology: { type: 'string' },
       'postgres-version': { type: 'string' },
@@ -84,14 +95,21 @@ export const command: Command = async (args) => {
     }
     return 0;
   }
-  if (!values['postgres-conf'] && !values['patroni-conf']) {
-    throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf' (or your Patroni one: --patroni-conf /etc/patroni/patroni.yml). See 'faultline validate --help'.");
+  const sentinel = values['sentinel-conf'] !== undefined;
+  if (sentinel) {
+    const postgresOnly = ['postgres-conf', 'patroni-conf', 'pgbackrest-conf', 'postgres-version', ...Object.keys(PIPELINE_OPTIONS)].filter((name) => values[name as keyof typeof values] !== undefined);
+    if (postgresOnly.length > 0) throw new UsageError(`--sentinel-conf drills a Redis cluster under Sentinel; ${postgresOnly.map((o) => `--${o}`).join(', ')} ${postgresOnly.length === 1 ? 'is' : 'are'} for PostgreSQL: run them in a validate of their own`);
+  } else if (values['redis-conf']) {
+    throw new UsageError("--redis-conf goes with --sentinel-conf: 'faultline validate --sentinel-conf /etc/redis/sentinel.conf --redis-conf /etc/redis/redis.conf'");
   }
-  const drillNames = values['patroni-conf'] ? HA_DRILL_NAMES : DRILL_NAMES;
+  if (!sentinel && !values['postgres-conf'] && !values['patroni-conf']) {
+    throw new UsageError("Name your PostgreSQL configuration: 'faultline validate --postgres-conf /etc/postgresql/16/main/postgresql.conf' (or your Patroni one: --patroni-conf /etc/patroni/patroni.yml; or your Sentinel one: --sentinel-conf /etc/redis/sentinel.conf). See 'faultline validate --help'.");
+  }
+  const drillNames = sentinel ? SENTINEL_DRILL_NAMES : values['patroni-conf'] ? HA_DRILL_NAMES : DRILL_NAMES;
   for (const name of values.drill ?? []) {
     if (!drillNames.includes(name)) {
       const guess = didYouMean(name, drillNames);
-      throw new UsageError(`--drill '${name}' is not a drill${values['patroni-conf'] ? ' beside Patroni' : ''}${guess ? ` (did you mean '${guess}'?)` : ''}: use ${drillNames.join(', ')}`);
+      throw new UsageError(`--drill '${name}' is not a drill${sentinel ? ' beside Sentinel' : values['patroni-conf'] ? ' beside Patroni' : ''}${guess ? ` (did you mean '${guess}'?)` : ''}: use ${drillNames.join(', ')}`);
     }
   }
   const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
@@ -106,6 +124,8 @@ export const command: Command = async (args) => {
   const result = await validate({
     ...(values['postgres-conf'] ? { postgresConf: values['postgres-conf'] } : {}),
     ...(values['patroni-conf'] ? { patroniConf: values['patroni-conf'] } : {}),
+    ...(values['sentinel-conf'] ? { sentinelConf: values['sentinel-conf'] } : {}),
+    ...(values['redis-conf'] ? { redisConf: values['redis-conf'] } : {}),
     ...(values['pgbackrest-conf'] ? { pgbackrestConf: values['pgbackrest-conf'] } : {}),
     ...pipelineFiles(values),
     ...(values.topology ? { topology: values.topology } : {}),

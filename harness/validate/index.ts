@@ -5,8 +5,10 @@ export { validate, VALIDATE_SCHEMA_VERSION, type ValidateOptions, type ValidateR
 export { formatValidate, validateJUnit, validateHtml, writeValidateFiles } from './output.ts';
 export { validateDrills, DRILL_NAMES, type ValidateDrill } from './drills.ts';
 export { patroniDrills, HA_DRILL_NAMES } from './ha-drills.ts';
+export { sentinelDrills, loadSentinelConfig, explainSentinelDrill, SENTINEL_DRILL_NAMES } from './sentinel.ts';
+export { sentinelRules, type SentinelUserConfig } from './rules/sentinel.ts';
 export { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
-export { rules, runPreflight, describeRules } from './rules/index.ts';
+export { rules, runPreflight, runRules, describeRules } from './rules/index.ts';
 export type { Rule, Finding, Severity, UserConfig } from './rules/types.ts';
 export { rehearse, rehearsalDefinition, rehearseScenarios, DEFAULT_SCENARIO, type RehearseOptions } from './rehearse.ts';
 export { decidePostgresVersion, parsePostgresVersion, type DecidedVersion } from './postgres-version.ts';

@@ -123,6 +123,6 @@ export function writeValidateFiles(result: ValidateResult): void {
 
 /** The user's files the result judged, in the order they were named. */
 function inputFiles(result: ValidateResult): string[] {
-  const { postgresConf, patroniConf, pgbackrestConf } = result.inputs;
-  return [postgresConf, patroniConf, pgbackrestConf].filter((f): f is string => f !== undefined);
+  const { postgresConf, patroniConf, pgbackrestConf, sentinelConf, redisConf } = result.inputs;
+  return [postgresConf, patroniConf, pgbackrestConf, sentinelConf, redisConf].filter((f): f is string => f !== undefined);
 }

@@ -7,12 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { runExperiment, type ExperimentResult } from '../experiment/index.ts';
-import { postgresImage } from '../engines/postgres/index.ts';
+import { postgresImage, redisImage, serverLabel, type RedisServer } from '../engines/index.ts';
 import type { SettingMapping } from '../engines/postgres/index.ts';
 import { randomSeed } from '../random.ts';
 import { PACKAGE_VERSION } from '../package-root.ts';
 import { ConfigError } from '../errors.ts';
-import { runPreflight } from './rules/index.ts';
+import { runPreflight, runRules } from './rules/index.ts';
+import { sentinelRules } from './rules/sentinel.ts';
+import { explainSentinelDrill, loadSentinelConfig, sentinelDrills } from './sentinel.ts';
 import type { Finding } from './rules/types.ts';
 import { loadUserConfig, type LoadedUserConfig, type UserConfigFiles } from './user-config.ts';
 import { validateDrills, type ValidateDrill } from './drills.ts';
@@ -24,6 +26,9 @@ export const VALIDATE_SCHEMA_VERSION = 1;
 export interface ValidateOptions extends UserConfigFiles {
   /** The user's postgresql.conf; optional with patroniConf (Patroni's parameters are the server's settings). */
   postgresConf?: string;
+  /** The user's sentinel.conf: the drills run a Redis cluster under Sentinel instead (with redisConf, the servers' redis.conf). */
+  sentinelConf?: string;
+  redisConf?: string;
   seed?: number;
   /** Folder for validate.json, junit.xml, report.html and the drills' runs. */
   outDir?: string;
@@ -72,9 +77,11 @@ export interface ValidateResult {
   /** Why the verdict is what it is when drills broke or none could run. */
   note?: string;
   seed: number;
-  inputs: { postgresConf?: string; pgbackrestConf?: string; patroniConf?: string; topology?: string };
-  /** The PostgreSQL major the configuration was checked and drilled as, and what decided it. */
-  postgres: { version: number; source: LoadedUserConfig['postgres']['source']; decidedBy: string };
+  inputs: { postgresConf?: string; pgbackrestConf?: string; patroniConf?: string; sentinelConf?: string; redisConf?: string; topology?: string };
+  /** The PostgreSQL major the configuration was checked and drilled as, and what decided it (PostgreSQL configurations). */
+  postgres?: { version: number; source: LoadedUserConfig['postgres']['source']; decidedBy: string };
+  /** The server the Sentinel configuration was drilled with (--sentinel-conf). */
+  redis?: { server: RedisServer; version: number };
   assumptions: string[];
   findings: Finding[];
   /** Settings that run differently in containers, and why. */
@@ -85,10 +92,20 @@ export interface ValidateResult {
   dir: string;
 }
 
-/** Runs preflight and drills; throws ConfigError (exit 2) for unreadable input before anything starts. */
-export async function validate(options: ValidateOptions): Promise<ValidateResult> {
-  const started = performance.now();
-  const log = options.log ?? (() => {});
+/** What a validate run needs from its engine: the findings, the drills, and how to build and explain them. */
+interface Prepared {
+  findings: Finding[];
+  drills: ValidateDrill[];
+  assumptions: string[];
+  mapped: SettingMapping[];
+  about: Pick<ValidateResult, 'postgres' | 'redis'>;
+  image: (log: (line: string) => void) => Promise<string>;
+  explain: (drill: ValidateDrill, result: ExperimentResult) => string;
+  /** How --drill names the drills' kind in an error: 'beside Patroni'… */
+  kind: string;
+}
+
+function preparePostgres(options: ValidateOptions): Prepared {
   let loaded: LoadedUserConfig;
   try {
     loaded = loadUserConfig(options);
@@ -99,29 +116,64 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
     loaded.assumptions.push(`the drills could not run some settings (not needed with --no-drills): ${error.message}`);
   }
   const findings = runPreflight(loaded.config);
+  const budget = options.rpoBudgetMs === undefined ? {} : { rpoBudgetMs: options.rpoBudgetMs };
+  return {
+    findings,
+    drills: loaded.spec.postgres.ha ? patroniDrills(loaded.spec, budget) : validateDrills(loaded.spec, budget),
+    assumptions: loaded.assumptions,
+    mapped: loaded.topology.postgres.applied.mapped,
+    about: { postgres: { version: loaded.postgres.major, source: loaded.postgres.source, decidedBy: loaded.postgres.decidedBy } },
+    image: (log) => postgresImage(loaded.topology.postgres.version, { log }),
+    explain: (drill, result) => explainDrill(drill, result, findings, loaded),
+    kind: loaded.spec.postgres.ha ? 'beside Patroni' : 'without an HA manager',
+  };
+}
+
+function prepareSentinel(options: ValidateOptions & { sentinelConf: string }): Prepared {
+  const loaded = loadSentinelConfig({ sentinelConf: options.sentinelConf, ...(options.redisConf ? { redisConf: options.redisConf } : {}), ...(options.topology ? { topology: options.topology } : {}) });
+  const findings = runRules(loaded.config, sentinelRules);
+  const { server, version } = loaded.topology.redis;
+  return {
+    findings,
+    drills: sentinelDrills(loaded.spec, loaded.topology, options.rpoBudgetMs === undefined ? {} : { rpoBudgetMs: options.rpoBudgetMs }),
+    assumptions: [...loaded.assumptions, `${serverLabel(server, version)}${options.topology ? '' : " (faultline's default; a topology file's redis.engine and redis.version choose another)"}: the drills run it`],
+    mapped: [],
+    about: { redis: { server, version } },
+    image: (log) => redisImage(server, version, { log }),
+    explain: (_drill, result) => explainSentinelDrill(result, findings),
+    kind: 'beside Sentinel',
+  };
+}
+
+/** Runs preflight and drills; throws ConfigError (exit 2) for unreadable input before anything starts. */
+export async function validate(options: ValidateOptions): Promise<ValidateResult> {
+  const started = performance.now();
+  const log = options.log ?? (() => {});
+  const prepared = options.sentinelConf ? prepareSentinel({ ...options, sentinelConf: options.sentinelConf }) : preparePostgres(options);
+  const { findings } = prepared;
   const seed = options.seed ?? randomSeed();
   const dir = resolve(options.outDir ?? join('faultline-out', 'validate', new Date().toISOString().replace(/[:.]/g, '-')));
   mkdirSync(dir, { recursive: true });
-  const drills = selectDrills(loaded, options.drills, options.rpoBudgetMs);
+  const drills = selectDrills(prepared, options.drills);
   const versions: Record<string, string> = { faultline: PACKAGE_VERSION, node: process.version };
-  const outcomes = options.noDrills ? [] : await runDrills(drills, loaded, findings, seed, dir, options, log, versions);
+  const outcomes = options.noDrills ? [] : await runDrills(drills, prepared, seed, dir, options, log, versions);
   const { verdict, exitCode, note } = validateVerdict(findings, outcomes, options.noDrills === true);
   if (note) log(`validate: ${note}`);
+  const input = (file: string | undefined) => (file ? resolve(file) : undefined);
+  const inputs = Object.fromEntries(
+    Object.entries({ postgresConf: input(options.postgresConf), patroniConf: input(options.patroniConf), sentinelConf: input(options.sentinelConf), redisConf: input(options.redisConf), pgbackrestConf: input(options.pgbackrestConf), topology: input(options.topology) }).filter(([, v]) => v !== undefined),
+  ) as ValidateResult['inputs'];
   const result: ValidateResult = {
     schemaVersion: VALIDATE_SCHEMA_VERSION,
     verdict,
     exitCode,
     ...(note ? { note } : {}),
     seed,
-    inputs: {
-      ...(options.postgresConf ? { postgresConf: resolve(options.postgresConf) } : {}),
-      ...(options.patroniConf ? { patroniConf: resolve(options.patroniConf) } : {}),
-      ...(options.pgbackrestConf ? { pgbackrestConf: resolve(options.pgbackrestConf) } : {}), ...(options.topology ? { topology: resolve(options.topology) } : {}),
-    },
-    postgres: { version: loaded.postgres.major, source: loaded.postgres.source, decidedBy: loaded.postgres.decidedBy },
-    assumptions: loaded.assumptions,
+    inputs,
+    ...prepared.about,
+    assumptions: prepared.assumptions,
     findings,
-    mapped: loaded.topology.postgres.applied.mapped,
+    mapped: prepared.mapped,
     drills: outcomes,
     versions,
     durationMs: Math.round(performance.now() - started),
@@ -131,21 +183,19 @@ export async function validate(options: ValidateOptions): Promise<ValidateResult
 }
 
 /** The drills named by `--drill` (each must exist), or all of them. */
-function selectDrills(loaded: LoadedUserConfig, names: string[] | undefined, rpoBudgetMs: number | undefined): ValidateDrill[] {
-  const budget = rpoBudgetMs === undefined ? {} : { rpoBudgetMs };
-  const all = loaded.spec.postgres.ha ? patroniDrills(loaded.spec, budget) : validateDrills(loaded.spec, budget);
+function selectDrills(prepared: Prepared, names: string[] | undefined): ValidateDrill[] {
+  const all = prepared.drills;
   if (!names || names.length === 0) return all;
   const chosen = all.filter((d) => names.includes(d.name));
   if (chosen.length === 0) {
-    throw new ConfigError(`--drill ${names.join(', ')}: ${loaded.spec.postgres.ha ? 'beside Patroni' : 'without an HA manager'} the drills are ${all.map((d) => d.name).join(', ')}`);
+    throw new ConfigError(`--drill ${names.join(', ')}: ${prepared.kind} the drills are ${all.map((d) => d.name).join(', ')}`);
   }
   return chosen;
 }
 
 async function runDrills(
   drills: ValidateDrill[],
-  loaded: LoadedUserConfig,
-  findings: Finding[],
+  prepared: Prepared,
   seed: number,
   dir: string,
   options: ValidateOptions,
@@ -154,7 +204,7 @@ async function runDrills(
 ): Promise<DrillOutcome[]> {
   const runnable = drills.filter((d) => !d.unavailable);
   // Built (or found) once, before drills run side by side: two would otherwise build it at once.
-  const image = options.image ?? (runnable.length > 0 ? await postgresImage(loaded.topology.postgres.version, { log }) : undefined);
+  const image = options.image ?? (runnable.length > 0 ? await prepared.image(log) : undefined);
   const concurrency = Math.max(1, options.concurrency ?? Math.min(2, availableParallelism()));
   log(`validate: ${runnable.length} drill(s) on your settings, ${concurrency} at a time (seed ${seed})`);
   const outcomes = new Map<string, DrillOutcome>();
@@ -165,7 +215,7 @@ async function runDrills(
     while (next < runnable.length) {
       const drill = runnable[next++]!;
       const result = await runExperiment(drill.definition, { seed, outDir: join(dir, 'drills'), log: (line) => log(line), ...(image ? { image } : {}) });
-      outcomes.set(drill.name, outcomeOf(drill, result, findings, loaded, dir));
+      outcomes.set(drill.name, outcomeOf(drill, result, prepared, dir));
       Object.assign(versions, result.versions);
       done++;
       log(`validate: ${done}/${runnable.length} drills done (${drill.name}: ${result.verdict})`);
@@ -175,7 +225,7 @@ async function runDrills(
   return drills.map((d) => outcomes.get(d.name)!);
 }
 
-function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig, dir: string): DrillOutcome {
+function outcomeOf(drill: ValidateDrill, result: ExperimentResult, prepared: Prepared, dir: string): DrillOutcome {
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown').map((c) => c.name);
   // A run that broke (a cluster that never started, faultline's own error) proves nothing about the
   // settings, whatever its checks say: the reason is the run's error, never a finding.
@@ -195,7 +245,7 @@ function outcomeOf(drill: ValidateDrill, result: ExperimentResult, findings: Fin
     report: relative(dir, join(result.dir, 'report.html')),
   };
   if (status === 'broken') outcome.why = `the drill could not run: ${result.error!.split('\n')[0]}`;
-  else if (status !== 'pass') outcome.why = explainDrill(drill, result, findings, loaded);
+  else if (status !== 'pass') outcome.why = prepared.explain(drill, result);
   return outcome;
 }
 

@@ -98,8 +98,8 @@ describe('faultline validate on every PostgreSQL version', () => {
     const ran = await cli(['validate', '--postgres-conf', conf, ...options, '--drill', 'crash', '--drill', 'restore', '--seed', '1', '--json', '--out', join(dir, 'out')]);
     console.log(`validate on PostgreSQL ${version} (${_name}): 2 drills in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     const result = JSON.parse(ran.stdout) as ValidateResult;
-    expect(result.postgres.version).toBe(version);
-    expect(result.postgres.decidedBy).toMatch(decidedBy);
+    expect(result.postgres?.version).toBe(version);
+    expect(result.postgres?.decidedBy).toMatch(decidedBy);
     expect(result.versions.postgres).toMatch(new RegExp(`^PostgreSQL ${version}\\.`));
     expect(result.drills.map((d) => `${d.name}: ${d.status}`)).toEqual(['crash: pass', 'restore: pass']);
     for (const drill of result.drills) expect(drill.writes!.lost).toBe(0);

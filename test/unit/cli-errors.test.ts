@@ -70,3 +70,18 @@ describe('campaign options with bad input', () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+describe('validate --sentinel-conf with bad input', () => {
+  const sentinel = join(dir, 'sentinel.conf');
+  writeFileSync(sentinel, 'sentinel monitor mymaster 10.0.0.1 6379 2\n');
+  it.each([
+    [['validate', '--sentinel-conf', sentinel, '--postgres-conf', sentinel], /--sentinel-conf drills a Redis cluster under Sentinel; --postgres-conf is for PostgreSQL: run them in a validate of their own/],
+    [['validate', '--postgres-conf', sentinel, '--redis-conf', sentinel], /--redis-conf goes with --sentinel-conf/],
+    [['validate', '--sentinel-conf', sentinel, '--drill', 'ha-frozen-patroni'], /--drill 'ha-frozen-patroni' is not a drill beside Sentinel.*: use ha-isolated-primary, ha-stalled-primary, ha-san-lost/],
+    [['validate', '--sentinel-conf', join(dir, 'missing.conf'), '--no-drills'], /Cannot read Sentinel configuration/],
+  ])('refuses %j with exit code 2, before touching Docker', async (args, message) => {
+    const result = await cli(args, { env: noDocker });
+    expect(result.exitCode, result.all).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+});

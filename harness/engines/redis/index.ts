@@ -8,3 +8,5 @@ export { RedisWorkload, REDIS_KEY_PREFIX, REDIS_LOG_KEY, redisKey, type RedisWor
 export { classifyRedisError } from './classify.ts';
 export { redisImage, redisImageRecipe } from './image.ts';
 export { DEFAULT_REDIS_VERSION, REDIS_BUILDS, redisVersions, hasWaitAof, serverLabel, type RedisServer } from './versions.ts';
+// The user's sentinel.conf and redis.conf, for `faultline validate --sentinel-conf`.
+export { readSentinelConf, readRedisConf, type SentinelConfFile, type RedisConfFile } from './sentinel/conf-files.ts';

@@ -26,6 +26,7 @@ import { rule as syncStandbyUnreachable } from './sync-standby-unreachable.ts';
 import { rule as synchronousCommitOff } from './synchronous-commit-off.ts';
 import { rule as walLevelMinimal } from './wal-level-minimal.ts';
 import { asyncFailover as patroniAsyncFailover, noWatchdog as patroniNoWatchdog, ttlBudget as patroniTtlBudget } from './patroni.ts';
+import { sentinelRules } from './sentinel.ts';
 import type { Finding, Rule, Severity, UserConfig } from './types.ts';
 
 export type { Finding, Rule, RuleHit, Severity, Source, UserConfig } from './types.ts';
@@ -66,6 +67,11 @@ const RANK: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
  * information, each group in rule order.
  */
 export function runPreflight(config: UserConfig, list: readonly Rule[] = rules): Finding[] {
+  return runRules(config, list);
+}
+
+/** Runs `list` on `config` (a PostgreSQL configuration, or a Sentinel one): the findings, errors first. */
+export function runRules<C>(config: C, list: readonly Rule<C>[]): Finding[] {
   const findings: Finding[] = [];
   for (const rule of list) {
     const data = { rule: rule.id, severity: rule.severity, title: rule.title, reason: rule.reason, fix: rule.fix, docs: rule.docs };
@@ -81,5 +87,5 @@ export function runPreflight(config: UserConfig, list: readonly Rule[] = rules):
 
 /** The rules as data, for `faultline validate --rules`. */
 export function describeRules(): Array<Pick<Rule, 'id' | 'severity' | 'title' | 'reason' | 'fix' | 'docs'>> {
-  return rules.map(({ id, severity, title, reason, fix, docs }) => ({ id, severity, title, reason, fix, docs }));
+  return [...rules, ...sentinelRules].map(({ id, severity, title, reason, fix, docs }) => ({ id, severity, title, reason, fix, docs }));
 }

@@ -51,7 +51,7 @@ export interface RuleHit {
   severity?: Severity;
 }
 
-export interface Rule {
+export interface Rule<C = UserConfig> {
   /** Kebab case, stable: users filter and suppress by it. */
   id: string;
   severity: Severity;
@@ -64,7 +64,7 @@ export interface Rule {
   /** The PostgreSQL or pgBackRest documentation page that explains the setting. */
   docs: string;
   /** Pure: no I/O. Empty when the configuration is fine for this rule. */
-  check: (config: UserConfig) => RuleHit[];
+  check: (config: C) => RuleHit[];
 }
 
 /** A rule's hit, with the rule's data, as validate reports it. */

@@ -41,6 +41,17 @@ describe('split-brain', () => {
     expect(splitBrainChecker({ history, final: null, expectations }).summary).toMatch(/the final state could not be read to tell how many survived$/);
   });
 
+  it('under an RPO budget, holds when the deposed writes are all lost within it, still naming them; fails past it, or when some survived', () => {
+    const history: HistoryEvent[] = [MANAGER, ...write(1, 'a', 10), promote('b', 'a', 100), ...write(2, 'a', 110), ...write(3, 'a', 130), ...write(4, 'b', 140)];
+    // Lost: 2 and 3; the last write that survived before them was 1 (acknowledged at 11): 120 ms of data.
+    const within = splitBrainChecker({ history, final: finalWith([1, 4]), expectations: { ...expectations, rpoBudgetMs: 200 } });
+    expect(within.valid).toBe(true);
+    expect(within.summary).toBe('two primaries acknowledged writes at once: 2 writes were acknowledged by a deposed primary after sentinel promoted b over a at 100 ms (2 by a from 111 to 131 ms); 2 of them are lost (keys 2, 3); within the RPO budget (120 ms of data lost, budget 200 ms)');
+    expect(splitBrainChecker({ history, final: finalWith([1, 4]), expectations: { ...expectations, rpoBudgetMs: 100 } }).valid).toBe(false);
+    expect(splitBrainChecker({ history, final: finalWith([1, 2, 4]), expectations: { ...expectations, rpoBudgetMs: 10_000 } }).valid).toBe(false);
+    expect(splitBrainChecker({ history, final: null, expectations: { ...expectations, rpoBudgetMs: 10_000 } }).valid).toBe(false);
+  });
+
   it('holds when every write after a promotion came from the promoted server, back and forth', () => {
     const history: HistoryEvent[] = [MANAGER, ...write(1, 'a', 10), promote('b', 'a', 100), ...write(2, 'b', 110), promote('a', 'b', 200), ...write(3, 'a', 210)];
     expect(splitBrainChecker({ history, final: finalWith([1, 2, 3]), expectations })).toMatchObject({

@@ -79,14 +79,14 @@ const REPLICA = { name: 'pg-replica', role: 'replica', domain: 'san-b' } as cons
 const ARCHIVE = { name: 'pg-archive', role: 'archive', domain: 'backup-site' } as const;
 
 describe('the rule set', () => {
-  it('has unique kebab-case ids, one-sentence reasons and fixes, and links to the PostgreSQL, pgBackRest or Patroni docs', () => {
-    const ids = rules.map((rule) => rule.id);
+  it('has unique kebab-case ids, one-sentence reasons and fixes, and links to the PostgreSQL, pgBackRest, Patroni or Redis docs', () => {
+    const ids = describeRules().map((rule) => rule.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const rule of describeRules()) {
       expect(rule.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(rule.reason).toMatch(/^[A-Z].*\.$/);
       expect(rule.fix).toMatch(/^[A-Z].*\.$/);
-      expect(rule.docs).toMatch(/^https:\/\/(www\.postgresql\.org\/docs\/current\/[a-z-]+\.html(#[A-Z-]+)?|pgbackrest\.org\/configuration\.html#section-[a-z]+\/option-[a-z-]+|patroni\.readthedocs\.io\/en\/latest\/[a-z_]+\.html)$/);
+      expect(rule.docs).toMatch(/^https:\/\/(www\.postgresql\.org\/docs\/current\/[a-z-]+\.html(#[A-Z-]+)?|pgbackrest\.org\/configuration\.html#section-[a-z]+\/option-[a-z-]+|patroni\.readthedocs\.io\/en\/latest\/[a-z_]+\.html|redis\.io\/docs\/latest\/operate\/oss_and_stack\/management\/[a-z]+\/#[a-z0-9-]+)$/);
     }
   });
 
