@@ -2,7 +2,9 @@
 // ask the Sentinels where the primary is (ioredis's Sentinel support), and faultline performing no
 // failover: it watches what Sentinel does, and the checks say what it cost.
 
+import { join } from 'node:path';
 import { defineExperiment, type ExperimentDefinition } from '../harness/experiment/definition.ts';
+import { PACKAGE_ROOT } from '../harness/package-root.ts';
 import type { RedisTopologySpec } from '../harness/engines/redis/index.ts';
 
 type RedisSection = RedisTopologySpec['redis'];
@@ -90,4 +92,25 @@ export const sentinelStoppedThenCrash = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
-export const sentinelExperiments = [sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash];
+/**
+ * A planned failover under load, driven by the user's runbook with Sentinel's own command
+ * (examples/runbooks/sentinel-failover.sh: SENTINEL FAILOVER). Sentinel promotes a replica without
+ * stopping the old primary, and reconfigures it as a replica only seconds later (+convert-to-slave,
+ * 10 s after +switch-master in seed 1): what it acknowledged in between, to the clients still
+ * connected to it, is lost (redis#6062, "Triggering manual failover causes write loss").
+ */
+export const sentinelFailoverRunbook = defineExperiment({
+  name: 'sentinel-failover-runbook',
+  description:
+    "A planned failover under load, driven by the user's runbook with Sentinel's own command (examples/runbooks/sentinel-failover.sh: SENTINEL FAILOVER): Sentinel promotes a replica, then makes the old primary its replica; what the old primary acknowledged in between is lost",
+  topology: sentinelTopology(),
+  workload: { clients: 4, duration: '8s', rate: 2000 },
+  recovery: { at: '2s', try: ['runbook'], runbook: { command: `'${join(PACKAGE_ROOT, 'examples', 'runbooks', 'sentinel-failover.sh')}'`, budget: '60s' } },
+  expect: { maxLostWrites: 0 },
+  shows: {
+    failing: ['lost-writes', 'split-brain'],
+    why: 'SENTINEL FAILOVER promotes a replica while the old primary runs on as a primary: Sentinel makes it a replica only seconds later (+convert-to-slave), and the clients connected to it write there meanwhile; those writes are discarded',
+  },
+});
+
+export const sentinelExperiments = [sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash, sentinelFailoverRunbook];

@@ -6,12 +6,15 @@
 // min-replicas-max-lag 1 it refuses writes once no replica has acknowledged for that long, so only
 // writes acknowledged within that lag are lost. A stalled primary volume makes Sentinel fail over and
 // the thawed old primary acknowledge writes that are then lost; stopped Sentinels delay the failover
-// after the primary dies for as long as they are out.
+// after the primary dies for as long as they are out. A runbook that runs SENTINEL FAILOVER gets the
+// Sentinels in its context, and the old primary acknowledges writes until Sentinel makes it a replica.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pinVersions } from '../../harness/engines/registry.ts';
 import type { ExperimentDefinition } from '../../harness/experiment/index.ts';
 import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
-import { sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash } from '../../experiments/sentinel.ts';
+import { sentinelFailoverRunbook, sentinelHealthy, sentinelIsolatedPrimary, sentinelIsolatedPrimaryMinReplicas, sentinelStalledPrimary, sentinelStoppedThenCrash } from '../../experiments/sentinel.ts';
 import { historyOf, requireCheck, run } from '../helpers.ts';
 
 type Event = OpEvent | FaultEvent | RoleEvent | ManagerEvent;
@@ -157,5 +160,30 @@ describe('Redis Sentinel as the HA manager', () => {
     const failed = result.checks.filter((c) => c.valid === false).map((c) => c.name).sort();
     expect([[], ['lost-writes', 'split-brain']], checks(result)).toContainEqual(failed);
     if (failed.length > 0) expect(history.filter((e) => e.type === 'role' && e.role === 'primary').length).toBeGreaterThan(1);
+  });
+
+  it("a runbook's SENTINEL FAILOVER: the context names the Sentinels, Sentinel promotes a replica, and the old primary acknowledges writes until it is made a replica, which split-brain names and which are lost", async () => {
+    const result = await run(sentinelFailoverRunbook, 1);
+    const history = historyOf<Event>(result);
+    const context = JSON.parse(readFileSync(join(result.dir, 'runbook', 'context.json'), 'utf8')) as { manager: { name: string; master: string; port: number }; nodes: Array<{ name: string; ip?: string }> };
+    expect(context.manager).toMatchObject({ name: 'sentinel', master: 'faultline', port: 26379 });
+    expect(context.nodes.every((n) => /^[\d.]+$/.test(n.ip ?? ''))).toBe(true);
+    expect(readFileSync(join(result.dir, 'runbook', 'runbook.log'), 'utf8')).toMatch(/the Sentinels promoted redis-replica-[ab] \([\d.]+\)/);
+    const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
+    expect(promotion).toMatchObject({ by: 'sentinel', previous: 'redis-primary' });
+    expect(promotion.detail).toMatch(/^\+switch-master /);
+    // The old primary is made a replica only later; until then its clients' writes are acknowledged.
+    const demoted = history.find((e): e is RoleEvent => e.type === 'role' && e.node === 'redis-primary' && e.role === 'replica');
+    expect(demoted?.detail).toMatch(/^\+convert-to-slave /);
+    expect(demoted!.time).toBeGreaterThan(promotion.time);
+    const split = requireCheck(result, 'split-brain');
+    expect(split.valid).toBe(false);
+    const deposed = split.details.deposed as Array<{ key: number; node: string; time: number }>;
+    expect(deposed.length).toBeGreaterThan(0);
+    expect(deposed.every((w) => w.node === 'redis-primary' && w.time >= promotion.time && w.time <= demoted!.time)).toBe(true);
+    expect((split.details.lost as number[]).length).toBe(deposed.length);
+    expect(result.writes.lost).toBeGreaterThanOrEqual(deposed.length);
+    expect(requireCheck(result, 'restore-completed').valid).toBe(true);
+    expect(result.checks.filter((c) => c.valid === false).map((c) => c.name).sort()).toEqual(['lost-writes', 'split-brain']);
   });
 });

@@ -14,17 +14,10 @@ import { sentinelManager, sentinelTarget } from './sentinel/watch.ts';
 import { validateTopologyWith } from '../../cluster/topology.ts';
 import { redisTopologySection, type RedisTopology, type RedisTopologySpec } from './topology.ts';
 import { parseRedisWorkloadOptions } from './workload-options.ts';
+import { asRedis, redisNode } from './cast.ts';
+import { redisRunbooks } from './runbook.ts';
 
-/** The Redis cluster behind a step's `cluster`; a cluster of another engine is an error. */
-export function asRedis(cluster: StartedCluster): StartedRedisCluster {
-  if (!(cluster instanceof StartedRedisCluster)) throw new ClusterError(`this needs a Redis cluster, and this one is ${cluster.topology.engine}`);
-  return cluster;
-}
-
-function redisNode(node: ClusterNode): RedisNodeHandle {
-  if (!(node instanceof RedisNodeHandle)) throw new ClusterError(`the Redis engine was given node '${node.name}' of another engine`);
-  return node;
-}
+export { asRedis } from './cast.ts';
 
 export const redisEngine: Engine = {
   name: 'redis',
@@ -66,6 +59,7 @@ export const redisEngine: Engine = {
   corrupt: (_cluster, node, options) => corruptRedis(redisNode(node), options),
   damageBackup: (_cluster, node, how, random) => damageNewestBackup(redisNode(node), how, random),
   proveBackup: redisProveBackup,
+  runbooks: redisRunbooks,
   manager: (cluster) => sentinelManager(asRedis(cluster)),
   managerOf: (topology) => (topology as RedisTopology).redis.ha?.manager,
 };

@@ -82,6 +82,7 @@ export async function redisRejoin(cluster: StartedRedisCluster): Promise<string>
 
 /** The backup job follows the new primary. */
 export async function redisFollowPrimary(cluster: StartedRedisCluster): Promise<string> {
+  if (!cluster.archive()) return 'no backup node to follow the primary';
   const backup = usableBackupNode(cluster);
   const primary = cluster.primary();
   await backup.run(['bash', '-c', `echo '${primary.name}' > /etc/faultline/upstream`], { user: 'root' });
