@@ -114,6 +114,16 @@ export const patroniDcsStalled = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
+export const patroniDcsDiskFull = defineExperiment({
+  name: 'patroni-dcs-disk-full',
+  description:
+    "The replicas' volumes, which hold two of the three etcd members, fill up for 10 s (a thin pool out of space): the etcd members and PostgreSQL replicas on them cannot write; what Patroni does with its DCS short of space, and whether every acknowledged write survives",
+  topology: patroniTopology(),
+  workload: { clients: 4, duration: '30s', rate: 500 },
+  faults: onBothReplicas('disk-full', '10s'),
+  expect: { maxLostWrites: 0 },
+});
+
 /** etcd loses its quorum: the members beside both replicas frozen for 14 s (SIGSTOP). */
 function dcsLost(failsafe: boolean) {
   return defineExperiment({
@@ -151,6 +161,7 @@ export const patroniExperiments = [
   patroniIsolatedPrimary,
   patroniIsolatedPrimarySync,
   patroniDcsStalled,
+  patroniDcsDiskFull,
   patroniDcsLost,
   patroniDcsLostFailsafe,
   patroniDcsPowerLoss,

@@ -10,11 +10,15 @@
 // and with the power back the old primary's etcd member and Patroni start on what its volume kept
 // and it rejoins. The replicas' hosts lose power, and with them two of the three etcd members: the
 // leader demotes itself, and once they are back on what their volumes kept etcd has its quorum
-// again and the same server leads. A runbook drives Patroni
+// again and the same server leads. The replicas' volumes full: their PostgreSQL stops, their etcd
+// members write on into the WAL files etcd preallocates, and the leader keeps its lock. A runbook drives Patroni
 // (patronictl switchover) under load: Patroni promotes the replica it names and nothing is lost.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FaultEvent, ManagerEvent, OpEvent, RoleEvent } from '../../harness/history/events.ts';
 import {
+  patroniDcsDiskFull,
   patroniDcsPowerLoss,
   patroniFrozenLeader,
   patroniHealthy,
@@ -168,5 +172,22 @@ describe('Patroni as the HA manager', () => {
     expect(history.some((e) => e.type === 'role' && e.node === 'pg-a' && e.role === 'replica')).toBe(true);
     expect(writesBy(history)).toEqual(new Set(['pg-a', promotion.node]));
     expect(requireCheck(result, 'split-brain').valid).toBe(true);
+  });
+
+  it("the replicas' volumes (two of the three etcd members) full for 10 s: their PostgreSQL stops on ENOSPC, etcd keeps its quorum, the leader keeps its lock, and nothing is lost", async () => {
+    const result = await run(patroniDcsDiskFull, 1);
+    expect(result.verdict, checks(result)).toBe('pass');
+    expect(result.writes.lost).toBe(0);
+    const history = historyOf<Event>(result);
+    expect(history.filter((e) => e.type === 'role')).toEqual([]);
+    // The fault bit: each replica's PostgreSQL could not write, and was running again after the heal.
+    for (const node of ['pg-b', 'pg-c']) {
+      const logs = ['postgresql.log', 'patroni.log'].map((f) => readFileSync(join(result.dir, 'logs', node, f), 'utf8')).join('\n');
+      expect(logs, node).toMatch(/No space left on device/);
+      // etcd's member there logged no error: its WAL files are preallocated, so its appends need no new blocks.
+      expect(readFileSync(join(result.dir, 'logs', node, 'etcd.log'), 'utf8'), node).not.toMatch(/"level":"(error|panic|fatal)"/);
+    }
+    expect(requireCheck(result, 'replica-parity').valid).toBe(true);
+    expect(requireCheck(result, 'manager-acted').summary).toMatch(/^patroni did not fail over: it never found the primary down/);
   });
 });
