@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { expect } from 'vitest';
 import { runExperiment, type ExperimentDefinition, type ExperimentResult } from '../harness/experiment/index.ts';
 import type { HistoryEvent } from '../harness/history/events.ts';
+import type { ValidateResult } from '../harness/validate/index.ts';
 import { getEngine } from '../harness/cluster/docker/engine.ts';
 import { LABEL_RUN } from '../harness/cluster/docker/labels.ts';
 import { listLoopDevices } from '../harness/cluster/docker/doctor.ts';
@@ -107,4 +108,21 @@ export async function proveBackupCli(args: string[]): Promise<{ exitCode: number
   }
   if (result.runId) expect(await waitForNoLeftovers(result.runId)).toEqual(nothingLeft);
   return { exitCode: ran.exitCode ?? -1, result, all: ran.all ?? '' };
+}
+
+/**
+ * `faultline validate ARGS --out DIR --json` through the CLI, as users run it: the parsed
+ * validate.json and the exit code, once every drill's containers, networks, volumes and loop
+ * devices are gone.
+ */
+export async function validateViaCli(args: string[], prefix: string): Promise<{ exitCode: number | undefined; result: ValidateResult }> {
+  const dir = out(prefix);
+  const run = await cli(['validate', ...args, '--out', dir, '--json']);
+  expect(run.stderr, run.stderr).not.toMatch(/internal error/);
+  const result = JSON.parse(run.stdout) as ValidateResult;
+  for (const drill of result.drills.filter((d) => d.runDir)) {
+    const { runId } = JSON.parse(readFileSync(join(dir, drill.runDir!, 'result.json'), 'utf8')) as { runId: string };
+    expect(await waitForNoLeftovers(runId)).toEqual(nothingLeft);
+  }
+  return { exitCode: run.exitCode, result };
 }

@@ -12,6 +12,8 @@ Usage:
                                             run experiments (shipped ones, or your drill files), several clusters at once; files in DIR/<name>/<time>/ (default faultline-out)
   faultline validate --postgres-conf FILE [--pgbackrest-conf FILE] [--topology FILE] [--seed N] [--out DIR] [--json] [--junit FILE]
                                             judge your own backup configuration: preflight rules, then drills on your settings
+  faultline validate --patroni-conf FILE | --sentinel-conf FILE [--redis-conf FILE]
+                                            the same under your HA manager's settings: Patroni (PostgreSQL) or Sentinel (Redis, Valkey)
   faultline validate --rules                the preflight rules: what each finds, why it matters, the fix
   faultline rehearse --runbook CMD [--scenario NAME] [--rto-budget D] [--rpo-budget D] [--topology FILE] [--postgres-conf FILE] [--pgbackrest-conf FILE]
                                             rehearse your own disaster-recovery runbook on a real failure

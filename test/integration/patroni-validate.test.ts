@@ -3,25 +3,13 @@
 // that cuts the primary off from its replicas and then loses its SAN, with the reason in one
 // sentence; its safe counterpart (synchronous_mode and strict mode on, a watchdog) passes every HA
 // drill three runs in a row. Nothing is left behind.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ValidateResult } from '../../harness/validate/index.ts';
-import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
+import { validateViaCli } from '../helpers.ts';
 
 const CONFIGS = join(import.meta.dirname, '../../experiments/patroni-configs');
 
-async function validate(args: string[]): Promise<{ exitCode: number | undefined; result: ValidateResult }> {
-  const dir = out('faultline-validate-patroni-');
-  const run = await cli(['validate', ...args, '--out', dir, '--json']);
-  expect(run.stderr, run.stderr).not.toMatch(/internal error/);
-  const result = JSON.parse(run.stdout) as ValidateResult;
-  for (const drill of result.drills.filter((d) => d.runDir)) {
-    const { runId } = JSON.parse(readFileSync(join(dir, drill.runDir!, 'result.json'), 'utf8')) as { runId: string };
-    expect(await waitForNoLeftovers(runId)).toEqual(nothingLeft);
-  }
-  return { exitCode: run.exitCode, result };
-}
+const validate = (args: string[]) => validateViaCli(args, 'faultline-validate-patroni-');
 
 describe('faultline validate --patroni-conf', () => {
   it('fails the drill that cuts the primary off then loses its SAN when synchronous_mode is off, saying why in one sentence', async () => {

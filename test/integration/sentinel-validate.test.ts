@@ -6,25 +6,13 @@
 // acknowledged within the lag is lost, bounded), while a primary whose volume stalled still runs the
 // writes its clients sent during the stall once it thaws, after the promotion: named, and lost.
 // Nothing is left behind.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ValidateResult } from '../../harness/validate/index.ts';
-import { cli, nothingLeft, out, waitForNoLeftovers } from '../helpers.ts';
+import { validateViaCli } from '../helpers.ts';
 
 const CONFIGS = join(import.meta.dirname, '../../experiments/sentinel-configs');
 
-async function validate(args: string[]): Promise<{ exitCode: number | undefined; result: ValidateResult }> {
-  const dir = out('faultline-validate-sentinel-');
-  const run = await cli(['validate', ...args, '--out', dir, '--json']);
-  expect(run.stderr, run.stderr).not.toMatch(/internal error/);
-  const result = JSON.parse(run.stdout) as ValidateResult;
-  for (const drill of result.drills.filter((d) => d.runDir)) {
-    const { runId } = JSON.parse(readFileSync(join(dir, drill.runDir!, 'result.json'), 'utf8')) as { runId: string };
-    expect(await waitForNoLeftovers(runId)).toEqual(nothingLeft);
-  }
-  return { exitCode: run.exitCode, result };
-}
+const validate = (args: string[]) => validateViaCli(args, 'faultline-validate-sentinel-');
 
 const conf = (kind: string) => ['--sentinel-conf', join(CONFIGS, kind, 'sentinel.conf'), '--redis-conf', join(CONFIGS, kind, 'redis.conf')];
 
