@@ -46,7 +46,9 @@ describe('a Redis topology', () => {
     expect(() => validateTopology(redis({ ha: { manager: 'sentinel', quorum: 3 } }))).toThrow(/'redis\.ha\.quorum' 3 is more than the 2 Sentinels faultline runs \(one beside each server\): no failover could ever be agreed/);
     expect(() => validateTopology({ domains: ['san-a'], redis: { nodes: [{ name: 'redis-primary', role: 'primary', domain: 'san-a' }], ha: { manager: 'sentinel' } } })).toThrow(/'redis\.ha' needs a primary and at least one replica/);
     expect(() => validateTopology(redis({ ha: { manager: 'patroni' } }))).toThrow(/'redis\.ha\.manager' 'patroni' is not a manager faultline runs: use 'sentinel'/);
-    expect(() => validateTopology(redis({ minReplicasMaxLag: 0 }))).toThrow(/minReplicasMaxLag/);
+    // 0 is Redis's own lower bound (a replica counts only in the second it acknowledged); below it is refused.
+    expect((validateTopology(redis({ minReplicasMaxLag: 0 })) as RedisTopology).redis.minReplicasMaxLag).toBe(0);
+    expect(() => validateTopology(redis({ minReplicasMaxLag: -1 }))).toThrow(/minReplicasMaxLag/);
     const failover: ExperimentDefinition = { name: 'x', description: 'x', topology: redis({ ha: { manager: 'sentinel' } }) as ExperimentDefinition['topology'], recovery: { at: '1s', try: ['failover'] } };
     // The manager-stop fault needs a manager to stop.
     const stop = (topology: ExperimentDefinition['topology']): ExperimentDefinition => ({ name: 'x', description: 'x', topology, faults: [{ at: '1s', fault: 'manager-stop', target: 'redis-replica', duration: '1s' }] });

@@ -41,8 +41,8 @@ const redisSchema = strictObject({
   minReplicasToWrite: z.number({ error: (i) => `'redis.minReplicasToWrite' must be a whole number, got ${describe(i.input)}` }).int().min(0).optional().meta({
     description: '`min-replicas-to-write`: the primary refuses writes unless this many replicas are connected (lag under `min-replicas-max-lag`, 10 s). Default 0.',
   }),
-  minReplicasMaxLag: z.number({ error: (i) => `'redis.minReplicasMaxLag' must be a whole number of seconds, got ${describe(i.input)}` }).int().min(1).optional().meta({
-    description: '`min-replicas-max-lag`: seconds since a replica\'s last acknowledgement after which it no longer counts for `minReplicasToWrite`. Default 10, as in Redis.',
+  minReplicasMaxLag: z.number({ error: (i) => `'redis.minReplicasMaxLag' must be a whole number of seconds, got ${describe(i.input)}` }).int().min(0).optional().meta({
+    description: '`min-replicas-max-lag`: seconds since a replica\'s last acknowledgement after which it no longer counts for `minReplicasToWrite` (0 to 2147483647). Default 10, as in Redis.',
   }),
   ha: strictObject({
     manager: z.literal('sentinel', { error: (i) => `'redis.ha.manager' ${describe(i.input)} is not a manager faultline runs: use 'sentinel'` }).meta({ description: 'The HA manager: `sentinel` (one Sentinel beside each server).' }),

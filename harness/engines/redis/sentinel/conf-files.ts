@@ -2,10 +2,12 @@
 // that decide what a Sentinel failover costs (quorum, down-after-milliseconds, failover-timeout) and
 // what the primary acknowledges and keeps (appendonly, appendfsync, save, min-replicas-to-write,
 // min-replicas-max-lag, and a few more durability and replication directives), each with the line it
-// came from. What describes the user's hosts (port, bind, dir, logfile, passwords, the monitored
-// address) is not used: the drills run faultline's own. The files are only read.
+// came from; redis.conf's `include`s are followed, as Redis reads them. What describes the user's
+// hosts (port, bind, dir, logfile, passwords, the monitored address) is not used: the drills run
+// faultline's own. The files are only read.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ConfigError, describeError } from '../../../errors.ts';
 
 export interface SentinelConfFile {
@@ -48,24 +50,52 @@ interface Line {
   source: string;
 }
 
-/** A Redis configuration file's directives: words split as Redis splits them (double or single quotes group), comments and blank lines left out. */
-function directives(file: string, what: string, shownAs: string, option: string): Line[] {
+/** Words split as Redis splits a line: double or single quotes group, a double-quoted word may escape. */
+function words(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
+/** The files an `include` names: a path (relative to the including file's folder), or a `*` pattern in its last part. */
+function included(pattern: string, from: string, line: Line, option: string): string[] {
+  const path = isAbsolute(pattern) ? pattern : join(dirname(from), pattern);
+  if (!basename(path).includes('*')) return [path];
+  const folder = dirname(path);
+  const re = new RegExp(`^${basename(path).split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  let names: string[];
+  try {
+    names = readdirSync(folder);
+  } catch (error) {
+    throw new ConfigError(`${line.source}: cannot read the folder of 'include ${pattern}': ${describeError(error)}; fix the include, or name another file with ${option}`);
+  }
+  return names.filter((n) => re.test(n)).sort().map((n) => join(folder, n));
+}
+
+/**
+ * A Redis configuration file's directives, in the order Redis reads them: comments and blank lines
+ * left out, each `include` replaced by the directives of the files it names (a later directive wins).
+ */
+function directives(file: string, what: string, shownAs: string, option: string, seen: string[] = []): Line[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`Cannot read ${what} '${file}': ${describeError(error)}`);
   }
+  if (seen.includes(file)) throw new ConfigError(`${shownAs}: includes itself (through ${seen.join(' -> ')}): remove the loop`);
   const out: Line[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    const words: string[] = [];
-    const re = /"((?:[^"\\]|\\.)*)"|'([^']*)'|(\S+)/g;
-    for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] ?? m[2] ?? m[3]!);
-    const unbalanced = (line.match(/"/g)?.length ?? 0) % 2 === 1 && !/\\"/.test(line);
-    if (unbalanced) throw new ConfigError(`${shownAs}:${i + 1}: unbalanced quotes in '${line}': fix the line, or name another file with ${option}`);
-    out.push({ words: [words[0]!.toLowerCase(), ...words.slice(1)], source: `${shownAs}:${i + 1}` });
+    const source = `${shownAs}:${i + 1}`;
+    if ((line.match(/"/g)?.length ?? 0) % 2 === 1 && !/\\"/.test(line)) throw new ConfigError(`${source}: unbalanced quotes in '${line}': fix the line, or name another file with ${option}`);
+    const split = words(line);
+    const entry: Line = { words: [split[0]!.toLowerCase(), ...split.slice(1)], source };
+    if (entry.words[0] !== 'include') return void out.push(entry);
+    if (!split[1]) throw new ConfigError(`${source}: 'include' names no file: fix the line, or name another file with ${option}`);
+    for (const path of included(split[1], file, entry, option)) out.push(...directives(path, `the file included at ${source}`, path, option, [...seen, file]));
   });
   return out;
 }
@@ -149,7 +179,7 @@ export function readRedisConf(file: string, shownAs = file): RedisConfFile {
         conf.sources.minReplicasToWrite = line.source;
         break;
       case 'min-replicas-max-lag':
-        conf.server.minReplicasMaxLag = whole(args[0], line, name, option, 1);
+        conf.server.minReplicasMaxLag = whole(args[0], line, name, option);
         conf.sources.minReplicasMaxLag = line.source;
         break;
       default:
