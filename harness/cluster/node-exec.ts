@@ -12,6 +12,11 @@ export interface ExecOptions {
   timeoutMs?: number;
 }
 
+/** The name `docker exec` reaches a node's container by (Docker reports it with a leading slash). */
+export function containerName(node: { container: StartedTestContainer }): string {
+  return node.container.getName().replace(/^\//, '');
+}
+
 /** Runs `command` in node `name`'s container, with `defaults` (its user and environment) under `options`. */
 export async function execInNode(name: string, container: StartedTestContainer, command: string[], options: ExecOptions, defaults: { user: string; env: Record<string, string> }): Promise<ExecRecord> {
   const started = performance.now();

@@ -10,7 +10,7 @@ import { patroniTopology, readPatroniYml, type PatroniYml } from '../engines/pos
 import { isNoOpCommand, isPgBackRestCommand, programsOf, type ArchiveMountKind } from '../engines/postgres/index.ts';
 import { parsePostgresqlConf, type ConfSetting } from './postgresql-conf.ts';
 import { parsePgBackRestConf, type PgBackRestConf } from '../engines/postgres/index.ts';
-import type { UserConfig } from './rules/types.ts';
+import { sourceOf, type UserConfig } from './rules/types.ts';
 import { decidePostgresVersion, type DecidedVersion } from './postgres-version.ts';
 
 export interface UserConfigFiles {
@@ -198,16 +198,11 @@ const ARCHIVING = ['archive_mode', 'archive_command', 'archive_library', 'restor
 /** Patroni's postgresql.parameters into the settings, as Patroni applies them: over postgresql.conf's, each override named. */
 function mergePatroniParameters(settings: Map<string, ConfSetting>, patroni: PatroniYml, assumptions: string[]): void {
   for (const parameter of patroni.parameters) {
-    const [file, line] = splitSource(parameter.source);
+    const { file, line = 0 } = sourceOf(parameter.source, parameter.source);
     const before = settings.get(parameter.name);
     if (before && before.value !== parameter.value) {
       assumptions.push(`${parameter.name} = '${parameter.value}' from Patroni's parameters (${parameter.source}) overrides '${before.value}' (${shown(before.file)}:${before.line}), as Patroni applies it in production`);
     }
     settings.set(parameter.name, { name: parameter.name, value: parameter.value, file, line });
   }
-}
-
-function splitSource(source: string): [string, number] {
-  const match = /^(.*):(\d+)$/.exec(source);
-  return match ? [match[1]!, Number(match[2])] : [source, 0];
 }

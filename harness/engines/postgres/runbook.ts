@@ -16,6 +16,7 @@ import { prepareEmptyNode } from './restore.ts';
 import { pgBackRestNode, RESTORED_NODE } from './start-cluster.ts';
 import { asPostgres, type StartedPostgresCluster } from './started-cluster.ts';
 import type { ClusterNode, RunbookAbility } from '../../cluster/engine.ts';
+import { containerName } from '../../cluster/node-exec.ts';
 import { patroniRunbookContext } from './patroni/watch.ts';
 
 /** context.json: what an operator would have at hand. */
@@ -51,10 +52,6 @@ export function runbookContext(cluster: StartedPostgresCluster, emptyNode: strin
     // Under Patroni: how to drive it (patronictl, the REST APIs, HAProxy); null without a manager.
     manager: patroniRunbookContext(cluster) ?? null,
   };
-}
-
-function containerName(node: StartedPostgresCluster['nodes'][number]): string {
-  return node.container.getName().replace(/^\//, '');
 }
 
 /** What a PostgreSQL runbook is handed: an empty node (with pgBackRest when the cluster has it) and how to reach everything. */

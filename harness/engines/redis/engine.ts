@@ -1,11 +1,11 @@
 // The Redis (and Valkey) engine: the engine interface (cluster/engine.ts) over this folder's actions.
 
 import { ClusterError } from '../../errors.ts';
-import type { ClusterNode, Engine, StartedCluster } from '../../cluster/engine.ts';
+import type { Engine } from '../../cluster/engine.ts';
 import { RedisWorkload } from './client.ts';
 import { corruptRedis, damageNewestBackup, REDIS_CORRUPTION_KINDS } from './corruption.ts';
 import { readLedger, readRedisFinalState } from './final-state.ts';
-import { RedisNodeHandle, withRedis } from './redis-node.ts';
+import { withRedis } from './redis-node.ts';
 import { redisFailover, redisFollowPrimary, redisRejoin, redisRestore, takeRedisBackup } from './recovery.ts';
 import { REHEARSAL_NODE, startRedis, StartedRedisCluster, type StartRedisOptions } from './start-cluster.ts';
 import { redisImage } from './image.ts';

@@ -10,6 +10,7 @@
 
 import { describeError } from '../../errors.ts';
 import type { ClusterNode, RunbookAbility } from '../../cluster/engine.ts';
+import { containerName } from '../../cluster/node-exec.ts';
 import { asRedis, redisNode } from './cast.ts';
 import { REDIS_PORT } from './redis-node.ts';
 import { MASTER_NAME, SENTINEL_PORT } from './sentinel/start.ts';
@@ -17,7 +18,6 @@ import { MASTER_NAME, SENTINEL_PORT } from './sentinel/start.ts';
 export const redisRunbooks: RunbookAbility = {
   async prepare(cluster) {
     const c = asRedis(cluster);
-    const container = (n: (typeof c.nodes)[number]) => n.container.getName().replace(/^\//, '');
     const servers = c.nodes.filter((n) => n.runsServer);
     const sentinel = c.topology.redis.ha ? servers.find((n) => !n.lost) : undefined;
     const cli = `${c.topology.redis.server}-cli`;
@@ -31,14 +31,14 @@ export const redisRunbooks: RunbookAbility = {
         role: n.role === 'retired' ? `former ${n.spec.role}` : n.role,
         domain: n.spec.domain,
         lost: n.lost,
-        ...(n.lost ? {} : { container: container(n), ip: n.container.getIpAddress(c.run.networkName), port: REDIS_PORT, fromHost: n.endpoint() }),
+        ...(n.lost ? {} : { container: containerName(n), ip: n.container.getIpAddress(c.run.networkName), port: REDIS_PORT, fromHost: n.endpoint() }),
       })),
       // Under Sentinel: where to ask (inside any live server's node) and the name it knows the primary by.
-      manager: sentinel ? { name: 'sentinel', master: MASTER_NAME, port: SENTINEL_PORT, sentinels: servers.filter((n) => !n.lost).map((n) => ({ node: n.name, container: container(n) })) } : null,
+      manager: sentinel ? { name: 'sentinel', master: MASTER_NAME, port: SENTINEL_PORT, sentinels: servers.filter((n) => !n.lost).map((n) => ({ node: n.name, container: containerName(n) })) } : null,
     };
     const env: Record<string, string> = {
       FAULTLINE_REDIS_CLI: cli,
-      ...(sentinel ? { FAULTLINE_MANAGER: 'sentinel', FAULTLINE_SENTINEL_CONTAINER: container(sentinel), FAULTLINE_SENTINEL_PORT: String(SENTINEL_PORT), FAULTLINE_SENTINEL_MASTER: MASTER_NAME } : {}),
+      ...(sentinel ? { FAULTLINE_MANAGER: 'sentinel', FAULTLINE_SENTINEL_CONTAINER: containerName(sentinel), FAULTLINE_SENTINEL_PORT: String(SENTINEL_PORT), FAULTLINE_SENTINEL_MASTER: MASTER_NAME } : {}),
     };
     return { context, env };
   },

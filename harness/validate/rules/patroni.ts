@@ -2,13 +2,7 @@
 // documentation: the leader lock's timing, a failover that may promote a replica without the last
 // acknowledged commits, and a leader that cannot be stopped when Patroni itself hangs.
 
-import type { Rule, RuleHit, Source } from './types.ts';
-
-/** 'patroni.yml:12' (or just the file) as a finding's source. */
-function sourceOf(text: string | undefined, file: string): Source {
-  const match = text ? /^(.*):(\d+)$/.exec(text) : null;
-  return match ? { file: match[1]!, line: Number(match[2]) } : { file };
-}
+import { sourceOf, type Rule, type RuleHit } from './types.ts';
 
 /** Patroni's defaults, for what the file does not set (Patroni's documentation, dynamic configuration). */
 const PATRONI_DEFAULTS = { ttl: 30, loop_wait: 10, retry_timeout: 10, maximum_lag_on_failover: 1048576 };

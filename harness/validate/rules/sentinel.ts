@@ -3,18 +3,13 @@
 // writes, and a primary that restarts empty and is copied by its replicas.
 
 import type { RedisConfFile, SentinelConfFile } from '../../engines/redis/index.ts';
-import type { Rule, Source } from './types.ts';
+import { sourceOf, type Rule } from './types.ts';
 
 /** What the Sentinel rules read. */
 export interface SentinelUserConfig {
   sentinel: SentinelConfFile;
   /** The servers' redis.conf, when given (--redis-conf); Redis's defaults otherwise. */
   redis?: RedisConfFile;
-}
-
-function sourceOf(text: string | undefined, file: string): Source {
-  const match = text ? /^(.*):(\d+)$/.exec(text) : null;
-  return match ? { file: match[1]!, line: Number(match[2]) } : { file };
 }
 
 export const isolatedPrimaryWrites: Rule<SentinelUserConfig> = {

@@ -42,6 +42,12 @@ export interface Source {
   line?: number;
 }
 
+/** A source written 'file:12' as a Source; without a line number (or with no text) just `file`. */
+export function sourceOf(text: string | undefined, file: string): Source {
+  const match = text ? /^(.*):(\d+)$/.exec(text) : null;
+  return match ? { file: match[1]!, line: Number(match[2]) } : { file };
+}
+
 /** One place a rule found its danger. */
 export interface RuleHit {
   /** What was found, naming the setting and its value, e.g. "archive_command is '/bin/true'". */
@@ -61,7 +67,7 @@ export interface Rule<C = UserConfig> {
   reason: string;
   /** What to change, in one sentence. */
   fix: string;
-  /** The PostgreSQL or pgBackRest documentation page that explains the setting. */
+  /** The documentation page (PostgreSQL, pgBackRest, Patroni, Redis) that explains the setting. */
   docs: string;
   /** Pure: no I/O. Empty when the configuration is fine for this rule. */
   check: (config: C) => RuleHit[];

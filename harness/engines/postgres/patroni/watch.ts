@@ -13,6 +13,7 @@ import type { ManagerEvent, RoleEvent } from '../../../history/events.ts';
 import type { HistoryWriter } from '../../../history/writer.ts';
 import { waitFor } from '../../../wait.ts';
 import { stopMemberProcess } from '../../../cluster/stop-member.ts';
+import { containerName } from '../../../cluster/node-exec.ts';
 import type { WorkloadTarget } from '../client.ts';
 import type { PostgresNodeHandle } from '../postgres-node.ts';
 import type { StartedPostgresCluster } from '../started-cluster.ts';
@@ -173,15 +174,14 @@ function stopPatroni(node: PostgresNodeHandle, how: 'pause' | 'kill', part: Stop
 /** What a runbook gets to drive Patroni, as an operator would: patronictl in a surviving member, each member's REST API, HAProxy. */
 export function patroniRunbookContext(cluster: StartedPostgresCluster) {
   if (!cluster.patroni) return undefined;
-  const container = (n: PostgresNodeHandle) => n.container.getName().replace(/^\//, '');
   const alive = members(cluster);
   const { proxy } = cluster.patroni;
   return {
     name: 'patroni',
     scope: SCOPE,
     // patronictl with the member's own configuration; run as `docker exec -u postgres <container> patronictl -c <config> …`.
-    patronictl: alive[0] ? { container: container(alive[0]), config: PATRONI_CONF } : null,
-    members: alive.map((n) => ({ node: n.name, container: container(n), restApi: `http://${n.container.getHost()}:${n.container.getMappedPort(REST_PORT)}` })),
+    patronictl: alive[0] ? { container: containerName(alive[0]), config: PATRONI_CONF } : null,
+    members: alive.map((n) => ({ node: n.name, container: containerName(n), restApi: `http://${n.container.getHost()}:${n.container.getMappedPort(REST_PORT)}` })),
     haproxy: { node: PROXY_NODE, host: proxy.container.getHost(), port: proxy.container.getMappedPort(PROXY_PORT) },
   };
 }
