@@ -69,7 +69,21 @@ async function refuseArchive({ cluster }: StepContext): Promise<string> {
   return `the backup host ${archive.name} refused new archive files for 2 s (its archive directories unwritable), then took them again`;
 }
 
-const powerLossOfBackupHost: Partial<ExperimentDefinition> = { faults: [{ at: '2500ms', fault: 'power-loss', target: 'archive' }] };
+/**
+ * The change begins once the fresh backup has ended (at 400 ms as planned, later if the backup
+ * overran) by reading what the primary's archiver has done: the power loss 2.1 s later then finds
+ * segments archived after the backup, which a restore of it needs, and not only older ones.
+ */
+async function archiverStatus({ cluster }: StepContext): Promise<string> {
+  const primary = asPostgres(cluster).primary();
+  const stats = await primary.psql("SELECT format('%s archived, last %s; %s failed', archived_count, coalesce(last_archived_wal, 'none'), failed_count) FROM pg_stat_archiver");
+  return `${primary.name}'s archiver as the change begins: ${stats}`;
+}
+
+const powerLossOfBackupHost: Partial<ExperimentDefinition> = {
+  schedule: [{ at: '400ms', name: 'archiver-status', target: 'primary', run: archiverStatus }],
+  faults: [{ at: '2500ms', fault: 'power-loss', target: 'archive' }],
+};
 
 export const archiveCpRehearsal = drill(
   'archive-cp',

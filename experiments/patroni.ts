@@ -117,7 +117,7 @@ export const patroniDcsStalled = defineExperiment({
 export const patroniDcsDiskFull = defineExperiment({
   name: 'patroni-dcs-disk-full',
   description:
-    "The replicas' volumes, which hold two of the three etcd members, fill up for 10 s (a thin pool out of space): the etcd members and PostgreSQL replicas on them cannot write; what Patroni does with its DCS short of space, and whether every acknowledged write survives",
+    "The replicas' volumes, which hold two of the three etcd members, fill up for 10 s (a thin pool out of space): the PostgreSQL replicas on them stop; their etcd members append on into preallocated WAL files until their database must grow, which ends them and etcd's quorum. What Patroni does with its DCS short of space (keep the lock, or demote the leader until the heal restarts them), and whether every acknowledged write survives",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '30s', rate: 500 },
   faults: onBothReplicas('disk-full', '10s'),
