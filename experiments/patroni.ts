@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { defineExperiment } from '../harness/experiment/definition.ts';
 import { PACKAGE_ROOT } from '../harness/package-root.ts';
-import { patroniTopology } from '../harness/engines/postgres/index.ts';
+import { patroniTopology, type PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
+import { RSYNC_COMMAND } from './archive-command.ts';
 
 /** The same fault on both replicas' nodes, where two of the three etcd members run. */
 function onBothReplicas(fault: string, duration: string, params?: Record<string, string>) {
@@ -151,6 +152,32 @@ export const patroniSwitchoverRunbook = defineExperiment({
   expect: { maxLostWrites: 0 },
 });
 
+/**
+ * The Sidekick topology under Patroni: three servers in three SAN domains and a backup host on a
+ * site of its own, which every server's archive_command (rsync --fsync over SSH, as written) copies
+ * WAL to. With `archive_mode` on, only the primary archives: a segment it completed but had not
+ * copied when its SAN went is on the replicas only, and none of them archives it. `always` has
+ * every server archive what it holds, and rsync --ignore-existing takes each segment once.
+ */
+function sidekickTopology(archiveMode: 'on' | 'always'): PostgresTopologySpec {
+  const topology = patroniTopology({ synchronous_mode: true }, { backupTool: 'archive_command', archiveTimeout: '1s', settings: { archive_mode: archiveMode, archive_command: RSYNC_COMMAND } });
+  topology.domains.push('backup-site');
+  topology.postgres.nodes.push({ name: 'pg-archive', role: 'archive', domain: 'backup-site' });
+  return topology;
+}
+
+export const patroniSidekick = defineExperiment({
+  name: 'patroni-sidekick',
+  description:
+    "The Sidekick topology under Patroni: a fresh backup on a backup host of its own, then the primary's SAN lost with synchronous_mode on. Patroni promotes the synchronous replica, which archives on a new timeline with the user's archive_command (archive_mode = always: every server archives what it holds); a restore of the backup with the archive, rehearsed on a scratch node, holds every acknowledged write",
+  topology: sidekickTopology('always'),
+  workload: { clients: 4, duration: '30s', rate: 500 },
+  freshBackupAt: '300ms',
+  faults: [{ at: '3s', fault: 'domain-loss', target: 'domain:san-a' }],
+  recovery: { at: '28s', try: [], rehearseRestore: true, restoreDomain: 'san-b' },
+  expect: { maxLostWrites: 0 },
+});
+
 export const patroniExperiments = [
   patroniHealthy,
   patroniPrimarySanLostSync,
@@ -166,4 +193,5 @@ export const patroniExperiments = [
   patroniDcsLostFailsafe,
   patroniDcsPowerLoss,
   patroniSwitchoverRunbook,
+  patroniSidekick,
 ];

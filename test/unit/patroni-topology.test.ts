@@ -35,7 +35,12 @@ describe('postgres.ha (Patroni)', () => {
     expect(refused(patroniTopology({ synchronous_mode_strict: true }))).toMatch(/'synchronous_mode_strict' needs 'synchronous_mode: true'/);
     const withArchive = patroniTopology();
     withArchive.postgres.nodes.push({ name: 'pg-archive', role: 'archive', domain: 'san-c' });
-    expect(refused(withArchive)).toMatch(/Node 'pg-archive': an archive node beside Patroni is not supported yet/);
+    expect(refused(withArchive)).toMatch(/Node 'pg-archive': an archive node beside Patroni needs backupTool 'archive_command' \(each server runs your archive_command/);
+    const archiving = patroniTopology({}, { backupTool: 'archive_command', settings: { archive_command: 'cp %p /mnt/wal/%f' } });
+    archiving.postgres.nodes.push({ name: 'pg-archive', role: 'archive', domain: 'san-c' });
+    expect(refused(archiving)).toBe('accepted');
+    expect(refused(patroniTopology({}, { backupTool: 'archive_command', settings: { archive_command: 'cp %p /mnt/wal/%f' } }))).toMatch(/'backupTool' 'archive_command' needs an archive node/);
+    expect(refused({ ...archiving, postgres: { ...archiving.postgres, backupTool: 'pgbackrest', settings: {} } })).toMatch(/'backupTool' 'pgbackrest' beside Patroni is not supported yet: use 'archive_command'/);
     const synchronous = patroniTopology();
     synchronous.postgres.nodes[1] = { ...synchronous.postgres.nodes[1]!, synchronous: true };
     expect(refused(synchronous)).toMatch(/under Patroni, synchronous replication is Patroni's to choose: remove 'synchronous' and set 'postgres.ha.synchronous_mode: true'/);

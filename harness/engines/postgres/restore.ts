@@ -19,6 +19,7 @@ import { repoint } from './failover.ts';
 import { COMBINED, combineChain } from './incremental.ts';
 import { rebuildAsReplica } from './rejoin.ts';
 import { backupToolHooks } from './backup-tools.ts';
+import { CUSTOM_CONF } from './patroni/conf.ts';
 
 const RESTORE_WAL = `${VOLUME_MOUNT}/restore-wal`;
 const INCOMING = `${VOLUME_MOUNT}/incoming`;
@@ -100,6 +101,12 @@ export async function restoreFromArchive(cluster: StartedPostgresCluster, option
   } else {
     await restoreFromStreamedArchive(archive, restored, latest, settings, options.targetTime, base);
     if (chain) await archive.exec(['rm', '-rf', COMBINED], { user: 'root' }); // copied: the space is the repository's
+  }
+  // A Patroni member's backup holds the postgresql.conf Patroni wrote, which includes the settings
+  // file beside the data directory (custom_conf): it is put back as the members have it.
+  if (cluster.patroni) {
+    await restored.run(['bash', '-c', `printf '%s\\n' "$1" >${CUSTOM_CONF} && chown postgres:postgres ${CUSTOM_CONF}`, 'conf', cluster.patroni.customConf], { user: 'root' });
+    fetched = [fetched, `${CUSTOM_CONF}, which Patroni's postgresql.conf in the backup includes, written as on the members`].filter(Boolean).join('; ');
   }
   const until = options.targetTime ? ` up to ${pgTimestamp(options.targetTime)}` : '';
   const source =

@@ -37,12 +37,12 @@ export function startPostgres(engine: Engine, topology: PostgresTopology, option
 async function bringUp(context: StartContext<PostgresTopology>): Promise<(readyMs: number) => StartedPostgresCluster> {
   const { engine, topology, run, image, log, readyTimeoutMs } = context;
   if (topology.postgres.ha) {
-    const { handles, parts, note } = await bringUpPatroni(context, serverConf(topology));
-    log(`run ${run.id}: ${note}`);
+    const { handles, parts, notes } = await bringUpPatroni(context, serverConf(topology));
+    log(`run ${run.id}: ${notes[0]}`);
     return (readyMs) => {
       const cluster = new StartedPostgresCluster(engine, topology, run, handles, image, readyMs);
       cluster.patroni = parts;
-      cluster.notes.push(note);
+      cluster.notes.push(...notes);
       return cluster;
     };
   }

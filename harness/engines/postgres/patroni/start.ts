@@ -18,32 +18,45 @@ import type { PostgresTopology } from '../topology.ts';
 import { ETCD_PORT, haproxyConf, patroniConf, patroniServerConf, PROXY_PORT, REST_PORT, SCOPE, type Member } from './conf.ts';
 import { PROXY_NODE } from './topology.ts';
 import { restState } from './rest.ts';
+import { backupToolHooks } from '../backup-tools.ts';
 
 /** What a cluster under Patroni has besides its servers. */
 export interface PatroniParts {
   proxy: StartedNode;
   members: Member[];
   password: string;
+  /** The PostgreSQL settings file every member's Patroni includes (custom_conf): a restore of a member's backup needs it too. */
+  customConf: string;
 }
 
 /** Brings up etcd, Patroni and HAProxy, then waits for the cluster to be ready; returns the nodes and parts. */
 export async function bringUpPatroni(
   { topology, run, image, log, readyTimeoutMs }: StartContext<PostgresTopology>,
   serverConf: string,
-): Promise<{ handles: PostgresNodeHandle[]; parts: PatroniParts; note: string }> {
+): Promise<{ handles: PostgresNodeHandle[]; parts: PatroniParts; notes: string[] }> {
   const ha = topology.postgres.ha!;
   const password = randomBytes(12).toString('hex');
-  const specs = topology.postgres.nodes;
+  const specs = topology.postgres.nodes.filter((n) => n.role !== 'archive');
+  const archiveSpec = topology.postgres.nodes.find((n) => n.role === 'archive');
+  // The backup host of the user's archive_command (no Patroni member): set up once the leader runs.
+  const hooks = archiveSpec ? backupToolHooks(topology) : undefined;
   const primarySpec = specs.find((n) => n.role === 'primary')!;
-  const [handles, proxy] = await Promise.all([
+  const [handles, proxy, archive] = await Promise.all([
     Promise.all(
       specs.map(async (spec) => {
-        const node = new PostgresNodeHandle(await startNodeContainer(run, image, spec, { name: 'data', owner: 'postgres:postgres', ports: [PG_PORT, REST_PORT, ETCD_PORT] }), spec, password);
+        const node = new PostgresNodeHandle(
+          await startNodeContainer(run, image, spec, { name: 'data', owner: 'postgres:postgres', ports: [PG_PORT, REST_PORT, ETCD_PORT], ...hooks?.containerOptions(topology, 'server') }),
+          spec,
+          password,
+        );
         node.supervisor = 'patroni';
         return node;
       }),
     ),
     run.startNode({ name: PROXY_NODE, image, exposedPorts: [PROXY_PORT], luns: [] }),
+    archiveSpec && hooks
+      ? startNodeContainer(run, image, archiveSpec, { name: 'repo', owner: 'postgres:postgres', ports: [PG_PORT], ...hooks.containerOptions(topology, 'archive') }).then((c) => new PostgresNodeHandle(c, archiveSpec, password))
+      : undefined,
   ]);
   const members: Member[] = handles.map((h) => ({ name: h.name, ip: h.container.getIpAddress(run.networkName) }));
   log(`run ${run.id}: starting etcd on ${handles.map((h) => h.name).join(', ')} (one member beside each server, on its volume)`);
@@ -59,9 +72,10 @@ export async function bringUpPatroni(
     return health.exitCode === 0 ? true : undefined;
   });
   run.checkpoint();
+  const customConf = patroniServerConf(serverConf);
   const env = (h: PostgresNodeHandle, i: number) => ({
     FL_PATRONI_CONF: patroniConf({ member: members[i]!, members, ha, password, version: topology.postgres.version, dataDir: PGDATA }),
-    FL_PG_CONF: patroniServerConf(serverConf),
+    FL_PG_CONF: customConf,
   });
   const primary = handles.find((h) => h.spec === primarySpec)!;
   log(`run ${run.id}: starting Patroni on '${primary.name}' (it bootstraps the cluster: initdb with data checksums)`);
@@ -83,8 +97,19 @@ export async function bringUpPatroni(
   }));
   await waitForProxy(proxy, members.find((m) => m.name === primary.name)!.ip, members.length, password, readyTimeoutMs);
   const chosen = ha.defaulted.length > 0 ? ` (faultline's defaults for short drills: ${ha.defaulted.join(', ')})` : '';
-  const note = `Patroni ${SCOPE}: leader ${primary.name}, replicas ${replicas.map((r) => r.name).join(', ')}; ttl ${ha.ttl}, loop_wait ${ha.loopWait}, retry_timeout ${ha.retryTimeout}, synchronous_mode ${ha.synchronousMode}${chosen}; clients through HAProxy on ${PROXY_NODE}`;
-  return { handles, parts: { proxy, members, password }, note };
+  const notes = [
+    `Patroni ${SCOPE}: leader ${primary.name}, replicas ${replicas.map((r) => r.name).join(', ')}; ttl ${ha.ttl}, loop_wait ${ha.loopWait}, retry_timeout ${ha.retryTimeout}, synchronous_mode ${ha.synchronousMode}${chosen}; clients through HAProxy on ${PROXY_NODE}`,
+  ];
+  if (archive && hooks) {
+    // Every server runs the archive_command as written (archive_mode in Patroni's PostgreSQL
+    // settings), so whichever Patroni makes leader archives: the backup host needs nothing more.
+    log(`run ${run.id}: setting up ${hooks.name} (backup host '${archive.name}')`);
+    const said = await run.track(hooks.setUp({ topology, run, nodes: [...handles, archive], primary, archive, log }));
+    notes.push(`${hooks.name} set up: ${said}`);
+    log(`run ${run.id}: ${notes.at(-1)}`);
+    run.checkpoint();
+  }
+  return { handles: archive ? [...handles, archive] : handles, parts: { proxy, members, password, customConf }, notes };
 }
 
 /** Waits until the member's REST API says it runs PostgreSQL in this role (a replica: streaming). */

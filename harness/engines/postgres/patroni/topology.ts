@@ -90,6 +90,9 @@ export function patroniSettings(ha: HaSection): PatroniSettings {
   };
 }
 
+/** The backup tool an archive node beside Patroni runs: the user's archive_command on every server. */
+export const ARCHIVE_BESIDE_PATRONI = 'archive_command';
+
 /** What is wrong with a topology under Patroni, as [path under `postgres`, message] pairs. */
 export function patroniIssues(postgres: {
   ha?: HaSection | undefined;
@@ -106,11 +109,18 @@ export function patroniIssues(postgres: {
     issues.push([['version'], `'postgres.ha' runs Patroni 4 from Debian trixie or later: use PostgreSQL ${FIRST_PATRONI_MAJOR} or 18 (Debian 12's Patroni 3.0, beside PostgreSQL ${postgres.version}, is not tested)`]);
   }
   postgres.nodes.forEach((node, index) => {
-    if (node.role === 'archive') issues.push([['nodes', index, 'role'], `Node '${node.name}': an archive node beside Patroni is not supported yet (Patroni would drop its replication slot); remove it, or drop 'postgres.ha'`]);
+    if (node.role === 'archive' && postgres.backupTool !== ARCHIVE_BESIDE_PATRONI) {
+      issues.push([['nodes', index, 'role'], `Node '${node.name}': an archive node beside Patroni needs backupTool '${ARCHIVE_BESIDE_PATRONI}' (each server runs your archive_command, so whichever Patroni makes leader archives; pg_receivewal's slot would be dropped by Patroni): set "backupTool": "${ARCHIVE_BESIDE_PATRONI}" with an archive_command in settings, or remove the archive node`]);
+    }
     if (node.synchronous) issues.push([['nodes', index, 'synchronous'], `Node '${node.name}': under Patroni, synchronous replication is Patroni's to choose: remove 'synchronous' and set 'postgres.ha.synchronous_mode: true'`]);
     if (node.name === PROXY_NODE) issues.push([['nodes', index, 'name'], `Node name '${PROXY_NODE}' is the HAProxy faultline runs under Patroni: choose another name`]);
   });
-  if (postgres.backupTool !== undefined && postgres.backupTool !== 'pg_receivewal') issues.push([['backupTool'], `'backupTool' '${postgres.backupTool}' beside Patroni is not supported yet: remove 'backupTool' or 'postgres.ha'`]);
+  if (postgres.backupTool !== undefined && postgres.backupTool !== 'pg_receivewal' && postgres.backupTool !== ARCHIVE_BESIDE_PATRONI) {
+    issues.push([['backupTool'], `'backupTool' '${postgres.backupTool}' beside Patroni is not supported yet: use '${ARCHIVE_BESIDE_PATRONI}' (your archive_command on every server), remove 'backupTool', or remove 'postgres.ha'`]);
+  }
+  if (postgres.backupTool === ARCHIVE_BESIDE_PATRONI && !postgres.nodes.some((n) => n.role === 'archive')) {
+    issues.push([['backupTool'], `'backupTool' '${ARCHIVE_BESIDE_PATRONI}' needs an archive node (the backup host the archive_command copies to): add a node with role 'archive' in a failure domain of its own`]);
+  }
   if (ha.synchronous_mode_strict && !ha.synchronous_mode) issues.push([['ha', 'synchronous_mode_strict'], `'synchronous_mode_strict' needs 'synchronous_mode: true' (Patroni ignores it otherwise)`]);
   return issues;
 }

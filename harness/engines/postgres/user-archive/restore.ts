@@ -26,7 +26,8 @@ export async function restoreWithUserCommand(
   const label = latest.label;
   const own = plan.restoreCommand;
   if (!own) {
-    const compressed = (await archive.exec(['bash', '-c', `find ${SITE} -type f -regextype posix-extended -regex '.*/[0-9A-F]{24}\\.[a-z0-9]+' -printf '%f\\n' | head -n 1`])).stdout.trim();
+    // A promoted standby archives the old timeline's last segment as <segment>.partial, as PostgreSQL names it: not the command's doing.
+    const compressed = (await archive.exec(['bash', '-c', `find ${SITE} -type f -regextype posix-extended -regex '.*/[0-9A-F]{24}\\.[a-z0-9]+' ! -name '*.partial' -printf '%f\\n' | head -n 1`])).stdout.trim();
     if (compressed) {
       throw new ClusterError(`the archive holds ${compressed}, a segment your archive_command changed (compressed?), and no restore_command was given to turn it back: give the restore_command you use`);
     }
