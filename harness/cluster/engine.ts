@@ -61,6 +61,8 @@ export interface ClusterNode {
   durabilityCaveat?(): Promise<string | undefined>;
   /** Starts the server on what its volume holds (after a crash: crash recovery); throws if it does not come up. */
   startServer(): Promise<ExecRecord>;
+  /** What the server depends on in the node (an HA manager's processes), started when not running; returns what it started. */
+  startCompanions?(): Promise<string[]>;
   stopServer(mode?: 'smart' | 'fast' | 'immediate'): Promise<ExecRecord>;
   /** SIGKILL to the server (a host crash, as the server sees it); resolves once no server process is left. */
   killServer(): Promise<ExecRecord>;

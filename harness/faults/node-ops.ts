@@ -14,12 +14,20 @@ export function targetNode(target: ResolvedTarget): ClusterNode {
   return target.node;
 }
 
-/** Starts the server again unless it runs (or the node is lost): crash recovery where it crashed. */
+/**
+ * Starts the server again unless it runs (or the node is lost): crash recovery where it crashed.
+ * What the server depends on in the node (under an HA manager: its DCS member, the manager) is
+ * started first when it is not running, even beside a server that runs, and named.
+ */
 export async function ensureServerUp(node: ClusterNode): Promise<string> {
   if (node.lost) return `${node.name} is lost; not restarted`;
-  if (await node.serverRunning()) return `${node.name} still running`;
+  // Asked first: a manager started below may start the server itself.
+  const running = await node.serverRunning();
+  const companions = (await node.startCompanions?.()) ?? [];
+  const also = companions.length > 0 ? `; ${companions.join(' and ')} started again` : '';
+  if (running) return `${node.name} still running${also}`;
   await node.startServer();
-  return `${node.name} restarted (crash recovery)`;
+  return `${node.name} restarted (crash recovery)${also}`;
 }
 
 export { damageAt, damageStillThere, garbage, overwriteScript, readBytesScript, type Damage } from '../cluster/damage.ts';

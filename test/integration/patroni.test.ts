@@ -120,7 +120,7 @@ describe('Patroni as the HA manager', () => {
     expect(result.verdict, checks(result)).toBe('pass');
     expect(result.writes.lost).toBe(0);
     const power = result.faults.find((f) => f.name === 'power-loss')!;
-    expect(power.detail).toMatch(/^power lost: pg-a: \d+ un-synced bytes in \d+ files and \d+ directory changes dropped; healed: power back: pg-a restarted \(crash recovery\)$/);
+    expect(power.detail).toMatch(/^power lost: pg-a: \d+ un-synced bytes in \d+ files and \d+ directory changes dropped; healed: power back: pg-a restarted \(crash recovery\); its etcd member and its Patroni started again$/);
     const history = historyOf<Event>(result);
     const promotion = history.find((e): e is RoleEvent => e.type === 'role' && e.role === 'primary')!;
     expect(promotion).toMatchObject({ by: 'patroni', previous: 'pg-a' });
@@ -139,8 +139,8 @@ describe('Patroni as the HA manager', () => {
     expect(result.writes.lost).toBe(0);
     const cuts = result.faults.filter((f) => f.name === 'power-loss');
     expect(cuts.map((f) => (f.detail ?? '').replace(/\d+/g, 'N'))).toEqual([
-      'power lost: pg-b: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-b restarted (crash recovery)',
-      'power lost: pg-c: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-c restarted (crash recovery)',
+      'power lost: pg-b: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-b restarted (crash recovery); its etcd member and its Patroni started again',
+      'power lost: pg-c: N un-synced bytes in N files and N directory changes dropped; healed: power back: pg-c restarted (crash recovery); its etcd member and its Patroni started again',
     ]);
     const history = historyOf<Event>(result);
     // Without failsafe_mode the leader cannot renew its lock without an etcd quorum: it demoted itself,

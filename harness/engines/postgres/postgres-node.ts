@@ -105,11 +105,21 @@ export class PostgresNodeHandle implements ClusterNode {
    */
   supervisor?: 'patroni';
 
+  /**
+   * Under Patroni: starts the node's etcd member and Patroni if they are not running (a power loss
+   * killed them, an etcd member ended on a full disk); returns what it started ('its etcd member').
+   */
+  async startCompanions(): Promise<string[]> {
+    if (this.supervisor !== 'patroni') return [];
+    const etcd = await this.run(['fl-patroni', 'etcd']);
+    const patroni = await this.run(['fl-patroni', 'start']);
+    return [etcd.stdout, patroni.stdout].map((s) => s.trim()).filter(Boolean);
+  }
+
   /** Starts the server (after a crash this is crash recovery); fails with the server log's tail. */
   async startServer(): Promise<ExecRecord> {
     if (this.supervisor === 'patroni') {
-      await this.run(['fl-patroni', 'etcd']);
-      await this.run(['fl-patroni', 'start']);
+      await this.startCompanions();
       return this.run(['fl-patroni', 'wait-server']);
     }
     return this.run(['fl-pg', 'start']);
