@@ -195,18 +195,26 @@ function shown(segments: string[]): string {
   return segments.length > 4 ? `${segments.slice(0, 3).join(', ')} … ${segments.at(-1)} (${segments.length})` : segments.join(', ');
 }
 
-export function explainDrill(_drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig): string {
+/**
+ * What a drill's sentence leads with: the first failing (or unknown) check in `order` (checks not in
+ * it after), and what it says (lost writes counted); or, when no check failed, why the drill could not run.
+ */
+export function leadingCheck(result: ExperimentResult, order: readonly string[]): { first: Check; what: string } | { couldNotRun: string } {
   const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown');
-  if (failing.length === 0) return `the drill could not run: ${(result.error ?? 'no check failed, yet the run failed').split('\n')[0]}`;
+  if (failing.length === 0) return { couldNotRun: `the drill could not run: ${(result.error ?? 'no check failed, yet the run failed').split('\n')[0]}` };
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   const first = [...failing].sort((a, b) => rank(a.name) - rank(b.name))[0]!;
+  const what = first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost` : first.summary.replace(/[.:]\s*$/, '');
+  return { first, what };
+}
+
+export function explainDrill(_drill: ValidateDrill, result: ExperimentResult, findings: Finding[], loaded: LoadedUserConfig): string {
+  const lead = leadingCheck(result, CHECK_ORDER);
+  if ('couldNotRun' in lead) return lead.couldNotRun;
+  const { first } = lead;
   const evidence = drillEvidence(result);
   // A server that could not start on what the power loss left is what the user must hear first: every other failing check follows from it.
-  const what =
-    evidence.notRestarted.length > 0
-      ? `${evidence.notRestarted.map((n) => `${n.node} did not start again after the power loss (${n.why})`).join('; ')}`
-      : first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null
-        ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost`
-        : first.summary.replace(/[.:]\s*$/, '');
+  const what = evidence.notRestarted.length > 0 ? `${evidence.notRestarted.map((n) => `${n.node} did not start again after the power loss (${n.why})`).join('; ')}` : lead.what;
   for (const mechanism of MECHANISMS) {
     for (const finding of findings.filter((f) => f.severity !== 'info' && mechanism.rules.includes(f.rule))) {
       const tail = mechanism.shows(evidence, finding, loaded);
@@ -218,11 +226,6 @@ export function explainDrill(_drill: ValidateDrill, result: ExperimentResult, fi
   // No finding explains it; what the restore recorded may still say why the writes were lost.
   if (first.name === 'lost-writes' && evidence.restoreLoss) return `${what}: ${evidence.restoreLoss.summary}`;
   return what;
-}
-
-function rank(check: string): number {
-  const i = CHECK_ORDER.indexOf(check);
-  return i === -1 ? CHECK_ORDER.length : i;
 }
 
 /** The nodes the drill lost with the primary's domain, when it did lose that domain and others were in it. */

@@ -5,9 +5,9 @@
 
 import { ConfigError } from '../errors.ts';
 import { validateTopology, type RedisConfFile, type RedisTopology, type RedisTopologySpec } from '../engines/index.ts';
-import { readRedisConf, readSentinelConf } from '../engines/index.ts';
+import { readRedisConf, readSentinelConf, sentinelTopology } from '../engines/index.ts';
 import type { ExperimentResult } from '../experiment/index.ts';
-import { drillEvidence } from './explain.ts';
+import { drillEvidence, leadingCheck } from './explain.ts';
 import type { ValidateDrill } from './drills.ts';
 import type { SentinelUserConfig } from './rules/sentinel.ts';
 import type { Finding } from './rules/types.ts';
@@ -28,18 +28,6 @@ export interface LoadedSentinelConfig {
   assumptions: string[];
 }
 
-/** A primary and two replicas, each in a failure domain of its own: a Sentinel goes beside each. */
-const DEFAULT_TOPOLOGY: RedisTopologySpec = {
-  domains: ['san-a', 'san-b', 'san-c'],
-  redis: {
-    nodes: [
-      { name: 'redis-primary', role: 'primary', domain: 'san-a' },
-      { name: 'redis-replica-a', role: 'replica', domain: 'san-b' },
-      { name: 'redis-replica-b', role: 'replica', domain: 'san-c' },
-    ],
-  },
-};
-
 /** The server directives of redis.conf as the topology's, with where each came from. */
 function serverSettings(redis: RedisConfFile | undefined): Partial<RedisTopologySpec['redis']> {
   if (!redis) return {};
@@ -57,7 +45,7 @@ export function loadSentinelConfig(files: SentinelFiles): LoadedSentinelConfig {
   const sentinel = readSentinelConf(files.sentinelConf, shown(files.sentinelConf));
   const redis = files.redisConf ? readRedisConf(files.redisConf, shown(files.redisConf)) : undefined;
   const assumptions: string[] = [];
-  const given = (files.topology ? readTopologyFile(files.topology) : structuredClone(DEFAULT_TOPOLOGY)) as unknown as RedisTopologySpec;
+  const given = (files.topology ? readTopologyFile(files.topology) : sentinelTopology()) as unknown as RedisTopologySpec;
   if (files.topology && (typeof given !== 'object' || given === null || typeof given.redis !== 'object' || given.redis === null)) {
     throw new ConfigError(`topology file '${files.topology}' has no 'redis' section: --sentinel-conf drills a Redis (or Valkey) cluster, so describe its nodes under "redis" (see 'faultline schema')`);
   }
@@ -139,11 +127,9 @@ const ORDER = ['availability', 'lost-writes', 'rpo', 'split-brain', 'manager-act
 
 /** Why a Sentinel drill failed, in one sentence, from what its checks recorded. */
 export function explainSentinelDrill(result: ExperimentResult, findings: Finding[]): string {
-  const failing = result.checks.filter((c) => c.status === 'fail' || c.status === 'unknown');
-  if (failing.length === 0) return `the drill could not run: ${(result.error ?? 'no check failed, yet the run failed').split('\n')[0]}`;
-  const rank = (name: string) => (ORDER.includes(name) ? ORDER.indexOf(name) : ORDER.length);
-  const first = [...failing].sort((a, b) => rank(a.name) - rank(b.name))[0]!;
-  const what = first.name === 'lost-writes' && first.status === 'fail' && result.writes.lost !== null ? `${result.writes.lost} of ${result.writes.acknowledged} acknowledged writes were lost` : first.summary.replace(/[.:]\s*$/, '');
+  const lead = leadingCheck(result, ORDER);
+  if ('couldNotRun' in lead) return lead.couldNotRun;
+  const { first, what } = lead;
   const evidence = drillEvidence(result);
   const split = evidence.check('split-brain');
   const deposed = split?.status === 'fail' ? split.summary.replace(/^two primaries acknowledged writes at once: /, '') : undefined;

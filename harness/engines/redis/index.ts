@@ -10,3 +10,5 @@ export { redisImage, redisImageRecipe } from './image.ts';
 export { DEFAULT_REDIS_VERSION, REDIS_BUILDS, redisVersions, hasWaitAof, serverLabel, type RedisServer } from './versions.ts';
 // The user's sentinel.conf and redis.conf, for `faultline validate --sentinel-conf`.
 export { readSentinelConf, readRedisConf, type SentinelConfFile, type RedisConfFile } from './sentinel/conf-files.ts';
+// The three servers with a Sentinel beside each that Sentinel drills run without a topology of the user's.
+export { sentinelTopology } from './sentinel/default-topology.ts';

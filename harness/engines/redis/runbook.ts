@@ -18,8 +18,8 @@ import { MASTER_NAME, SENTINEL_PORT } from './sentinel/start.ts';
 export const redisRunbooks: RunbookAbility = {
   async prepare(cluster) {
     const c = asRedis(cluster);
-    const servers = c.nodes.filter((n) => n.runsServer);
-    const sentinel = c.topology.redis.ha ? servers.find((n) => !n.lost) : undefined;
+    const live = c.nodes.filter((n) => n.runsServer && !n.lost);
+    const sentinel = c.topology.redis.ha ? live[0] : undefined;
     const cli = `${c.topology.redis.server}-cli`;
     const context = {
       runId: c.runId,
@@ -34,7 +34,7 @@ export const redisRunbooks: RunbookAbility = {
         ...(n.lost ? {} : { container: containerName(n), ip: n.container.getIpAddress(c.run.networkName), port: REDIS_PORT, fromHost: n.endpoint() }),
       })),
       // Under Sentinel: where to ask (inside any live server's node) and the name it knows the primary by.
-      manager: sentinel ? { name: 'sentinel', master: MASTER_NAME, port: SENTINEL_PORT, sentinels: servers.filter((n) => !n.lost).map((n) => ({ node: n.name, container: containerName(n) })) } : null,
+      manager: sentinel ? { name: 'sentinel', master: MASTER_NAME, port: SENTINEL_PORT, sentinels: live.map((n) => ({ node: n.name, container: containerName(n) })) } : null,
     };
     const env: Record<string, string> = {
       FAULTLINE_REDIS_CLI: cli,
@@ -43,8 +43,9 @@ export const redisRunbooks: RunbookAbility = {
     return { context, env };
   },
   async acceptsWrites(node: ClusterNode) {
-    const reply = await redisNode(node)
-      .exec(['timeout', '2', `${redisNode(node).server}-cli`, 'ROLE'])
+    const redis = redisNode(node);
+    const reply = await redis
+      .exec(['timeout', '2', `${redis.server}-cli`, 'ROLE'])
       .then((r) => (r.exitCode === 0 ? r.stdout.trim().split('\n')[0]! : `ROLE failed: ${r.stderr.trim() || `exit ${r.exitCode}`}`))
       .catch((error: unknown) => `unreachable: ${describeError(error)}`);
     return { accepts: reply === 'master', state: reply === 'slave' ? 'a replica (read-only)' : reply };
