@@ -3,7 +3,7 @@
 // them: Patroni does, and the run's checks (lost-writes, split-brain, manager-acted,
 // failover-choice) are the evidence.
 
-import type { PostgresTopologySpec } from '../engines/postgres/index.ts';
+import { patroniSettings, type PostgresTopologySpec } from '../engines/postgres/index.ts';
 import type { ValidateDrill } from './drills.ts';
 
 export const HA_DRILL_NAMES = ['ha-san-lost', 'ha-cut-then-san-lost', 'ha-frozen-patroni'];
@@ -15,8 +15,15 @@ export function patroniDrills(topology: PostgresTopologySpec, options: { rpoBudg
   const replicas = nodes.filter((n) => n.role === 'replica');
   const budget = options.rpoBudgetMs;
   const base = { topology, expect: { maxLostWrites: budget === undefined ? 0 : Number.MAX_SAFE_INTEGER, restoreMustComplete: true, ...(budget !== undefined ? { rpoBudget: budget } : {}) } };
-  // Long enough for the leader key to expire (ttl, at least 20 s) and Patroni to promote a replica.
-  const workload = { clients: 4, duration: '32s', rate: 500 };
+  const { ttl, loopWait, retryTimeout } = patroniSettings(topology.postgres.ha!);
+  // The leader key expires at most ttl after the leader's last renewal and a replica takes it on its
+  // next loop; under synchronous_mode_strict writes resume only once another replica streams from the
+  // new leader again (a restart, about 6 s here, longer on a busy machine). The workload outlasts all
+  // of that by seconds of writes, whatever the user's timings: ttl 20, loop_wait 2, retry_timeout 4
+  // give 41 s; Patroni's defaults (30, 10, 10) give 65 s.
+  const workload = { clients: 4, duration: `${3 + ttl + loopWait + retryTimeout + 12}s`, rate: 500 };
+  // A frozen Patroni must stay frozen until a replica has certainly taken the expired key.
+  const freeze = ttl + 2 * loopWait + 2;
   const sameDomain = replicas.some((r) => r.domain === primary.domain);
   return [
     {
@@ -54,9 +61,9 @@ export function patroniDrills(topology: PostgresTopologySpec, options: { rpoBudg
         ...base,
         name: 'validate-ha-frozen-patroni',
         description:
-          'Patroni on the primary is frozen for 26 s while its PostgreSQL runs on: the leader key expires and a replica is promoted; writes the old primary acknowledges after the promotion (to sessions HAProxy kept) are lost when Patroni wakes and demotes it',
+          `Patroni on the primary is frozen for ${freeze} s (ttl + 2 × loop_wait + 2) while its PostgreSQL runs on: the leader key expires and a replica is promoted; writes the old primary acknowledges after the promotion (to sessions HAProxy kept) are lost when Patroni wakes and demotes it`,
         workload,
-        faults: [{ at: '2s', fault: 'manager-stop', target: 'primary', duration: '26s', params: { how: 'pause' } }],
+        faults: [{ at: '2s', fault: 'manager-stop', target: 'primary', duration: `${freeze}s`, params: { how: 'pause' } }],
       },
     },
   ];

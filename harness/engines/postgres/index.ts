@@ -29,4 +29,4 @@ export { parsePgBackRestConf, pgBackRestOption, type PgBackRestConf, type IniVal
 // Patroni: the HA manager a topology's `postgres.ha` runs, and the user's patroni.yml as validate reads it.
 export { patroniTopology } from './patroni/default-topology.ts';
 export { readPatroniYml, type PatroniYml, type PatroniHaSpec } from './patroni/patroni-yml.ts';
-export { PROXY_NODE } from './patroni/topology.ts';
+export { PROXY_NODE, patroniSettings } from './patroni/topology.ts';

@@ -2,11 +2,11 @@
 // there are, and the host-crash drills (power-loss, torn-write, fsync-error) run the shipped power-loss
 // experiments' faults on the user's own settings, adding only what they say they add. No containers.
 import { describe, expect, it } from 'vitest';
-import { DRILL_NAMES, validateDrills } from '../../../harness/validate/index.ts';
+import { DRILL_NAMES, patroniDrills, validateDrills } from '../../../harness/validate/index.ts';
 import { TORN_WRITE_ADDITIONS, withDrillSettings } from '../../../harness/validate/drills.ts';
 import { notRestartedAfterPowerLoss } from '../../../harness/validate/explain.ts';
 import { prepareExperiment } from '../../../harness/experiment/definition.ts';
-import { defaultTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
+import { defaultTopology, patroniTopology, validatePostgresTopology, type PostgresTopologySpec } from '../../../harness/engines/postgres/index.ts';
 import { fsyncErrorRetry, powerLoss, tornPageFpwOff } from '../../../experiments/power-loss.ts';
 
 const userSettings = { fsync: { value: 'off', source: 'postgresql.conf:3' }, full_page_writes: { value: 'off', source: 'postgresql.conf:4' }, shared_buffers: { value: '4GB', source: 'postgresql.conf:5' } };
@@ -85,5 +85,31 @@ describe('a server the power loss left unable to start', () => {
   it('is none when every server came back, or the fault was another', () => {
     expect(notRestartedAfterPowerLoss(detail('pg-primary restarted (crash recovery)'))).toEqual([]);
     expect(notRestartedAfterPowerLoss([{ name: 'process-crash', target: 'pg-primary', startMs: 1, endMs: 2, detail: 'x did not start again: y' }])).toEqual([]);
+  });
+});
+
+describe('the HA drills under Patroni', () => {
+  const seconds = (text: string | number | undefined) => Number(String(text).replace(/s$/, ''));
+  const faults = (d: { faults?: unknown[] }) => (d.faults ?? []) as { at: string; fault: string; duration?: string }[];
+  const timings = (ha: Parameters<typeof patroniTopology>[0]) => {
+    const drills = patroniDrills(patroniTopology(ha));
+    const frozen = drills.find((d) => d.name === 'ha-frozen-patroni')!.definition;
+    return { workloads: drills.map((d) => seconds(d.definition.workload!.duration)), freeze: seconds(faults(frozen)[0]!.duration), drills };
+  };
+
+  it("last long enough for the user's ttl, loop_wait and retry_timeout: a failover and a replica's rejoin, then seconds of writes", () => {
+    const short = timings({});
+    expect(short.workloads).toEqual([41, 41, 41]);
+    expect(short.freeze).toBe(26);
+    // Patroni's own defaults: a freeze shorter than ttl + loop_wait would end before any replica may take the key.
+    const defaults = timings({ ttl: 30, loop_wait: 10, retry_timeout: 10 });
+    expect(defaults.workloads).toEqual([65, 65, 65]);
+    expect(defaults.freeze).toBeGreaterThan(30 + 10);
+    for (const d of defaults.drills) {
+      expect(() => prepareExperiment(d.definition), d.name).not.toThrow();
+      // The loss or the freeze, then the ttl and a loop, all inside the workload.
+      const faultEnd = Math.max(...faults(d.definition).map((f) => seconds(f.at) + (f.fault === 'domain-loss' ? 30 + 10 : seconds(f.duration))));
+      expect(seconds(d.definition.workload!.duration), d.name).toBeGreaterThan(faultEnd);
+    }
   });
 });
