@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from '../harness/package-root.ts';
 import { patroniTopology, type PostgresTopologySpec } from '../harness/engines/postgres/index.ts';
 import { RSYNC_COMMAND } from './archive-command.ts';
 
-/** The same fault on both replicas' nodes, where two of the three etcd members run. */
+/** The same fault on both replicas' nodes, where two of the three etcd members run (`volume: 'etcd'`: on their etcd volumes). */
 function onBothReplicas(fault: string, duration: string, params?: Record<string, string>) {
   return ['pg-b', 'pg-c'].map((target) => ({ at: '3s', fault, target, duration, ...(params ? { params } : {}) }));
 }
@@ -57,7 +57,7 @@ export const patroniFrozenLeader = defineExperiment({
 export const patroniStalledPrimary = defineExperiment({
   name: 'patroni-stalled-primary',
   description:
-    "The primary's volume (its etcd member's too) stalls for 25 s, longer than the ttl: Patroni's own loop never touches that volume, so it keeps renewing the leader lock and never fails over, and writes wait for as long as the stall lasts",
+    "The primary's volume stalls for 25 s, longer than the ttl (its etcd member's volume, its own, does not): Patroni's own loop never touches that volume, so it keeps renewing the leader lock and never fails over, and writes wait for as long as the stall lasts",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '32s', rate: 500 },
   faults: [{ at: '2s', fault: 'io-stall', target: 'primary', duration: '25s' }],
@@ -67,7 +67,7 @@ export const patroniStalledPrimary = defineExperiment({
 export const patroniPrimaryPowerLossSync = defineExperiment({
   name: 'patroni-primary-power-loss-sync',
   description:
-    "The primary's host loses power for 24 s (PostgreSQL, Patroni and its etcd member die, and what its volume never fsynced is gone) with synchronous_mode on: Patroni promotes the synchronous replica once the leader key expires (ttl 20 s), and when the power is back the old primary's etcd member and Patroni start on what the volume kept and it rejoins as a replica; no acknowledged write is lost",
+    "The primary's host loses power for 24 s (PostgreSQL, Patroni and its etcd member die, and what its volumes, PostgreSQL's and etcd's, never fsynced is gone) with synchronous_mode on: Patroni promotes the synchronous replica once the leader key expires (ttl 20 s), and when the power is back the old primary's etcd member and Patroni start on what the volume kept and it rejoins as a replica; no acknowledged write is lost",
   topology: patroniTopology({ synchronous_mode: true }),
   workload: { clients: 4, duration: '34s', rate: 500 },
   faults: [{ at: '3s', fault: 'power-loss', target: 'primary', duration: '24s' }],
@@ -108,20 +108,20 @@ export const patroniIsolatedPrimarySync = isolatedPrimary(true);
 export const patroniDcsStalled = defineExperiment({
   name: 'patroni-dcs-stalled',
   description:
-    "The replicas' volumes, which hold two of the three etcd members, stall for 12 s: etcd's leader (beside the primary) still hears its followers' heartbeats, which touch no disk, so it renews Patroni's lease, and Patroni and the writes go on",
+    "The etcd volumes beside both replicas (two of the three members; each member's volume is its own, apart from PostgreSQL's) stall for 12 s: etcd cannot commit, since a write needs a majority to persist it and both followers' WAL writes block; Patroni's writes to etcd time out, and after retry_timeout the leader demotes itself ('DCS is not accessible') until the volumes thaw and Patroni promotes it again. Whether a replica is promoted, and whether every acknowledged write survives",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '30s', rate: 500 },
-  faults: onBothReplicas('io-stall', '12s'),
+  faults: onBothReplicas('io-stall', '12s', { volume: 'etcd' }),
   expect: { maxLostWrites: 0 },
 });
 
 export const patroniDcsDiskFull = defineExperiment({
   name: 'patroni-dcs-disk-full',
   description:
-    "The replicas' volumes, which hold two of the three etcd members, fill up for 10 s (a thin pool out of space): the PostgreSQL replicas on them stop; their etcd members append on into preallocated WAL files until their database must grow, which ends them and etcd's quorum. What Patroni does with its DCS short of space (keep the lock, or demote the leader until the heal restarts them), and whether every acknowledged write survives",
+    "The etcd volumes beside both replicas (two of the three members; each member's volume is its own, apart from PostgreSQL's) fill up for 10 s (a thin pool out of space): the members append on into preallocated WAL files until their database must grow, which ends them and etcd's quorum. What Patroni does with its DCS short of space (keep the lock, or demote the leader until the heal restarts them), and whether every acknowledged write survives",
   topology: patroniTopology(),
   workload: { clients: 4, duration: '30s', rate: 500 },
-  faults: onBothReplicas('disk-full', '10s'),
+  faults: onBothReplicas('disk-full', '10s', { volume: 'etcd' }),
   expect: { maxLostWrites: 0 },
 });
 

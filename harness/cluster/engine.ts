@@ -40,6 +40,8 @@ export interface ClusterNode {
   readonly name: string;
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
+  /** Every volume of the node, its own first (`volume`); e.g. a Patroni member's etcd has one of its own. */
+  readonly luns: StartedNode['luns'];
   /** Its role now: a promoted replica is 'primary'; a primary that was failed over is 'retired'. */
   role: NodeSpec['role'] | 'retired';
   /** Set when the node's volume or whole domain was destroyed: it cannot come back. */

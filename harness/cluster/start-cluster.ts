@@ -54,12 +54,12 @@ export async function startCluster<T extends Topology, C extends StartedCluster>
   }
 }
 
-/** Starts a node's container with its one volume (its "LUN") in its failure domain. */
+/** Starts a node's container with its volume (its "LUN") in its failure domain, and any more it has there. */
 export function startNodeContainer(
   run: DockerRun,
   image: string,
   spec: NodeSpec,
-  volume: { name: string; owner: string; ports: number[]; aliases?: string[]; fuse?: boolean },
+  volume: { name: string; owner: string; ports: number[]; aliases?: string[]; fuse?: boolean; more?: Array<{ name: string; mountPoint: string; bytes: number }> },
 ): ReturnType<DockerRun['startNode']> {
   return run.startNode({
     name: spec.name,
@@ -67,6 +67,9 @@ export function startNodeContainer(
     exposedPorts: volume.ports,
     ...(volume.aliases?.length ? { aliases: volume.aliases } : {}),
     ...(volume.fuse ? { fuse: true } : {}),
-    luns: [{ name: volume.name, domain: spec.domain, mountPoint: VOLUME_MOUNT, bytes: spec.volumeBytes, owner: volume.owner }],
+    luns: [
+      { name: volume.name, domain: spec.domain, mountPoint: VOLUME_MOUNT, bytes: spec.volumeBytes, owner: volume.owner },
+      ...(volume.more ?? []).map((m) => ({ ...m, domain: spec.domain, owner: volume.owner })),
+    ],
   });
 }

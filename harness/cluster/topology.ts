@@ -43,6 +43,8 @@ export interface NodeSpec {
   role: NodeRole;
   domain: string;
   volumeBytes: number;
+  /** Volumes the node has besides its own, by name (a Patroni member's etcd: 'etcd'), in the same failure domain. */
+  volumes?: string[];
 }
 
 /** A validated topology: every default filled in, every reference resolved. Engines extend it. */

@@ -1,3 +1,4 @@
+import { checkVolume, VOLUME_PARAM, volumeOf } from './faultfs.ts';
 import { asRoot, ensureServerUp, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
@@ -13,10 +14,11 @@ export const diskFull: Fault = {
   targets: ['node'],
   disruptive: true,
   healable: true,
-  params: {},
-  async inject(_context, target) {
+  params: { volume: VOLUME_PARAM },
+  check: (topology, params) => checkVolume(topology, params),
+  async inject(_context, target, params) {
     const node = targetNode(target);
-    const fs = node.volume.fsMount;
+    const fs = volumeOf(node, params.volume as string | undefined).fsMount;
     const FILL = `${fs}/faultline-fill`;
     // fallocate takes what is free at once; a dd loop mops up the last blocks it could not reserve.
     await asRoot(node, [

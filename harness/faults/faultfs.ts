@@ -3,7 +3,8 @@
 
 import type { ClusterNode } from '../cluster/engine.ts';
 import { asRoot } from './node-ops.ts';
-import type { ResolvedTarget } from './types.ts';
+import type { ParamValues, ResolvedTarget } from './types.ts';
+import type { Topology } from '../cluster/topology.ts';
 
 /** The nodes a node or domain target means now (lost nodes are left out). */
 export function targetNodes(target: ResolvedTarget): ClusterNode[] {
@@ -12,25 +13,51 @@ export function targetNodes(target: ResolvedTarget): ClusterNode[] {
   throw new Error(`expected a node or a domain, got the link '${target.label}'`);
 }
 
-function socketOf(node: ClusterNode): string {
-  const faultfs = node.volume.faultfs;
-  if (!faultfs) throw new Error(`${node.name}'s volume has no faultfs (the run was started without it)`);
+type Lun = ClusterNode['luns'][number];
+
+function socketOf(node: ClusterNode, lun: Lun): string {
+  const faultfs = lun.faultfs;
+  if (!faultfs) throw new Error(`${node.name}'s volume '${lun.name}' has no faultfs (the run was started without it)`);
   return faultfs.socket;
 }
 
-/** Sends one command to the node's faultfs; returns its reply after 'ok ', or throws with its error. */
-export async function faultfsCtl(node: ClusterNode, command: string[]): Promise<string> {
-  const record = await node.exec(['faultfs-ctl', socketOf(node), ...command], { user: 'root' });
+/** The `volume` parameter of the faults that act on one volume of a node. */
+export const VOLUME_PARAM = {
+  description: "which of the node's volumes: its own (default), or one it has besides, e.g. 'etcd' (a Patroni member's etcd data, on a volume of its own in the node's failure domain)",
+  kind: 'text',
+} as const;
+
+/** Why the `volume` parameter names no volume of the topology's nodes; undefined when it does (or is not given). */
+export function checkVolume(topology: Topology, params: ParamValues): string | undefined {
+  const name = params.volume;
+  if (name === undefined || name === '') return undefined;
+  if (topology.nodes.some((n) => n.volumes?.includes(String(name)))) return undefined;
+  const have = topology.nodes.filter((n) => n.volumes?.length).map((n) => `${n.name}: ${n.volumes!.join(', ')}`);
+  return `parameter 'volume' is '${String(name)}', but no node of this topology has such a volume besides its own (${have.length ? have.join('; ') : 'none has any'}); leave it out to act on the node's own volume`;
+}
+
+/** The node's volume a fault's `volume` parameter names ('' or undefined: its own, the first). */
+export function volumeOf(node: ClusterNode, name: string | undefined): Lun {
+  if (!name) return node.volume;
+  const lun = node.luns.find((l) => l.name === name);
+  if (!lun) throw new Error(`${node.name} has no volume '${name}': its volumes are ${node.luns.map((l) => `'${l.name}'`).join(', ')}`);
+  return lun;
+}
+
+/** Sends one command to the faultfs on the node's volume (its first unless told); returns its reply after 'ok ', or throws with its error. */
+export async function faultfsCtl(node: ClusterNode, command: string[], lun: Lun = node.volume): Promise<string> {
+  const record = await node.exec(['faultfs-ctl', socketOf(node, lun), ...command], { user: 'root' });
   const reply = record.stdout.trim();
   if (record.exitCode !== 0 || !reply.startsWith('ok')) {
-    throw new Error(`faultfs on ${node.name} refused '${command.join(' ')}': ${reply || record.stderr.trim() || `exit ${record.exitCode}`}`);
+    const on = lun === node.volume ? node.name : `${node.name}'s volume '${lun.name}'`;
+    throw new Error(`faultfs on ${on} refused '${command.join(' ')}': ${reply || record.stderr.trim() || `exit ${record.exitCode}`}`);
   }
   return reply.replace(/^ok ?/, '');
 }
 
 /** `status` as numbers and words: rules, cached_bytes, errors_injected, power_lost... */
-export async function faultfsStatus(node: ClusterNode): Promise<Record<string, string>> {
-  return parseStatus(await faultfsCtl(node, ['status']));
+export async function faultfsStatus(node: ClusterNode, lun: Lun = node.volume): Promise<Record<string, string>> {
+  return parseStatus(await faultfsCtl(node, ['status'], lun));
 }
 
 export function parseStatus(line: string): Record<string, string> {
@@ -38,12 +65,12 @@ export function parseStatus(line: string): Record<string, string> {
 }
 
 /**
- * Proves, on the node's own volume, that an fsynced write survives a power loss and an un-fsynced
- * one does not. Returns why it failed, or undefined when faultfs can be trusted there.
+ * Proves, on each of the node's volumes with faultfs, that an fsynced write survives a power loss
+ * and an un-fsynced one does not. Returns why it failed, or undefined when faultfs can be trusted there.
  */
 export async function canaryFails(node: ClusterNode): Promise<string | undefined> {
   try {
-    await faultfsCtl(node, ['canary', '.']);
+    for (const lun of node.luns.filter((l) => l.faultfs)) await faultfsCtl(node, ['canary', '.'], lun);
     return undefined;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -60,15 +87,24 @@ export async function canaryProblems(nodes: ClusterNode[]): Promise<string> {
 }
 
 /**
- * Kills every process of the user that owns the node's volume (its server and helpers), then drops
- * what was never fsynced, and ends the outage state; returns faultfs's status just before the drop.
- * The seed makes a torn cut repeatable for the same un-synced writes.
+ * Kills every process of the user that owns the node's volumes (its server and helpers), then drops
+ * what was never fsynced on each of them, and ends the outage state; returns each volume's faultfs
+ * status just before the drop, its own volume first. The seed makes a torn cut repeatable for the
+ * same un-synced writes.
  */
-export async function cutPower(node: ClusterNode, torn: string, seed: number): Promise<Record<string, string>> {
+export async function cutPower(node: ClusterNode, torn: string, seed: number): Promise<Array<{ lun: string; status: Record<string, string> }>> {
   const user = node.owner.split(':')[0]!;
-  const record = await asRoot(node, ['fl-lun', 'power-loss', node.volume.fsMount, torn, user, String(seed)]);
-  const before = record.stdout.split('\n').find((l) => l.startsWith('ok rules='));
-  return parseStatus(before ?? '');
+  const stacked = node.luns.filter((l) => l.faultfs);
+  // Without faultfs, fl-lun refuses the power loss, naming the volume.
+  const luns = stacked.length > 0 ? stacked : [node.volume];
+  const record = await asRoot(node, ['fl-lun', 'power-loss', luns.map((l) => l.fsMount).join(','), torn, user, String(seed)]);
+  // "lun <mount>" then faultfs's "ok rules=..." status line, for each volume in turn.
+  const lines = record.stdout.split('\n');
+  return luns.map((lun) => {
+    const at = lines.indexOf(`lun ${lun.fsMount}`);
+    const before = lines.slice(at + 1).find((l) => l.startsWith('ok rules='));
+    return { lun: lun.name, status: parseStatus(at >= 0 ? (before ?? '') : '') };
+  });
 }
 
 /**
@@ -79,10 +115,11 @@ export async function cutPower(node: ClusterNode, torn: string, seed: number): P
 export async function settleVolumes(nodes: ClusterNode[]): Promise<void> {
   await Promise.all(
     nodes
-      .filter((n) => n.volume.faultfs?.lostWrites && !n.lost)
-      .map(async (n) => {
-        await faultfsCtl(n, ['lost-writes', 'off']);
-        await faultfsCtl(n, ['lost-writes', 'on']);
+      .filter((n) => !n.lost)
+      .flatMap((n) => n.luns.filter((l) => l.faultfs?.lostWrites).map((lun) => ({ n, lun })))
+      .map(async ({ n, lun }) => {
+        await faultfsCtl(n, ['lost-writes', 'off'], lun);
+        await faultfsCtl(n, ['lost-writes', 'on'], lun);
       }),
   );
 }

@@ -1,4 +1,4 @@
-import { canaryProblems, faultfsCtl, faultfsStatus, targetNodes } from './faultfs.ts';
+import { canaryProblems, checkVolume, faultfsCtl, faultfsStatus, targetNodes, VOLUME_PARAM, volumeOf } from './faultfs.ts';
 import { ensureServerUp } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
@@ -36,9 +36,12 @@ export const ioError: Fault = {
       choices: ['no', 'yes'],
       default: 'no',
     },
+    volume: VOLUME_PARAM,
   },
   faultfs: (params) => (params.clean === 'yes' ? 'lost-writes' : 'errors'),
-  check(_topology, params) {
+  check(topology, params) {
+    const volume = checkVolume(topology, params);
+    if (volume) return volume;
     if (params.path === undefined) return undefined;
     try {
       new RegExp(String(params.path));
@@ -59,22 +62,23 @@ export const ioError: Fault = {
     const clean = params.clean === 'yes';
     const installed = await Promise.all(
       nodes.map(async (node) => {
-        const before = Number((await faultfsStatus(node)).errors_injected ?? 0);
-        if (clean) await faultfsCtl(node, ['fsync-clean', 'on']);
-        const id = (await faultfsCtl(node, ['error', ...rule])).replace(/^rule /, '');
-        return { node, id, before };
+        const lun = volumeOf(node, params.volume as string | undefined);
+        const before = Number((await faultfsStatus(node, lun)).errors_injected ?? 0);
+        if (clean) await faultfsCtl(node, ['fsync-clean', 'on'], lun);
+        const id = (await faultfsCtl(node, ['error', ...rule], lun)).replace(/^rule /, '');
+        return { node, lun, id, before };
       }),
     );
     const what = `${params.op} ${params.errno}${params.path !== undefined ? ` on paths matching ${params.path}` : ''}${Number(params.probability) < 1 ? ` with probability ${params.probability}` : ''}${params.count !== undefined ? `, first ${params.count} calls` : ''}${clean ? ', failed fsyncs drop the un-synced data' : ''}`;
     return {
-      detail: `${what} on ${nodes.map((n) => n.name).join(', ')}`,
+      detail: `${what} on ${nodes.map((n) => n.name).join(', ')}${params.volume ? ` (volume '${params.volume}')` : ''}`,
       heal: async () => {
         const results = await Promise.all(
-          installed.map(async ({ node, id, before }) => {
+          installed.map(async ({ node, lun, id, before }) => {
             if (node.lost) return { node, failed: 0, restarted: `${node.name} is lost` };
-            await faultfsCtl(node, ['remove', id]);
-            if (clean) await faultfsCtl(node, ['fsync-clean', 'off']);
-            const failed = Number((await faultfsStatus(node)).errors_injected ?? 0) - before;
+            await faultfsCtl(node, ['remove', id], lun);
+            if (clean) await faultfsCtl(node, ['fsync-clean', 'off'], lun);
+            const failed = Number((await faultfsStatus(node, lun)).errors_injected ?? 0) - before;
             return { node, failed, restarted: await ensureServerUp(node) };
           }),
         );

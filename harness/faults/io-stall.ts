@@ -1,3 +1,4 @@
+import { checkVolume, VOLUME_PARAM, volumeOf } from './faultfs.ts';
 import { asRoot, targetNode } from './node-ops.ts';
 import type { Fault } from './types.ts';
 
@@ -12,10 +13,11 @@ export const ioStall: Fault = {
   targets: ['node'],
   disruptive: true,
   healable: true,
-  params: {},
-  async inject(_context, target) {
+  params: { volume: VOLUME_PARAM },
+  check: (topology, params) => checkVolume(topology, params),
+  async inject(_context, target, params) {
     const node = targetNode(target);
-    const fs = node.volume.fsMount;
+    const fs = volumeOf(node, params.volume as string | undefined).fsMount;
     await asRoot(node, ['fsfreeze', '-f', fs]);
     return {
       detail: `froze ${fs} on ${node.name}`,

@@ -72,8 +72,10 @@ export const powerLoss: Fault = {
       }),
     );
     const dropped = nodes.map((n, i) => {
-      const s = cut[i]!;
-      return `${n.name}: ${s.cached_bytes ?? '?'} un-synced bytes in ${s.dirty_files ?? '?'} files and ${s.pending_dir_entries ?? '?'} directory changes dropped`;
+      const [own, ...others] = cut[i]!;
+      const counts = (s: Record<string, string> | undefined) => `${s?.cached_bytes ?? '?'} un-synced bytes in ${s?.dirty_files ?? '?'} files and ${s?.pending_dir_entries ?? '?'} directory changes`;
+      const more = others.map((o) => ` (its ${o.lun} volume: ${counts(o.status)})`).join('');
+      return `${n.name}: ${counts(own?.status)} dropped${more}`;
     });
     const torn = params.torn === 'none' ? '' : ` (torn=${params.torn})`;
     return {

@@ -64,7 +64,10 @@ describe('the fault schedule', () => {
     refuse([{ at: 'soon', fault: 'io-stall', target: 'primary' }], /at must be a duration like '500ms', '3s' or '1m': got "soon"/);
     refuse([{ at: '1s', fault: 'io-stall', target: 'primary', duration: '3 fortnights' }], /duration must be a duration/);
     refuse([{ at: '1s', fault: 'silent-corruption', target: 'primary', params: { kind: 'superblock' } }], /the PostgreSQL engine has no corruption kind 'superblock': use heap, index, wal, pg_control/);
-    refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it takes none\)/);
+    refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it has: volume\)/);
+    refuse([{ at: '1s', fault: 'volume-loss', target: 'primary', params: { speed: 3 } }], /has no parameter 'speed' \(it takes none\)/);
+    // A volume besides the node's own exists only where the engine gives one (a Patroni member's etcd).
+    refuse([{ at: '1s', fault: 'io-stall', target: 'primary', params: { volume: 'etcd' } }], /parameter 'volume' is 'etcd', but no node of this topology has such a volume besides its own \(none has any\); leave it out to act on the node's own volume/);
     refuse([{ at: '1m', fault: 'io-stall', target: 'primary' }], /after the workload ends/);
     refuse([{ at: '1s', fault: 'archive-gap', target: 'primary' }], /acts on a node with role archive, but the target is the role 'primary': target 'pg-archive'/);
     refuse([{ at: '1s', fault: 'archive-gap', target: 'pg-primary' }], /acts on a node with role archive, but 'pg-primary' is the primary: target 'pg-archive'/);

@@ -1,5 +1,5 @@
-// A node of a run: its LUNs (ext4 images on failure-domain volumes, faultfs stacked on the first
-// when the run has it) and the container that loop-mounts them, started once it says it is ready.
+// A node of a run: its LUNs (ext4 images on failure-domain volumes, faultfs stacked on each when
+// the run has it) and the container that loop-mounts them, started once it says it is ready.
 
 import type { StartedTestContainer } from 'testcontainers';
 import { Wait } from 'testcontainers';
@@ -29,8 +29,12 @@ export interface FaultfsOptions {
   lostWrites: boolean;
 }
 
-/** faultfs's control socket in a node (one LUN per node has faultfs). */
+/** faultfs's control socket on a node's first LUN; its other LUNs' are named after them. */
 export const FAULTFS_SOCKET = '/run/faultfs.sock';
+
+function faultfsSocket(lun: LunSpec, index: number): string {
+  return index === 0 ? FAULTFS_SOCKET : `/run/faultfs-${lun.name}.sock`;
+}
 
 /** Where a LUN's ext4 file system is mounted when faultfs shows it at its mount point. */
 function lowerMountPoint(lun: LunSpec): string {
@@ -85,18 +89,17 @@ export async function startNodeContainer(run: DockerRun, spec: NodeContainerSpec
   run.checkpoint();
   const faultfs = run.faultfs;
   const luns: StartedLun[] = spec.luns.map((lun, index) => {
-    // One faultfs per node (its control socket is the node's): on its first LUN.
-    const stacked = faultfs !== undefined && index === 0;
+    // One faultfs per LUN, each with a control socket of its own.
     return {
       ...lun,
       imagePath: `${domainMountPoint(lun.domain)}/${spec.name}-${lun.name}.${run.id}.img`,
       volume: run.volumeName(lun.domain),
-      fsMount: stacked ? lowerMountPoint(lun) : lun.mountPoint,
-      ...(stacked ? { faultfs: { ...faultfs, socket: FAULTFS_SOCKET } } : {}),
+      fsMount: faultfs ? lowerMountPoint(lun) : lun.mountPoint,
+      ...(faultfs ? { faultfs: { ...faultfs, socket: faultfsSocket(lun, index) } } : {}),
     };
   });
   const lunEnv = (l: StartedLun) =>
-    [l.imagePath, l.fsMount, l.bytes, l.owner, l.faultfs ? l.mountPoint : '', l.faultfs?.lostWrites ? 'lost-writes' : ''].join('|');
+    [l.imagePath, l.fsMount, l.bytes, l.owner, l.faultfs ? l.mountPoint : '', l.faultfs?.lostWrites ? 'lost-writes' : 'plain', l.faultfs?.socket ?? ''].join('|');
   const container = new NodeContainer(spec.image)
     .withLoopDevices(run.engine.appArmor)
     .withName(resourceName(run.id, spec.name))

@@ -62,6 +62,7 @@ export class PostgresNodeHandle implements ClusterNode {
   readonly spec: PostgresNode;
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
+  readonly luns: StartedNode['luns'];
   private readonly password: string;
 
   constructor(started: StartedNode, spec: PostgresNode, password: string) {
@@ -70,6 +71,7 @@ export class PostgresNodeHandle implements ClusterNode {
     this.spec = spec;
     this.container = started.container;
     this.volume = volume;
+    this.luns = started.luns;
     this.password = password;
     this.role = spec.role;
   }

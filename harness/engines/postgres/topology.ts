@@ -11,7 +11,7 @@ import { applyUserSettings, type AppliedSettings, type UserSetting } from './use
 import { barmanConfIssues } from './barman/conf.ts';
 import { walArchiveOf } from './barman/wal-archive.ts';
 import { incrementalAfterMs, incrementalAfterSchema, incrementalIssues, INCREMENTAL_TOOL } from './incremental-topology.ts';
-import { patroniIssues, patroniSettings, postgresHaSchema, type PatroniSettings } from './patroni/topology.ts';
+import { ETCD_VOLUME, patroniIssues, patroniSettings, postgresHaSchema, type PatroniSettings } from './patroni/topology.ts';
 
 const SYNC_COMMIT = ['on', 'off', 'local', 'remote_write', 'remote_apply'] as const;
 const BACKUP_TOOLS = ['pg_receivewal', 'pgbackrest', INCREMENTAL_TOOL, 'archive_command', 'barman'] as const;
@@ -239,6 +239,8 @@ function postgresTopology(domains: string[], postgres: PostgresSection, where: s
     volumeBytes: volumeBytesOf(n),
     synchronous: n.synchronous === true,
     settings: userSettings(n.settings, `${where}, postgres.nodes '${n.name}' settings`),
+    // A Patroni member's etcd keeps its data on a volume of its own, in the member's failure domain.
+    ...(postgres.ha && n.role !== 'archive' ? { volumes: [ETCD_VOLUME.name] } : {}),
   }));
   // Incremental backups stream WAL to the archive as pg_receivewal does: only the base backups differ.
   const backupTool = postgres.backupTool === INCREMENTAL_TOOL || postgres.backupTool === undefined ? 'pg_receivewal' : postgres.backupTool;

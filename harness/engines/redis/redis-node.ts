@@ -33,6 +33,7 @@ export class RedisNodeHandle implements ClusterNode {
   readonly spec: NodeSpec;
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
+  readonly luns: StartedNode['luns'];
   readonly owner = 'redis:redis';
   readonly serverName: string;
   readonly serverProcess: string;
@@ -47,6 +48,7 @@ export class RedisNodeHandle implements ClusterNode {
     this.spec = spec;
     this.container = started.container;
     this.volume = volume;
+    this.luns = started.luns;
     this.server = server;
     this.serverName = server === 'valkey' ? 'Valkey' : 'Redis';
     this.serverProcess = `${server}-server`;

@@ -13,6 +13,7 @@ export class LedgerNode implements ClusterNode {
   readonly spec: NodeSpec;
   readonly container: StartedTestContainer;
   readonly volume: StartedNode['luns'][number];
+  readonly luns: StartedNode['luns'];
   readonly owner = 'root:root';
   readonly serverName = 'the file ledger';
   /** No process serves the ledger: nothing by this name ever runs. */
@@ -26,6 +27,7 @@ export class LedgerNode implements ClusterNode {
     this.spec = spec;
     this.container = started.container;
     this.volume = volume;
+    this.luns = started.luns;
     this.role = spec.role;
   }
 

@@ -1,5 +1,5 @@
 // Starting a PostgreSQL cluster under Patroni (topology `postgres.ha`): each server's node runs an
-// etcd member (its data on the node's volume, so in the node's failure domain) and Patroni, which
+// etcd member (its data on a volume of its own in the node's failure domain) and Patroni, which
 // owns its PostgreSQL. The primary's Patroni bootstraps the cluster (initdb with data checksums) and
 // takes the leader lock; the replicas' Patroni clone it with pg_basebackup and follow. HAProxy, in a
 // node of no failure domain, sends clients to whichever member Patroni's REST API says is the leader.
@@ -12,11 +12,10 @@ import { ClusterError, describeError } from '../../../errors.ts';
 import { waitFor } from '../../../wait.ts';
 import { startNodeContainer, type StartContext } from '../../../cluster/start-cluster.ts';
 import type { StartedNode } from '../../../cluster/docker/docker-run.ts';
-import { VOLUME_MOUNT } from '../../../cluster/engine.ts';
 import { PG_PORT, PGDATA, PostgresNodeHandle } from '../postgres-node.ts';
 import type { PostgresTopology } from '../topology.ts';
 import { ETCD_PORT, haproxyConf, patroniConf, patroniServerConf, PROXY_PORT, REST_PORT, SCOPE, type Member } from './conf.ts';
-import { PROXY_NODE } from './topology.ts';
+import { ETCD_VOLUME, PROXY_NODE } from './topology.ts';
 import { restState } from './rest.ts';
 import { backupToolHooks } from '../backup-tools.ts';
 
@@ -45,7 +44,7 @@ export async function bringUpPatroni(
     Promise.all(
       specs.map(async (spec) => {
         const node = new PostgresNodeHandle(
-          await startNodeContainer(run, image, spec, { name: 'data', owner: 'postgres:postgres', ports: [PG_PORT, REST_PORT, ETCD_PORT], ...hooks?.containerOptions(topology, 'server') }),
+          await startNodeContainer(run, image, spec, { name: 'data', owner: 'postgres:postgres', ports: [PG_PORT, REST_PORT, ETCD_PORT], more: [ETCD_VOLUME], ...hooks?.containerOptions(topology, 'server') }),
           spec,
           password,
         );
@@ -59,11 +58,11 @@ export async function bringUpPatroni(
       : undefined,
   ]);
   const members: Member[] = handles.map((h) => ({ name: h.name, ip: h.container.getIpAddress(run.networkName) }));
-  log(`run ${run.id}: starting etcd on ${handles.map((h) => h.name).join(', ')} (one member beside each server, on its volume)`);
+  log(`run ${run.id}: starting etcd on ${handles.map((h) => h.name).join(', ')} (one member beside each server, on a volume of its own)`);
   const cluster = members.map((m) => `${m.name}=http://${m.ip}:2380`).join(',');
   await run.track(
     Promise.all(
-      handles.map((h, i) => h.run(['fl-patroni', 'etcd'], { env: { FL_NAME: h.name, FL_IP: members[i]!.ip, FL_ETCD_CLUSTER: cluster, FL_ETCD_TOKEN: `faultline-${run.id}`, FL_ETCD_DATA: `${VOLUME_MOUNT}/etcd` } })),
+      handles.map((h, i) => h.run(['fl-patroni', 'etcd'], { env: { FL_NAME: h.name, FL_IP: members[i]!.ip, FL_ETCD_CLUSTER: cluster, FL_ETCD_TOKEN: `faultline-${run.id}`, FL_ETCD_DATA: `${ETCD_VOLUME.mountPoint}/data` } })),
     ),
   );
   await waitFor({ what: 'etcd to have a quorum (endpoint health on every member)', timeoutMs: readyTimeoutMs, intervalMs: 100, error: (m) => new ClusterError(m) }, async (seen) => {

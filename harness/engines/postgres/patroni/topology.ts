@@ -46,7 +46,7 @@ export const postgresHaSchema = strictObject({
   .optional()
   .meta({
     description:
-      "The cluster's own HA manager: with one, faultline performs no failover; it observes what the manager does (Patroni's REST API) and records every role change. Patroni runs beside each server with an etcd member on the server's volume, and clients write through HAProxy.",
+      "The cluster's own HA manager: with one, faultline performs no failover; it observes what the manager does (Patroni's REST API) and records every role change. Patroni runs beside each server with an etcd member on a volume of its own in the server's failure domain (volume 'etcd': faults take `volume: etcd` to act on it), and clients write through HAProxy.",
   });
 
 type HaSection = NonNullable<z.output<typeof postgresHaSchema>>;
@@ -89,6 +89,9 @@ export function patroniSettings(ha: HaSection): PatroniSettings {
     defaulted,
   };
 }
+
+/** The volume of a member's etcd: its own LUN in the member's failure domain, apart from PostgreSQL's. */
+export const ETCD_VOLUME = { name: 'etcd', mountPoint: '/var/lib/faultline/etcd', bytes: 256 * 1024 * 1024 };
 
 /** The backup tool an archive node beside Patroni runs: the user's archive_command on every server. */
 export const ARCHIVE_BESIDE_PATRONI = 'archive_command';
