@@ -105,15 +105,23 @@ function isolatedPrimary(synchronous: boolean) {
 export const patroniIsolatedPrimary = isolatedPrimary(false);
 export const patroniIsolatedPrimarySync = isolatedPrimary(true);
 
-export const patroniDcsStalled = defineExperiment({
-  name: 'patroni-dcs-stalled',
-  description:
-    "The etcd volumes beside both replicas (two of the three members; each member's volume is its own, apart from PostgreSQL's) stall for 12 s: etcd cannot commit, since a write needs a majority to persist it and both followers' WAL writes block; Patroni's writes to etcd time out, and after retry_timeout the leader demotes itself ('DCS is not accessible') until the volumes thaw and Patroni promotes it again. Whether a replica is promoted, and whether every acknowledged write survives",
-  topology: patroniTopology(),
-  workload: { clients: 4, duration: '30s', rate: 500 },
-  faults: onBothReplicas('io-stall', '12s', { volume: 'etcd' }),
-  expect: { maxLostWrites: 0 },
-});
+/** The etcd volumes beside both replicas stall: etcd cannot commit. */
+function dcsStalled(failsafe: boolean) {
+  return defineExperiment({
+    name: `patroni-dcs-stalled${failsafe ? '-failsafe' : ''}`,
+    description:
+      "The etcd volumes beside both replicas (two of the three members; each member's volume is its own, apart from PostgreSQL's) stall for 12 s" +
+      (failsafe ? ', with failsafe_mode' : '') +
+      ": etcd cannot commit while both followers' WAL writes block (a lease renewal needs no commit, Patroni's other writes do). If Patroni's writes to etcd keep failing for retry_timeout, the leader demotes itself ('DCS is not accessible') until the volumes thaw, unless failsafe_mode lets it stay primary while it reaches every member through their REST API; otherwise nothing changes. Whether a replica is promoted, how long writes are refused, and whether every acknowledged write survives",
+    topology: patroniTopology({ failsafe_mode: failsafe }),
+    workload: { clients: 4, duration: '30s', rate: 500 },
+    faults: onBothReplicas('io-stall', '12s', { volume: 'etcd' }),
+    expect: { maxLostWrites: 0 },
+  });
+}
+
+export const patroniDcsStalled = dcsStalled(false);
+export const patroniDcsStalledFailsafe = dcsStalled(true);
 
 export const patroniDcsDiskFull = defineExperiment({
   name: 'patroni-dcs-disk-full',
@@ -188,6 +196,7 @@ export const patroniExperiments = [
   patroniIsolatedPrimary,
   patroniIsolatedPrimarySync,
   patroniDcsStalled,
+  patroniDcsStalledFailsafe,
   patroniDcsDiskFull,
   patroniDcsLost,
   patroniDcsLostFailsafe,
